@@ -1,0 +1,46 @@
+/**
+ * The one `keyline` command: sends each subcommand to its part's cli.ts, loaded on demand so a
+ * station never loads the server's PKCS#11 code and `--help` stays fast.
+ */
+import 'reflect-metadata';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {
+  ceremony: { summary: 'key ceremony: build the root and issuing CA (ceremony init --dev)', load: () => import('../server/ceremony/cli.js') },
+  server: { summary: 'run the factory server (station API, enrollment, workers)', load: () => import('../server/cli.js') },
+  units: { summary: 'list and show provisioned units', load: () => import('../server/units-cli.js') },
+  audit: { summary: 'verify the hash-chained audit log', load: () => import('../server/audit/cli.js') },
+  emulator: { summary: 'serve emulated ATECC608 chips over the kit protocol', load: () => import('../emulator/cli.js') },
+  station: { summary: 'provision units on the line', load: () => import('../station/cli.js') },
+  device: { summary: 'boot simulated devices in the field', load: () => import('../firmware-sim/cli.js') },
+};
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return ['Usage: keyline <command> [options]', '', 'Commands:', ...rows, '', 'Run `keyline <command> --help` for a command\'s options.'].join('\n');
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    process.stderr.write(`keyline: unknown command '${name}'\n\n${usage()}\n`);
+    return 2;
+  }
+  let mod;
+  try {
+    mod = await cmd.load();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      process.stderr.write(`keyline: '${name}' is not available in this build\n`);
+      return 2;
+    }
+    throw err;
+  }
+  return mod.main(rest);
+}
+
+process.exitCode = await run(process.argv.slice(2));

@@ -1,0 +1,130 @@
+/**
+ * One error type for the whole project: a stable `code`, a public `detail`, and the standard `cause`.
+ * The wire mapping (HTTP status, MQTT reply, whether the message is shown to the caller) lives in
+ * ERROR_TABLE below and is read only by the API and enrollment boundaries.
+ */
+
+/** Every error code Keyline emits; stable, part of the public contract. */
+export const ERROR_TABLE = {
+  // generic
+  INTERNAL: { http: 500, mqtt: 'internal', expose: false },
+  NOT_SUPPORTED: { http: 501, mqtt: 'internal', expose: true },
+  CONFIG_INVALID: { http: 500, mqtt: 'internal', expose: false },
+  VALIDATION_FAILED: { http: 400, mqtt: 'rejected', expose: true },
+  MALFORMED_JSON: { http: 400, mqtt: 'rejected', expose: true },
+  BODY_TOO_LARGE: { http: 413, mqtt: 'rejected', expose: true },
+  NOT_FOUND: { http: 404, mqtt: 'rejected', expose: true },
+  // authentication / authorisation
+  UNAUTHENTICATED: { http: 401, mqtt: 'unauthorized', expose: true },
+  CERTIFICATE_UNTRUSTED: { http: 401, mqtt: 'unauthorized', expose: true },
+  CERTIFICATE_EXPIRED: { http: 401, mqtt: 'unauthorized', expose: true },
+  CERTIFICATE_REVOKED: { http: 403, mqtt: 'revoked', expose: true },
+  FORBIDDEN: { http: 403, mqtt: 'unauthorized', expose: true },
+  STATION_NOT_ALLOWED: { http: 403, mqtt: 'unauthorized', expose: true },
+  // key and request material
+  INVALID_PUBLIC_KEY: { http: 400, mqtt: 'rejected', expose: true },
+  POINT_NOT_ON_CURVE: { http: 400, mqtt: 'rejected', expose: true },
+  UNSUPPORTED_CURVE: { http: 400, mqtt: 'rejected', expose: true },
+  MALFORMED_DER: { http: 400, mqtt: 'rejected', expose: true },
+  INVALID_CSR: { http: 400, mqtt: 'rejected', expose: true },
+  CSR_SIGNATURE_INVALID: { http: 400, mqtt: 'rejected', expose: true },
+  INVALID_SERIAL: { http: 400, mqtt: 'rejected', expose: true },
+  // issuance policy
+  UNKNOWN_WORK_ORDER: { http: 400, mqtt: 'rejected', expose: true },
+  WORK_ORDER_EXISTS: { http: 409, mqtt: 'rejected', expose: true },
+  WORK_ORDER_CLOSED: { http: 403, mqtt: 'rejected', expose: true },
+  QUOTA_EXCEEDED: { http: 403, mqtt: 'rejected', expose: true },
+  DUPLICATE_KEY: { http: 409, mqtt: 'duplicate_key', expose: true },
+  SERIAL_EXISTS: { http: 409, mqtt: 'rejected', expose: true },
+  IDEMPOTENCY_MISMATCH: { http: 409, mqtt: 'rejected', expose: true },
+  UNKNOWN_UNIT: { http: 404, mqtt: 'unknown_device', expose: true },
+  UNIT_NOT_CONFIRMED: { http: 409, mqtt: 'not_confirmed', expose: true },
+  // HSM / CA
+  HSM_ERROR: { http: 503, mqtt: 'internal', expose: false },
+  HSM_KEY_NOT_FOUND: { http: 500, mqtt: 'internal', expose: false },
+  HSM_LOGIN_FAILED: { http: 500, mqtt: 'internal', expose: false },
+  CA_KEY_MISMATCH: { http: 500, mqtt: 'internal', expose: false },
+  CHAIN_INVALID: { http: 500, mqtt: 'internal', expose: false },
+  ROOT_KEY_ON_LINE: { http: 500, mqtt: 'internal', expose: false },
+  CA_KEY_NOT_IN_HSM: { http: 500, mqtt: 'internal', expose: false },
+  PKI_EXISTS: { http: 409, mqtt: 'internal', expose: true },
+  // store / audit
+  STORE_ERROR: { http: 503, mqtt: 'internal', expose: false },
+  AUDIT_CHAIN_BROKEN: { http: 500, mqtt: 'internal', expose: false },
+  // secure element
+  ATCA_MISCOMPARE: { http: 500, mqtt: 'internal', expose: true },
+  ATCA_PARSE_ERROR: { http: 500, mqtt: 'internal', expose: true },
+  ATCA_ECC_FAULT: { http: 500, mqtt: 'internal', expose: true },
+  ATCA_SELFTEST_ERROR: { http: 500, mqtt: 'internal', expose: true },
+  ATCA_HEALTH_TEST_ERROR: { http: 500, mqtt: 'internal', expose: true },
+  ATCA_EXECUTION_ERROR: { http: 500, mqtt: 'internal', expose: true },
+  ATCA_WAKE_FAILED: { http: 500, mqtt: 'internal', expose: true },
+  ATCA_WATCHDOG: { http: 500, mqtt: 'internal', expose: true },
+  ATCA_COMM_ERROR: { http: 500, mqtt: 'internal', expose: true },
+  ATCA_CRC_ERROR: { http: 500, mqtt: 'internal', expose: true },
+  ATCA_TIMEOUT: { http: 500, mqtt: 'internal', expose: true },
+  ATCA_BAD_RESPONSE: { http: 500, mqtt: 'internal', expose: true },
+  ATCA_BAD_PARAM: { http: 500, mqtt: 'internal', expose: true },
+  KIT_PROTOCOL_ERROR: { http: 500, mqtt: 'internal', expose: true },
+  KIT_DEVICE_NOT_FOUND: { http: 500, mqtt: 'internal', expose: true },
+  CHIP_IMAGE_INVALID: { http: 500, mqtt: 'internal', expose: true },
+  // compressed certificates
+  ATCACERT_INVALID: { http: 500, mqtt: 'internal', expose: true },
+  ATCACERT_TEMPLATE_MISMATCH: { http: 500, mqtt: 'internal', expose: true },
+  // enrollment
+  NONCE_UNKNOWN: { http: 400, mqtt: 'nonce_invalid', expose: true },
+  REPLAYED: { http: 409, mqtt: 'replayed', expose: true },
+  SIGNATURE_INVALID: { http: 401, mqtt: 'signature_invalid', expose: true },
+  RATE_LIMITED: { http: 429, mqtt: 'rate_limited', expose: true },
+} as const satisfies Record<string, { http: number; mqtt: string; expose: boolean }>;
+
+/** A stable, UPPER_SNAKE error code. */
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+/** The base of every error Keyline throws on purpose. */
+export class KeylineError extends Error {
+  readonly code: ErrorCode;
+  /** Extra facts safe to show a caller (field names, values at fault). */
+  readonly detail?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options: { detail?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    if (options.detail) this.detail = options.detail;
+  }
+
+  /** The wire mapping of this error's code. */
+  get mapping(): (typeof ERROR_TABLE)[ErrorCode] {
+    return ERROR_TABLE[this.code];
+  }
+}
+
+/** Input that failed validation: a field, a value, a format. */
+export class ValidationError extends KeylineError {}
+
+/** A uniqueness or state conflict (duplicate key, serial exists). */
+export class ConflictError extends KeylineError {}
+
+/** A secure element answered with a non-success status byte, or could not be reached. */
+export class SecureElementError extends KeylineError {
+  readonly status?: number;
+  constructor(code: ErrorCode, message: string, options: { status?: number; detail?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(code, message, options);
+    if (options.status !== undefined) this.status = options.status;
+  }
+}
+
+/** A PKCS#11 failure; `ckr` carries the CKR_* name where the module gave one. */
+export class HsmError extends KeylineError {
+  readonly ckr?: string;
+  constructor(code: ErrorCode, message: string, options: { ckr?: string; detail?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(code, message, options);
+    if (options.ckr !== undefined) this.ckr = options.ckr;
+  }
+}
+
+/** True when `err` is a KeylineError carrying `code` (never match on messages). */
+export function hasCode(err: unknown, code: ErrorCode): err is KeylineError {
+  return err instanceof KeylineError && err.code === code;
+}
