@@ -1,0 +1,139 @@
+/**
+ * The server's configuration: one zod schema, loaded from a JSON file, then KEYLINE_* environment
+ * overrides, then defaults, validated at once with every problem reported. The only reader of
+ * process.env in the server. Secrets are given by reference and resolved here, never kept in the
+ * object that gets logged.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { KeylineError } from '../common/errors.js';
+
+const secretRef = z.union([z.object({ env: z.string().min(1) }).strict(), z.object({ file: z.string().min(1) }).strict()]);
+
+/** The keyline.json schema (paths relative to the file's folder). */
+export const configSchema = z
+  .object({
+    server: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        /** Station API (HTTPS + mTLS); 0 = any free port. */
+        port: z.number().int().min(0).max(65535).default(8443),
+        /** Plain-HTTP listener for CRL and OCSP (relying parties fetch these without TLS); 0 = any free port. */
+        publicPort: z.number().int().min(0).max(65535).default(8080),
+        tlsCert: z.string().default('server.pem'),
+        tlsKey: z.string().default('server.key.pem'),
+        bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    hsm: z
+      .object({
+        /** PKCS#11 module path; auto-detected (SoftHSM2) when absent. */
+        module: z.string().optional(),
+        /** SoftHSM2's own config file, exported as SOFTHSM2_CONF before the module loads. */
+        softhsmConf: z.string().optional(),
+        tokenLabel: z.string().min(1),
+        pin: secretRef,
+        /** The issuing CA key, as a pkcs11: URI. */
+        issuingKey: z.string().startsWith('pkcs11:'),
+        /** Session pool size; defaults to the number of cores. */
+        sessions: z.number().int().min(1).max(64).optional(),
+      })
+      .strict(),
+    ca: z
+      .object({
+        rootCert: z.string().default('root-ca.pem'),
+        issuingCert: z.string().default('issuing-ca.pem'),
+        /** URLs carried in every device certificate (CRL distribution point, AIA OCSP). */
+        crlUrl: z.url(),
+        ocspUrl: z.url(),
+        /** Device certificate lifetime in whole years; 0 = no well-defined expiration (RFC 5280 §4.1.2.5). */
+        deviceValidityYears: z.number().int().min(0).max(31).default(0),
+      })
+      .strict(),
+    store: z.object({ url: z.string().default('sqlite:keyline.db') }).strict().prefault({}),
+    log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().prefault({}),
+    /** The station's own settings, so `keyline station run --config keyline.json` needs no other flag. */
+    station: z
+      .object({
+        id: z.string().min(1),
+        serverUrl: z.url(),
+        cert: z.string(),
+        key: z.string(),
+        journal: z.string().default('station-journal.db'),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+/** Validated configuration with paths made absolute and secrets resolved. */
+export type Config = Readonly<z.infer<typeof configSchema>> & { readonly baseDir: string; readonly file: string };
+
+/** Secrets resolved at load; kept apart from Config so logging the config cannot leak them. */
+export interface Secrets {
+  readonly hsmPin: string;
+}
+
+/** Environment overrides: KEYLINE_<SECTION>_<FIELD> (e.g. KEYLINE_SERVER_PORT=0, KEYLINE_STORE_URL=...). */
+const ENV_OVERRIDES: Record<string, [string, string, 'string' | 'number']> = {
+  KEYLINE_SERVER_HOST: ['server', 'host', 'string'],
+  KEYLINE_SERVER_PORT: ['server', 'port', 'number'],
+  KEYLINE_SERVER_PUBLIC_PORT: ['server', 'publicPort', 'number'],
+  KEYLINE_STORE_URL: ['store', 'url', 'string'],
+  KEYLINE_LOG_LEVEL: ['log', 'level', 'string'],
+  KEYLINE_HSM_MODULE: ['hsm', 'module', 'string'],
+  KEYLINE_HSM_SESSIONS: ['hsm', 'sessions', 'number'],
+};
+
+/** Loads, overrides, validates and resolves; throws CONFIG_INVALID listing every problem. */
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): { config: Config; secrets: Secrets } {
+  const path = resolve(file);
+  let raw: Record<string, Record<string, unknown>>;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new KeylineError('CONFIG_INVALID', `cannot read config ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  for (const [name, [section, field, type]] of Object.entries(ENV_OVERRIDES)) {
+    const v = env[name];
+    if (v === undefined) continue;
+    raw[section] ??= {};
+    raw[section]![field] = type === 'number' ? Number(v) : v;
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new KeylineError('CONFIG_INVALID', `invalid config ${path}:\n${lines.join('\n')}`);
+  }
+  const baseDir = dirname(path);
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const c = parsed.data;
+  const config: Config = Object.freeze({
+    ...c,
+    baseDir,
+    file: path,
+    server: { ...c.server, tlsCert: abs(c.server.tlsCert), tlsKey: abs(c.server.tlsKey) },
+    hsm: { ...c.hsm, module: c.hsm.module ?? env.KEYLINE_HSM_MODULE, softhsmConf: c.hsm.softhsmConf && abs(c.hsm.softhsmConf) },
+    ca: { ...c.ca, rootCert: abs(c.ca.rootCert), issuingCert: abs(c.ca.issuingCert) },
+    store: { url: c.store.url.startsWith('sqlite:') ? `sqlite:${abs(c.store.url.slice(7))}` : c.store.url },
+    station: c.station && { ...c.station, cert: abs(c.station.cert), key: abs(c.station.key), journal: abs(c.station.journal) },
+  });
+  return { config, secrets: { hsmPin: resolveSecret(c.hsm.pin, baseDir, env, 'hsm.pin') } };
+}
+
+/** Reads a secret reference ({env} or {file}); the value never appears in an error message. */
+export function resolveSecret(ref: z.infer<typeof secretRef>, baseDir: string, env: NodeJS.ProcessEnv, field: string): string {
+  if ('env' in ref) {
+    const v = env[ref.env];
+    if (!v) throw new KeylineError('CONFIG_INVALID', `${field}: environment variable ${ref.env} is not set`);
+    return v;
+  }
+  const p = isAbsolute(ref.file) ? ref.file : resolve(baseDir, ref.file);
+  try {
+    return readFileSync(p, 'utf8').trim();
+  } catch (err) {
+    throw new KeylineError('CONFIG_INVALID', `${field}: cannot read secret file ${p}`, { cause: err });
+  }
+}
