@@ -76,6 +76,9 @@ export const ERROR_TABLE = {
   REPLAYED: { http: 409, mqtt: 'replayed', expose: true },
   SIGNATURE_INVALID: { http: 401, mqtt: 'signature_invalid', expose: true },
   RATE_LIMITED: { http: 429, mqtt: 'rate_limited', expose: true },
+  // clients
+  SERVER_UNREACHABLE: { http: 503, mqtt: 'internal', expose: true },
+  BAD_SERVER_RESPONSE: { http: 502, mqtt: 'internal', expose: true },
 } as const satisfies Record<string, { http: number; mqtt: string; expose: boolean }>;
 
 /** A stable, UPPER_SNAKE error code. */

@@ -1,0 +1,110 @@
+/**
+ * The station API's messages, defined once as zod schemas: the server validates requests with
+ * them, the station client builds and checks responses with them, and /v1/openapi.json is
+ * generated from them.
+ */
+import { z } from 'zod';
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (1-64, starting with a letter or digit)');
+
+/** A chip serial number: 9 bytes as 18 hex digits (normalised to upper case). */
+export const chipSerial = z
+  .string()
+  .regex(/^[0-9A-Fa-f]{18}$/, '18 hex digits (the 9-byte chip serial number)')
+  .transform((s) => s.toUpperCase());
+
+/** POST /v1/work-orders */
+export const workOrderCreate = z
+  .object({
+    id,
+    product: z.string().min(1).max(64).regex(/^[^\u0000-\u001f]+$/, 'printable text'),
+    quota: z.number().int().min(1).max(100_000_000),
+    stations: z.array(id).max(1000).optional(),
+  })
+  .strict();
+export type WorkOrderCreate = z.infer<typeof workOrderCreate>;
+
+/** A work order with its issued count. */
+export const workOrderView = z.object({
+  id: z.string(),
+  product: z.string(),
+  quota: z.number().int(),
+  issued: z.number().int(),
+  remaining: z.number().int(),
+  stations: z.array(z.string()).nullable(),
+  status: z.enum(['open', 'closed']),
+  createdAt: z.string(),
+});
+export type WorkOrderView = z.infer<typeof workOrderView>;
+
+/** POST /v1/units: the chip's public key (raw X‖Y hex or SPKI base64) or a PKCS#10 CSR in PEM. */
+export const unitIssueRequest = z
+  .object({
+    serial: chipSerial,
+    publicKey: z.string().min(1).max(4096).optional(),
+    csr: z.string().min(1).max(16384).optional(),
+    workOrder: id,
+    idempotencyKey: z.string().min(1).max(128).optional(),
+  })
+  .strict()
+  .refine((r) => (r.publicKey === undefined) !== (r.csr === undefined), { message: 'give exactly one of publicKey or csr', path: ['publicKey'] });
+export type UnitIssueRequest = z.infer<typeof unitIssueRequest>;
+
+/** The 201 answer to POST /v1/units. */
+export const unitIssued = z.object({
+  serial: z.string(),
+  certificatePem: z.string(),
+  chainPem: z.string(),
+  fingerprintSha256: z.string(),
+  certificateSerial: z.string(),
+});
+export type UnitIssued = z.infer<typeof unitIssued>;
+
+/** POST /v1/units:batch */
+export const unitBatchRequest = z.object({ units: z.array(z.unknown()).min(1).max(100) }).strict();
+
+/** The error body every refusal carries. */
+export const errorBody = z.object({
+  error: z.object({ code: z.string(), message: z.string(), detail: z.record(z.string(), z.unknown()).optional() }),
+});
+export type ErrorBody = z.infer<typeof errorBody>;
+
+/** One result of a batch: the issued unit or its error. */
+export const unitBatchResult = z.union([
+  unitIssued.extend({ ok: z.literal(true) }),
+  z.object({ ok: z.literal(false), serial: z.string().optional(), error: errorBody.shape.error }),
+]);
+export const unitBatchResponse = z.object({ results: z.array(unitBatchResult) });
+export type UnitBatchResponse = z.infer<typeof unitBatchResponse>;
+
+/** POST /v1/units/:serial/confirm: the station proves it wrote and verified this certificate. */
+export const unitConfirm = z.object({ fingerprintSha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits') }).strict();
+
+/** POST /v1/units/:serial/quarantine */
+export const unitQuarantine = z.object({ reason: z.string().min(1).max(500) }).strict();
+
+/** A unit record as the API shows it. */
+export const unitView = z.object({
+  serial: z.string(),
+  publicKey: z.string(),
+  fingerprintSha256: z.string(),
+  certificateSerial: z.string(),
+  workOrder: z.string(),
+  station: z.string(),
+  status: z.enum(['issued', 'confirmed', 'quarantined', 'revoked']),
+  issuedAt: z.string(),
+  confirmedAt: z.string().nullable(),
+  certificatePem: z.string().optional(),
+});
+export type UnitView = z.infer<typeof unitView>;
+
+/** GET /v1/units query. */
+export const unitListQuery = z
+  .object({
+    workOrder: id.optional(),
+    status: z.enum(['issued', 'confirmed', 'quarantined', 'revoked']).optional(),
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).optional(),
+  })
+  .strict();
+export const unitListResponse = z.object({ units: z.array(unitView), nextCursor: z.string().nullable() });

@@ -1,0 +1,95 @@
+/**
+ * Units: issue (one or a batch), confirm, quarantine, look up and list. Each handler validates
+ * with the shared schema, calls one service function and shapes the answer.
+ */
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import {
+  chipSerial, unitBatchRequest, unitConfirm, unitIssueRequest, unitListQuery, unitQuarantine,
+  type UnitIssued,
+} from '../../../common/protocol/station-api.js';
+import { toPem } from '../../../common/pem.js';
+import { readJson, validate } from '../middleware/body.js';
+import { errorResponse } from '../errors.js';
+import type { ApiDeps } from '../app.js';
+import type { Principal } from '../middleware/mtls.js';
+
+/** Mounts the /v1/units routes. */
+export function mountUnits(router: Router, deps: ApiDeps): void {
+  const issued = (name: string, n: number) => deps.metrics.inc('keyline_certificates_issued_total', 'Device certificates issued.', { via: name }, n);
+
+  router.post('/v1/units', async (ctx) => {
+    const body = await readJson(ctx, unitIssueRequest, deps.bodyLimitBytes);
+    const r = await deps.provisioning.issueUnit(body, station(ctx));
+    if (!r.replayed) issued('single', 1);
+    ctx.status = r.replayed ? 200 : 201;
+    ctx.body = issuedBody(r, deps.chainPem);
+  });
+
+  router.post('/v1/units/:serial/confirm', async (ctx) => {
+    const body = await readJson(ctx, unitConfirm, deps.bodyLimitBytes);
+    ctx.body = await deps.provisioning.confirmUnit(serialParam(ctx), body, station(ctx));
+  });
+
+  router.post('/v1/units/:serial/quarantine', async (ctx) => {
+    const body = await readJson(ctx, unitQuarantine, deps.bodyLimitBytes);
+    ctx.body = await deps.provisioning.quarantineUnit(serialParam(ctx), body.reason, station(ctx));
+  });
+
+  router.get('/v1/units/:serial', async (ctx) => {
+    ctx.body = await deps.provisioning.getUnit(serialParam(ctx));
+  });
+
+  router.get('/v1/units', async (ctx) => {
+    const q = validate(unitListQuery, ctx.query);
+    ctx.body = await deps.provisioning.listUnits(q);
+  });
+}
+
+/** POST /v1/units:batch, matched before the router: its colon is not a path parameter. */
+export function batchHandler(deps: ApiDeps) {
+  return async function batch(ctx: Context): Promise<void> {
+    const { units } = await readJson(ctx, unitBatchRequest, deps.bodyLimitBytes);
+    // Each element is validated on its own so one bad unit does not sink the other 99.
+    const parsed = units.map((u) => {
+      try {
+        return { ok: true as const, req: validate(unitIssueRequest, u) };
+      } catch (err) {
+        return { ok: false as const, err, serial: (u as { serial?: unknown })?.serial };
+      }
+    });
+    const valid = parsed.flatMap((p) => (p.ok ? [p.req] : []));
+    const results = valid.length ? await deps.provisioning.issueBatch(valid, station(ctx)) : [];
+    let next = 0;
+    let count = 0;
+    ctx.body = {
+      results: parsed.map((p) => {
+        if (!p.ok) return { ok: false, serial: typeof p.serial === 'string' ? p.serial : undefined, error: errorResponse(p.err).body.error };
+        const r = results[next++]!;
+        if (!r.ok) return { ok: false, serial: p.req.serial, error: errorResponse(r.error).body.error };
+        if (!r.value.replayed) count++;
+        return { ok: true, ...issuedBody(r.value, deps.chainPem) };
+      }),
+    };
+    if (count) deps.metrics.inc('keyline_certificates_issued_total', 'Device certificates issued.', { via: 'batch' }, count);
+  };
+}
+
+/** The 201 body for an issued unit. */
+function issuedBody(r: { serial: string; certificateDer: Uint8Array; fingerprintSha256: string; certificateSerial: string }, chainPem: string): UnitIssued {
+  return {
+    serial: r.serial,
+    certificatePem: toPem(r.certificateDer),
+    chainPem,
+    fingerprintSha256: r.fingerprintSha256,
+    certificateSerial: r.certificateSerial,
+  };
+}
+
+function station(ctx: Context): string {
+  return (ctx.state.principal as Principal).id;
+}
+
+function serialParam(ctx: Context): string {
+  return validate(chipSerial, (ctx as unknown as { params: Record<string, string> }).params.serial);
+}
