@@ -1,0 +1,126 @@
+/**
+ * The composition root: config -> HSM key store -> start-up guards -> store -> issuer ->
+ * services -> HTTPS listener. The only place that knows every concrete implementation.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createLogger, type Logger } from '../common/log.js';
+import { fromPemAll, toPem } from '../common/pem.js';
+import { loadConfig, type Config, type Secrets } from './config.js';
+import { createApp } from './api/app.js';
+import { Metrics } from './api/metrics.js';
+import { openKeyStore } from './hsm/open-key-store.js';
+import { checkCaAtStartup } from './ca/startup-checks.js';
+import { createTemplateDeviceIssuer } from './ca/template-device-issuer.js';
+import { openStore } from './store/open-store.js';
+import { createProvisioning } from './services/provisioning.js';
+
+/** A running server. */
+export interface RunningServer {
+  apiUrl: string;
+  close(): Promise<void>;
+}
+
+/** Options for startServer. */
+export interface StartOptions {
+  configFile: string;
+  /** Environment for config overrides (defaults to process.env). */
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+}
+
+/** Loads the config and starts every listener; resolves when ready to serve. */
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
+  const env = { ...process.env, ...opts.env };
+  const { config, secrets } = loadConfig(opts.configFile, env);
+  const log = opts.log ?? createLogger({ level: config.log.level });
+  return start(config, secrets, log);
+}
+
+async function start(config: Config, secrets: Secrets, log: Logger): Promise<RunningServer> {
+  const rootPem = readFileSync(config.ca.rootCert, 'utf8');
+  const issuingPem = readFileSync(config.ca.issuingCert, 'utf8');
+  const [rootDer] = fromPemAll(rootPem);
+  const [issuingDer] = fromPemAll(issuingPem);
+  if (!rootDer || !issuingDer) throw new Error('root or issuing certificate file holds no certificate');
+
+  const keyStore = await openKeyStore(config.hsm, secrets.hsmPin);
+  const closers: Array<() => Promise<void> | void> = [() => keyStore.close()];
+  try {
+    await checkCaAtStartup({ keyStore, rootDer, issuingDer, issuingKeyRef: config.hsm.issuingKey });
+    const signer = await keyStore.getSigner(config.hsm.issuingKey);
+    const issuer = createTemplateDeviceIssuer({
+      signer, issuingCaDer: issuingDer, crlUrl: config.ca.crlUrl, ocspUrl: config.ca.ocspUrl, validityYears: config.ca.deviceValidityYears,
+    });
+    const store = await openStore(config.store.url);
+    closers.push(() => store.close());
+    const provisioning = createProvisioning({ store, issuer, log: log.child({ area: 'provisioning' }) });
+    const metrics = new Metrics();
+    const chainPem = toPem(issuingDer) + toPem(rootDer);
+
+    const app = createApp({
+      provisioning,
+      chainPem,
+      isRevoked: () => false,
+      metrics,
+      log: log.child({ area: 'api' }),
+      bodyLimitBytes: config.server.bodyLimitBytes,
+      health: async () => {
+        const checks: Record<string, unknown> = {};
+        try {
+          await signer.publicKeySpki();
+          checks.hsm = 'ok';
+        } catch (err) {
+          checks.hsm = (err as Error).message;
+        }
+        return { ok: checks.hsm === 'ok', checks };
+      },
+    });
+
+    const https = createServer(
+      {
+        key: readFileSync(config.server.tlsKey),
+        cert: readFileSync(config.server.tlsCert, 'utf8') + issuingPem,
+        ca: [rootPem, issuingPem],
+        requestCert: true,
+        // Unauthorised peers are let through the handshake so refusals get a JSON body (api/middleware/mtls.ts).
+        rejectUnauthorized: false,
+        minVersion: 'TLSv1.2',
+      },
+      app.callback(),
+    );
+    // Batches of small requests: Nagle's delay would dominate latency.
+    https.on('secureConnection', (s) => s.setNoDelay(true));
+    await listen(https, config.server.port, config.server.host);
+    closers.push(() => closeServer(https));
+    const apiUrl = `https://${config.server.host}:${(https.address() as AddressInfo).port}`;
+    log.info({ apiUrl }, 'listening');
+    return {
+      apiUrl,
+      async close() {
+        for (const c of closers.reverse()) await c();
+      },
+    };
+  } catch (err) {
+    for (const c of closers.reverse()) await c();
+    throw err;
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
