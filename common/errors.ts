@@ -43,6 +43,7 @@ export const ERROR_TABLE = {
   HSM_ERROR: { http: 503, mqtt: 'internal', expose: false },
   HSM_KEY_NOT_FOUND: { http: 500, mqtt: 'internal', expose: false },
   HSM_LOGIN_FAILED: { http: 500, mqtt: 'internal', expose: false },
+  HSM_KEY_EXISTS: { http: 409, mqtt: 'internal', expose: false },
   CA_KEY_MISMATCH: { http: 500, mqtt: 'internal', expose: false },
   CHAIN_INVALID: { http: 500, mqtt: 'internal', expose: false },
   ROOT_KEY_ON_LINE: { http: 500, mqtt: 'internal', expose: false },
