@@ -1,0 +1,97 @@
+/**
+ * Every SQL statement the SQLite store runs, prepared once per connection (preparing costs more
+ * than running these single-row statements), plus the row → record mappers.
+ */
+import type Database from 'better-sqlite3';
+import type { AuditRecord, StationRecord, UnitRecord, WorkOrderRecord } from '../store.js';
+
+const UNIT_COLUMNS = `serial, public_key, fingerprint_sha256, certificate_der, certificate_serial, work_order,
+  station, status, status_reason, idempotency_key, issued_at, confirmed_at, updated_at`;
+
+/** Prepares the statement set for one connection. */
+export function prepareStatements(db: Database.Database) {
+  const p = (sql: string) => db.prepare(sql);
+  return {
+    begin: p('BEGIN IMMEDIATE'),
+    beginRead: p('BEGIN DEFERRED'),
+    commit: p('COMMIT'),
+    rollback: p('ROLLBACK'),
+    woInsert: p(`INSERT INTO work_orders (id, product, quota, stations, created_at) VALUES (?, ?, ?, ?, ?)`),
+    woGet: p('SELECT * FROM work_orders WHERE id = ?'),
+    woIncrement: p('UPDATE work_orders SET issued = issued + ? WHERE id = ?'),
+    woSetStatus: p('UPDATE work_orders SET status = ? WHERE id = ?'),
+    unitInsert: p(`INSERT INTO units (${UNIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    unitBySerial: p(`SELECT ${UNIT_COLUMNS} FROM units WHERE serial = ?`),
+    unitByKey: p(`SELECT ${UNIT_COLUMNS} FROM units WHERE public_key = ?`),
+    // NULL parameters switch a filter off, so one prepared statement serves every combination.
+    unitList: p(`SELECT ${UNIT_COLUMNS} FROM units
+      WHERE (@wo IS NULL OR work_order = @wo) AND (@status IS NULL OR status = @status) AND serial > @after
+      ORDER BY serial LIMIT @limit`),
+    unitSetStatus: p(`UPDATE units SET status = ?, status_reason = coalesce(?, status_reason),
+      confirmed_at = coalesce(?, confirmed_at), updated_at = ? WHERE serial = ?`),
+    stationUpsert: p(`INSERT INTO stations (id, fingerprint, role, created_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, role = excluded.role`),
+    stationGet: p('SELECT * FROM stations WHERE id = ?'),
+    auditLast: p('SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1'),
+    auditInsert: p(`INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    auditList: p('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?'),
+    auditCount: p('SELECT count(*) FROM audit_log').pluck(),
+  };
+}
+
+/** The prepared statement set. */
+export type Statements = ReturnType<typeof prepareStatements>;
+
+type Row = Record<string, unknown>;
+
+/** Row → WorkOrderRecord. */
+export function toWorkOrder(r: Row): WorkOrderRecord {
+  return {
+    id: r.id as string,
+    product: r.product as string,
+    quota: r.quota as number,
+    issued: r.issued as number,
+    stations: r.stations === null ? null : (JSON.parse(r.stations as string) as string[]),
+    status: r.status as WorkOrderRecord['status'],
+    createdAt: r.created_at as string,
+  };
+}
+
+/** Row → UnitRecord (BLOBs come back as Buffers, which are Uint8Arrays). */
+export function toUnit(r: Row): UnitRecord {
+  return {
+    serial: r.serial as string,
+    publicKey: r.public_key as Uint8Array,
+    fingerprintSha256: r.fingerprint_sha256 as string,
+    certificateDer: r.certificate_der as Uint8Array,
+    certificateSerial: r.certificate_serial as string,
+    workOrder: r.work_order as string,
+    station: r.station as string,
+    status: r.status as UnitRecord['status'],
+    statusReason: r.status_reason as string | null,
+    idempotencyKey: r.idempotency_key as string | null,
+    issuedAt: r.issued_at as string,
+    confirmedAt: r.confirmed_at as string | null,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+/** Row → StationRecord. */
+export function toStation(r: Row): StationRecord {
+  return { id: r.id as string, fingerprint: r.fingerprint as string, role: r.role as StationRecord['role'], createdAt: r.created_at as string };
+}
+
+/** Row → AuditRecord. */
+export function toAudit(r: Row): AuditRecord {
+  return {
+    seq: r.seq as number,
+    at: r.at as string,
+    actor: r.actor as string,
+    action: r.action as string,
+    subject: r.subject as string | null,
+    detail: r.detail as string | null,
+    prevHash: r.prev_hash as string,
+    hash: r.hash as string,
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The repositories of one SQLite transaction. They run prepared statements synchronously and
+ * return promises only to honour the async Store interface a PostgreSQL store also implements.
+ */
+import { KeylineError, ValidationError } from '../../../common/errors.js';
+import { GENESIS_HASH, canonicalJson, recordHash } from '../../audit/hash-chain.js';
+import type { AuditRecord, Tx, UnitPage, UnitQuery, UnitRecord } from '../store.js';
+import { mapSqliteError } from './sqlite-errors.js';
+import { toAudit, toStation, toUnit, toWorkOrder, type Statements } from './sqlite-statements.js';
+
+type Row = Record<string, unknown>;
+
+/** Encodes the last serial of a page as an opaque cursor. */
+export function encodeCursor(serial: string): string {
+  return Buffer.from(serial, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string | undefined): string {
+  if (cursor === undefined || cursor === '') return '';
+  const serial = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!/^[0-9A-F]{18}$/.test(serial)) throw new ValidationError('VALIDATION_FAILED', `cursor: '${cursor}' is not a cursor this server issued`);
+  return serial;
+}
+
+/** Builds the Tx object; `live()` turns false once the transaction ends, making it unusable. */
+export function createSqliteTx(s: Statements, live: () => boolean, now: () => string): Tx {
+  // Every repo call goes through run(): refuse after commit, and map driver errors once.
+  const run = <T>(context: string, fn: () => T): Promise<T> => {
+    if (!live()) return Promise.reject(new KeylineError('STORE_ERROR', `${context}: the transaction has already ended`));
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(mapSqliteError(err, context));
+    }
+  };
+
+  return {
+    workOrders: {
+      create: (wo) =>
+        run(`work order ${wo.id}`, () => {
+          s.woInsert.run(wo.id, wo.product, wo.quota, wo.stations === null ? null : JSON.stringify(wo.stations), wo.createdAt);
+          return { ...wo, issued: 0, status: 'open' as const };
+        }),
+      get: (id) => run(`work order ${id}`, () => {
+        const r = s.woGet.get(id) as Row | undefined;
+        return r ? toWorkOrder(r) : null;
+      }),
+      incrementIssued: (id, n = 1) =>
+        run(`work order ${id}`, () => {
+          if (s.woIncrement.run(n, id).changes !== 1) throw new KeylineError('UNKNOWN_WORK_ORDER', `work order ${id}: not found`);
+        }),
+      setStatus: (id, status) =>
+        run(`work order ${id}`, () => {
+          if (s.woSetStatus.run(status, id).changes !== 1) throw new KeylineError('UNKNOWN_WORK_ORDER', `work order ${id}: not found`);
+        }),
+    },
+    units: {
+      insert: (u: UnitRecord) =>
+        run(`unit ${u.serial}`, () => {
+          s.unitInsert.run(u.serial, u.publicKey, u.fingerprintSha256, u.certificateDer, u.certificateSerial, u.workOrder,
+            u.station, u.status, u.statusReason, u.idempotencyKey, u.issuedAt, u.confirmedAt, u.updatedAt);
+        }),
+      getBySerial: (serial) => run(`unit ${serial}`, () => {
+        const r = s.unitBySerial.get(serial) as Row | undefined;
+        return r ? toUnit(r) : null;
+      }),
+      getByPublicKey: (publicKey) => run('unit by public key', () => {
+        const r = s.unitByKey.get(publicKey) as Row | undefined;
+        return r ? toUnit(r) : null;
+      }),
+      list: (q: UnitQuery = {}) =>
+        run('units list', (): UnitPage => {
+          const limit = q.limit ?? 100;
+          if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('VALIDATION_FAILED', `limit: must be 1..1000, got ${limit}`);
+          // Fetch one extra row to know whether a next page exists without a count query.
+          const rows = s.unitList.all({ wo: q.workOrder ?? null, status: q.status ?? null, after: decodeCursor(q.cursor), limit: limit + 1 }) as Row[];
+          const units = rows.slice(0, limit).map(toUnit);
+          return { units, nextCursor: rows.length > limit ? encodeCursor(units[units.length - 1]!.serial) : null };
+        }),
+      setStatus: (serial, status, o) =>
+        run(`unit ${serial}`, () => {
+          if (s.unitSetStatus.run(status, o.reason ?? null, o.confirmedAt ?? null, o.at, serial).changes !== 1) {
+            throw new KeylineError('UNKNOWN_UNIT', `unit ${serial}: not found`);
+          }
+        }),
+    },
+    stations: {
+      upsert: (st) => run(`station ${st.id}`, () => {
+        s.stationUpsert.run(st.id, st.fingerprint, st.role, st.createdAt);
+        return toStation(s.stationGet.get(st.id) as Row);
+      }),
+      get: (id) => run(`station ${id}`, () => {
+        const r = s.stationGet.get(id) as Row | undefined;
+        return r ? toStation(r) : null;
+      }),
+    },
+    audit: {
+      append: (e) =>
+        run(`audit ${e.action}`, (): AuditRecord => {
+          // The last hash is read inside this write transaction (BEGIN IMMEDIATE), so two
+          // processes sharing the file can never chain two records to the same predecessor.
+          const last = s.auditLast.get() as { seq: number; hash: string } | undefined;
+          const rec = {
+            seq: (last?.seq ?? 0) + 1,
+            at: now(),
+            actor: e.actor,
+            action: e.action,
+            subject: e.subject ?? null,
+            detail: e.detail === undefined ? null : canonicalJson(e.detail),
+            prevHash: last?.hash ?? GENESIS_HASH,
+          };
+          const hash = recordHash(rec);
+          s.auditInsert.run(rec.seq, rec.at, rec.actor, rec.action, rec.subject, rec.detail, rec.prevHash, hash);
+          return { ...rec, hash };
+        }),
+      list: ({ afterSeq, limit }) => run('audit list', () => (s.auditList.all(afterSeq, limit) as Row[]).map(toAudit)),
+      count: () => run('audit count', () => s.auditCount.get() as number),
+    },
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * The production database seam: a narrow, async, transactional interface (tus KvStore /
+ * step-ca AuthDB shape). SQLite implements it today and PostgreSQL can later, both passing
+ * test/server/store/store.suite.ts. Callers never see SQL or driver errors: uniqueness and state
+ * violations surface as ConflictError / KeylineError with a code from ERROR_TABLE.
+ */
+
+/** Lifecycle of a provisioned unit. */
+export type UnitStatus = 'issued' | 'confirmed' | 'quarantined' | 'revoked';
+
+/** Every unit status, in lifecycle order (for validation of filters). */
+export const UNIT_STATUSES: readonly UnitStatus[] = ['issued', 'confirmed', 'quarantined', 'revoked'];
+
+/** Role of an authenticated client certificate. */
+export type StationRole = 'station' | 'security-officer' | 'admin';
+
+/** A work order: how many units of which product, and which stations may build them. */
+export interface WorkOrderRecord {
+  id: string;
+  product: string;
+  quota: number;
+  issued: number;
+  /** Stations allowed to issue on this order; null = any authenticated station. */
+  stations: string[] | null;
+  status: 'open' | 'closed';
+  createdAt: string;
+}
+
+/** A provisioned unit as stored. */
+export interface UnitRecord {
+  /** Chip serial: 18 uppercase hex digits. */
+  serial: string;
+  /** Raw P-256 X‖Y, 64 bytes. */
+  publicKey: Uint8Array;
+  /** SHA-256 of the certificate DER, lowercase hex. */
+  fingerprintSha256: string;
+  certificateDer: Uint8Array;
+  /** Certificate serial number, lowercase hex. */
+  certificateSerial: string;
+  workOrder: string;
+  station: string;
+  status: UnitStatus;
+  statusReason: string | null;
+  idempotencyKey: string | null;
+  issuedAt: string;
+  confirmedAt: string | null;
+  updatedAt: string;
+}
+
+/** A station (or officer/admin) known by its client certificate. */
+export interface StationRecord {
+  id: string;
+  fingerprint: string;
+  role: StationRole;
+  createdAt: string;
+}
+
+/** One audit record; `hash` chains it to the previous one (see server/audit/hash-chain.ts). */
+export interface AuditRecord {
+  seq: number;
+  at: string;
+  actor: string;
+  action: string;
+  subject: string | null;
+  /** Canonical JSON text of the detail object (exactly the bytes that were hashed). */
+  detail: string | null;
+  prevHash: string;
+  hash: string;
+}
+
+/** What a caller gives to append an audit record; the store fills seq, at and the hashes. */
+export interface AuditEntry {
+  action: string;
+  actor: string;
+  subject?: string;
+  detail?: Record<string, unknown>;
+}
+
+/** Filters and paging for units.list. */
+export interface UnitQuery {
+  workOrder?: string;
+  status?: UnitStatus;
+  /** Opaque cursor from a previous page's nextCursor. */
+  cursor?: string;
+  /** Page size, 1..1000 (default 100). */
+  limit?: number;
+}
+
+/** One page of units, ordered by serial. */
+export interface UnitPage {
+  units: UnitRecord[];
+  nextCursor: string | null;
+}
+
+/** Work-order persistence. */
+export interface WorkOrderRepo {
+  /** Inserts a new order (issued 0, open); WORK_ORDER_EXISTS on a duplicate id. */
+  create(wo: Omit<WorkOrderRecord, 'issued' | 'status'>): Promise<WorkOrderRecord>;
+  /** The order, or null. */
+  get(id: string): Promise<WorkOrderRecord | null>;
+  /** Adds `n` to issued; the database refuses to pass the quota (QUOTA_EXCEEDED). */
+  incrementIssued(id: string, n?: number): Promise<void>;
+  /** Sets open/closed; UNKNOWN_WORK_ORDER when absent. */
+  setStatus(id: string, status: 'open' | 'closed'): Promise<void>;
+}
+
+/** Unit persistence. */
+export interface UnitRepo {
+  /** Inserts a unit; SERIAL_EXISTS / DUPLICATE_KEY when the database's uniqueness refuses it. */
+  insert(unit: UnitRecord): Promise<void>;
+  /** The unit with this chip serial, or null. */
+  getBySerial(serial: string): Promise<UnitRecord | null>;
+  /** The unit holding this raw public key, or null. */
+  getByPublicKey(publicKey: Uint8Array): Promise<UnitRecord | null>;
+  /** One page of units matching the filters, ordered by serial. */
+  list(query?: UnitQuery): Promise<UnitPage>;
+  /** Changes a unit's status; UNKNOWN_UNIT when absent. */
+  setStatus(serial: string, status: UnitStatus, opts: { at: string; reason?: string; confirmedAt?: string }): Promise<void>;
+}
+
+/** Station persistence. */
+export interface StationRepo {
+  /** Inserts or refreshes a station (fingerprint and role); keeps the first created_at. */
+  upsert(station: StationRecord): Promise<StationRecord>;
+  /** The station, or null. */
+  get(id: string): Promise<StationRecord | null>;
+}
+
+/** The append-only audit log. */
+export interface AuditRepo {
+  /** Appends a record chained to the last one (inside this transaction's write lock). */
+  append(entry: AuditEntry): Promise<AuditRecord>;
+  /** Records with seq > afterSeq, ascending, at most `limit`. */
+  list(opts: { afterSeq: number; limit: number }): Promise<AuditRecord[]>;
+  /** Number of records. */
+  count(): Promise<number>;
+}
+
+/** The repositories one transaction sees; unusable after commit or rollback. */
+export interface Tx {
+  readonly workOrders: WorkOrderRepo;
+  readonly units: UnitRepo;
+  readonly stations: StationRepo;
+  readonly audit: AuditRepo;
+}
+
+/** Options of one transaction. */
+export interface TxOptions {
+  /** A read-only snapshot: takes no write lock (SQLite BEGIN DEFERRED, PostgreSQL READ ONLY). */
+  readOnly?: boolean;
+}
+
+/** The production database. */
+export interface Store {
+  /** Runs fn in one transaction: commits when it resolves, rolls back when it throws. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>, opts?: TxOptions): Promise<T>;
+  /** Closes the connection after the running transactions finish. */
+  close(): Promise<void>;
+}
