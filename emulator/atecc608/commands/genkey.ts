@@ -1,0 +1,62 @@
+/**
+ * GenKey (0x40): mode 0x04 creates a P-256 private key in slot param2 and returns its public key
+ * X‖Y; 0x00 recomputes the public key; bit 3 (0x08) also folds the public key into a digest in
+ * TempKey for key-origin attestation; 0x10 digests a stored public key (datasheet §"GenKey";
+ * cryptoauthlib calib_genkey.c, atcah_gen_key_msg).
+ */
+import { createHash } from 'node:crypto';
+import { keyFromScalar, randomScalar } from '../ecc.js';
+import { Opcode, Status } from '../status.js';
+import type { CommandHandler } from './context.js';
+import { loadKey } from './keys.js';
+
+/** Handles GenKey. */
+export const genkey: CommandHandler = ({ state }, cmd) => {
+  const mode = cmd.param1;
+  if ((mode & 0x63) !== 0) return Status.PARSE_ERROR;
+  const create = (mode & 0x04) !== 0;
+  const digest = (mode & 0x08) !== 0;
+  const pubDigest = (mode & 0x10) !== 0;
+  if (mode & 0x80) return Status.PARSE_ERROR; // MAC output mode (608 0x80) is not modelled.
+  if (cmd.data.length !== (pubDigest ? 3 : 0)) return Status.PARSE_ERROR;
+  const slot = cmd.param2;
+  if (slot > 15) return Status.PARSE_ERROR;
+  // ECC commands refuse to run on an unconfigured chip.
+  if (!state.configLocked()) return Status.EXECUTION_ERROR;
+  if (pubDigest) return Status.EXECUTION_ERROR; // stored-public-key digest: not modelled.
+  // GenKey works only on slots configured as P-256 private keys (KeyType 4, Private 1): a
+  // KeyType 7 slot answers 0x0F for ever once the config is locked.
+  if (!state.isEccPrivate(slot)) return Status.EXECUTION_ERROR;
+  if (digest && !state.tempKey.valid) return Status.EXECUTION_ERROR;
+
+  let pub: Uint8Array;
+  if (create) {
+    // After data lock, WriteConfig bit 1 (SlotConfig bit 13) must allow GenKey and the slot must be unlocked.
+    if (state.dataLocked() && ((state.slotConfig(slot).writeConfig & 0x02) === 0 || state.slotLocked(slot))) {
+      return Status.EXECUTION_ERROR;
+    }
+    const d = slot === 0 && state.cloneScalar ? state.cloneScalar : randomScalar();
+    const key = keyFromScalar(d);
+    state.storePrivateKey(slot, d, key);
+    pub = key.publicKey;
+  } else {
+    const key = loadKey(state, slot);
+    if (!key) return Status.ECC_FAULT;
+    pub = key.publicKey;
+  }
+  if (digest) {
+    // 128-byte message: TempKey ‖ 0x40 ‖ mode ‖ KeyID LE ‖ SN[8] ‖ SN[0:1] ‖ 25 zeros ‖ X ‖ Y.
+    const sn = state.serialNumber();
+    const msg = new Uint8Array(128);
+    msg.set(state.tempKey.value.subarray(0, 32), 0);
+    msg.set([Opcode.GENKEY, mode, slot & 0xff, slot >> 8, sn[8]!, sn[0]!, sn[1]!], 32);
+    msg.set(pub, 64);
+    const tk = state.tempKey;
+    tk.value.fill(0);
+    tk.value.set(createHash('sha256').update(msg).digest());
+    tk.genKeyData = true;
+    tk.genDigData = false;
+    tk.keyId = slot;
+  }
+  return pub.slice();
+};

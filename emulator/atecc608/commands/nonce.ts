@@ -1,0 +1,50 @@
+/**
+ * Nonce (0x16): mode bits 0-1 = 0/1 random nonce from a 20-byte NumIn (with / without seed update),
+ * 3 pass-through; bit 5 a 64-byte pass-through; bits 6-7 the target (0x00 TempKey, 0x40 message
+ * digest buffer, 0x80 alternate key buffer) (cryptoauthlib calib_command.h NONCE_MODE_*).
+ */
+import { createHash } from 'node:crypto';
+import { invalidTempKey } from '../state.js';
+import { Opcode, Status } from '../status.js';
+import { chipRandom, type CommandHandler } from './context.js';
+
+/** Handles Nonce. */
+export const nonce: CommandHandler = (ctx, cmd) => {
+  const { state } = ctx;
+  const mode = cmd.param1;
+  const kind = mode & 0x03;
+  const target = mode & 0xc0;
+  if ((mode & 0x1c) !== 0 || kind === 2 || target === 0xc0) return Status.PARSE_ERROR;
+  if (kind === 3) {
+    const size = mode & 0x20 ? 64 : 32;
+    if (cmd.data.length !== size || cmd.param2 !== 0) return Status.PARSE_ERROR;
+    const value = new Uint8Array(cmd.data);
+    if (target === 0x40) {
+      state.msgDigestBuf = value;
+    } else if (target === 0x80) {
+      state.altKeyBuf = value;
+    } else {
+      const tk = invalidTempKey();
+      tk.value.set(value);
+      tk.valid = true;
+      tk.sourceFlag = 1;
+      state.tempKey = tk;
+    }
+    return Status.SUCCESS;
+  }
+  // Random modes: 20-byte NumIn, TempKey target only. Param2 bit 15 (TempKey instead of RNG) is not modelled.
+  if (cmd.data.length !== 20 || (mode & 0x20) !== 0 || target !== 0 || (cmd.param2 & 0xff00) !== 0) return Status.PARSE_ERROR;
+  const randOut = chipRandom(ctx);
+  // TempKey = SHA-256(RandOut ‖ NumIn ‖ opcode ‖ mode ‖ LSB(param2)), 55 bytes (cryptoauthlib atcah_nonce).
+  const digest = createHash('sha256')
+    .update(randOut)
+    .update(cmd.data)
+    .update(Uint8Array.of(Opcode.NONCE, mode, cmd.param2 & 0xff))
+    .digest();
+  const tk = invalidTempKey();
+  tk.value.set(digest);
+  tk.valid = true;
+  tk.sourceFlag = 0;
+  state.tempKey = tk;
+  return randOut;
+};

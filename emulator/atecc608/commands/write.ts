@@ -1,0 +1,51 @@
+/**
+ * Write (0x12): 4 or 32 bytes into config (before config lock), OTP (before data lock) or a data
+ * slot (before data lock freely, after it as WriteConfig allows). Encrypted writes (param1 bit 6)
+ * are not modelled: they answer execution error (documented in SLOT-MAP.md).
+ */
+import { Cfg } from '../state.js';
+import { Status } from '../status.js';
+import { decodeAddress } from './address.js';
+import type { CommandHandler } from './context.js';
+
+/** Handles Write. */
+export const write: CommandHandler = ({ state }, cmd) => {
+  if ((cmd.param1 & 0x3c) !== 0) return Status.PARSE_ERROR;
+  const encrypted = (cmd.param1 & 0x40) !== 0;
+  const a = decodeAddress(cmd.param1 & 0x83, cmd.param2);
+  if (!a) return Status.PARSE_ERROR;
+  if (cmd.data.length !== a.length + (encrypted ? 32 : 0)) return Status.PARSE_ERROR;
+  const value = cmd.data.subarray(0, a.length);
+
+  if (a.zone === 0) {
+    if (state.configLocked() || encrypted) return Status.EXECUTION_ERROR;
+    // Bytes 0-15 (serial, revision, AES/I2C enables) are factory-set; bytes 84-87 change only by
+    // UpdateExtra and Lock. A write touching either range is refused rather than half applied.
+    const end = a.offset + a.length;
+    if (a.offset < 16) return Status.EXECUTION_ERROR;
+    if (a.offset < Cfg.LOCK_CONFIG + 1 && end > Cfg.USER_EXTRA) return Status.EXECUTION_ERROR;
+    state.config.set(value, a.offset);
+    return Status.SUCCESS;
+  }
+  // Data and OTP zones are written only once the configuration is fixed.
+  if (!state.configLocked()) return Status.EXECUTION_ERROR;
+  if (a.zone === 1) {
+    // The 608 has no OTP consumption mode: OTP is read-only after data lock.
+    if (state.dataLocked() || encrypted) return Status.EXECUTION_ERROR;
+    state.otp.set(value, a.offset);
+    return Status.SUCCESS;
+  }
+  // Private keys enter a slot only through GenKey or PrivWrite, never Write.
+  if (state.keyConfig(a.slot).private) return Status.EXECUTION_ERROR;
+  if (state.dataLocked()) {
+    if (state.slotLocked(a.slot)) return Status.EXECUTION_ERROR;
+    const wc = state.slotConfig(a.slot).writeConfig;
+    // WriteConfig 0000 = Always (clear); 0001 PubInvalid, 001x/10xx Never; x1xx Encrypt (not modelled).
+    if (wc !== 0 || encrypted) return Status.EXECUTION_ERROR;
+  } else if (encrypted) {
+    return Status.EXECUTION_ERROR;
+  }
+  state.slots[a.slot]!.set(value, a.offset);
+  state.keyCache.delete(a.slot);
+  return Status.SUCCESS;
+};
