@@ -1,0 +1,97 @@
+/**
+ * The issuance rules, step-ca sign-option style: an ordered list of small functions over a
+ * snapshot of what the database holds for one request. Each either passes, throws a typed
+ * refusal, or (the idempotent retry) names the already-issued unit to return instead.
+ */
+import { ConflictError, KeylineError, ValidationError } from '../../common/errors.js';
+import type { UnitRecord, WorkOrderRecord } from '../store/store.js';
+
+/** One issuance request after its public key was parsed and checked on the curve. */
+export interface IssueRequest {
+  serial: string;
+  publicKey: Uint8Array;
+  workOrder: string;
+  idempotencyKey: string | null;
+}
+
+/** The request plus the rows the rules look at, read inside the deciding transaction. */
+export interface IssueSnapshot {
+  req: IssueRequest;
+  station: string;
+  workOrder: WorkOrderRecord | null;
+  /** The unit already recorded under this serial, if any. */
+  bySerial: UnitRecord | null;
+  /** The unit already holding this public key, if any. */
+  byKey: UnitRecord | null;
+}
+
+/** A rule: returns a unit to replay, or nothing to go on; throws to refuse. */
+export type IssueRule = (s: IssueSnapshot) => UnitRecord | void;
+
+function order(s: IssueSnapshot): WorkOrderRecord {
+  if (!s.workOrder) throw new KeylineError('UNKNOWN_WORK_ORDER', `workOrder: '${s.req.workOrder}' does not exist`, { detail: { workOrder: s.req.workOrder } });
+  return s.workOrder;
+}
+
+/** The work order must exist. */
+export const checkWorkOrderExists: IssueRule = (s) => void order(s);
+
+/** A closed work order issues nothing more. */
+export const checkWorkOrderOpen: IssueRule = (s) => {
+  if (order(s).status !== 'open') throw new KeylineError('WORK_ORDER_CLOSED', `workOrder: '${s.req.workOrder}' is closed`, { detail: { workOrder: s.req.workOrder } });
+};
+
+/** When the order names its stations, only those may issue on it. */
+export const checkStationAllowed: IssueRule = (s) => {
+  const allowed = order(s).stations;
+  if (allowed && !allowed.includes(s.station)) {
+    throw new KeylineError('STATION_NOT_ALLOWED', `station '${s.station}' is not allowed on work order '${s.req.workOrder}'`, { detail: { station: s.station, workOrder: s.req.workOrder } });
+  }
+};
+
+/** The chip serial is 9 bytes, 18 uppercase hex digits (ATECC608 datasheet §2.2, SN[0:8]). */
+export const checkSerial: IssueRule = (s) => {
+  if (!/^[0-9A-F]{18}$/.test(s.req.serial)) throw new ValidationError('INVALID_SERIAL', `serial: expected 18 hex digits, got '${s.req.serial}'`);
+};
+
+/**
+ * One public key under two serials means one key burned into two chips (a clone or a broken
+ * GenKey): refuse. The caller records this refusal in the audit log.
+ */
+export const checkKeyNotSeen: IssueRule = (s) => {
+  if (s.byKey && s.byKey.serial !== s.req.serial) {
+    throw new ConflictError('DUPLICATE_KEY', `publicKey: already recorded for unit ${s.byKey.serial}, refused for ${s.req.serial}`, { detail: { serial: s.req.serial, existingSerial: s.byKey.serial } });
+  }
+};
+
+/**
+ * A serial already issued: the very same request (key, work order and idempotency key) is a
+ * safe retry and gets the same certificate; anything else is a conflict.
+ */
+export const checkSerialReplay: IssueRule = (s) => {
+  const u = s.bySerial;
+  if (!u) return;
+  const sameKey = Buffer.compare(Buffer.from(u.publicKey), Buffer.from(s.req.publicKey)) === 0;
+  if (sameKey && u.workOrder === s.req.workOrder && u.idempotencyKey !== null && u.idempotencyKey === s.req.idempotencyKey) return u;
+  throw new ConflictError('SERIAL_EXISTS', `serial: ${s.req.serial} already has a certificate${sameKey ? ' (retry without its idempotency key)' : ' for another key'}`, { detail: { serial: s.req.serial } });
+};
+
+/** Overproduction protection: never more certificates than the order's quota. */
+export const checkQuota: IssueRule = (s) => {
+  const wo = order(s);
+  if (wo.issued >= wo.quota) throw new KeylineError('QUOTA_EXCEEDED', `workOrder: '${wo.id}' has issued its quota of ${wo.quota}`, { detail: { workOrder: wo.id, quota: wo.quota } });
+};
+
+/** The rules in the order they are applied (the first refusal wins). */
+export const ISSUE_RULES: readonly IssueRule[] = [
+  checkWorkOrderExists, checkWorkOrderOpen, checkStationAllowed, checkSerial, checkKeyNotSeen, checkSerialReplay, checkQuota,
+];
+
+/** Applies the rules: `{ replay }` for a safe retry, `{}` to issue; throws the first refusal. */
+export function evaluateIssue(s: IssueSnapshot, rules: readonly IssueRule[] = ISSUE_RULES): { replay?: UnitRecord } {
+  for (const rule of rules) {
+    const replay = rule(s);
+    if (replay) return { replay };
+  }
+  return {};
+}
