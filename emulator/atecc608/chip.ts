@@ -4,11 +4,11 @@
  * chip to sleep (volatile state lost) after about 1.3 s unless the host idles or sleeps it first.
  */
 import type { ChipPort } from '../chip-port.js';
-import { decodeCommand, encodeResponse, statusResponse } from '../../secure-element/packet.js';
+import { decodeCommand, encodeResponse, statusResponse, type Command } from '../../secure-element/packet.js';
 import { COMMANDS } from './commands/index.js';
 import { FaultInjector, type FaultOptions } from './faults.js';
 import { Cfg, ChipState } from './state.js';
-import { Status } from './status.js';
+import { Status, type CommandResult } from './status.js';
 import { execTimeMs, watchdogMs } from './timing.js';
 
 /** Options of one chip model. */
@@ -88,12 +88,22 @@ export class Atecc608Chip implements ChipPort {
     if (fault === 'execution-error') {
       response = statusResponse(Status.EXECUTION_ERROR);
     } else {
-      const handler = COMMANDS.get(command.opcode);
-      const result = handler ? handler(this, command) : Status.PARSE_ERROR;
+      const result = this.run(command);
       response = typeof result === 'number' ? statusResponse(result) : encodeResponse(result);
     }
     if (fault === 'crc-response') response[response.length - 1]! ^= 0x5a;
     return { response, execMs };
+  }
+
+  private run(command: Command): CommandResult {
+    const handler = COMMANDS.get(command.opcode);
+    if (!handler) return Status.PARSE_ERROR;
+    try {
+      return handler(this, command);
+    } catch {
+      // A model bug must look like a chip failure on the wire, never crash the host.
+      return Status.EXECUTION_ERROR;
+    }
   }
 
   private checkWatchdog(): void {

@@ -1,16 +1,26 @@
 /**
- * The opcode table: one handler per implemented opcode. Anything else answers parse error (0x03),
- * as the chip does for an opcode it does not know.
+ * The opcode table: one handler per implemented opcode. Anything else (DeriveKey, PrivWrite, AES,
+ * KDF, SecureBoot, unknown bytes) answers parse error (0x03), as the chip does for an opcode it
+ * does not know.
  */
 import { Opcode } from '../status.js';
+import { checkmac } from './checkmac.js';
 import type { CommandHandler } from './context.js';
+import { counter } from './counter.js';
+import { ecdh } from './ecdh.js';
+import { gendig } from './gendig.js';
 import { genkey } from './genkey.js';
 import { info } from './info.js';
 import { lock } from './lock.js';
+import { mac } from './mac.js';
 import { nonce } from './nonce.js';
 import { random } from './random.js';
 import { read } from './read.js';
+import { selftest } from './selftest.js';
+import { sha } from './sha.js';
 import { sign } from './sign.js';
+import { updateextra } from './updateextra.js';
+import { verify } from './verify.js';
 import { write } from './write.js';
 
 /** Handlers by opcode. */
@@ -23,4 +33,13 @@ export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, Com
   [Opcode.NONCE, nonce],
   [Opcode.GENKEY, genkey],
   [Opcode.SIGN, sign],
+  [Opcode.VERIFY, verify],
+  [Opcode.SHA, sha],
+  [Opcode.COUNTER, counter],
+  [Opcode.ECDH, ecdh],
+  [Opcode.GENDIG, gendig],
+  [Opcode.CHECKMAC, checkmac],
+  [Opcode.MAC, mac],
+  [Opcode.SELFTEST, selftest],
+  [Opcode.UPDATE_EXTRA, updateextra],
 ]);

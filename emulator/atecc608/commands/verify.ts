@@ -1,0 +1,53 @@
+/**
+ * Verify (0x45): mode 0x00 checks a signature against the public key stored in slot param2
+ * (72-byte padded form), 0x02 against an external public key in the data (param2 = key type 4,
+ * P-256); bit 5 takes the digest from the message-digest buffer instead of TempKey. Answers
+ * 0x00 on a match, 0x01 on a miscompare. Validate/invalidate and MAC output are not modelled.
+ */
+import { verifyDigest } from '../ecc.js';
+import { Status } from '../status.js';
+import type { CommandHandler } from './context.js';
+
+/** Reads the 64-byte X‖Y from cryptoauthlib's padded 72-byte layout (4 pad, X, 4 pad, Y). */
+export function unpadPublicKey(slot: Uint8Array): Uint8Array {
+  const pub = new Uint8Array(64);
+  pub.set(slot.subarray(4, 36), 0);
+  pub.set(slot.subarray(40, 72), 32);
+  return pub;
+}
+
+/** Handles Verify. */
+export const verify: CommandHandler = ({ state }, cmd) => {
+  const mode = cmd.param1;
+  const kind = mode & 0x07;
+  if ((mode & 0x58) !== 0) return Status.PARSE_ERROR;
+  if (mode & 0x80) return Status.PARSE_ERROR; // MAC output: not modelled.
+  if (kind === 0x01 || kind === 0x03 || kind === 0x07) return Status.EXECUTION_ERROR; // validate/invalidate: not modelled.
+  if (kind !== 0x00 && kind !== 0x02) return Status.PARSE_ERROR;
+  if (!state.configLocked()) return Status.EXECUTION_ERROR;
+  const external = kind === 0x02;
+  if (cmd.data.length !== (external ? 128 : 64)) return Status.PARSE_ERROR;
+  let pub: Uint8Array;
+  if (external) {
+    if (cmd.param2 !== 0x0004) return Status.PARSE_ERROR;
+    pub = cmd.data.subarray(64, 128);
+  } else {
+    const slot = cmd.param2;
+    if (slot > 15) return Status.PARSE_ERROR;
+    const kc = state.keyConfig(slot);
+    // Stored verification needs a P-256 public key slot; with PubInfo set, only a validated key.
+    if (kc.keyType !== 4 || kc.private || slot < 8) return Status.EXECUTION_ERROR;
+    if (kc.pubInfo && state.slots[slot]![0]! >> 4 !== 0x05) return Status.EXECUTION_ERROR;
+    pub = unpadPublicKey(state.slots[slot]!);
+  }
+  let digest: Uint8Array;
+  if (mode & 0x20) {
+    if (!state.msgDigestBuf) return Status.EXECUTION_ERROR;
+    digest = state.msgDigestBuf.subarray(0, 32);
+  } else {
+    if (!state.tempKey.valid) return Status.EXECUTION_ERROR;
+    digest = state.tempKey.value.subarray(0, 32);
+    state.tempKey.valid = false;
+  }
+  return verifyDigest(pub, digest, cmd.data.subarray(0, 64)) ? Status.SUCCESS : Status.MISCOMPARE;
+};
