@@ -1,0 +1,193 @@
+import t, { type Test } from 'tap';
+import { verifyAuditChain } from '../../../server/audit/audit-log.js';
+import { createProvisioning } from '../../../server/services/provisioning.js';
+import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
+import type { Store } from '../../../server/store/store.js';
+import { chipSerial, fakeIssuer, p256Key } from './helpers.js';
+
+const CLOCK = () => new Date('2026-03-01T10:20:30.000Z');
+
+async function setup(t: Test, opts: { quota?: number; stations?: string[]; delayMs?: number; file?: string } = {}) {
+  const file = opts.file ?? `${t.testdir()}/k.db`;
+  const store = new SqliteStore(file);
+  t.teardown(() => store.close());
+  const issuer = fakeIssuer(opts.delayMs === undefined ? {} : { delayMs: opts.delayMs });
+  const prov = createProvisioning({ store, issuer, clock: CLOCK });
+  await prov.createWorkOrder({ id: 'WO-1', product: 'Sensor', quota: opts.quota ?? 10, ...(opts.stations ? { stations: opts.stations } : {}) }, 'admin');
+  return { store, issuer, prov, file };
+}
+
+const auditActions = (store: Store) =>
+  store.transaction(async (tx) => (await tx.audit.list({ afterSeq: 0, limit: 1000 })).map((r) => [r.action, r.subject, r.detail ? JSON.parse(r.detail) : null] as const));
+
+t.test('work orders: create, get, duplicate and bad fields', async (t) => {
+  const { prov, store } = await setup(t, { quota: 3 });
+  t.match(await prov.getWorkOrder('WO-1'), { id: 'WO-1', quota: 3, issued: 0, remaining: 3, status: 'open', stations: null });
+  await t.rejects(prov.createWorkOrder({ id: 'WO-1', product: 'X', quota: 1 }, 'admin'), { code: 'WORK_ORDER_EXISTS' });
+  await t.rejects(prov.createWorkOrder({ id: 'WO-2', product: 'X', quota: 0 }, 'admin'), { code: 'VALIDATION_FAILED', message: /quota/ });
+  await t.rejects(prov.createWorkOrder({ id: 'bad id!', product: 'X', quota: 1 }, 'admin'), { code: 'VALIDATION_FAILED', message: /id/ });
+  await t.rejects(prov.getWorkOrder('WO-9'), { code: 'UNKNOWN_WORK_ORDER' });
+  t.match(await auditActions(store), [['work_order.created', 'WO-1', { product: 'Sensor', quota: 3 }]]);
+});
+
+t.test('issueUnit: records the unit, counts it, audits it, and only then returns', async (t) => {
+  const { prov, store } = await setup(t);
+  const k = p256Key();
+  const serial = chipSerial();
+  const r = await prov.issueUnit({ serial: serial.toLowerCase(), publicKey: k.hex, workOrder: 'WO-1' }, 'station-01');
+  t.match(r, { serial, replayed: false });
+  const unit = await prov.getUnit(serial);
+  t.match(unit, { serial, publicKey: k.hex, status: 'issued', station: 'station-01', workOrder: 'WO-1', fingerprintSha256: r.fingerprintSha256, issuedAt: '2026-03-01T10:20:30.000Z' });
+  t.match(unit.certificatePem, /BEGIN CERTIFICATE/);
+  t.equal((await prov.getWorkOrder('WO-1')).issued, 1);
+  const audit = await auditActions(store);
+  t.same(audit[1], ['unit.issued', serial, { certificateSerial: r.certificateSerial, fingerprint: r.fingerprintSha256, workOrder: 'WO-1' }]);
+  // The SPKI form of the same key is the same key: a different serial with it is a clone.
+  await t.rejects(prov.issueUnit({ serial: chipSerial(), publicKey: k.spki, workOrder: 'WO-1' }, 'station-01'), { code: 'DUPLICATE_KEY' });
+});
+
+t.test('each refusal, by code', async (t) => {
+  const { prov } = await setup(t, { quota: 2, stations: ['station-01'] });
+  const issue = (o: Partial<{ serial: string; publicKey: string; workOrder: string; idempotencyKey: string }> = {}, station = 'station-01') =>
+    prov.issueUnit({ serial: chipSerial(), publicKey: p256Key().hex, workOrder: 'WO-1', ...o }, station);
+  await t.rejects(issue({ workOrder: 'WO-404' }), { code: 'UNKNOWN_WORK_ORDER' });
+  await t.rejects(issue({}, 'station-02'), { code: 'STATION_NOT_ALLOWED' });
+  await t.rejects(issue({ serial: '0123' }), { code: 'INVALID_SERIAL' });
+  await t.rejects(issue({ serial: '0123456789ABCDEFGH' }), { code: 'INVALID_SERIAL' });
+  await t.rejects(issue({ publicKey: '00'.repeat(64) }), { code: 'POINT_NOT_ON_CURVE' });
+  await t.rejects(prov.issueUnit({ serial: chipSerial(), workOrder: 'WO-1' }, 'station-01'), { code: 'VALIDATION_FAILED' });
+  await issue();
+  await issue();
+  await t.rejects(issue(), { code: 'QUOTA_EXCEEDED' });
+  t.equal((await prov.getWorkOrder('WO-1')).issued, 2);
+  await prov.createWorkOrder({ id: 'WO-2', product: 'P', quota: 5 }, 'admin');
+  await prov.closeWorkOrder('WO-2', 'admin');
+  await t.rejects(issue({ workOrder: 'WO-2' }), { code: 'WORK_ORDER_CLOSED' });
+});
+
+t.test('duplicate key: refused, and the refusal is in the audit log', async (t) => {
+  const { prov, store } = await setup(t);
+  const k = p256Key();
+  const first = chipSerial();
+  const clone = chipSerial();
+  await prov.issueUnit({ serial: first, publicKey: k.hex, workOrder: 'WO-1' }, 'station-01');
+  await t.rejects(prov.issueUnit({ serial: clone, publicKey: k.hex, workOrder: 'WO-1' }, 'station-02'), { code: 'DUPLICATE_KEY' });
+  const audit = await auditActions(store);
+  t.match(audit.at(-1), ['unit.duplicate_key', clone, { existingSerial: first, workOrder: 'WO-1', publicKeySha256: /^[0-9a-f]{64}$/ }]);
+  await t.rejects(prov.getUnit(clone), { code: 'UNKNOWN_UNIT' });
+  t.equal((await prov.getWorkOrder('WO-1')).issued, 1);
+  t.match(await verifyAuditChain(store), { ok: true, count: 3 });
+});
+
+t.test('idempotent retry vs serial conflicts', async (t) => {
+  const { prov, store, issuer } = await setup(t, { quota: 1 });
+  const k = p256Key();
+  const serial = chipSerial();
+  const req = { serial, publicKey: k.hex, workOrder: 'WO-1', idempotencyKey: 'job-1' };
+  const a = await prov.issueUnit(req, 'station-01');
+  const calls = issuer.calls;
+  // Quota is now used up, yet the retry succeeds: it uses no quota and signs nothing.
+  const b = await prov.issueUnit(req, 'station-01');
+  t.equal(b.replayed, true);
+  t.same(Buffer.from(b.certificateDer), Buffer.from(a.certificateDer));
+  t.equal(issuer.calls, calls, 'no new signature for a replay');
+  t.equal((await prov.getWorkOrder('WO-1')).issued, 1);
+  await t.rejects(prov.issueUnit({ ...req, idempotencyKey: 'job-2' }, 'station-01'), { code: 'SERIAL_EXISTS' });
+  const { idempotencyKey: _, ...noKey } = req;
+  await t.rejects(prov.issueUnit(noKey, 'station-01'), { code: 'SERIAL_EXISTS' });
+  await t.rejects(prov.issueUnit({ ...req, publicKey: p256Key().hex }, 'station-01'), { code: 'SERIAL_EXISTS' });
+  t.equal((await store.transaction((tx) => tx.units.list())).units.length, 1);
+});
+
+t.test('quota race: concurrent calls, and two store connections on one file, never pass the quota', async (t) => {
+  const { prov, file } = await setup(t, { quota: 7, delayMs: 5 });
+  // A second connection with its own service stands for a second server process.
+  const other = new SqliteStore(file);
+  t.teardown(() => other.close());
+  const prov2 = createProvisioning({ store: other, issuer: fakeIssuer({ delayMs: 5 }), clock: CLOCK });
+  const results = await Promise.allSettled(
+    Array.from({ length: 40 }, (_, i) => (i % 2 ? prov : prov2).issueUnit({ serial: chipSerial(), publicKey: p256Key().hex, workOrder: 'WO-1' }, 'station-01')),
+  );
+  const ok = results.filter((r) => r.status === 'fulfilled').length;
+  t.equal(ok, 7);
+  t.ok(results.every((r) => r.status === 'fulfilled' || (r.reason as { code: string }).code === 'QUOTA_EXCEEDED'));
+  t.equal((await prov.getWorkOrder('WO-1')).issued, 7);
+  t.equal((await prov.listUnits({ limit: 100 })).units.length, 7);
+  t.match(await verifyAuditChain(other), { ok: true, count: 8 });
+});
+
+t.test('batch: per-unit outcomes in one call, good units unaffected by bad ones', async (t) => {
+  const { prov, store } = await setup(t, { quota: 100 });
+  const shared = p256Key().hex;
+  const reqs = Array.from({ length: 100 }, () => ({ serial: chipSerial(), publicKey: p256Key().hex, workOrder: 'WO-1' }));
+  reqs[3] = { ...reqs[3]!, publicKey: shared };
+  reqs[4] = { ...reqs[4]!, publicKey: shared }; // same key twice in one batch: the second is a clone
+  reqs[10] = { ...reqs[10]!, serial: 'XYZ' };
+  reqs[11] = { ...reqs[11]!, publicKey: 'abcd' };
+  reqs[12] = { ...reqs[12]!, workOrder: 'WO-404' };
+  reqs[20] = { ...reqs[20]!, serial: reqs[21]!.serial }; // same serial, other key
+  const out = await prov.issueBatch(reqs, 'station-01');
+  t.equal(out.length, 100);
+  const codes = Object.fromEntries(out.flatMap((o, i) => (o.ok ? [] : [[i, o.error.code]])));
+  t.same(codes, { 4: 'DUPLICATE_KEY', 10: 'INVALID_SERIAL', 11: 'INVALID_PUBLIC_KEY', 12: 'UNKNOWN_WORK_ORDER', 21: 'SERIAL_EXISTS' });
+  t.equal((await prov.getWorkOrder('WO-1')).issued, 95);
+  t.ok(out[3]!.ok && out[3]!.value.serial === reqs[3]!.serial);
+  t.match(await verifyAuditChain(store), { ok: true, count: 1 + 95 + 1 });
+  // A batch over the remaining quota issues exactly what is left.
+  const more = await prov.issueBatch(Array.from({ length: 10 }, () => ({ serial: chipSerial(), publicKey: p256Key().hex, workOrder: 'WO-1' })), 'station-01');
+  t.equal(more.filter((o) => o.ok).length, 5);
+  t.ok(more.slice(5).every((o) => !o.ok && o.error.code === 'QUOTA_EXCEEDED'));
+  await t.rejects(prov.issueBatch(Array.from({ length: 101 }, () => reqs[0]!), 'station-01'), { code: 'VALIDATION_FAILED' });
+});
+
+t.test('a failing issuer fails only its unit and records nothing for it', async (t) => {
+  const { store } = await setup(t);
+  const failing = { async issue() { throw Object.assign(new Error('token removed'), {}); } };
+  const prov = createProvisioning({ store, issuer: failing, clock: CLOCK });
+  const serial = chipSerial();
+  await t.rejects(prov.issueUnit({ serial, publicKey: p256Key().hex, workOrder: 'WO-1' }, 's'), { code: 'INTERNAL' });
+  await t.rejects(prov.getUnit(serial), { code: 'UNKNOWN_UNIT' });
+  t.equal((await prov.getWorkOrder('WO-1')).issued, 0);
+});
+
+t.test('confirm and quarantine', async (t) => {
+  const { prov, store } = await setup(t);
+  const serial = chipSerial();
+  const r = await prov.issueUnit({ serial, publicKey: p256Key().hex, workOrder: 'WO-1' }, 'station-01');
+  await t.rejects(prov.confirmUnit(serial, { fingerprintSha256: 'ab'.repeat(32) }, 'station-01'), { code: 'VALIDATION_FAILED' });
+  await t.rejects(prov.confirmUnit(chipSerial(), { fingerprintSha256: r.fingerprintSha256 }, 'station-01'), { code: 'UNKNOWN_UNIT' });
+  t.match(await prov.confirmUnit(serial, { fingerprintSha256: r.fingerprintSha256 }, 'station-01'), { status: 'confirmed', confirmedAt: '2026-03-01T10:20:30.000Z' });
+  t.match(await prov.confirmUnit(serial, { fingerprintSha256: r.fingerprintSha256 }, 'station-01'), { status: 'confirmed' }, 'idempotent');
+  t.match(await prov.quarantineUnit(serial, 'read-back mismatch', 'station-01'), { status: 'quarantined', statusReason: 'read-back mismatch' });
+  await t.rejects(prov.confirmUnit(serial, { fingerprintSha256: r.fingerprintSha256 }, 'station-01'), { code: 'VALIDATION_FAILED' });
+  t.match((await prov.listUnits({ status: 'quarantined' })).units, [{ serial }]);
+  const actions = (await auditActions(store)).map((a) => a[0]);
+  t.same(actions, ['work_order.created', 'unit.issued', 'unit.confirmed', 'unit.quarantined'], 'a repeated confirm adds no record');
+});
+
+t.test('listUnits pages through every unit', async (t) => {
+  const { prov } = await setup(t, { quota: 30 });
+  await prov.issueBatch(Array.from({ length: 23 }, () => ({ serial: chipSerial(), publicKey: p256Key().hex, workOrder: 'WO-1' })), 's');
+  const seen = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const page = await prov.listUnits({ workOrder: 'WO-1', limit: 10, ...(cursor ? { cursor } : {}) });
+    page.units.forEach((u) => seen.add(u.serial));
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor);
+  t.equal(seen.size, 23);
+  await t.rejects(prov.listUnits({ status: 'lost' as never }), { code: 'VALIDATION_FAILED' });
+});
+
+t.test('issue from a CSR', async (t) => {
+  const { webcrypto } = await import('node:crypto');
+  const x509 = await import('../../../common/x509.js');
+  const { prov } = await setup(t);
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=x', keys, signingAlgorithm: alg });
+  const serial = chipSerial();
+  await prov.issueUnit({ serial, csr: csr.toString('pem'), workOrder: 'WO-1' }, 's');
+  const raw = Buffer.from(await webcrypto.subtle.exportKey('raw', keys.publicKey)).subarray(1).toString('hex');
+  t.equal((await prov.getUnit(serial)).publicKey, raw);
+});
