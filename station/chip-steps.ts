@@ -1,0 +1,111 @@
+/**
+ * The chip side of one unit, step by step, through the host driver only. Each function is safe to
+ * run again on a chip a killed station left half-way: it reads the chip's state first and skips
+ * what is already done (a locked zone is not locked twice, a locked slot is not rewritten).
+ */
+import { KeylineError, SecureElementError } from '../common/errors.js';
+import type { AteccDevice } from '../secure-element/device.js';
+import { COMP_CERT_SIZE } from '../secure-element/atcacert/cert-def.js';
+
+/** What the line needs to know about a provisioning layout (the slot map and its config zone). */
+export interface ProvisioningProfile {
+  /** The 128 config-zone bytes to write on a blank part (bytes 0-15 and 84-87 are ignored by the driver). */
+  configZone(): Uint8Array;
+  /** Problems with a config zone (read back from the chip): empty when GenKey and the slot map will work. */
+  check(config: Uint8Array): string[];
+  /** The Lock command's summary CRC of a config zone (datasheet §Lock: CRC-16 over the 128 bytes). */
+  crc(config: Uint8Array): number;
+  /** The device private key slot. */
+  keySlot: number;
+  deviceCertSlot: number;
+  signerPublicKeySlot: number;
+  signerCertSlot: number;
+  /** Slots locked (Lock mode 2) once their contents are verified. */
+  lockSlots: readonly number[];
+}
+
+/** What `inspectChip` finds. */
+export interface ChipFacts {
+  serialHex: string;
+  serial: Uint8Array;
+  revision: Uint8Array;
+  configLocked: boolean;
+  dataLocked: boolean;
+}
+
+/** What the unit writes into its chip, and reads back to check. */
+export interface ChipCertificates {
+  deviceCompressed: Uint8Array;
+  signerPublicKey: Uint8Array;
+  signerCompressed: Uint8Array;
+}
+
+/** Info, serial and lock state: the first thing the line does with any chip. */
+export async function inspectChip(dev: AteccDevice): Promise<ChipFacts> {
+  const revision = await dev.info();
+  const serial = await dev.serialNumber();
+  const configLocked = await dev.isLocked('config');
+  const dataLocked = configLocked ? await dev.isLocked('data') : false;
+  return { serial, serialHex: Buffer.from(serial).toString('hex').toUpperCase(), revision, configLocked, dataLocked };
+}
+
+/**
+ * Step 1: on a blank part, writes the provisioning config, reads it back, checks it (never lock a
+ * config that would make GenKey fail: the lock is irreversible) and locks it with the CRC of what
+ * was read, so the chip itself verifies the summary. Then locks the data zone, which must be
+ * locked before any slot can be read back (datasheet §"Data zone access restrictions").
+ */
+export async function configureChip(dev: AteccDevice, profile: ProvisioningProfile, facts: ChipFacts): Promise<void> {
+  if (!facts.configLocked) {
+    await dev.writeConfigZone(profile.configZone());
+  }
+  const config = await dev.readConfigZone();
+  const problems = profile.check(config);
+  if (problems.length > 0) {
+    const what = facts.configLocked ? 'locked config zone is not the provisioning config' : 'config zone read back is wrong, not locking';
+    throw new KeylineError('VALIDATION_FAILED', `${what}: ${problems.join('; ')}`, { detail: { problems } });
+  }
+  if (!facts.configLocked) await dev.lockConfigZone(profile.crc(config));
+  // The data zone holds nothing yet (the key is generated and the certificates written after,
+  // as the slot map's WriteConfig allows), so its lock carries no summary worth checking.
+  if (!facts.dataLocked) await dev.lockDataZone();
+}
+
+/** Step 2: GenKey (mode 0x04) in the key slot; the public key X||Y. */
+export function generateKey(dev: AteccDevice, profile: ProvisioningProfile): Promise<Uint8Array> {
+  return dev.genKey(profile.keySlot);
+}
+
+/** Step 2 on resume: the public key of the key already in the slot (GenKey mode 0x00), never a new key. */
+export function readPublicKey(dev: AteccDevice, profile: ProvisioningProfile): Promise<Uint8Array> {
+  return dev.getPublicKey(profile.keySlot);
+}
+
+/** Step 4a: writes the compressed certificates and the signer public key (slots already locked are left alone). */
+export async function writeCertificates(dev: AteccDevice, profile: ProvisioningProfile, certs: ChipCertificates): Promise<void> {
+  for (const c of [certs.deviceCompressed, certs.signerCompressed]) {
+    if (c.length !== COMP_CERT_SIZE) throw new KeylineError('ATCACERT_INVALID', `compressed certificate must be ${COMP_CERT_SIZE} bytes, got ${c.length}`);
+  }
+  if (!(await dev.isSlotLocked(profile.deviceCertSlot))) await dev.writeSlot(profile.deviceCertSlot, certs.deviceCompressed);
+  if (!(await dev.isSlotLocked(profile.signerPublicKeySlot))) await dev.writePublicKeySlot(profile.signerPublicKeySlot, certs.signerPublicKey);
+  if (!(await dev.isSlotLocked(profile.signerCertSlot))) await dev.writeSlot(profile.signerCertSlot, certs.signerCompressed);
+}
+
+/** Step 4b: reads the certificates back from the chip. */
+export async function readCertificates(dev: AteccDevice, profile: ProvisioningProfile): Promise<ChipCertificates> {
+  return {
+    deviceCompressed: (await dev.readSlot(profile.deviceCertSlot)).subarray(0, COMP_CERT_SIZE),
+    signerPublicKey: await dev.readPublicKeySlot(profile.signerPublicKeySlot),
+    signerCompressed: (await dev.readSlot(profile.signerCertSlot)).subarray(0, COMP_CERT_SIZE),
+  };
+}
+
+/** Step 5: locks each slot the slot map names, then checks the SlotLocked bits say so. */
+export async function lockSlots(dev: AteccDevice, profile: ProvisioningProfile): Promise<void> {
+  for (const slot of profile.lockSlots) {
+    if (!(await dev.isSlotLocked(slot))) await dev.lockSlot(slot);
+  }
+  for (const slot of profile.lockSlots) {
+    if (!(await dev.isSlotLocked(slot))) throw new SecureElementError('ATCA_EXECUTION_ERROR', `slot ${slot} still unlocked after Lock`);
+  }
+}
