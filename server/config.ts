@@ -89,6 +89,15 @@ const ENV_OVERRIDES: Record<string, [string, string, 'string' | 'number']> = {
 
 /** Loads, overrides, validates and resolves; throws CONFIG_INVALID listing every problem. */
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): { config: Config; secrets: Secrets } {
+  const config = loadConfigWithoutSecrets(file, env);
+  return { config, secrets: { hsmPin: resolveSecret(config.hsm.pin, config.baseDir, env, 'hsm.pin') } };
+}
+
+/**
+ * The same load and validation without resolving secrets, for commands that never touch the HSM
+ * (`keyline units`, `keyline audit`): they must work where the PIN is not available.
+ */
+export function loadConfigWithoutSecrets(file: string, env: NodeJS.ProcessEnv = process.env): Config {
   const path = resolve(file);
   let raw: Record<string, Record<string, unknown>>;
   try {
@@ -120,7 +129,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     store: { url: c.store.url.startsWith('sqlite:') ? `sqlite:${abs(c.store.url.slice(7))}` : c.store.url },
     station: c.station && { ...c.station, cert: abs(c.station.cert), key: abs(c.station.key), journal: abs(c.station.journal) },
   });
-  return { config, secrets: { hsmPin: resolveSecret(c.hsm.pin, baseDir, env, 'hsm.pin') } };
+  return config;
 }
 
 /** Reads a secret reference ({env} or {file}); the value never appears in an error message. */
