@@ -81,3 +81,17 @@ function hexDecode(def: CertDef, text: Uint8Array): Uint8Array {
   if (!/^(?:[0-9A-Fa-f]{2})*$/.test(s)) mismatch(def, `"${s}" is not hex`);
   return new Uint8Array(Buffer.from(s, 'hex'));
 }
+
+/** Compresses `der` with the first of `defs` that represents it bit-exactly (e.g. the date variants of a device). */
+export function compressWithAny(defs: readonly CertDef[], der: Uint8Array): { def: CertDef; compressed: Uint8Array } {
+  let last: unknown;
+  for (const def of defs) {
+    try {
+      return { def, compressed: compressCertificate(def, der) };
+    } catch (err) {
+      if (!(err instanceof KeylineError) || !err.code.startsWith('ATCACERT_')) throw err;
+      last = err;
+    }
+  }
+  throw new KeylineError('ATCACERT_TEMPLATE_MISMATCH', `none of ${defs.map((d) => d.name).join(', ')} represents the certificate`, { cause: last });
+}

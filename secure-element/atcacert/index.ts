@@ -3,7 +3,7 @@
  * 72-byte compressed form, and the rebuild a device performs.
  */
 export * from './cert-def.js';
-export { compressCertificate } from './compress.js';
+export { compressCertificate, compressWithAny } from './compress.js';
 export { rebuildCertificate, checkCompressedHeader, rawP256ToSpki, type RebuildInputs } from './rebuild.js';
 export { fillTemplate, attachSignature, compressedHeader, keyId, type BuildInputs, type FilledCert } from './build.js';
 export * from './date.js';
