@@ -27,10 +27,10 @@ export function profileSerial(): string {
 }
 
 /** Builds root and issuing CA; `notBefore` should be on the hour for a compressible signer. */
-export async function makeTestPki(opts: { notBefore?: Date; years?: number; issuingSubject?: string } = {}): Promise<TestPki> {
+export async function makeTestPki(opts: { notBefore?: Date; notAfter?: Date; years?: number; issuingSubject?: string } = {}): Promise<TestPki> {
   const nb = opts.notBefore ?? new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
-  const na = new Date(nb);
-  na.setUTCFullYear(na.getUTCFullYear() + (opts.years ?? 20));
+  const na = opts.notAfter ?? new Date(nb);
+  if (!opts.notAfter) na.setUTCFullYear(na.getUTCFullYear() + (opts.years ?? 20));
   const rootKeys = (await crypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
   const root = await x509.X509CertificateGenerator.createSelfSigned(
     {
