@@ -11,7 +11,6 @@ import type { Logger } from '../../common/log.js';
 import type { GenerateKeyRequest, KeyCurve, KeyStore, Signer } from './key-store.js';
 import { CURVES, curveFromParams, spkiFromEcPoint } from './ec-key-info.js';
 import { openPkcs11Module, type Pkcs11Module } from './pkcs11-module.js';
-import { ckrName, HANDLE_LOST } from './pkcs11-error.js';
 import { Pkcs11SessionPool } from './pkcs11-session-pool.js';
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from './pkcs11-uri.js';
 
@@ -175,18 +174,9 @@ export class Pkcs11KeyStore implements KeyStore {
     const sigLen = CURVES[curve].sigLen;
     const signDigest = (digest: Uint8Array): Promise<Uint8Array> =>
       this.pool.run(`signing with '${ref}'`, (session) => {
-        const attempt = () => {
-          p11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, find(session));
-          return new Uint8Array(p11.C_Sign(session, Buffer.from(digest), Buffer.alloc(sigLen)));
-        };
-        try {
-          return attempt();
-        } catch (err) {
-          const ckr = ckrName(err);
-          if (!ckr || !HANDLE_LOST.has(ckr)) throw err;
-          cached = undefined; // the key object was replaced; find it again once
-          return attempt();
-        }
+        // A stale handle (CKR_KEY_HANDLE_INVALID) makes the pool log in again and bump its generation, so find() looks again.
+        p11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, find(session));
+        return new Uint8Array(p11.C_Sign(session, Buffer.from(digest), Buffer.alloc(sigLen)));
       });
     return {
       keyRef: ref,

@@ -9,7 +9,7 @@ import pkcs11js from 'pkcs11js';
 import { HsmError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import type { Pkcs11Module } from './pkcs11-module.js';
-import { ckrName, SESSION_LOST, toHsmError } from './pkcs11-error.js';
+import { ckrName, HANDLE_LOST, SESSION_LOST, toHsmError } from './pkcs11-error.js';
 
 /** Options of Pkcs11SessionPool.open. */
 export interface SessionPoolOptions {
@@ -31,9 +31,8 @@ export class Pkcs11SessionPool {
   readonly #log: Logger;
   #slot!: Buffer;
   #free: Buffer[] = [];
-  #waiters: Array<(s: Buffer) => void> = [];
+  #waiters: Array<(s: Buffer | undefined) => void> = [];
   #generation = 0;
-  #recovering: Promise<void> | undefined;
   #broken = false;
   #closed = false;
 
@@ -73,15 +72,15 @@ export class Pkcs11SessionPool {
    */
   async run<T>(what: string, fn: (session: Buffer) => T | Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const gen = this.#generation;
-      const session = await this.#acquire();
+      const { session, gen } = await this.#acquire();
       try {
         return await fn(session);
       } catch (err) {
         const ckr = ckrName(err);
-        if (attempt === 0 && ckr && SESSION_LOST.has(ckr)) {
+        // A stale object handle after a logout or re-insertion also calls for a fresh login.
+        if (attempt === 0 && ckr && (SESSION_LOST.has(ckr) || HANDLE_LOST.has(ckr))) {
           this.#log.warn({ ckr, what }, 'PKCS#11 session lost; reopening sessions and logging in again');
-          await this.#recover(gen);
+          this.#recover(gen);
           continue;
         }
         throw toHsmError(err, what);
@@ -95,6 +94,7 @@ export class Pkcs11SessionPool {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const w of this.#waiters.splice(0)) w(undefined);
     try {
       this.p11.C_CloseAllSessions(this.#slot);
     } catch {
@@ -129,39 +129,31 @@ export class Pkcs11SessionPool {
     while (this.#waiters.length && this.#free.length) this.#waiters.shift()!(this.#free.pop()!);
   }
 
-  async #recover(failedGen: number): Promise<void> {
+  #recover(failedGen: number): void {
     if (this.#generation !== failedGen) return; // someone else already reopened
-    this.#recovering ??= (async () => {
-      try {
-        try { this.p11.C_CloseAllSessions(this.#slot); } catch { /* already closed or token gone */ }
-        this.#free = [];
-        this.#openAll();
-        this.#broken = false;
-      } catch (err) {
-        // Token still absent: fail queued callers now and try again on the next call.
-        this.#broken = true;
-        for (const w of this.#waiters.splice(0)) w(Buffer.alloc(0));
-        throw err;
-      } finally {
-        this.#recovering = undefined;
-      }
-    })();
-    await this.#recovering;
+    try {
+      try { this.p11.C_CloseAllSessions(this.#slot); } catch { /* already closed or token gone */ }
+      this.#free = [];
+      this.#openAll();
+      this.#broken = false;
+    } catch (err) {
+      // Token still absent: fail queued callers now and try again on the next call.
+      this.#broken = true;
+      for (const w of this.#waiters.splice(0)) w(undefined);
+      throw err;
+    }
   }
 
-  #acquire(): Promise<Buffer> {
-    if (this.#closed) return Promise.reject(new HsmError('HSM_ERROR', `session pool of token '${this.tokenLabel}' is closed`));
+  async #acquire(): Promise<{ session: Buffer; gen: number }> {
+    if (this.#closed) throw new HsmError('HSM_ERROR', `session pool of token '${this.tokenLabel}' is closed`);
     if (this.#broken) {
-      try {
-        this.#openAll();
-        this.#broken = false;
-      } catch (err) {
-        return Promise.reject(err);
-      }
+      this.#openAll();
+      this.#broken = false;
     }
-    const s = this.#free.pop();
-    if (s) return Promise.resolve(s);
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    const s = this.#free.pop() ?? (await new Promise<Buffer | undefined>((resolve) => this.#waiters.push(resolve)));
+    if (!s) throw new HsmError('HSM_ERROR', `token '${this.tokenLabel}' is not available`);
+    // Sessions handed out are always of the current generation (recovery replaces them all at once).
+    return { session: s, gen: this.#generation };
   }
 
   #release(session: Buffer, gen: number): void {
