@@ -1,0 +1,67 @@
+import { createECDH, createHash, generateKeyPairSync, sign } from 'node:crypto';
+import t from 'tap';
+import { padPublicKey } from '../../../../secure-element/slot-map.js';
+import { awakeBlank, configLockedChip, lockedChipWithKey, run, st } from '../helpers.js';
+
+const NONCE = 0x16;
+const VERIFY = 0x45;
+const ECDH = 0x43;
+
+function nodeKey(): { xy: Uint8Array; signDigestOf: (msg: Buffer) => Uint8Array } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = publicKey.export({ format: 'jwk' });
+  const xy = new Uint8Array(Buffer.concat([Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]));
+  return { xy, signDigestOf: (msg) => new Uint8Array(sign('sha256', msg, { key: privateKey, dsaEncoding: 'ieee-p1363' })) };
+}
+
+t.test('Verify external: node signature matches, tampered one miscompares', async (t) => {
+  const chip = configLockedChip();
+  const k = nodeKey();
+  const msg = Buffer.from('to verify');
+  const sig = k.signDigestOf(msg);
+  const digest = createHash('sha256').update(msg).digest();
+  run(chip, NONCE, 0x03, 0, digest);
+  t.equal(st(chip, VERIFY, 0x02, 0x0004, Buffer.concat([sig, k.xy])), 0x00, 'valid');
+  run(chip, NONCE, 0x03, 0, digest);
+  const bad = sig.slice();
+  bad[10]! ^= 1;
+  t.equal(st(chip, VERIFY, 0x02, 0x0004, Buffer.concat([bad, k.xy])), 0x01, 'miscompare');
+  t.equal(st(chip, VERIFY, 0x02, 0x0004, Buffer.concat([sig, k.xy])), 0x0f, 'no valid TempKey');
+  t.equal(st(chip, VERIFY, 0x02, 0x0005, Buffer.concat([sig, k.xy])), 0x03, 'unknown key type');
+  t.equal(st(chip, VERIFY, 0x02, 0x0004, sig), 0x03, 'too short');
+  t.equal(st(awakeBlank(), VERIFY, 0x02, 0x0004, Buffer.concat([sig, k.xy])), 0x0f, 'before config lock');
+});
+
+t.test('Verify stored: with the signer key in slot 11 (padded form)', async (t) => {
+  const chip = configLockedChip();
+  const k = nodeKey();
+  const padded = padPublicKey(k.xy);
+  run(chip, 0x12, 0x82, (0 << 8) | (11 << 3), padded.subarray(0, 32));
+  run(chip, 0x12, 0x82, (1 << 8) | (11 << 3), padded.subarray(32, 64));
+  run(chip, 0x12, 0x02, (2 << 8) | (11 << 3) | 0, padded.subarray(64, 68));
+  run(chip, 0x12, 0x02, (2 << 8) | (11 << 3) | 1, padded.subarray(68, 72));
+  const msg = Buffer.from('stored');
+  run(chip, NONCE, 0x03, 0, createHash('sha256').update(msg).digest());
+  t.equal(st(chip, VERIFY, 0x00, 11, k.signDigestOf(msg)), 0x00);
+  run(chip, NONCE, 0x03, 0, createHash('sha256').update('other').digest());
+  t.equal(st(chip, VERIFY, 0x00, 11, k.signDigestOf(msg)), 0x01);
+  run(chip, NONCE, 0x03, 0, createHash('sha256').update(msg).digest());
+  t.equal(st(chip, VERIFY, 0x00, 10, k.signDigestOf(msg)), 0x0f, 'slot 10 holds no public key');
+});
+
+t.test('ECDH: shared secret in clear equals node ECDH both ways', async (t) => {
+  const { chip, pub } = lockedChipWithKey();
+  const peer = createECDH('prime256v1');
+  peer.generateKeys();
+  const peerPub = peer.getPublicKey().subarray(1);
+  const secret = run(chip, ECDH, 0x00, 0, peerPub).data;
+  t.equal(secret.length, 32);
+  t.same([...secret], [...peer.computeSecret(Buffer.concat([Buffer.of(4), pub]))]);
+  t.same([...run(chip, ECDH, 0x0c, 0, peerPub).data], [...secret], 'mode 0x0C output buffer, clear');
+  t.equal(st(chip, ECDH, 0x00, 0, new Uint8Array(64).fill(1)), 0x0f, 'point not on the curve');
+  t.equal(st(chip, ECDH, 0x00, 10, peerPub), 0x0f, 'not a private key slot');
+  t.equal(st(chip, ECDH, 0x02, 0, peerPub), 0x0f, 'encrypted output not modelled');
+  t.equal(st(chip, ECDH, 0x00, 0, peerPub.subarray(0, 32)), 0x03, 'short key');
+  chip.state.config[20] = 0x83; // ReadKey without the ECDH bit
+  t.equal(st(chip, ECDH, 0x00, 0, peerPub), 0x0f, 'SlotConfig forbids ECDH');
+});
