@@ -27,7 +27,7 @@ export function profileSerial(): string {
 }
 
 /** Builds root and issuing CA; `notBefore` should be on the hour for a compressible signer. */
-export async function makeTestPki(opts: { notBefore?: Date; notAfter?: Date; years?: number; issuingSubject?: string } = {}): Promise<TestPki> {
+export async function makeTestPki(opts: { notBefore?: Date; notAfter?: Date; years?: number; issuingSubject?: string; issuingSpki?: Uint8Array } = {}): Promise<TestPki> {
   const nb = opts.notBefore ?? new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
   const na = opts.notAfter ?? new Date(nb);
   if (!opts.notAfter) na.setUTCFullYear(na.getUTCFullYear() + (opts.years ?? 20));
@@ -48,7 +48,9 @@ export async function makeTestPki(opts: { notBefore?: Date; notAfter?: Date; yea
     },
     crypto,
   );
-  const issuingKeys = (await crypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const issuingKeys: { publicKey: CryptoKey; privateKey?: CryptoKey } = opts.issuingSpki
+    ? { publicKey: await crypto.subtle.importKey('spki', Buffer.from(opts.issuingSpki), { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']) }
+    : ((await crypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair);
   const issuing = await x509.X509CertificateGenerator.create(
     {
       serialNumber: profileSerial(),
@@ -68,7 +70,8 @@ export async function makeTestPki(opts: { notBefore?: Date; notAfter?: Date; yea
     },
     crypto,
   );
-  const signer = createSoftSigner(KeyObject.from(issuingKeys.privateKey as unknown as webcrypto.CryptoKey), 'soft:issuing');
+  // With an external issuing key (a SoftHSM token) the soft signer is unrelated to the certificate.
+  const signer = createSoftSigner(issuingKeys.privateKey ? KeyObject.from(issuingKeys.privateKey as unknown as webcrypto.CryptoKey) : undefined, 'soft:issuing');
   return {
     rootDer: new Uint8Array(root.rawData),
     rootPem: root.toString('pem'),
