@@ -6,6 +6,8 @@
 import { KeylineError, SecureElementError } from '../common/errors.js';
 import type { AteccDevice } from '../secure-element/device.js';
 import { COMP_CERT_SIZE } from '../secure-element/atcacert/cert-def.js';
+import { checkProvisioningConfig, configZoneCrc, provisioningConfigZone } from '../secure-element/provisioning-config.js';
+import { Slot, SLOTS_LOCKED_AFTER_PROVISIONING } from '../secure-element/slot-map.js';
 
 /** What the line needs to know about a provisioning layout (the slot map and its config zone). */
 export interface ProvisioningProfile {
@@ -22,6 +24,28 @@ export interface ProvisioningProfile {
   signerCertSlot: number;
   /** Slots locked (Lock mode 2) once their contents are verified. */
   lockSlots: readonly number[];
+}
+
+/**
+ * Keyline's slot map (secure-element/slot-map.ts) and its config zone. A chip whose config is
+ * already locked (a resumed unit) is checked for the same policy with its lock bytes (86-89)
+ * seen as unlocked: the locks are what this station did, the policy is what must match.
+ */
+export function keylineProfile(): ProvisioningProfile {
+  return {
+    configZone: () => provisioningConfigZone(),
+    check: (config) => {
+      const c = Uint8Array.from(config);
+      c.set([0x55, 0x55, 0xff, 0xff], 86);
+      return checkProvisioningConfig(c);
+    },
+    crc: configZoneCrc,
+    keySlot: Slot.DEVICE_KEY,
+    deviceCertSlot: Slot.DEVICE_CERT,
+    signerPublicKeySlot: Slot.SIGNER_PUBLIC_KEY,
+    signerCertSlot: Slot.SIGNER_CERT,
+    lockSlots: SLOTS_LOCKED_AFTER_PROVISIONING,
+  };
 }
 
 /** What `inspectChip` finds. */

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { KeylineError } from '../common/errors.js';
 
 /** The steps of one unit, in order (issue 4, steps 1-6); `step` in the journal is the last one done. */
-export const STEPS = ['started', 'configured', 'keyed', 'issued', 'written', 'locked', 'verified', 'confirmed'] as const;
+export const STEPS = ['started', 'configured', 'keyed', 'issued', 'written', 'verified', 'locked', 'confirmed'] as const;
 /** One step name. */
 export type Step = (typeof STEPS)[number];
 

@@ -1,0 +1,305 @@
+/**
+ * The production line: P workers, each taking chips from the source and running one unit through
+ * the six steps of issue 4. Every step is committed to the journal before the next one starts,
+ * so a station killed anywhere resumes the unit from the chip and the journal: the key is never
+ * regenerated once the server may have seen it, the sign request is retried with the same
+ * idempotency key, and a unit counts as good only after the server confirmed it.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { KeylineError, SecureElementError } from '../common/errors.js';
+import { silentLogger, type Logger } from '../common/log.js';
+import { toPem } from '../common/pem.js';
+import type { UnitIssued } from '../common/protocol/station-api.js';
+import { ApiError, type StationApiClient } from './api-client.js';
+import type { CertChecker, PreparedCertificates } from './cert-check.js';
+import {
+  configureChip, generateKey, inspectChip, lockSlots, readCertificates, readPublicKey, writeCertificates, type ProvisioningProfile,
+} from './chip-steps.js';
+import { chipDecision, type ChipLease, type ChipSource } from './chip-source.js';
+import { STEPS, type Journal, type Step, type UnitRecord } from './journal.js';
+import type { Progress, RunSummary } from './progress.js';
+import { ServerGate } from './server-gate.js';
+
+/** What the line is built from (all injected; the CLI builds the real ones). */
+export interface LineDeps {
+  api: Pick<StationApiClient, 'issueUnit' | 'confirmUnit' | 'quarantineUnit' | 'getUnit'>;
+  journal: Journal;
+  checker: CertChecker;
+  profile: ProvisioningProfile;
+  source: ChipSource;
+  progress: Progress;
+  log?: Logger;
+  /** Called after each step is journaled (and at the two "server answered, not yet journaled" points). */
+  onStep?: (step: string, serial: string) => void;
+}
+
+/** What to make. */
+export interface LineOptions {
+  workOrder: string;
+  station: string;
+  /** Good units of this work order wanted in the journal (earlier runs count). */
+  target: number;
+  parallel: number;
+  retry?: { initialDelayMs?: number; maxDelayMs?: number };
+}
+
+/** The run's outcome, with where the time went (summed over workers). */
+export interface LineResult extends RunSummary {
+  timing: { serverMs: number; chipMs: number; unitMs: number; units: number };
+}
+
+type Outcome = 'good' | 'quarantined' | 'skipped' | 'pending';
+
+/** Ends the line: the quota is used up or the server refuses this station or work order. */
+class StopLine extends Error {
+  constructor(readonly reason: 'quota-exceeded' | 'error', message: string) {
+    super(message);
+  }
+}
+
+/** A chip or certificate fault: the unit is quarantined with this reason. */
+class UnitFault extends Error {
+  constructor(message: string, readonly possibleClone = false) {
+    super(message);
+  }
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const faultText = (err: unknown) => (err instanceof KeylineError ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err));
+
+/** Codes on issue that mean this part (its key or serial) is wrong, not the line. */
+const PART_REFUSALS = new Set(['SERIAL_EXISTS', 'IDEMPOTENCY_MISMATCH', 'INVALID_PUBLIC_KEY', 'POINT_NOT_ON_CURVE', 'UNSUPPORTED_CURVE', 'INVALID_SERIAL']);
+
+/** Runs the line until the target, the quota, the chips or a fatal error ends it. */
+export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineResult> {
+  const { journal, progress } = deps;
+  const log = deps.log ?? silentLogger;
+  let stop = null as { reason: RunSummary['stopReason']; message?: string } | null;
+  let good = journal.countGood(opts.workOrder);
+  let inFlight = 0;
+  let exhausted = false;
+  const timing = { serverMs: 0, chipMs: 0, unitMs: 0, units: 0 };
+  const gate = new ServerGate({
+    ...opts.retry,
+    onPause: (msg) => {
+      progress.pause(msg);
+      log.warn({ workOrder: opts.workOrder }, msg);
+    },
+    onResume: () => progress.resume(),
+    aborted: () => stop !== null,
+  });
+
+  const server = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await gate.call(fn);
+    } finally {
+      timing.serverMs += performance.now() - t;
+    }
+  };
+  const chip = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await fn();
+    } finally {
+      timing.chipMs += performance.now() - t;
+    }
+  };
+
+  async function unit(lease: ChipLease): Promise<Outcome> {
+    const dev = lease.device;
+    let facts;
+    try {
+      facts = await chip(() => inspectChip(dev));
+    } catch (err) {
+      // No serial, no journal entry: the part cannot even be identified.
+      progress.event(`skipped ${lease.where}: cannot read the chip (${faultText(err)})`);
+      return 'skipped';
+    }
+    const serial = facts.serialHex;
+    const decision = chipDecision(facts, journal.get(serial), opts.workOrder);
+    if ('skip' in decision) {
+      log.debug({ serial, where: lease.where }, `skipped: ${decision.skip}`);
+      return 'skipped';
+    }
+    let rec = journal.begin(serial, opts.workOrder, opts.station);
+    const done = (s: Step) => STEPS.indexOf(rec.step) >= STEPS.indexOf(s);
+    const advance = (s: Step, fields?: Parameters<Journal['advance']>[2]) => {
+      journal.advance(serial, s, fields);
+      rec = journal.get(serial)!;
+      deps.onStep?.(s, serial);
+    };
+    if (decision.take === 'new') deps.onStep?.('started', serial);
+    let certificateIssued = done('issued');
+    try {
+      // Step 1: config zone checked, written and locked; data zone locked.
+      if (!done('configured')) {
+        await chip(() => configureChip(dev, deps.profile, facts));
+        advance('configured');
+      }
+      // Step 2: the key. Once the public key and idempotency key are journaled, the server may
+      // have seen them: from then on the key is only ever re-read, never generated again.
+      let publicKey: Uint8Array;
+      if (!done('keyed')) {
+        publicKey = await chip(() => generateKey(dev, deps.profile));
+        advance('keyed', { publicKey: hex(publicKey), idempotencyKey: randomUUID() });
+      } else {
+        publicKey = await chip(() => readPublicKey(dev, deps.profile));
+        if (hex(publicKey) !== rec.publicKey) throw new UnitFault('the key in the chip is not the key the journal recorded');
+      }
+      // Step 3: the certificate.
+      let prepared: PreparedCertificates;
+      if (!done('issued')) {
+        const issued = await issue(serial, publicKey);
+        certificateIssued = true;
+        deps.onStep?.('issued-unrecorded', serial);
+        prepared = prepare(issued, serial, publicKey);
+        advance('issued', {
+          issued: { certificateDer: prepared.deviceDer, chainPem: issued.chainPem, fingerprintSha256: issued.fingerprintSha256, certificateSerial: issued.certificateSerial },
+        });
+      } else {
+        prepared = prepare({ certificatePem: toPem(rec.certificateDer!), chainPem: rec.chainPem! }, serial, publicKey);
+      }
+      // Step 4: write, read back, rebuild, compare byte for byte (before anything is locked in).
+      if (!done('written')) {
+        await chip(() => writeCertificates(dev, deps.profile, prepared.chip));
+        advance('written');
+      }
+      if (!done('verified')) {
+        const read = await chip(() => readCertificates(dev, deps.profile));
+        try {
+          deps.checker.checkReadBack(read, prepared, facts.serial, publicKey);
+        } catch (err) {
+          throw new UnitFault(`read-back check failed: ${faultText(err)}`);
+        }
+        advance('verified');
+      }
+      // Step 5: lock per the slot map.
+      if (!done('locked')) {
+        await chip(() => lockSlots(dev, deps.profile));
+        advance('locked');
+      }
+      // Step 6: confirm; only then is the unit good and labelled.
+      await confirm(serial, rec.fingerprintSha256!);
+      deps.onStep?.('confirmed-unrecorded', serial);
+      advance('confirmed');
+      progress.unitGood(serial, rec.fingerprintSha256!);
+      log.info({ serial, workOrder: opts.workOrder, fingerprint: rec.fingerprintSha256 }, 'unit good');
+      return 'good';
+    } catch (err) {
+      if (err instanceof StopLine) {
+        journal.pend(serial, err.message);
+        throw err;
+      }
+      const partFault = err instanceof UnitFault || err instanceof SecureElementError || (err instanceof KeylineError && isPartCode(err.code));
+      if (!partFault) {
+        journal.pend(serial, faultText(err));
+        throw err;
+      }
+      const possibleClone = err instanceof UnitFault && err.possibleClone;
+      const reason = err instanceof UnitFault ? err.message : faultText(err);
+      journal.quarantine(serial, reason, { possibleClone });
+      // A certificate exists for this part: the server must not count it as shippable either.
+      if (certificateIssued) await quarantineOnServer(serial, reason);
+      progress.unitFailed(serial, reason, possibleClone);
+      log.warn({ serial, workOrder: opts.workOrder, possibleClone }, `unit quarantined: ${reason}`);
+      return 'quarantined';
+    }
+  }
+
+  async function issue(serial: string, publicKey: Uint8Array): Promise<UnitIssued> {
+    const rec = journal.get(serial)!;
+    try {
+      return await server(() => deps.api.issueUnit({ serial, publicKey: hex(publicKey), workOrder: opts.workOrder, idempotencyKey: rec.idempotencyKey! }));
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      if (err.code === 'QUOTA_EXCEEDED' || err.code === 'WORK_ORDER_CLOSED') throw new StopLine('quota-exceeded', `${err.code}: ${err.message}`);
+      if (err.code === 'DUPLICATE_KEY') throw new UnitFault(`possible clone: the server already holds this public key under another serial (${err.message})`, true);
+      if (PART_REFUSALS.has(err.code)) throw new UnitFault(`server refused the part: ${err.code}: ${err.message}`);
+      throw new StopLine('error', `server refused to issue: ${err.code}: ${err.message}`);
+    }
+  }
+
+  function prepare(issued: { certificatePem: string; chainPem: string }, serial: string, publicKey: Uint8Array): PreparedCertificates {
+    try {
+      return deps.checker.prepare(issued, serial, publicKey);
+    } catch (err) {
+      throw new UnitFault(`issued certificate rejected: ${faultText(err)}`);
+    }
+  }
+
+  async function confirm(serial: string, fingerprint: string): Promise<void> {
+    try {
+      await server(() => deps.api.confirmUnit(serial, fingerprint));
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      // A confirm whose answer was lost to a kill: the server already has it.
+      const u = await server(() => deps.api.getUnit(serial)).catch(() => null);
+      if (u?.status === 'confirmed' && u.fingerprintSha256 === fingerprint) return;
+      throw new UnitFault(`server refused the confirmation: ${err.code}: ${err.message}`);
+    }
+  }
+
+  async function quarantineOnServer(serial: string, reason: string): Promise<void> {
+    try {
+      await server(() => deps.api.quarantineUnit(serial, reason.slice(0, 500)));
+    } catch (err) {
+      // Already quarantined there, or the line is stopping: the journal holds the reason either way.
+      log.warn({ serial, err: faultText(err) }, 'server quarantine not recorded');
+    }
+  }
+
+  async function worker(index: number): Promise<void> {
+    while (stop === null && !exhausted && good + inFlight < opts.target) {
+      inFlight++;
+      let lease: ChipLease | null = null;
+      const t = performance.now();
+      try {
+        lease = await deps.source.next(index);
+        if (!lease) {
+          exhausted = true;
+          continue;
+        }
+        const outcome = await unit(lease);
+        if (outcome === 'good') good++;
+        if (outcome !== 'skipped') {
+          timing.units++;
+          timing.unitMs += performance.now() - t;
+        }
+      } catch (err) {
+        if (err instanceof StopLine) stop ??= { reason: err.reason, message: err.message };
+        else stop ??= { reason: 'error', message: faultText(err) };
+        log.error({ workOrder: opts.workOrder, err: faultText(err) }, 'line stopped');
+      } finally {
+        inFlight--;
+        await lease?.release().catch(() => undefined);
+      }
+    }
+  }
+
+  await Promise.all(Array.from({ length: Math.max(1, opts.parallel) }, (_, i) => worker(i)));
+  const stopReason: RunSummary['stopReason'] = stop?.reason ?? (good >= opts.target ? 'done' : 'no-chips');
+  if (stop?.message) progress.event(`line stopped: ${stop.message}`);
+  const quarantined = journal.list().filter((u: UnitRecord) => u.workOrder === opts.workOrder && u.status === 'quarantined');
+  const elapsed = progress.elapsedSeconds();
+  return {
+    workOrder: opts.workOrder,
+    station: opts.station,
+    target: opts.target,
+    good,
+    goodThisRun: progress.goodThisRun,
+    quarantined: quarantined.length,
+    possibleClones: quarantined.filter((u) => u.possibleClone).length,
+    stopReason,
+    elapsedSeconds: Math.round(elapsed * 1000) / 1000,
+    unitsPerHour: Math.round(progress.rate()),
+    quarantinedUnits: quarantined.map((u) => ({ serial: u.serial, reason: u.reason ?? '', possibleClone: u.possibleClone })),
+    timing,
+  };
+}
+
+/** Error codes that condemn the part rather than the line (chip, kit and certificate faults). */
+function isPartCode(code: string): boolean {
+  return code.startsWith('ATCA_') || code.startsWith('ATCACERT_') || code === 'KIT_PROTOCOL_ERROR' || code === 'CHAIN_INVALID' || code === 'VALIDATION_FAILED';
+}
