@@ -111,11 +111,15 @@ export async function createIssuingCa(p: ProfileBase & { root: Issuer; subjectSp
   });
 }
 
-/** A station's mTLS client certificate: CN = station id, EKU clientAuth, KU digitalSignature. */
-export async function createStationCert(p: ProfileBase & { issuer: Issuer; stationId: string; org: string; spki: Uint8Array; years?: number }): Promise<x509.X509Certificate> {
+/**
+ * A station's mTLS client certificate: CN = station id, OU = its role (the API authorises by it;
+ * device certificates from the same CA carry no OU and so can never act as a station), EKU
+ * clientAuth, KU digitalSignature.
+ */
+export async function createStationCert(p: ProfileBase & { issuer: Issuer; stationId: string; org: string; spki: Uint8Array; years?: number; role?: 'station' | 'security-officer' }): Promise<x509.X509Certificate> {
   const notBefore = hourFloor(p.now ?? new Date());
   return issue(p.issuer, {
-    serialHex: p.serialHex, subject: [{ O: [p.org] }, { CN: [p.stationId] }], spki: p.spki, notBefore, notAfter: addYears(notBefore, p.years ?? 2),
+    serialHex: p.serialHex, subject: [{ O: [p.org] }, { OU: [p.role ?? 'station'] }, { CN: [p.stationId] }], spki: p.spki, notBefore, notAfter: addYears(notBefore, p.years ?? 2),
     extensions: [
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth]),
