@@ -114,8 +114,9 @@ export class Pkcs11KeyStore implements KeyStore {
   /** Every private key on the token, for the start-up guards (root key on the line, key present). */
   async listPrivateKeys(): Promise<TokenPrivateKey[]> {
     const p11 = this.pool.p11;
-    const found = await this.pool.run('listing private keys', (session) =>
-      findObjects(p11, session, {}, pkcs11js.CKO_PRIVATE_KEY).map((h) => {
+    const found = await this.pool.run('listing private keys', (session) => {
+      const gen = this.pool.generation;
+      return findObjects(p11, session, {}, pkcs11js.CKO_PRIVATE_KEY).map((h) => {
         const [label, id, keyType] = p11.C_GetAttributeValue(session, h, [{ type: pkcs11js.CKA_LABEL }, { type: pkcs11js.CKA_ID }, { type: pkcs11js.CKA_KEY_TYPE }]).map((a) => a.value);
         const isEc = keyType!.readUInt32LE(0) === pkcs11js.CKK_EC;
         const curve = isEc ? curveFromParams(p11.C_GetAttributeValue(session, h, [{ type: pkcs11js.CKA_EC_PARAMS }])[0]!.value) : undefined;
@@ -124,16 +125,19 @@ export class Pkcs11KeyStore implements KeyStore {
           const pub = findObjects(p11, session, { id: id! }, pkcs11js.CKO_PUBLIC_KEY)[0];
           if (pub) publicKeySpki = spkiFromEcPoint(curve, p11.C_GetAttributeValue(session, pub, [{ type: pkcs11js.CKA_EC_POINT }])[0]!.value);
         }
-        return { label: label!.toString('utf8'), id: id!, curve, publicKeySpki };
-      }),
-    );
-    return found.map(({ label, id, curve, publicKeySpki }) => {
-      const ref = formatPkcs11Uri({ token: this.tokenLabel, object: label, id });
-      return {
-        label, idHex: id.toString('hex'), curve, publicKeySpki,
-        signDigest: async (digest: Uint8Array) => (await this.getSigner(ref)).signDigest(digest),
-      };
+        return { handle: h, gen, label: label!.toString('utf8'), id: id!, curve, publicKeySpki };
+      });
     });
+    return found.map(({ handle, gen, label, id, curve, publicKeySpki }) => ({
+      label, idHex: id.toString('hex'), curve, publicKeySpki,
+      // Signs through the object handle itself: a key without a public object (e.g. one imported by hand) must still be testable.
+      signDigest: (digest: Uint8Array) =>
+        this.pool.run(`signing with key '${label}'`, (session) => {
+          if (gen !== this.pool.generation) throw new HsmError('HSM_ERROR', `key '${label}': the token was reopened since it was listed; list again`);
+          this.pool.p11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, handle);
+          return new Uint8Array(this.pool.p11.C_Sign(session, Buffer.from(digest), Buffer.alloc(curve ? CURVES[curve].sigLen : 132)));
+        }),
+    }));
   }
 
   /** Closes the sessions and releases the module. */
