@@ -113,8 +113,9 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
     try {
       facts = await chip(() => inspectChip(dev));
     } catch (err) {
-      // No serial, no journal entry: the part cannot even be identified.
-      progress.event(`skipped ${lease.where}: cannot read the chip (${faultText(err)})`);
+      // No serial, no journal entry: the part cannot even be identified; it goes to the reject bin.
+      progress.failed++;
+      progress.event(`rejected ${lease.where}: cannot read the chip (${faultText(err)})`);
       return 'skipped';
     }
     const serial = facts.serialHex;

@@ -97,9 +97,22 @@ export async function runOver(
   b: Backend,
   chips: Atecc608Chip[],
   journalFile: string,
-  opts: { target: number; parallel?: number; workOrder?: string; onStep?: LineDeps['onStep']; api?: LineDeps['api'] },
+  opts: { target: number; parallel?: number; workOrder?: string; onStep?: LineDeps['onStep']; api?: LineDeps['api']; crashAt?: { step: string; n: number } },
 ): Promise<RunOutput> {
   const journal = new Journal(journalFile);
+  let onStep = opts.onStep;
+  if (opts.crashAt) {
+    // A crash as far as the journal and the chips can tell: the journal takes no write after
+    // this point (closed), and the run dies.
+    const at = opts.crashAt;
+    let seen = 0;
+    onStep = (step) => {
+      if (step === at.step && ++seen === at.n) {
+        journal.close();
+        throw new Error(`simulated crash after ${step}`);
+      }
+    };
+  }
   let out = '';
   let err = '';
   const workOrder = opts.workOrder ?? 'WO-1';
@@ -113,7 +126,7 @@ export async function runOver(
     const result = await runLine(
       {
         api: opts.api ?? apiFor(b), journal, checker: new CertChecker(b.rootPem), profile: keylineProfile(),
-        source: new InProcessChipSource(chips), progress, ...(opts.onStep ? { onStep: opts.onStep } : {}),
+        source: new InProcessChipSource(chips), progress, ...(onStep ? { onStep } : {}),
       },
       { workOrder, station: 'station-01', target: opts.target, parallel: opts.parallel ?? 2, retry: { initialDelayMs: 20, maxDelayMs: 80 } },
     );

@@ -33,3 +33,114 @@ t.test('provisions every chip: journal good, server confirmed, one label per uni
     for (const s of [0, 10, 11, 12]) t.ok(chip.state.slotLocked(s), `slot ${s} locked`);
   }
 });
+
+t.test('a chip fault quarantines the unit with its reason; it is never good', async (t) => {
+  const b = await makeBackend(t);
+  // Deterministic: the 10th command (while the config zone is written) and every one after it fail.
+  let draws = 0;
+  const faulty = blankChips(1, { faults: { executionErrorRate: 0.5, rng: () => (++draws >= 10 ? 0 : 1) } });
+  const fine = blankChips(2);
+  const jf = join(t.testdir(), 'j.db');
+  const { result, err } = await runOver(b, [faulty[0]!, ...fine], jf, { target: 3, parallel: 1 });
+  t.equal(result.good, 2);
+  t.equal(result.quarantined, 1);
+  t.equal(result.stopReason, 'no-chips');
+  const serial = Buffer.from(faulty[0]!.serialNumber).toString('hex').toUpperCase();
+  t.match(result.quarantinedUnits, [{ serial, reason: /ATCA_EXECUTION_ERROR/, possibleClone: false }]);
+  t.match(err, new RegExp(`quarantined ${serial}`));
+  await t.rejects(b.prov.getUnit(serial), { code: 'UNKNOWN_UNIT' }, 'nothing was issued for a part that failed before its key');
+});
+
+t.test('a fault after issuance quarantines the unit on the server too', async (t) => {
+  const b = await makeBackend(t);
+  const [chip] = blankChips(1);
+  const jf = join(t.testdir(), 'j.db');
+  // The certificate writes fail: break the chip right after the server answered.
+  const { result } = await runOver(b, [chip!], jf, {
+    target: 1,
+    parallel: 1,
+    onStep: (step) => {
+      if (step === 'issued') (chip as unknown as { faults: unknown }).faults = { inactive: false, next: () => 'execution-error', dropWake: () => false };
+    },
+  });
+  t.equal(result.good, 0);
+  t.equal(result.quarantined, 1);
+  const serial = Buffer.from(chip!.serialNumber).toString('hex').toUpperCase();
+  const u = await b.prov.getUnit(serial);
+  t.equal(u.status, 'quarantined', 'the issued certificate is quarantined on the server');
+});
+
+t.test('a cloned part is refused by the server and flagged as a possible clone', async (t) => {
+  const b = await makeBackend(t);
+  const [original] = blankChips(1);
+  const clone = blankChips(1, { cloneOf: original! })[0]!;
+  const jf = join(t.testdir(), 'j.db');
+  const { result, err } = await runOver(b, [original!, clone], jf, { target: 2, parallel: 1 });
+  t.equal(result.good, 1);
+  t.equal(result.possibleClones, 1);
+  const cloneSerial = Buffer.from(clone.serialNumber).toString('hex').toUpperCase();
+  t.match(result.quarantinedUnits, [{ serial: cloneSerial, possibleClone: true, reason: /possible clone/ }]);
+  t.match(err, /possible clone/);
+  await t.rejects(b.prov.getUnit(cloneSerial), { code: 'UNKNOWN_UNIT' });
+});
+
+t.test('quota exceeded stops the line cleanly with the count done; a later run resumes', async (t) => {
+  const b = await makeBackend(t, { quota: 3 });
+  const chips = blankChips(5);
+  const jf = join(t.testdir(), 'j.db');
+  const { result, err } = await runOver(b, chips, jf, { target: 5, parallel: 1 });
+  t.equal(result.stopReason, 'quota-exceeded');
+  t.equal(result.good, 3);
+  t.equal(result.quarantined, 0);
+  t.match(err, /line stopped: QUOTA_EXCEEDED/);
+  const wo = await b.prov.getWorkOrder('WO-1');
+  t.equal(wo.issued, 3);
+  // The unit that met the quota is kept, keyed and pending, for a later run.
+  const j = new Journal(jf);
+  t.teardown(() => j.close());
+  const pending = j.list().filter((u) => u.status === 'pending');
+  t.equal(pending.length, 1);
+  t.equal(pending[0]!.step, 'keyed');
+  t.match(pending[0]!.reason, /QUOTA_EXCEEDED/);
+});
+
+t.test('server unreachable: the line pauses with a message and resumes by itself', async (t) => {
+  const b = await makeBackend(t);
+  const chips = blankChips(3);
+  b.down.remaining = 4;
+  const jf = join(t.testdir(), 'j.db');
+  const { result, err } = await runOver(b, chips, jf, { target: 3, parallel: 1 });
+  t.equal(result.stopReason, 'done');
+  t.equal(result.good, 3);
+  t.match(err, /line paused: server unreachable, retrying in \d/);
+  t.match(err, /line resumed/);
+});
+
+const CRASH_STEPS = ['started', 'configured', 'keyed', 'issued-unrecorded', 'issued', 'written', 'verified', 'locked', 'confirmed-unrecorded', 'confirmed'];
+
+for (const step of CRASH_STEPS) {
+  t.test(`crash after '${step}' then rerun: every unit good once, nothing issued twice`, async (t) => {
+    const b = await makeBackend(t);
+    const chips = blankChips(4);
+    const jf = join(t.testdir(), 'j.db');
+    await t.rejects(runOver(b, chips, jf, { target: 4, parallel: 2, crashAt: { step, n: 2 } }));
+    const again = await runOver(b, chips, jf, { target: 4, parallel: 2 });
+    t.equal(again.result.good, 4, 'all four good after the rerun');
+    t.equal(again.result.quarantined, 0);
+    const wo = await b.prov.getWorkOrder('WO-1');
+    t.equal(wo.issued, 4, 'the server issued exactly four certificates');
+    const listed = await b.prov.listUnits({ workOrder: 'WO-1' });
+    t.equal(new Set(listed.units.map((u) => u.serial)).size, 4);
+    t.ok(listed.units.every((u) => u.status === 'confirmed'), 'every unit confirmed');
+  });
+}
+
+t.test('a chip that cannot even be read is rejected, not journaled', async (t) => {
+  const b = await makeBackend(t);
+  const dead = blankChips(1, { faults: { executionErrorRate: 1, rng: () => 0 } });
+  const jf = join(t.testdir(), 'j.db');
+  const { result, err } = await runOver(b, [dead[0]!, ...blankChips(1)], jf, { target: 2, parallel: 1 });
+  t.equal(result.good, 1);
+  t.equal(result.stopReason, 'no-chips');
+  t.match(err, /rejected in-process #0: cannot read the chip \(ATCA_EXECUTION_ERROR/);
+});
