@@ -1,6 +1,7 @@
 /**
  * A chip's persistent state as a file (the file is the chip): config, OTP and slot contents
- * (private keys included: it is an emulator), counters and a pending clone key, as JSON with hex
+ * (private keys included: it is an emulator; counters live in config bytes 52-67) and a pending
+ * clone key, as JSON with hex
  * strings. Written atomically (temp file + rename) so a crash never leaves half an image.
  */
 import { randomBytes } from 'node:crypto';
@@ -8,12 +9,11 @@ import { readFile, rename, writeFile, unlink } from 'node:fs/promises';
 import { z } from 'zod';
 import { KeylineError } from '../../common/errors.js';
 import { Atecc608Chip, type ChipOptions } from './chip.js';
-import { COUNTER_MAX, ChipState, SLOT_SIZES } from './state.js';
+import { ChipState, SLOT_SIZES } from './state.js';
 
 const FORMAT = 'keyline-atecc608-image';
 
 const hex = (len: number) => z.string().regex(/^[0-9a-f]*$/i).refine((s) => s.length === len * 2, `expected ${len} bytes of hex`);
-const counterValue = z.number().int().min(0).max(COUNTER_MAX);
 
 const ImageSchema = z.object({
   format: z.literal(FORMAT),
@@ -21,7 +21,6 @@ const ImageSchema = z.object({
   config: hex(128),
   otp: hex(64),
   slots: z.tuple(SLOT_SIZES.map((n) => hex(n)) as unknown as [z.ZodString, ...z.ZodString[]]),
-  counters: z.tuple([counterValue, counterValue]),
   cloneScalar: hex(32).optional(),
 });
 
@@ -40,7 +39,6 @@ export function chipImage(chip: Atecc608Chip): ChipImage {
     config: toHex(s.config),
     otp: toHex(s.otp),
     slots: s.slots.map(toHex) as ChipImage['slots'],
-    counters: [s.counters[0], s.counters[1]],
   };
   if (s.cloneScalar) img.cloneScalar = toHex(s.cloneScalar);
   return img;
@@ -60,7 +58,6 @@ export function chipFromImage(image: unknown, opts: ChipOptions = {}, source = '
   state.config.set(fromHex(img.config));
   state.otp.set(fromHex(img.otp));
   img.slots.forEach((h, i) => state.slots[i]!.set(fromHex(h)));
-  state.counters = [img.counters[0], img.counters[1]];
   if (img.cloneScalar) state.cloneScalar = fromHex(img.cloneScalar);
   return new Atecc608Chip(state, opts);
 }

@@ -4,6 +4,7 @@
  * Offsets follow the 608 config-zone map (datasheet §2.2, cryptoauthlib atca_config_608.h).
  */
 import type { Hash, Hmac } from 'node:crypto';
+import { decodeCounter, encodeCounter } from './counter-encoding.js';
 import type { EccKey } from './ecc.js';
 
 /** Size of each of the 16 data slots (datasheet §2.1: 0-7 36 bytes, 8 416 bytes, 9-15 72 bytes). */
@@ -50,8 +51,6 @@ export class ChipState {
   readonly config = new Uint8Array(128);
   readonly otp = new Uint8Array(64);
   readonly slots: Uint8Array[] = SLOT_SIZES.map((n) => new Uint8Array(n));
-  /** Monotonic counters (kept here, not encoded into config bytes 52-67: see SLOT-MAP.md). */
-  counters: [number, number] = [0, 0];
   /** For a "cloned" part: the scalar GenKey puts in slot 0 instead of a random one. */
   cloneScalar: Uint8Array | undefined;
 
@@ -62,6 +61,17 @@ export class ChipState {
   sha: { hash: Hash | Hmac; hmac: boolean; buffered: number } | undefined;
   /** Per-slot private-key cache, so Sign does not re-derive the public key each time. */
   readonly keyCache = new Map<number, EccKey>();
+
+  /** Value of monotonic counter `id` (0 or 1), decoded from its config bytes. */
+  counter(id: 0 | 1): number {
+    const at = id === 0 ? Cfg.COUNTER0 : Cfg.COUNTER1;
+    return decodeCounter(this.config.subarray(at, at + 8));
+  }
+
+  /** Stores monotonic counter `id` in its config bytes (the chip updates them even after config lock). */
+  setCounter(id: 0 | 1, value: number): void {
+    this.config.set(encodeCounter(value), id === 0 ? Cfg.COUNTER0 : Cfg.COUNTER1);
+  }
 
   /** Clears every volatile register (sleep, watchdog). */
   clearVolatile(): void {

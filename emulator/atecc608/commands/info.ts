@@ -5,6 +5,7 @@
 import { Cfg } from '../state.js';
 import { Status } from '../status.js';
 import type { CommandHandler } from './context.js';
+import { loadKey } from './keys.js';
 
 /** Handles Info. */
 export const info: CommandHandler = ({ state }, cmd) => {
@@ -16,10 +17,14 @@ export const info: CommandHandler = ({ state }, cmd) => {
     case 0x01: {
       const slot = cmd.param2;
       if (slot > 15) return Status.PARSE_ERROR;
-      // KeyValid only means something for ECC public keys with PubInfo; report stored validity.
       const kc = state.keyConfig(slot);
-      if (kc.keyType !== 4 || kc.private || !kc.pubInfo) return Status.EXECUTION_ERROR;
-      return Uint8Array.of((state.slots[slot]![0]! >> 4) === 0x05 ? 1 : 0, 0, 0, 0);
+      // KeyValid is defined for ECC key slots only (KeyType 4).
+      if (kc.keyType !== 4) return Status.EXECUTION_ERROR;
+      let valid: boolean;
+      if (kc.private) valid = loadKey(state, slot) !== undefined;
+      // A public key with PubInfo is valid once Verify(Validate) marked it (top nibble of byte 0 = 0x5).
+      else valid = !kc.pubInfo || state.slots[slot]![0]! >> 4 === 0x05;
+      return Uint8Array.of(valid ? 1 : 0, 0, 0, 0);
     }
     case 0x02: {
       if (cmd.param2 !== 0) return Status.PARSE_ERROR;

@@ -42,7 +42,8 @@ t.test('corrupt images are CHIP_IMAGE_INVALID', async (t) => {
     'short config': { ...good, config: good.config.slice(2) },
     'bad hex': { ...good, otp: 'zz'.repeat(64) },
     'slot size': { ...good, slots: [...good.slots.slice(0, 15), '00'] },
-    'counter over max': { ...good, counters: [2_097_152, 0] },
+    'bad clone key': { ...good, cloneScalar: 'ab' },
+    'not an object': [1, 2],
   };
   for (const [name, body] of Object.entries(cases)) {
     const f = join(dir, `${name.replace(/ /g, '-')}.json`);

@@ -129,14 +129,15 @@ t.test('GenKey digest and internal Sign reproduce the attestation messages', asy
 t.test('Sign throughput with timing off is at least 2,000/s', async (t) => {
   const { chip } = lockedChipWithKey();
   const digest = createHash('sha256').update('x').digest();
-  let n = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < 500) {
+  // CPU time, not wall time: the machine is shared, and the floor is about the model's cost.
+  const c0 = process.cpuUsage();
+  const n = 1000;
+  for (let i = 0; i < n; i++) {
     run(chip, NONCE, 0x03, 0, digest);
     run(chip, SIGN, 0x80, 0);
-    n++;
   }
-  const perSec = n / ((performance.now() - t0) / 1000);
+  const c = process.cpuUsage(c0);
+  const perSec = n / ((c.user + c.system) / 1e6);
   t.ok(perSec >= 2000, `${Math.round(perSec)} Sign/s`);
 });
 

@@ -1,6 +1,7 @@
 import { createHash, createHmac } from 'node:crypto';
 import t from 'tap';
 import { COUNTER_MAX } from '../../../../emulator/atecc608/state.js';
+import { decodeCounter, encodeCounter } from '../../../../emulator/atecc608/counter-encoding.js';
 import { awakeBlank, configLockedChip, run, st } from '../helpers.js';
 
 const SHA = 0x47;
@@ -52,10 +53,30 @@ t.test('Counter: read, increment, monotonic, limit 2,097,151', async (t) => {
     last = v;
   }
   t.equal(val(run(chip, 0x24, 0x00, 1).data), 0, 'counter 1 independent');
-  chip.state.counters[0] = COUNTER_MAX - 1;
+  chip.state.setCounter(0, COUNTER_MAX - 1);
   t.equal(val(run(chip, 0x24, 0x01, 0).data), COUNTER_MAX);
   t.equal(st(chip, 0x24, 0x01, 0), 0x0f, 'at the limit: execution error');
   t.equal(val(run(chip, 0x24, 0x00, 0).data), COUNTER_MAX, 'value stays at the maximum');
+});
+
+t.test('counters live in config bytes 52-67 in the chip encoding; presettable before config lock', async (t) => {
+  const chip = awakeBlank();
+  t.same([...run(chip, 0x02, 0x00, 13).data, ...run(chip, 0x02, 0x00, 14).data], [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0], 'zero encoding');
+  for (let i = 0; i < 17; i++) run(chip, 0x24, 0x01, 0);
+  // 17 = one bit gone past the first half-window: lin_a 0000, lin_b 7FFF, bin_a 0, bin_b 0.
+  t.same([...run(chip, 0x02, 0x00, 13).data, ...run(chip, 0x02, 0x00, 14).data], [0x00, 0x00, 0x7f, 0xff, 0, 0, 0, 0]);
+  const fresh = awakeBlank();
+  // calib_write_config_counter(1, 100): lin_a FFFF>>4, lin_b FFFF>>20%32... written as 8 bytes at 60.
+  const enc = encodeCounter(100);
+  run(fresh, 0x12, 0x00, 15, enc.subarray(0, 4));
+  run(fresh, 0x12, 0x00, 16, enc.subarray(4, 8));
+  t.equal(Buffer.from(run(fresh, 0x24, 0x01, 1).data).readUInt32LE(0), 101, 'preset counter then increment');
+});
+
+t.test('counter encoding round-trips', async (t) => {
+  for (const v of [0, 1, 15, 16, 17, 31, 32, 33, 47, 48, 1000, 65535, COUNTER_MAX - 1, COUNTER_MAX]) t.equal(decodeCounter(encodeCounter(v)), v, String(v));
+  t.same([...encodeCounter(0)], [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+  for (let v = 0; v < 5000; v++) if (decodeCounter(encodeCounter(v)) !== v) t.fail(String(v));
 });
 
 t.test('GenDig, MAC and CheckMac agree with host-side recomputation', async (t) => {
