@@ -103,10 +103,10 @@ export function fillTemplate(def: CertDef, inputs: BuildInputs): FilledCert {
   put(def, prefix, def.std.publicKey, publicKey, 'public key');
   if (def.std.subjKeyId.count) put(def, prefix, def.std.subjKeyId, keyId(publicKey), 'subject key ID');
 
+  const view = chipSerial ? configSerialView(chipSerial) : undefined;
   for (const el of def.elements) {
     if (el.deviceLoc.zone !== 'config') throw new KeylineError('NOT_SUPPORTED', `${def.name}: element ${el.id} reads zone ${el.deviceLoc.zone}; only config-zone elements are built here`);
-    if (!chipSerial) throw new KeylineError('ATCACERT_INVALID', `${def.name}: element ${el.id} needs the chip serial`);
-    const view = configSerialView(chipSerial);
+    if (!view) throw new KeylineError('ATCACERT_INVALID', `${def.name}: element ${el.id} needs the chip serial`);
     if (el.deviceLoc.offset + el.deviceLoc.count > view.length) throw new KeylineError('NOT_SUPPORTED', `${def.name}: element ${el.id} reads config bytes past the serial number`);
     put(def, prefix, el.certLoc, transform(view.subarray(el.deviceLoc.offset, el.deviceLoc.offset + el.deviceLoc.count), el.transforms), `element ${el.id}`);
   }

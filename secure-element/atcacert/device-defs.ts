@@ -4,7 +4,7 @@
  * date-encoding variant (UTCTime before 2050, GeneralizedTime from 2050 on, RFC 5280 §4.1.2.5);
  * the template ID in compressed byte 69 tells the device which one to rebuild with.
  */
-import { KeylineError } from '../../common/errors.js';
+import { KeylineError, ValidationError } from '../../common/errors.js';
 import { type CertDef, DateFormat, NO_CERT_LOC, NO_DEVICE_LOC, SnSource } from './cert-def.js';
 import { readCertFields, subjectKeyId } from './cert-fields.js';
 import { type CertDate } from './date.js';
@@ -58,7 +58,8 @@ export function dateVariantFor(issue: CertDate, years: number): DateVariant {
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 function ia5(url: string, what: string): Uint8Array {
-  if (!/^[\x21-\x7e]+$/.test(url)) throw new KeylineError('VALIDATION_FAILED', `${what} must be a non-empty ASCII URI, got ${JSON.stringify(url)}`);
+  // IA5String URIs (RFC 5280 §4.2.1.13/§4.2.2.1); spaces and non-ASCII must arrive percent-encoded.
+  if (!/^[\x21-\x7e]+$/.test(url)) throw new ValidationError('VALIDATION_FAILED', `${what} must be a non-empty ASCII URI, got ${JSON.stringify(url)}`, { detail: { field: what } });
   return utf8(url);
 }
 
@@ -70,13 +71,16 @@ function extension(oidText: string, critical: boolean, value: Der): Der {
 export function deviceCertDef(opts: DeviceDefOptions, variant: DateVariant): CertDef {
   const { product, validityYears } = opts;
   if (!Number.isInteger(validityYears) || validityYears < 0 || validityYears > 127) {
-    throw new KeylineError('VALIDATION_FAILED', `validityYears must be a whole number 0-127 (the compressed format's range), got ${validityYears}`);
+    throw new ValidationError('VALIDATION_FAILED', `validityYears must be a whole number 0-127 (the compressed format's range), got ${validityYears}`, { detail: { field: 'validityYears' } });
   }
-  if ([...product].length < 1 || [...product].length > 64) throw new KeylineError('VALIDATION_FAILED', `product must be 1-64 characters, got ${JSON.stringify(product)}`);
-  if (validityYears === 0 && variant === 'utc-utc') throw new KeylineError('VALIDATION_FAILED', 'validity 0 ends 99991231235959Z, which needs GeneralizedTime');
+  const chars = [...product].length;
+  if (chars < 1 || chars > 64 || /[\u0000-\u001f\u007f-\u009f]/.test(product)) {
+    throw new ValidationError('VALIDATION_FAILED', `product must be 1-64 printable characters, got ${JSON.stringify(product)}`, { detail: { field: 'product' } });
+  }
+  if (validityYears === 0 && variant === 'utc-utc') throw new ValidationError('VALIDATION_FAILED', 'validity 0 ends 99991231235959Z, which needs GeneralizedTime', { detail: { field: 'validityYears' } });
   const ca = readCertFields(opts.issuingCaDer);
   const caSki = subjectKeyId(opts.issuingCaDer, ca);
-  if (!caSki) throw new KeylineError('VALIDATION_FAILED', 'issuing CA certificate has no subjectKeyIdentifier to use as authorityKeyIdentifier');
+  if (!caSki) throw new ValidationError('VALIDATION_FAILED', 'issuing CA certificate has no subjectKeyIdentifier to use as authorityKeyIdentifier');
 
   const nbTag = variant === 'gen-gen' ? 0x18 : 0x17;
   const naTag = variant === 'utc-utc' ? 0x17 : 0x18;

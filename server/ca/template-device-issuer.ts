@@ -70,3 +70,6 @@ export function createTemplateDeviceIssuer(opts: TemplateDeviceIssuerOptions): D
     },
   };
 }
+
+/** The definitions the chip side rebuilds this issuer's certificates with (same template). */
+export { deviceCertDef, deviceCertDefs, signerCertDef } from '../../secure-element/atcacert/index.js';
