@@ -63,7 +63,7 @@ t.test('leaf profiles verify with openssl and carry their purposes', async (t) =
   const station = await createStationCert({ issuer, stationId: 'station-07', org: 'Acme', spki: k(), now: NOW });
   const server = await createServerTlsCert({ issuer, org: 'Acme', spki: k(), dnsNames: ['factory.local'], now: NOW });
   const ocsp = await createOcspResponderCert({ issuer, org: 'Acme', spki: k(), now: NOW });
-  t.equal(station.subject, 'O=Acme, CN=station-07');
+  t.equal(station.subject, 'O=Acme, OU=station, CN=station-07');
   t.same(station.getExtension(x509.ExtendedKeyUsageExtension)!.usages, [x509.ExtendedKeyUsage.clientAuth]);
   t.same(server.getExtension(x509.ExtendedKeyUsageExtension)!.usages, [x509.ExtendedKeyUsage.serverAuth]);
   const san = server.getExtension(x509.SubjectAlternativeNameExtension)!.names.toJSON();
