@@ -9,19 +9,8 @@ import { type CertDef, DateFormat, NO_CERT_LOC, NO_DEVICE_LOC, SnSource } from '
 import { readCertFields, subjectKeyId } from './cert-fields.js';
 import { type CertDate } from './date.js';
 import { type Der, encodeEcdsaSigBitString, marked, oid, raw, tlv } from './der.js';
+import { Slot } from '../slot-map.js';
 import { checkCompressedHeader } from './rebuild.js';
-
-/** Slot map of a provisioned chip (Microchip's standard layout; see the README). */
-export const SlotMap = {
-  /** P-256 device private key, generated inside the chip. */
-  devicePrivateKey: 0,
-  /** Compressed device certificate, 72 bytes. */
-  deviceCompCert: 10,
-  /** Signer (issuing CA) public key in the 72-byte padded form. */
-  signerPublicKey: 11,
-  /** Compressed signer certificate, 72 bytes. */
-  signerCompCert: 12,
-} as const;
 
 /** Which time types a device certificate carries for notBefore / notAfter. */
 export type DateVariant = 'utc-utc' | 'utc-gen' | 'gen-gen';
@@ -146,10 +135,10 @@ export function deviceCertDef(opts: DeviceDefOptions, variant: DateVariant): Cer
     issueDateFormat: nbTag === 0x17 ? DateFormat.RFC5280_UTC : DateFormat.RFC5280_GEN,
     expireDateFormat: naTag === 0x17 ? DateFormat.RFC5280_UTC : DateFormat.RFC5280_GEN,
     expireYears: validityYears,
-    privateKeySlot: SlotMap.devicePrivateKey,
+    privateKeySlot: Slot.DEVICE_KEY,
     certSnDevLoc: NO_DEVICE_LOC,
-    publicKeyDevLoc: { zone: 'data', slot: SlotMap.devicePrivateKey, isGenkey: true, offset: 0, count: 64 },
-    compCertDevLoc: { zone: 'data', slot: SlotMap.deviceCompCert, isGenkey: false, offset: 0, count: 72 },
+    publicKeyDevLoc: { zone: 'data', slot: Slot.DEVICE_KEY, isGenkey: true, offset: 0, count: 64 },
+    compCertDevLoc: { zone: 'data', slot: Slot.DEVICE_CERT, isGenkey: false, offset: 0, count: 72 },
     tbsCertLoc: { offset: tbsStart, count: tbsLen },
     std: {
       publicKey: at('publicKey'),

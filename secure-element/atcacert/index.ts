@@ -11,5 +11,4 @@ export { generateSerial, isGeneratedSerial, type SerialInputs } from './serial.j
 export * from './device-defs.js';
 export { signerCertDef } from './signer-def.js';
 export { readCertFields, subjectKeyId, type CertFields } from './cert-fields.js';
-export { padPublicKey, unpadPublicKey } from './public-key-padding.js';
 export { certDefToC } from './cert-def-to-c.js';

@@ -10,7 +10,8 @@ import { compressCertificate } from './compress.js';
 import { compareDates, maxDate, readDate } from './date.js';
 import { keyId } from './build.js';
 import { readTlv } from './der.js';
-import { CHAIN_ID, SlotMap, TemplateId } from './device-defs.js';
+import { Slot } from '../slot-map.js';
+import { CHAIN_ID, TemplateId } from './device-defs.js';
 
 const ECDSA_WITH_SHA256 = '06082a8648ce3d040302';
 
@@ -53,8 +54,8 @@ export function signerCertDef(issuingCaDer: Uint8Array): CertDef {
     expireYears: Math.max(0, Math.min(expireYears, 127)),
     privateKeySlot: 0,
     certSnDevLoc: NO_DEVICE_LOC,
-    publicKeyDevLoc: { zone: 'data', slot: SlotMap.signerPublicKey, isGenkey: false, offset: 0, count: 72 },
-    compCertDevLoc: { zone: 'data', slot: SlotMap.signerCompCert, isGenkey: false, offset: 0, count: 72 },
+    publicKeyDevLoc: { zone: 'data', slot: Slot.SIGNER_PUBLIC_KEY, isGenkey: false, offset: 0, count: 72 },
+    compCertDevLoc: { zone: 'data', slot: Slot.SIGNER_CERT, isGenkey: false, offset: 0, count: 72 },
     tbsCertLoc: { offset: f.tbs.start, count: f.tbs.end - f.tbs.start },
     std: {
       publicKey: { offset: f.publicKeyOffset, count: 64 },

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { certDefToC, deviceCertDef, padPublicKey, signerCertDef, unpadPublicKey } from '../../../secure-element/atcacert/index.js';
+import { certDefToC, deviceCertDef, signerCertDef } from '../../../secure-element/atcacert/index.js';
 import { makeTestPki } from './ca-fixture.js';
 
 t.test('C export names every atcacert_def_t field and the template bytes', async (t) => {
@@ -15,15 +15,4 @@ t.test('C export names every atcacert_def_t field and the template bytes', async
   const hex = [...c.matchAll(/0x([0-9a-f]{2})/g)].map((m) => m[1]).join('');
   t.ok(hex.startsWith(Buffer.from(def.template).toString('hex')), 'template bytes in order');
   t.match(certDefToC(signerCertDef(pki.issuingDer)), '.cert_elements = NULL');
-});
-
-t.test('72-byte padded public key form', async (t) => {
-  const raw = Uint8Array.from({ length: 64 }, (_, i) => i + 1);
-  const padded = padPublicKey(raw);
-  t.equal(padded.length, 72);
-  t.strictSame([...padded.subarray(0, 4), ...padded.subarray(36, 40)], [0, 0, 0, 0, 0, 0, 0, 0]);
-  t.strictSame(unpadPublicKey(padded), raw);
-  padded[37] = 1;
-  t.throws(() => unpadPublicKey(padded), { code: 'ATCACERT_INVALID' });
-  t.throws(() => padPublicKey(raw.subarray(1)), { code: 'ATCACERT_INVALID' });
 });
