@@ -10,7 +10,7 @@ import { fromPemAll, toPem } from '../common/pem.js';
 import { loadConfig, type Config, type Secrets } from './config.js';
 import { createApp } from './api/app.js';
 import { Metrics } from './api/metrics.js';
-import { openKeyStore } from './hsm/open-key-store.js';
+import { Pkcs11KeyStore } from './hsm/pkcs11-key-store.js';
 import { checkCaAtStartup } from './ca/startup-checks.js';
 import { createTemplateDeviceIssuer } from './ca/template-device-issuer.js';
 import { openStore } from './store/open-store.js';
@@ -45,11 +45,13 @@ async function start(config: Config, secrets: Secrets, log: Logger): Promise<Run
   const [issuingDer] = fromPemAll(issuingPem);
   if (!rootDer || !issuingDer) throw new Error('root or issuing certificate file holds no certificate');
 
-  const keyStore = await openKeyStore(config.hsm, secrets.hsmPin);
+  const keyStore = Pkcs11KeyStore.open({
+    module: config.hsm.module, softhsmConf: config.hsm.softhsmConf, tokenLabel: config.hsm.tokenLabel,
+    pin: secrets.hsmPin, sessions: config.hsm.sessions, log: log.child({ area: 'hsm' }),
+  });
   const closers: Array<() => Promise<void> | void> = [() => keyStore.close()];
   try {
-    await checkCaAtStartup({ keyStore, rootDer, issuingDer, issuingKeyRef: config.hsm.issuingKey });
-    const signer = await keyStore.getSigner(config.hsm.issuingKey);
+    const { signer } = await checkCaAtStartup({ keyStore, rootDer, issuingDer, issuingKeyRef: config.hsm.issuingKey });
     const issuer = createTemplateDeviceIssuer({
       signer, issuingCaDer: issuingDer, crlUrl: config.ca.crlUrl, ocspUrl: config.ca.ocspUrl, validityYears: config.ca.deviceValidityYears,
     });

@@ -1,0 +1,50 @@
+/**
+ * Starts the real server (HTTPS, SoftHSM, SQLite) from a dev PKI in-process on a free port, and
+ * builds station clients with any identity, for integration tests.
+ */
+import { readFileSync } from 'node:fs';
+import type { Test } from 'tap';
+import { startServer, type RunningServer } from '../../server/main.js';
+import { StationApiClient } from '../../station/api-client.js';
+import { Pkcs11KeyStore } from '../../server/hsm/pkcs11-key-store.js';
+import { createStationCert } from '../../server/ca/profiles.js';
+import { generateSoftwareKey } from '../../server/ceremony/software-key.js';
+import { toCert } from '../../server/ca/chain.js';
+import { toPem } from '../../common/pem.js';
+import type { TestPki } from './pki.js';
+
+/** Starts the server on a free port; closed at teardown. */
+export async function startTestServer(t: Test, pki: TestPki, env: Record<string, string> = {}): Promise<RunningServer> {
+  const server = await startServer({ configFile: pki.configPath, env: { KEYLINE_SERVER_PORT: '0', KEYLINE_LOG_LEVEL: process.env.KEYLINE_TEST_LOG ?? 'silent', ...env } });
+  t.teardown(() => server.close());
+  return server;
+}
+
+/** A client using the dev station identity, or the given PEM identity. */
+export function clientFor(t: Test, pki: TestPki, url: string, identity?: { cert: string; key: string }): StationApiClient {
+  const c = new StationApiClient({
+    baseUrl: url,
+    cert: identity?.cert ?? readFileSync(pki.stationCertPath, 'utf8'),
+    key: identity?.key ?? readFileSync(pki.stationKeyPath, 'utf8'),
+    ca: readFileSync(pki.rootCertPath, 'utf8'),
+  });
+  t.teardown(() => c.close());
+  return c;
+}
+
+/** Issues another station identity from the issuing CA in the line token (e.g. expired, or another role). */
+export async function issueStationIdentity(pki: TestPki, opts: { id: string; role?: 'station' | 'security-officer'; now?: Date; years?: number }): Promise<{ cert: string; key: string; serialHex: string }> {
+  const pin = readFileSync(pki.linePinPath, 'utf8').trim();
+  const ks = Pkcs11KeyStore.open({ softhsmConf: pki.softhsmConf, tokenLabel: pki.lineTokenLabel, pin, sessions: 1 });
+  try {
+    const signer = await ks.getSigner(pki.issuingKeyRef);
+    const key = generateSoftwareKey();
+    const cert = await createStationCert({
+      issuer: { signer, cert: toCert(pki.issuingDer) }, stationId: opts.id, org: 'Keyline Dev', spki: key.spki,
+      ...(opts.role ? { role: opts.role } : {}), ...(opts.now ? { now: opts.now } : {}), ...(opts.years ? { years: opts.years } : {}),
+    });
+    return { cert: toPem(new Uint8Array(cert.rawData)), key: key.privateKeyPem, serialHex: cert.serialNumber.toLowerCase() };
+  } finally {
+    await ks.close();
+  }
+}
