@@ -4,7 +4,7 @@
  * what is already done (a locked zone is not locked twice, a locked slot is not rewritten).
  */
 import { KeylineError, SecureElementError } from '../common/errors.js';
-import type { AteccDevice } from '../secure-element/device.js';
+import { Zone, type AteccDevice } from '../secure-element/device.js';
 import { COMP_CERT_SIZE } from '../secure-element/atcacert/cert-def.js';
 import { checkProvisioningConfig, configZoneCrc, provisioningConfigZone } from '../secure-element/provisioning-config.js';
 import { Slot, SLOTS_LOCKED_AFTER_PROVISIONING } from '../secure-element/slot-map.js';
@@ -68,8 +68,10 @@ export interface ChipCertificates {
 export async function inspectChip(dev: AteccDevice): Promise<ChipFacts> {
   const revision = await dev.info();
   const serial = await dev.serialNumber();
-  const configLocked = await dev.isLocked('config');
-  const dataLocked = configLocked ? await dev.isLocked('data') : false;
+  // Bytes 86 (LockValue) and 87 (LockConfig): 0x55 = unlocked (datasheet §"Config zone").
+  const locks = await dev.read(Zone.CONFIG, 0, 2, 5, 4);
+  const configLocked = locks[3] !== 0x55;
+  const dataLocked = locks[2] !== 0x55;
   return { serial, serialHex: Buffer.from(serial).toString('hex').toUpperCase(), revision, configLocked, dataLocked };
 }
 
@@ -110,9 +112,10 @@ export async function writeCertificates(dev: AteccDevice, profile: ProvisioningP
   for (const c of [certs.deviceCompressed, certs.signerCompressed]) {
     if (c.length !== COMP_CERT_SIZE) throw new KeylineError('ATCACERT_INVALID', `compressed certificate must be ${COMP_CERT_SIZE} bytes, got ${c.length}`);
   }
-  if (!(await dev.isSlotLocked(profile.deviceCertSlot))) await dev.writeSlot(profile.deviceCertSlot, certs.deviceCompressed);
-  if (!(await dev.isSlotLocked(profile.signerPublicKeySlot))) await dev.writePublicKeySlot(profile.signerPublicKeySlot, certs.signerPublicKey);
-  if (!(await dev.isSlotLocked(profile.signerCertSlot))) await dev.writeSlot(profile.signerCertSlot, certs.signerCompressed);
+  const locked = await lockedSlots(dev);
+  if (!locked.has(profile.deviceCertSlot)) await dev.writeSlot(profile.deviceCertSlot, certs.deviceCompressed);
+  if (!locked.has(profile.signerPublicKeySlot)) await dev.writePublicKeySlot(profile.signerPublicKeySlot, certs.signerPublicKey);
+  if (!locked.has(profile.signerCertSlot)) await dev.writeSlot(profile.signerCertSlot, certs.signerCompressed);
 }
 
 /** Step 4b: reads the certificates back from the chip. */
@@ -126,10 +129,20 @@ export async function readCertificates(dev: AteccDevice, profile: ProvisioningPr
 
 /** Step 5: locks each slot the slot map names, then checks the SlotLocked bits say so. */
 export async function lockSlots(dev: AteccDevice, profile: ProvisioningProfile): Promise<void> {
+  const before = await lockedSlots(dev);
   for (const slot of profile.lockSlots) {
-    if (!(await dev.isSlotLocked(slot))) await dev.lockSlot(slot);
+    if (!before.has(slot)) await dev.lockSlot(slot);
   }
-  for (const slot of profile.lockSlots) {
-    if (!(await dev.isSlotLocked(slot))) throw new SecureElementError('ATCA_EXECUTION_ERROR', `slot ${slot} still unlocked after Lock`);
-  }
+  const after = await lockedSlots(dev);
+  const open = profile.lockSlots.filter((s) => !after.has(s));
+  if (open.length > 0) throw new SecureElementError('ATCA_EXECUTION_ERROR', `slot(s) ${open.join(', ')} still unlocked after Lock`);
+}
+
+/** The locked slots, from one read of SlotLocked (config bytes 88-89, a cleared bit = locked). */
+async function lockedSlots(dev: AteccDevice): Promise<Set<number>> {
+  const word = await dev.read(Zone.CONFIG, 0, 2, 6, 4);
+  const bits = word[0]! | (word[1]! << 8);
+  const out = new Set<number>();
+  for (let s = 0; s < 16; s++) if ((bits & (1 << s)) === 0) out.add(s);
+  return out;
 }
