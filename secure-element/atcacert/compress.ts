@@ -13,10 +13,23 @@ const mismatch = (def: CertDef, msg: string): never => {
   throw new KeylineError('ATCACERT_TEMPLATE_MISMATCH', `${def.name}: ${msg}`);
 };
 
-/** Compresses `der` per `def`; throws ATCACERT_TEMPLATE_MISMATCH unless rebuilding gives `der` back byte for byte. */
+/**
+ * Compresses `der` per `def`; throws ATCACERT_INVALID when `der` is not one DER SEQUENCE and
+ * ATCACERT_TEMPLATE_MISMATCH for anything else that keeps rebuilding from giving `der` back exactly.
+ */
 export function compressCertificate(def: CertDef, der: Uint8Array): Uint8Array {
   const outer = readTlv(der, 0);
   if (outer.tag !== 0x30 || outer.end !== der.length) throw new KeylineError('ATCACERT_INVALID', 'certificate is not one DER SEQUENCE');
+  try {
+    return compressAgainst(def, der);
+  } catch (err) {
+    // Bytes that do not parse at this template's offsets mean the certificate is not of this template.
+    if (err instanceof KeylineError && err.code === 'ATCACERT_INVALID') throw new KeylineError('ATCACERT_TEMPLATE_MISMATCH', `${def.name}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+function compressAgainst(def: CertDef, der: Uint8Array): Uint8Array {
   if (der.length <= def.std.signature.offset) mismatch(def, `certificate of ${der.length} bytes is shorter than the template's signature offset`);
   const comp = new Uint8Array(COMP_CERT_SIZE);
   const sigEnd = readTlv(der, def.std.signature.offset).end;
