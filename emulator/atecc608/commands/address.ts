@@ -14,8 +14,12 @@ export interface ZoneAddress {
   length: 4 | 32;
 }
 
-/** Decodes and range-checks an address; null when the chip would answer a parse error. */
-export function decodeAddress(param1: number, param2: number): ZoneAddress | null {
+/**
+ * Decodes and range-checks an address; null when the chip would answer a parse error. With
+ * `allowPartialBlock`, a 32-byte access to the short last block of a slot (block 1 of a 36-byte
+ * slot, block 2 of a 72-byte slot) is accepted; the caller uses only the bytes that exist.
+ */
+export function decodeAddress(param1: number, param2: number, allowPartialBlock = false): ZoneAddress | null {
   const zone = param1 & 0x03;
   const length = param1 & 0x80 ? 32 : 4;
   if (zone === 3) return null;
@@ -35,6 +39,7 @@ export function decodeAddress(param1: number, param2: number): ZoneAddress | nul
   const block = (param2 >> 8) & 0xff;
   if (param2 & 0x80) return null;
   const offset = block * 32 + (length === 32 ? 0 : word * 4);
-  if (offset + length > SLOT_SIZES[slot]!) return null;
+  const size = SLOT_SIZES[slot]!;
+  if (offset + length > size && !(allowPartialBlock && length === 32 && offset < size)) return null;
   return { zone: 2, slot, offset, length };
 }

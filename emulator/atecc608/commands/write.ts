@@ -1,6 +1,8 @@
 /**
  * Write (0x12): 4 or 32 bytes into config (before config lock), OTP (before data lock) or a data
- * slot (before data lock freely, after it as WriteConfig allows). Encrypted writes (param1 bit 6)
+ * slot (before data lock freely, after it as WriteConfig allows). Before data lock only 32-byte
+ * writes reach the data and OTP zones (cryptoauthlib calib_write_bytes_zone: "If data zone is
+ * unlocked, only 32-byte writes are allowed to slots and OTP"). Encrypted writes (param1 bit 6)
  * are not modelled: they answer execution error (documented in SLOT-MAP.md).
  */
 import { Cfg } from '../state.js';
@@ -12,7 +14,9 @@ import type { CommandHandler } from './context.js';
 export const write: CommandHandler = ({ state }, cmd) => {
   if ((cmd.param1 & 0x3c) !== 0) return Status.PARSE_ERROR;
   const encrypted = (cmd.param1 & 0x40) !== 0;
-  const a = decodeAddress(cmd.param1 & 0x83, cmd.param2);
+  // Before data lock a 32-byte write may cover a slot's short last block (only 4-byte writes could
+  // otherwise reach it, and those are refused then); the bytes past the slot's end are dropped.
+  const a = decodeAddress(cmd.param1 & 0x83, cmd.param2, !state.dataLocked());
   if (!a) return Status.PARSE_ERROR;
   if (cmd.data.length !== a.length + (encrypted ? 32 : 0)) return Status.PARSE_ERROR;
   const value = cmd.data.subarray(0, a.length);
@@ -27,8 +31,9 @@ export const write: CommandHandler = ({ state }, cmd) => {
     state.config.set(value, a.offset);
     return Status.SUCCESS;
   }
-  // Data and OTP zones are written only once the configuration is fixed.
+  // Data and OTP zones are written only once the configuration is fixed, and in whole blocks until data lock.
   if (!state.configLocked()) return Status.EXECUTION_ERROR;
+  if (!state.dataLocked() && a.length !== 32) return Status.EXECUTION_ERROR;
   if (a.zone === 1) {
     // The 608 has no OTP consumption mode: OTP is read-only after data lock.
     if (state.dataLocked() || encrypted) return Status.EXECUTION_ERROR;
@@ -45,7 +50,8 @@ export const write: CommandHandler = ({ state }, cmd) => {
   } else if (encrypted) {
     return Status.EXECUTION_ERROR;
   }
-  state.slots[a.slot]!.set(value, a.offset);
+  const slotBytes = state.slots[a.slot]!;
+  slotBytes.set(value.subarray(0, slotBytes.length - a.offset), a.offset);
   state.keyCache.delete(a.slot);
   return Status.SUCCESS;
 };

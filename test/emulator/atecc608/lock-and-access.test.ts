@@ -55,22 +55,25 @@ t.test('Random is FF FF 00 00 until config lock, random after', async (t) => {
   t.notSame([...a], [...pattern]);
 });
 
-t.test('data zone before data lock: writable, not readable; OTP likewise', async (t) => {
+t.test('data zone before data lock: 32-byte writes only, not readable; OTP likewise', async (t) => {
   const chip = configLockedChip();
-  t.equal(st(chip, WRITE, 0x02, dataAddr(8), [1, 2, 3, 4]), 0x00);
+  t.equal(st(chip, WRITE, 0x02, dataAddr(8), [1, 2, 3, 4]), 0x0f, '4-byte data write refused before data lock');
+  t.equal(st(chip, WRITE, 0x82, dataAddr(8), new Uint8Array(32).fill(1)), 0x00);
   t.equal(st(chip, WRITE, 0x82, dataAddr(10, 0), new Uint8Array(32).fill(0xa5)), 0x00, '32-byte write slot 10 block 0');
-  t.equal(st(chip, WRITE, 0x82, dataAddr(10, 2), new Uint8Array(32)), 0x03, 'slot 10 block 2 has only 8 bytes');
-  t.equal(st(chip, WRITE, 0x02, dataAddr(10, 2, 1), [9, 9, 9, 9]), 0x00, '4-byte write at block 2 word 1');
-  t.equal(st(chip, WRITE, 0x02, dataAddr(10, 2, 2), [9, 9, 9, 9]), 0x03, 'past the end of the 72-byte slot');
+  t.equal(st(chip, WRITE, 0x82, dataAddr(10, 2), new Uint8Array(32).fill(9)), 0x00, 'short block 2: 8 bytes kept');
+  t.same([...chip.state.slots[10]!.subarray(64)], [9, 9, 9, 9, 9, 9, 9, 9]);
+  t.equal(st(chip, WRITE, 0x82, dataAddr(10, 3), new Uint8Array(32)), 0x03, 'past the end of the 72-byte slot');
+  t.equal(st(chip, WRITE, 0x02, dataAddr(10, 2, 2), [9, 9, 9, 9]), 0x03, '4-byte address past the end');
   t.equal(st(chip, READ, 0x02, dataAddr(8)), 0x0f, 'data read refused before data lock');
-  t.equal(st(chip, WRITE, 0x01, 0, [1, 2, 3, 4]), 0x00, 'OTP writable');
+  t.equal(st(chip, WRITE, 0x01, 0, [1, 2, 3, 4]), 0x0f, 'OTP 4-byte write refused before data lock');
+  t.equal(st(chip, WRITE, 0x81, 0, new Uint8Array(32).fill(3)), 0x00, 'OTP 32-byte write');
   t.equal(st(chip, READ, 0x01, 0), 0x0f, 'OTP read refused before data lock');
   t.equal(st(chip, WRITE, 0x02, dataAddr(0), [1, 2, 3, 4]), 0x0f, 'Write never reaches a private key slot');
 });
 
 t.test('data lock: CRC over non-private slots then OTP; afterwards OTP is read-only', async (t) => {
   const chip = configLockedChip();
-  run(chip, WRITE, 0x02, dataAddr(8), [1, 2, 3, 4]);
+  run(chip, WRITE, 0x82, dataAddr(8), [1, 2, 3, 4, ...new Array(28).fill(0)]);
   run(chip, 0x40, 0x04, 0);
   const crc = dataSummaryCrc(chip.state);
   t.equal(st(chip, LOCK, 0x01, crc ^ 0xffff), 0x0f, 'wrong data CRC refused');
@@ -116,6 +119,8 @@ t.test('IsSecret slot: never readable in clear after data lock', async (t) => {
 t.test('WriteConfig after data lock: Always writes, Never refuses; per-slot lock', async (t) => {
   const { chip } = lockedChipWithKey();
   t.equal(st(chip, WRITE, 0x82, dataAddr(10, 0), new Uint8Array(32).fill(1)), 0x00, 'slot 10 (Always) writable after data lock');
+  t.equal(st(chip, WRITE, 0x02, dataAddr(10, 2, 1), [7, 7, 7, 7]), 0x00, '4-byte writes allowed after data lock');
+  t.equal(st(chip, WRITE, 0x82, dataAddr(10, 2), new Uint8Array(32)), 0x03, 'after data lock a 32-byte write must fit the slot');
   t.equal(st(chip, LOCK, 0x02 | (10 << 2), 0), 0x00, 'slot 10 locked');
   t.equal(st(chip, WRITE, 0x82, dataAddr(10, 0), new Uint8Array(32).fill(2)), 0x0f, 'locked slot refuses writes');
   t.same([...run(chip, READ, 0x82, dataAddr(10, 0)).data.subarray(0, 4)], [1, 1, 1, 1], 'still readable');
@@ -130,7 +135,7 @@ t.test('WriteConfig after data lock: Always writes, Never refuses; per-slot lock
   run(c2, WRITE, 0x00, (20 + 2 * 8) / 4, [0x00, 0x20, 0x00, 0x80]); // slot 8 WriteConfig 0010 Never, slot 9 1000 Never
   run(c2, WRITE, 0x00, (96 + 2 * 8) / 4, [0x1c, 0x00, 0x1c, 0x00]); // slots 8, 9 not Lockable
   run(c2, LOCK, 0x80, 0);
-  t.equal(st(c2, WRITE, 0x02, dataAddr(8), [1, 2, 3, 4]), 0x00, 'Never slot writable before data lock');
+  t.equal(st(c2, WRITE, 0x82, dataAddr(8), new Uint8Array(32)), 0x00, 'Never slot writable before data lock');
   run(c2, LOCK, 0x81, 0);
   t.equal(st(c2, WRITE, 0x02, dataAddr(8), [1, 2, 3, 4]), 0x0f, 'Never slot refuses after data lock');
   t.equal(st(c2, WRITE, 0x02, dataAddr(9), [1, 2, 3, 4]), 0x0f);
