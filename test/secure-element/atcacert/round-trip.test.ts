@@ -7,6 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate } from '@peculiar/asn1-x509';
 import t from 'tap';
 import { compressWithAny, deviceCertDefs, rebuildCertificate, selectCertDef } from '../../../secure-element/atcacert/index.js';
 import { createTemplateDeviceIssuer } from '../../../server/ca/template-device-issuer.js';
@@ -40,6 +42,7 @@ t.test('2,000 device certificates round-trip bit-exactly and verify with OpenSSL
   const defsFor = new Map<string, ReturnType<typeof deviceCertDefs>>();
   const samples = new Map<string, string>();
   let mismatches = 0;
+  let nonCanonical = 0;
   let checkedSig = 0;
   const variantsSeen = new Set<string>();
   for (let i = 0; i < TOTAL; i++) {
@@ -70,9 +73,14 @@ t.test('2,000 device certificates round-trip bit-exactly and verify with OpenSSL
     if (!Buffer.from(rebuilt).equals(Buffer.from(cert.der))) mismatches++;
     // OpenSSL samples: the first of each (variant, validity, product) and the first round of edge times.
     const sampleKey = i % 5 === 0 && i < 5 * EDGE_TIMES.length * 4 ? `edge ${i}` : `${def.name}|${validityYears}|${product}`;
-    if (!samples.has(sampleKey)) samples.set(sampleKey, toPem(rebuilt));
+    if (!samples.has(sampleKey)) {
+      samples.set(sampleKey, toPem(rebuilt));
+      // DER-exact: a schema parse and re-serialisation changes nothing (no BER leftovers, no empty sequences).
+      if (!Buffer.from(AsnConvert.serialize(AsnConvert.parse(rebuilt, Certificate))).equals(Buffer.from(rebuilt))) nonCanonical++;
+    }
   }
   t.equal(mismatches, 0, `all ${TOTAL} compressed to 72 bytes and rebuilt equal to the issued DER`);
+  t.equal(nonCanonical, 0, `sampled certificates are canonical DER`);
   t.ok(checkedSig > 0, 'signatures of rebuilt TBS verified with the issuer key');
   t.strictSame([...variantsSeen].sort(), ['device/gen-gen', 'device/utc-gen', 'device/utc-utc'], 'every date variant exercised');
 
