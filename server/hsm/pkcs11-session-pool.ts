@@ -30,6 +30,7 @@ export class Pkcs11SessionPool {
   readonly #pin: string;
   readonly #log: Logger;
   #slot!: Buffer;
+  #all: Buffer[] = [];
   #free: Buffer[] = [];
   #waiters: Array<(s: Buffer | undefined) => void> = [];
   #generation = 0;
@@ -95,11 +96,22 @@ export class Pkcs11SessionPool {
     if (this.#closed) return;
     this.#closed = true;
     for (const w of this.#waiters.splice(0)) w(undefined);
-    try {
-      this.p11.C_CloseAllSessions(this.#slot);
-    } catch {
-      // The token may already be gone; nothing more to release.
+    this.#closeOwn();
+  }
+
+  /**
+   * Closes only this pool's sessions: C_CloseAllSessions would also end the sessions of another
+   * store on the same token in this process (which then logs in again by itself).
+   */
+  #closeOwn(): void {
+    for (const s of this.#all) {
+      try {
+        this.p11.C_CloseSession(s);
+      } catch {
+        // Already invalid (token gone or closed underneath): nothing to release.
+      }
     }
+    this.#all = [];
     this.#free = [];
   }
 
@@ -114,26 +126,36 @@ export class Pkcs11SessionPool {
     }
     try {
       // Login state is per application and token (PKCS#11 v2.40 §5.6): one C_Login serves all sessions.
-      this.p11.C_Login(sessions[0]!, pkcs11js.CKU_USER, this.#pin);
+      this.#login(sessions[0]!);
     } catch (err) {
+      for (const s of sessions) try { this.p11.C_CloseSession(s); } catch { /* best effort */ }
       const ckr = ckrName(err);
-      if (ckr !== 'CKR_USER_ALREADY_LOGGED_IN') {
-        for (const s of sessions) try { this.p11.C_CloseSession(s); } catch { /* best effort */ }
-        const code = ckr && /PIN|USER/.test(ckr) ? 'HSM_LOGIN_FAILED' : 'HSM_ERROR';
-        throw new HsmError(code, `C_Login to token '${this.tokenLabel}' failed: ${ckr ?? (err as Error).message}`, { ckr, cause: err });
-      }
+      const code = ckr && /PIN|USER/.test(ckr) ? 'HSM_LOGIN_FAILED' : 'HSM_ERROR';
+      throw new HsmError(code, `C_Login to token '${this.tokenLabel}' failed: ${ckr ?? (err as Error).message}`, { ckr, cause: err });
     }
-    this.#free = sessions;
+    this.#all = sessions;
+    this.#free = [...sessions];
     this.#generation++;
     // Hand fresh sessions to anyone who queued while recovering.
     while (this.#waiters.length && this.#free.length) this.#waiters.shift()!(this.#free.pop()!);
   }
 
+  #login(session: Buffer): void {
+    try {
+      this.p11.C_Login(session, pkcs11js.CKU_USER, this.#pin);
+    } catch (err) {
+      if (ckrName(err) !== 'CKR_USER_ALREADY_LOGGED_IN') throw err;
+      // Another store in this process logged in; log in again so this pool's own PIN is checked too.
+      // The calls are synchronous, so no other JS can sign in between.
+      this.p11.C_Logout(session);
+      this.p11.C_Login(session, pkcs11js.CKU_USER, this.#pin);
+    }
+  }
+
   #recover(failedGen: number): void {
     if (this.#generation !== failedGen) return; // someone else already reopened
     try {
-      try { this.p11.C_CloseAllSessions(this.#slot); } catch { /* already closed or token gone */ }
-      this.#free = [];
+      this.#closeOwn();
       this.#openAll();
       this.#broken = false;
     } catch (err) {

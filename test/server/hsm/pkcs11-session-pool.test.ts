@@ -1,4 +1,7 @@
 import { createPublicKey, verify } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { REDACT_PATHS } from '../../../common/log.js';
 import t, { type Test } from 'tap';
 import { Pkcs11KeyStore } from '../../../server/hsm/pkcs11-key-store.js';
 import { makeTokens } from './token-fixture.js';
@@ -47,4 +50,44 @@ t.test('a closed pool refuses with HSM_ERROR', async (t) => {
   const { ks, signer } = await setup(t);
   await ks.pool.close();
   await t.rejects(signer.sign(Buffer.from('x')), { code: 'HSM_ERROR' });
+});
+
+t.test('recovery is logged once, without the PIN; a wrong PIN is not echoed either', async (t) => {
+  const tok = makeTokens(t, ['line']);
+  let logged = '';
+  const sink = new Writable({ write(chunk, _enc, cb) { logged += chunk; cb(); } });
+  const log = pino({ level: 'trace', redact: REDACT_PATHS }, sink);
+  const ks = Pkcs11KeyStore.open({ softhsmConf: tok.conf, tokenLabel: 'line', pin: tok.pin, sessions: 1, log });
+  t.teardown(() => ks.close());
+  const signer = await ks.getSigner(await ks.generateKeyPair({ label: 'k', curve: 'P-256' }));
+  ks.pool.p11.C_CloseAllSessions(ks.pool.slot);
+  await signer.sign(Buffer.from('x'));
+  t.match(logged, /CKR_SESSION_HANDLE_INVALID/);
+  t.equal(logged.split('\n').filter(Boolean).length, 1, 'one line per event');
+  t.notMatch(logged, tok.pin);
+  // A second store in the same process must prove its own PIN even though the token is logged in.
+  const wrong = `${tok.pin}x`;
+  try {
+    Pkcs11KeyStore.open({ softhsmConf: tok.conf, tokenLabel: 'line', pin: wrong, sessions: 1 });
+    t.fail('a wrong PIN was accepted');
+  } catch (err) {
+    t.match(err, { code: 'HSM_LOGIN_FAILED', ckr: 'CKR_PIN_INCORRECT' });
+    t.notMatch(String((err as Error).message), wrong);
+  }
+  t.ok(await signer.sign(Buffer.from('still works')), 'the first store logs in again by itself');
+});
+
+t.test('closing one store leaves another store on the same token working', async (t) => {
+  const tok = makeTokens(t, ['line']);
+  const a = Pkcs11KeyStore.open({ softhsmConf: tok.conf, tokenLabel: 'line', pin: tok.pin, sessions: 2 });
+  t.teardown(() => a.close());
+  const signer = await a.getSigner(await a.generateKeyPair({ label: 'k', curve: 'P-256' }));
+  const b = Pkcs11KeyStore.open({ softhsmConf: tok.conf, tokenLabel: 'line', pin: tok.pin, sessions: 1 });
+  // b's own login check (logout + login) makes a's cached key handle stale once; let a settle first.
+  t.ok(await signer.sign(Buffer.from('while b is open')));
+  const gen = a.pool.generation;
+  await b.close();
+  await a.pool.run('session info', (s) => a.pool.p11.C_GetSessionInfo(s));
+  t.ok(await signer.sign(Buffer.from('after b closed')));
+  t.equal(a.pool.generation, gen, "b's close did not touch a's sessions");
 });
