@@ -64,6 +64,7 @@ export class HidLineLink implements LineLink {
   readonly #dev: HidDeviceLike;
   readonly #reportSize: number;
   readonly #asm = new HidLineAssembler();
+  #closed = false;
   #tail: Promise<unknown> = Promise.resolve();
 
   constructor(dev: HidDeviceLike, reportSize = HID_REPORT_SIZE) {
@@ -78,10 +79,12 @@ export class HidLineLink implements LineLink {
   }
 
   close(): Promise<void> {
+    this.#closed = true;
     return this.#dev.close();
   }
 
   async #exchange(line: string, timeoutMs: number): Promise<string> {
+    if (this.#closed) throw new SecureElementError('ATCA_COMM_ERROR', 'HID kit link is closed');
     for (const report of toHidReports(line, this.#reportSize)) {
       const n = await this.#dev.write(report);
       if (n !== report.length) throw new SecureElementError('ATCA_COMM_ERROR', `HID write sent ${n} of ${report.length} bytes`);
@@ -131,11 +134,13 @@ export class KitHidTransport extends KitTransport {
     try {
       let address = opts.address;
       if (address === undefined) {
-        // kit_init scans 8 indices and takes the first ECC device (compares 4 characters).
-        const devices = await client.discover(8);
-        const ecc = devices.find((d) => d.type.toUpperCase().startsWith('ECC'));
-        if (!ecc) throw new KeylineError('KIT_DEVICE_NOT_FOUND', 'the HID kit reports no ECC device');
-        address = ecc.address;
+        // kit_init scans up to 8 indices and takes the first ECC device (compares 4 characters).
+        for (let i = 0; i < 8 && address === undefined; i++) {
+          const d = await client.device(i);
+          if (!d) break;
+          if (d.type.toUpperCase().startsWith('ECC')) address = d.address;
+        }
+        if (address === undefined) throw new KeylineError('KIT_DEVICE_NOT_FOUND', 'the HID kit reports no ECC device');
       }
       await client.select(address);
       return new KitHidTransport(client, address);
