@@ -13,11 +13,11 @@ import { loadKey } from './keys.js';
 /** Handles GenKey. */
 export const genkey: CommandHandler = ({ state }, cmd) => {
   const mode = cmd.param1;
-  if ((mode & 0x63) !== 0) return Status.PARSE_ERROR;
+  // GENKEY_MODE_MASK 0x1C: bits 0-1 and 5-7 must be 0 (the 608's MAC-output bit is not modelled).
+  if ((mode & ~0x1c) !== 0) return Status.PARSE_ERROR;
   const create = (mode & 0x04) !== 0;
   const digest = (mode & 0x08) !== 0;
   const pubDigest = (mode & 0x10) !== 0;
-  if (mode & 0x80) return Status.PARSE_ERROR; // MAC output mode (608 0x80) is not modelled.
   if (cmd.data.length !== (pubDigest ? 3 : 0)) return Status.PARSE_ERROR;
   const slot = cmd.param2;
   if (slot > 15) return Status.PARSE_ERROR;

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { signDigest } from '../ecc.js';
-import { Cfg } from '../state.js';
+import { Cfg, type ChipState } from '../state.js';
 import { Opcode, Status } from '../status.js';
 import type { CommandHandler } from './context.js';
 import { loadKey } from './keys.js';
@@ -14,6 +14,7 @@ import { loadKey } from './keys.js';
 /** Handles Sign. */
 export const sign: CommandHandler = ({ state }, cmd) => {
   const mode = cmd.param1;
+  // SIGN_MODE_MASK 0xE1: bits 1-4 must be 0.
   if ((mode & 0x1e) !== 0 || cmd.data.length !== 0) return Status.PARSE_ERROR;
   const slot = cmd.param2;
   if (slot > 15) return Status.PARSE_ERROR;
@@ -48,7 +49,7 @@ export const sign: CommandHandler = ({ state }, cmd) => {
 };
 
 /** The 55-byte internal-sign message (datasheet §"Sign internal"; see atecc608-details.md §7). */
-export function internalMessage(state: import('../state.js').ChipState, mode: number, slot: number): Uint8Array {
+export function internalMessage(state: ChipState, mode: number, slot: number): Uint8Array {
   const tk = state.tempKey;
   const k = tk.keyId;
   const sn = state.serialNumber();

@@ -158,3 +158,45 @@ t.test('UpdateExtra sets bytes 84/85 once, after config lock', async (t) => {
   t.same([...run(chip, READ, 0x00, 21).data.subarray(0, 2)], [0x42, 0x07]);
   t.equal(st(chip, 0x20, 0x03, 0), 0x03, 'bad mode');
 });
+
+t.test('IsSecret + EncryptRead: 32-byte read only after GenDig with ReadKey, output XOR TempKey', async (t) => {
+  const { createHash } = await import('node:crypto');
+  const chip = awakeBlank();
+  writeProvisioningConfig(chip);
+  // Slot 9: ReadKey 8, EncryptRead, IsSecret (SlotConfig 0x00C8); slot 8 holds the read key.
+  run(chip, WRITE, 0x00, (20 + 2 * 8) / 4, [0x80, 0x00, 0xc8, 0x00]);
+  run(chip, LOCK, 0x80, 0);
+  const readKey = new Uint8Array(32).fill(0x21);
+  const secret = new Uint8Array(32).map((_, i) => i * 3);
+  run(chip, WRITE, 0x82, dataAddr(8), readKey);
+  run(chip, WRITE, 0x82, dataAddr(9), secret);
+  run(chip, LOCK, 0x81, 0);
+  t.equal(st(chip, READ, 0x82, dataAddr(9)), 0x0f, 'no GenDig: refused');
+  t.equal(st(chip, READ, 0x02, dataAddr(9)), 0x0f, '4-byte encrypted read refused');
+  const nonce = new Uint8Array(32).fill(0x5c);
+  run(chip, 0x16, 0x03, 0, nonce);
+  t.equal(st(chip, 0x15, 0x02, 8), 0x00, 'GenDig over the read key');
+  const sn = chip.serialNumber;
+  const m = new Uint8Array(96);
+  m.set(readKey, 0);
+  m.set([0x15, 0x02, 8, 0, sn[8]!, sn[0]!, sn[1]!], 32);
+  m.set(nonce, 64);
+  const tk = createHash('sha256').update(m).digest();
+  const out = run(chip, READ, 0x82, dataAddr(9)).data;
+  t.notSame([...out], [...secret], 'not in clear');
+  t.same([...out.map((b, i) => b ^ tk[i]!)], [...secret], 'decrypts with the host-computed TempKey');
+  t.equal(st(chip, READ, 0x82, dataAddr(9)), 0x0f, 'TempKey consumed');
+  run(chip, 0x16, 0x03, 0, nonce);
+  run(chip, 0x15, 0x02, 10);
+  t.equal(st(chip, READ, 0x82, dataAddr(9)), 0x0f, 'GenDig over the wrong key refused');
+});
+
+t.test('CheckMac and Info KeyValid around the private key', async (t) => {
+  const { chip } = lockedChipWithKey();
+  t.equal(st(chip, 0x28, 0x00, 0, new Uint8Array(77)), 0x0f, 'CheckMac with the private key refused');
+  t.same([...run(chip, 0x30, 0x01, 0).data], [1, 0, 0, 0], 'slot 0 holds a valid key');
+  t.same([...run(chip, 0x30, 0x01, 11).data], [1, 0, 0, 0], 'slot 11 public key without PubInfo counts as valid');
+  t.equal(st(chip, 0x30, 0x01, 10), 0x0f, 'not an ECC slot');
+  const blank = configLockedChip();
+  t.same([...run(blank, 0x30, 0x01, 0).data], [0, 0, 0, 0], 'no key generated yet');
+});
