@@ -1,14 +1,17 @@
 /**
  * GenKey (0x40): mode 0x04 creates a P-256 private key in slot param2 and returns its public key
  * X‖Y; 0x00 recomputes the public key; bit 3 (0x08) also folds the public key into a digest in
- * TempKey for key-origin attestation; 0x10 digests a stored public key (datasheet §"GenKey";
+ * TempKey for key-origin attestation; 0x10 digests a stored public key with 3 OtherData bytes
+ * (datasheet §"GenKey";
  * cryptoauthlib calib_genkey.c, atcah_gen_key_msg).
  */
 import { createHash } from 'node:crypto';
 import { keyFromScalar, randomScalar } from '../ecc.js';
-import { Opcode, Status } from '../status.js';
+import { SLOT_SIZES, type ChipState } from '../state.js';
+import { Opcode, Status, type CommandResult } from '../status.js';
 import type { CommandHandler } from './context.js';
 import { loadKey } from './keys.js';
+import { unpadPublicKey } from './verify.js';
 
 /** Handles GenKey. */
 export const genkey: CommandHandler = ({ state }, cmd) => {
@@ -23,7 +26,7 @@ export const genkey: CommandHandler = ({ state }, cmd) => {
   if (slot > 15) return Status.PARSE_ERROR;
   // ECC commands refuse to run on an unconfigured chip.
   if (!state.configLocked()) return Status.EXECUTION_ERROR;
-  if (pubDigest) return Status.EXECUTION_ERROR; // stored-public-key digest: not modelled.
+  if (pubDigest) return pubKeyDigest(state, slot, cmd.data);
   // GenKey works only on slots configured as P-256 private keys (KeyType 4, Private 1): a
   // KeyType 7 slot answers 0x0F for ever once the config is locked.
   if (!state.isEccPrivate(slot)) return Status.EXECUTION_ERROR;
@@ -44,19 +47,37 @@ export const genkey: CommandHandler = ({ state }, cmd) => {
     if (!key) return Status.ECC_FAULT;
     pub = key.publicKey;
   }
-  if (digest) {
-    // 128-byte message: TempKey ‖ 0x40 ‖ mode ‖ KeyID LE ‖ SN[8] ‖ SN[0:1] ‖ 25 zeros ‖ X ‖ Y.
-    const sn = state.serialNumber();
-    const msg = new Uint8Array(128);
-    msg.set(state.tempKey.value.subarray(0, 32), 0);
-    msg.set([Opcode.GENKEY, mode, slot & 0xff, slot >> 8, sn[8]!, sn[0]!, sn[1]!], 32);
-    msg.set(pub, 64);
-    const tk = state.tempKey;
-    tk.value.fill(0);
-    tk.value.set(createHash('sha256').update(msg).digest());
-    tk.genKeyData = true;
-    tk.genDigData = false;
-    tk.keyId = slot;
-  }
+  if (digest) foldIntoTempKey(state, slot, pub, Uint8Array.of(mode, slot & 0xff, slot >> 8));
   return pub.slice();
 };
+
+/**
+ * Mode 0x10: digest of the public key stored in slot `slot` (72-byte padded form), with the three
+ * OtherData bytes in place of mode and KeyID; answers a status, no key.
+ */
+function pubKeyDigest(state: ChipState, slot: number, otherData: Uint8Array): CommandResult {
+  const kc = state.keyConfig(slot);
+  if (kc.keyType !== 4 || kc.private || SLOT_SIZES[slot]! < 72 || !state.tempKey.valid) return Status.EXECUTION_ERROR;
+  foldIntoTempKey(state, slot, unpadPublicKey(state.slots[slot]!), otherData);
+  return Status.SUCCESS;
+}
+
+/**
+ * TempKey = SHA-256(TempKey ‖ 0x40 ‖ 3 bytes (mode, KeyID LE, or OtherData) ‖ SN[8] ‖ SN[0:1] ‖
+ * 25 zeros ‖ X ‖ Y), the 128-byte message of cryptoauthlib's atcah_gen_key_msg; marks GenKeyData.
+ */
+function foldIntoTempKey(state: ChipState, slot: number, pub: Uint8Array, three: Uint8Array): void {
+  const sn = state.serialNumber();
+  const msg = new Uint8Array(128);
+  msg.set(state.tempKey.value.subarray(0, 32), 0);
+  msg[32] = Opcode.GENKEY;
+  msg.set(three, 33);
+  msg.set([sn[8]!, sn[0]!, sn[1]!], 36);
+  msg.set(pub, 64);
+  const tk = state.tempKey;
+  tk.value.fill(0);
+  tk.value.set(createHash('sha256').update(msg).digest());
+  tk.genKeyData = true;
+  tk.genDigData = false;
+  tk.keyId = slot;
+}

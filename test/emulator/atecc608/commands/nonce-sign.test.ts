@@ -152,3 +152,26 @@ function derSignature(raw: Uint8Array): Buffer {
   const body = Buffer.concat([int(raw.subarray(0, 32)), int(raw.subarray(32))]);
   return Buffer.concat([Buffer.of(0x30, body.length), body]);
 }
+
+t.test('GenKey mode 0x10 digests the stored public key with OtherData', async (t) => {
+  const { padPublicKey } = await import('../../../../secure-element/slot-map.js');
+  const { chip, pub } = lockedChipWithKey();
+  const padded = padPublicKey(pub);
+  run(chip, 0x12, 0x82, 11 << 3, padded.subarray(0, 32));
+  run(chip, 0x12, 0x82, (1 << 8) | (11 << 3), padded.subarray(32, 64));
+  run(chip, 0x12, 0x02, (2 << 8) | (11 << 3), padded.subarray(64, 68));
+  run(chip, 0x12, 0x02, (2 << 8) | (11 << 3) | 1, padded.subarray(68, 72));
+  const nonce = new Uint8Array(32).fill(0x0d);
+  t.equal(st(chip, GENKEY, 0x10, 11, [1, 2, 3]), 0x0f, 'needs a valid TempKey');
+  run(chip, NONCE, 0x03, 0, nonce);
+  t.equal(st(chip, GENKEY, 0x10, 11, [1, 2, 3]), 0x00);
+  const sn = chip.serialNumber;
+  const msg = new Uint8Array(128);
+  msg.set(nonce, 0);
+  msg.set([0x40, 1, 2, 3, sn[8]!, sn[0]!, sn[1]!], 32);
+  msg.set(pub, 64);
+  t.same([...chip.state.tempKey.value.subarray(0, 32)], [...createHash('sha256').update(msg).digest()]);
+  t.equal(st(chip, GENKEY, 0x10, 11, [1, 2]), 0x03, 'OtherData must be 3 bytes');
+  run(chip, NONCE, 0x03, 0, nonce);
+  t.equal(st(chip, GENKEY, 0x10, 10, [1, 2, 3]), 0x0f, 'not a public key slot');
+});
