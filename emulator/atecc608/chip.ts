@@ -29,6 +29,8 @@ export class Atecc608Chip implements ChipPort {
   private readonly faults: FaultInjector;
   private readonly now: () => number;
   private awakeSince: number | undefined;
+  /** Handler exceptions turned into 0x0F (a model bug, never a chip behaviour); tests assert it stays 0. */
+  internalErrors = 0;
 
   constructor(state: ChipState, opts: ChipOptions = {}) {
     this.state = state;
@@ -102,6 +104,7 @@ export class Atecc608Chip implements ChipPort {
       return handler(this, command);
     } catch {
       // A model bug must look like a chip failure on the wire, never crash the host.
+      this.internalErrors++;
       return Status.EXECUTION_ERROR;
     }
   }
