@@ -15,7 +15,21 @@ export interface Session {
    * success throws the mapped SecureElementError, unless `accept` takes that status byte as data
    * (Verify's 00/01 verdict, SelfTest's bitmap).
    */
-  command(opcode: number, param1: number, param2: number, data: Uint8Array | undefined, label: string, opts?: { accept?: (status: number) => boolean; expect?: number }): Promise<Uint8Array>;
+  command(opcode: number, param1: number, param2: number, data: Uint8Array | undefined, label: string, opts?: CommandOptions): Promise<Uint8Array>;
+}
+
+/** Per-command options. */
+export interface CommandOptions {
+  /** Status bytes to return as data instead of throwing (Verify's 01 verdict, SelfTest's bitmap). */
+  accept?: (status: number) => boolean;
+  /** Required response data length. */
+  expect?: number;
+  /**
+   * The command neither depends on nor feeds volatile state (a clear Read or Write): a link
+   * failure is retried in place instead of restarting the whole session, so a 28-command config
+   * write survives a noisy link.
+   */
+  standalone?: boolean;
 }
 
 /** How a session may be retried after a retryable failure. */
@@ -91,24 +105,38 @@ export class CommandRunner {
 
   readonly #session: Session = {
     command: async (opcode, param1, param2, data, label, opts = {}) => {
-      const packet = encodeCommand({ opcode, param1, param2, data: data ?? new Uint8Array() });
-      const raw = await this.transport.transact(packet, execTimeMs(opcode, this.clock));
-      let rsp;
-      try {
-        rsp = decodeResponse(raw);
-      } catch (err) {
-        // A mangled response is a link failure: the same recovery as a CRC error.
-        const code = (err as SecureElementError).code === 'ATCA_CRC_ERROR' ? 'ATCA_CRC_ERROR' : 'ATCA_COMM_ERROR';
-        throw new SecureElementError(code, `${label}: ${(err as Error).message}`, { cause: err });
+      if (!opts.standalone) return this.#send(opcode, param1, param2, data, label, opts);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.#send(opcode, param1, param2, data, label, opts);
+        } catch (err) {
+          if (attempt >= this.retries || !isRetryable(err)) throw err;
+          // The chip may have dozed off (watchdog) or never seen the frame: wake it again first.
+          if ((err as SecureElementError).code === 'ATCA_WATCHDOG') await this.transport.sleep().catch(() => undefined);
+          await this.#wake();
+        }
       }
-      if (rsp.status !== undefined && !opts.accept?.(rsp.status)) {
-        const e = statusError(rsp.status, label);
-        if (e) throw e;
-      }
-      if (opts.expect !== undefined && rsp.data.length !== opts.expect) {
-        throw new SecureElementError('ATCA_BAD_RESPONSE', `${label}: expected ${opts.expect} response bytes, got ${rsp.data.length}`);
-      }
-      return rsp.data;
     },
   };
+
+  async #send(opcode: number, param1: number, param2: number, data: Uint8Array | undefined, label: string, opts: CommandOptions): Promise<Uint8Array> {
+    const packet = encodeCommand({ opcode, param1, param2, data: data ?? new Uint8Array() });
+    const raw = await this.transport.transact(packet, execTimeMs(opcode, this.clock));
+    let rsp;
+    try {
+      rsp = decodeResponse(raw);
+    } catch (err) {
+      // A mangled response is a link failure: the same recovery as a CRC error.
+      const code = (err as SecureElementError).code === 'ATCA_CRC_ERROR' ? 'ATCA_CRC_ERROR' : 'ATCA_COMM_ERROR';
+      throw new SecureElementError(code, `${label}: ${(err as Error).message}`, { cause: err });
+    }
+    if (rsp.status !== undefined && !opts.accept?.(rsp.status)) {
+      const e = statusError(rsp.status, label);
+      if (e) throw e;
+    }
+    if (opts.expect !== undefined && rsp.data.length !== opts.expect) {
+      throw new SecureElementError('ATCA_BAD_RESPONSE', `${label}: expected ${opts.expect} response bytes, got ${rsp.data.length}`);
+    }
+    return rsp.data;
+  }
 }

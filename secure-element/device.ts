@@ -32,7 +32,7 @@ export class AteccDevice {
   }
 
   /** Info: mode 0 returns the 4-byte revision (00 00 60 02 on a 608A, 00 00 60 03 on a 608B). */
-  info(mode = 0, param2 = 0): Promise<Uint8Array> {
+  async info(mode = 0, param2 = 0): Promise<Uint8Array> {
     return this.#one((s) => s.command(Opcode.INFO, mode, param2, undefined, `Info mode ${mode}`, { expect: 4 }));
   }
 
@@ -46,14 +46,14 @@ export class AteccDevice {
   }
 
   /** Reads 4 or 32 bytes at a block/word address of a zone (slot used only for the data zone). */
-  read(zone: ZoneId, slot: number, block: number, offset: number, len: 4 | 32): Promise<Uint8Array> {
+  async read(zone: ZoneId, slot: number, block: number, offset: number, len: 4 | 32): Promise<Uint8Array> {
     const addr = zoneAddress(zone, slot, block, offset, len);
     const p1 = zone | (len === 32 ? 0x80 : 0);
     return this.#one((s) => s.command(Opcode.READ, p1, addr, undefined, `Read zone ${zone} slot ${slot} block ${block} word ${offset}`, { expect: len }));
   }
 
   /** Writes 4 or 32 bytes (clear text) at a block/word address of a zone. */
-  write(zone: ZoneId, slot: number, block: number, offset: number, data: Uint8Array): Promise<void> {
+  async write(zone: ZoneId, slot: number, block: number, offset: number, data: Uint8Array): Promise<void> {
     if (data.length !== 4 && data.length !== 32) throw new SecureElementError('ATCA_BAD_PARAM', `write data must be 4 or 32 bytes, got ${data.length}`);
     const addr = zoneAddress(zone, slot, block, offset, data.length);
     const p1 = zone | (data.length === 32 ? 0x80 : 0);
@@ -69,7 +69,7 @@ export class AteccDevice {
     await this.#run.run(async (s) => {
       for (const c of parts) {
         const addr = zoneAddress(zone, slot, c.block, c.offset, c.len);
-        out.set(await s.command(Opcode.READ, zone | (c.len === 32 ? 0x80 : 0), addr, undefined, `Read zone ${zone} slot ${slot} block ${c.block} word ${c.offset}`, { expect: c.len }), c.at);
+        out.set(await s.command(Opcode.READ, zone | (c.len === 32 ? 0x80 : 0), addr, undefined, `Read zone ${zone} slot ${slot} block ${c.block} word ${c.offset}`, { expect: c.len, standalone: true }), c.at);
       }
     });
     return out;
@@ -81,24 +81,24 @@ export class AteccDevice {
     await this.#run.run(async (s) => {
       for (const c of parts) {
         const addr = zoneAddress(zone, slot, c.block, c.offset, c.len);
-        await s.command(Opcode.WRITE, zone | (c.len === 32 ? 0x80 : 0), addr, data.subarray(c.at, c.at + c.len), `Write zone ${zone} slot ${slot} block ${c.block} word ${c.offset}`);
+        await s.command(Opcode.WRITE, zone | (c.len === 32 ? 0x80 : 0), addr, data.subarray(c.at, c.at + c.len), `Write zone ${zone} slot ${slot} block ${c.block} word ${c.offset}`, { standalone: true });
       }
     });
   }
 
   /** Reads a whole data slot (36, 416 or 72 bytes). */
-  readSlot(slot: number): Promise<Uint8Array> {
+  async readSlot(slot: number): Promise<Uint8Array> {
     return this.readBytes(Zone.DATA, slot, 0, slotSize(slot));
   }
 
   /** Writes a whole data slot, or its first `data.length` bytes (a multiple of 4). */
-  writeSlot(slot: number, data: Uint8Array): Promise<void> {
+  async writeSlot(slot: number, data: Uint8Array): Promise<void> {
     if (data.length > slotSize(slot)) throw new SecureElementError('ATCA_BAD_PARAM', `slot ${slot} holds ${slotSize(slot)} bytes, got ${data.length}`);
     return this.writeBytes(Zone.DATA, slot, 0, data);
   }
 
   /** Reads the 128-byte config zone (four 32-byte reads). */
-  readConfigZone(): Promise<Uint8Array> {
+  async readConfigZone(): Promise<Uint8Array> {
     return this.readBytes(Zone.CONFIG, 0, 0, CONFIG_SIZE);
   }
 
@@ -119,27 +119,27 @@ export class AteccDevice {
         if (word === 21) continue;
         const block = word >> 3;
         if ((block === 1 || block === 3) && (word & 7) === 0) {
-          await s.command(Opcode.WRITE, Zone.CONFIG | 0x80, block << 3, full.subarray(block * 32, block * 32 + 32), `Write config block ${block}`);
+          await s.command(Opcode.WRITE, Zone.CONFIG | 0x80, block << 3, full.subarray(block * 32, block * 32 + 32), `Write config block ${block}`, { standalone: true });
           word += 7;
           continue;
         }
-        await s.command(Opcode.WRITE, Zone.CONFIG, (block << 3) | (word & 7), full.subarray(word * 4, word * 4 + 4), `Write config word ${word}`);
+        await s.command(Opcode.WRITE, Zone.CONFIG, (block << 3) | (word & 7), full.subarray(word * 4, word * 4 + 4), `Write config word ${word}`, { standalone: true });
       }
     });
   }
 
   /** Locks the config zone: with `crc` (the CRC-16 of all 128 config bytes) checked, else unchecked. */
-  lockConfigZone(crc?: number): Promise<void> {
+  async lockConfigZone(crc?: number): Promise<void> {
     return this.#lock(crc === undefined ? 0x80 : 0x00, crc ?? 0, 'Lock config zone', () => this.isLocked('config'));
   }
 
   /** Locks the data and OTP zones: with `crc` (the datasheet's data-zone summary) checked, else unchecked. */
-  lockDataZone(crc?: number): Promise<void> {
+  async lockDataZone(crc?: number): Promise<void> {
     return this.#lock(crc === undefined ? 0x81 : 0x01, crc ?? 0, 'Lock data zone', () => this.isLocked('data'));
   }
 
   /** Locks one slot (KeyConfig.Lockable must be set and the data zone locked). */
-  lockSlot(slot: number): Promise<void> {
+  async lockSlot(slot: number): Promise<void> {
     checkSlot(slot);
     return this.#lock(0x02 | (slot << 2), 0, `Lock slot ${slot}`, () => this.isSlotLocked(slot));
   }
@@ -159,35 +159,35 @@ export class AteccDevice {
   }
 
   /** Random: 32 bytes (the fixed FF FF 00 00 pattern while the config zone is unlocked). */
-  random(): Promise<Uint8Array> {
+  async random(): Promise<Uint8Array> {
     return this.#one((s) => s.command(Opcode.RANDOM, 0, 0, undefined, 'Random', { expect: 32 }));
   }
 
   /** Random Nonce (mode 0, seed update) with a 20-byte host input; returns the 32-byte RandOut. */
-  nonceRandom(numIn: Uint8Array): Promise<Uint8Array> {
+  async nonceRandom(numIn: Uint8Array): Promise<Uint8Array> {
     if (numIn.length !== 20) throw new SecureElementError('ATCA_BAD_PARAM', `random nonce input must be 20 bytes, got ${numIn.length}`);
     return this.#one((s) => s.command(Opcode.NONCE, 0x00, 0, numIn, 'Nonce random', { expect: 32 }));
   }
 
   /** Pass-through Nonce (mode 3): loads 32 (or 64) bytes into TempKey or another buffer. */
-  nonceLoad(data: Uint8Array, target: NonceTarget = 'tempkey'): Promise<void> {
+  async nonceLoad(data: Uint8Array, target: NonceTarget = 'tempkey'): Promise<void> {
     return this.#run.run((s) => nonceLoad(s, data, target));
   }
 
   /** GenKey mode 0x04: creates a private key in `slot`; returns its 64-byte public key X||Y. */
-  genKey(slot: number): Promise<Uint8Array> {
+  async genKey(slot: number): Promise<Uint8Array> {
     checkSlot(slot);
     return this.#one((s) => s.command(Opcode.GENKEY, 0x04, slot, undefined, `GenKey slot ${slot}`, { expect: 64 }));
   }
 
   /** GenKey mode 0x00: the public key X||Y of the private key in `slot`. */
-  getPublicKey(slot: number): Promise<Uint8Array> {
+  async getPublicKey(slot: number): Promise<Uint8Array> {
     checkSlot(slot);
     return this.#one((s) => s.command(Opcode.GENKEY, 0x00, slot, undefined, `GenKey public slot ${slot}`, { expect: 64 }));
   }
 
   /** Signs a 32-byte digest with the key in `slot` (pass-through Nonce, then Sign external 0x80); returns r||s. */
-  signDigest(slot: number, digest: Uint8Array): Promise<Uint8Array> {
+  async signDigest(slot: number, digest: Uint8Array): Promise<Uint8Array> {
     checkSlot(slot);
     checkLen('digest', digest, 32);
     return this.#run.run(async (s) => {
@@ -197,7 +197,7 @@ export class AteccDevice {
   }
 
   /** Verify external (mode 0x02, P-256): true when `signature` (r||s) over `digest` checks against `publicKey` (X||Y). */
-  verifyExtern(digest: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
+  async verifyExtern(digest: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): Promise<boolean> {
     checkLen('digest', digest, 32);
     checkLen('signature', signature, 64);
     checkLen('public key', publicKey, 64);
@@ -212,17 +212,17 @@ export class AteccDevice {
   }
 
   /** Counter read: the current value of counter 0 or 1. */
-  counterRead(id: 0 | 1): Promise<number> {
+  async counterRead(id: 0 | 1): Promise<number> {
     return this.#counter(0x00, id);
   }
 
   /** Counter increment: adds one to counter 0 or 1 and returns the new value (never retried once executed). */
-  counterIncrement(id: 0 | 1): Promise<number> {
+  async counterIncrement(id: 0 | 1): Promise<number> {
     return this.#counter(0x01, id);
   }
 
   /** SHA-256 of `data` on the chip (SHA start, 64-byte updates, end). */
-  sha256(data: Uint8Array): Promise<Uint8Array> {
+  async sha256(data: Uint8Array): Promise<Uint8Array> {
     return this.#run.run(async (s) => {
       await s.command(Opcode.SHA, 0x00, 0, undefined, 'SHA start');
       let pos = 0;
@@ -233,7 +233,7 @@ export class AteccDevice {
   }
 
   /** ECDH with the private key in `slot` and a peer public key X||Y; returns the 32-byte shared x-coordinate (output in clear). */
-  ecdh(slot: number, peerPublicKey: Uint8Array): Promise<Uint8Array> {
+  async ecdh(slot: number, peerPublicKey: Uint8Array): Promise<Uint8Array> {
     checkSlot(slot);
     checkLen('peer public key', peerPublicKey, 64);
     // Mode 0x0C: result to the output buffer (608 ECDH_MODE_COPY_OUTPUT_BUFFER), unencrypted.
@@ -241,7 +241,7 @@ export class AteccDevice {
   }
 
   /** SelfTest: runs the tests in `mode` (0x3B all); resolves with the failure bitmap, 0 when all pass. */
-  selfTest(mode = 0x3b): Promise<number> {
+  async selfTest(mode = 0x3b): Promise<number> {
     return this.#one(async (s) => {
       const r = await s.command(Opcode.SELFTEST, mode, 0, undefined, `SelfTest mode 0x${mode.toString(16)}`, { accept: (st) => !LINK_STATUSES.has(st), expect: 1 });
       return r[0]!;
@@ -249,7 +249,7 @@ export class AteccDevice {
   }
 
   /** UpdateExtra: mode 0 sets UserExtra (byte 84), 1 UserExtraAdd (byte 85), once each after config lock. */
-  updateExtra(mode: 0 | 1, value: number): Promise<void> {
+  async updateExtra(mode: 0 | 1, value: number): Promise<void> {
     return this.#one(async (s) => {
       await s.command(Opcode.UPDATE_EXTRA, mode, value & 0xff, undefined, `UpdateExtra mode ${mode}`);
     });
@@ -262,7 +262,7 @@ export class AteccDevice {
   }
 
   /** Writes X||Y into a 72-byte slot in cryptoauthlib's padded layout. */
-  writePublicKeySlot(slot: number, publicKey: Uint8Array): Promise<void> {
+  async writePublicKeySlot(slot: number, publicKey: Uint8Array): Promise<void> {
     if (slot < 8) throw new SecureElementError('ATCA_BAD_PARAM', `public keys live in slots 8-15, got ${slot}`);
     return this.writeBytes(Zone.DATA, slot, 0, padPublicKey(publicKey));
   }
