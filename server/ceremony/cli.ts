@@ -1,11 +1,38 @@
 /**
- * `keyline ceremony <step>`: the key ceremony commands. Only `init --dev` exists so far; a
- * production flow (root on a real offline token signing a CSR) would add `sign-csr` here.
+ * `keyline ceremony <step>`: the key ceremony commands. `init --dev` builds the development PKI
+ * in one step; `csr` (on the line) and `sign-csr` (in the controlled environment, root token)
+ * are the production flow, where only a request and certificates move between the two.
  */
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hasCode } from '../../common/errors.js';
 import { parseCommand, runCli, UsageError } from '../../common/cli.js';
+import { loadConfig } from '../config.js';
+import { openKeyStore } from '../hsm/open-key-store.js';
+import { Pkcs11KeyStore } from '../hsm/pkcs11-key-store.js';
 import { initDevPki, type CeremonyEvent } from './init-dev.js';
+import { appendJsonl, makeIssuingCsr, readOption, signIssuingCsr } from './sign-csr.js';
+
+const STEPS_USAGE = `Usage: keyline ceremony <step> [options]
+
+Steps:
+  init --dev   build the whole development PKI (tokens, CAs, identities, keyline.json)
+  csr          on the line: make the issuing CA key in the line token and write its CSR
+  sign-csr     in the controlled environment: sign an issuing CA CSR with the root token
+
+Run \`keyline ceremony <step> --help\` for a step's options.`;
+
+const CSR_USAGE = `Usage: keyline ceremony csr --config keyline.json [--org NAME] [--out issuing-ca.csr]
+
+Generates the issuing CA key named by hsm.issuingKey in the line token (unless it exists) and
+writes its PKCS#10 request (PEM). The PIN comes from the config's hsm.pin reference.`;
+
+const SIGN_USAGE = `Usage: keyline ceremony sign-csr --csr FILE --root-cert root-ca.pem --root-key PKCS11_URI --pin-file FILE
+                                [--softhsm-conf FILE] [--module PATH] [--org NAME (default: the CSR's O)] [--out issuing-ca.pem]
+
+Signs an issuing CA request with the root key (in its own token; the PIN is read from --pin-file,
+never from the command line). Writes the issuing CA certificate and appends audit events to
+<out>.audit.jsonl for import into the server's audit log.`;
 
 const USAGE = `Usage: keyline ceremony init --dev [--out certs-dev] [--force] [--org NAME] [--root-curve P-256|P-384] [--dns NAME]... [--json]
 
@@ -27,10 +54,12 @@ export async function main(argv: string[]): Promise<number> {
   return runCli(async () => {
     const [step, ...rest] = argv;
     if (step === undefined || step === '--help' || step === '-h') {
-      process.stdout.write(USAGE + '\n');
+      process.stdout.write(STEPS_USAGE + '\n');
       return step ? 0 : 2;
     }
-    if (step !== 'init') throw new UsageError(`unknown ceremony step '${step}'\n\n${USAGE}`);
+    if (step === 'csr') return csrStep(rest);
+    if (step === 'sign-csr') return signCsrStep(rest);
+    if (step !== 'init') throw new UsageError(`unknown ceremony step '${step}'\n\n${STEPS_USAGE}`);
     const args = parseCommand(rest, {
       usage: USAGE,
       options: {
@@ -76,4 +105,63 @@ async function writeAudit(out: string, events: CeremonyEvent[]): Promise<void> {
   } finally {
     await store.close();
   }
+}
+
+async function csrStep(argv: string[]): Promise<number> {
+  const args = parseCommand(argv, { usage: CSR_USAGE, options: { config: { type: 'string' }, org: { type: 'string' }, out: { type: 'string' } } });
+  if (!args) return 0;
+  if (!args.values.config) throw new UsageError(`--config is required\n\n${CSR_USAGE}`);
+  const { config, secrets } = loadConfig(args.values.config);
+  const events: CeremonyEvent[] = [];
+  const store = await openKeyStore(config.hsm, secrets.hsmPin);
+  try {
+    const pem = await makeIssuingCsr({ lineStore: store, keyRef: config.hsm.issuingKey, org: args.values.org ?? 'Keyline', record: async (e) => void events.push(e) });
+    const out = resolve(args.values.out ?? 'issuing-ca.csr');
+    writeFileSync(out, pem);
+    process.stdout.write(`ceremony: CSR for ${config.hsm.issuingKey} written to ${out}\n`);
+  } finally {
+    await store.close();
+  }
+  const { openStore } = await import('../store/open-store.js');
+  const db = await openStore(config.store.url);
+  try {
+    await db.transaction(async (tx) => {
+      for (const e of events) await tx.audit.append(e);
+    });
+  } finally {
+    await db.close();
+  }
+  return 0;
+}
+
+async function signCsrStep(argv: string[]): Promise<number> {
+  const args = parseCommand(argv, {
+    usage: SIGN_USAGE,
+    options: {
+      csr: { type: 'string' }, 'root-cert': { type: 'string' }, 'root-key': { type: 'string' }, 'pin-file': { type: 'string' },
+      'softhsm-conf': { type: 'string' }, module: { type: 'string' }, org: { type: 'string' }, out: { type: 'string' },
+    },
+  });
+  if (!args) return 0;
+  const v = args.values;
+  for (const req of ['csr', 'root-cert', 'root-key', 'pin-file'] as const) if (!v[req]) throw new UsageError(`--${req} is required\n\n${SIGN_USAGE}`);
+  const rootKey = v['root-key']!;
+  const token = /(?:^pkcs11:|;)token=([^;?]+)/.exec(rootKey)?.[1];
+  if (!token) throw new UsageError(`--root-key must name its token (pkcs11:token=...;object=...), got '${rootKey}'`);
+  const pin = readOption(v['pin-file']!, '--pin-file').trim();
+  const out = resolve(v.out ?? 'issuing-ca.pem');
+  const events: CeremonyEvent[] = [];
+  const rootStore = Pkcs11KeyStore.open({ module: v.module, softhsmConf: v['softhsm-conf'] && resolve(v['softhsm-conf']), tokenLabel: decodeURIComponent(token), pin, sessions: 1 });
+  try {
+    const pem = await signIssuingCsr({
+      rootStore, rootKeyRef: rootKey, rootCertPem: readOption(v['root-cert']!, '--root-cert'), csrPem: readOption(v.csr!, '--csr'),
+      org: v.org, record: async (e) => void events.push(e),
+    });
+    writeFileSync(out, pem);
+  } finally {
+    await rootStore.close();
+  }
+  appendJsonl(`${out}.audit.jsonl`, events);
+  process.stdout.write(`ceremony: issuing CA certificate written to ${out}; audit events in ${out}.audit.jsonl\n`);
+  return 0;
 }

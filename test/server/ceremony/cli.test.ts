@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -40,4 +40,14 @@ t.test('keyline ceremony init --dev: progress, audit log, PKI_EXISTS on the seco
   t.match(help.stdout, /^Usage: keyline ceremony init --dev/);
   const noDev = await run(['ceremony', 'init', '--out', out]);
   t.equal(noDev.code, 2);
+
+  // Production flow through the CLI: CSR on the line, root signs it; the PIN travels by file only.
+  const csr = await run(['ceremony', 'csr', '--config', join(out, 'keyline.json'), '--org', 'Keyline Dev', '--out', join(out, 'issuing.csr')]);
+  t.equal(csr.code, 0, csr.stderr);
+  const signed = await run(['ceremony', 'sign-csr', '--csr', join(out, 'issuing.csr'), '--root-cert', join(out, 'root-ca.pem'), '--root-key', 'pkcs11:token=keyline-root;object=root-ca',
+    '--pin-file', join(out, 'tokens/root.pin'), '--softhsm-conf', join(out, 'tokens/softhsm2.conf'), '--out', join(out, 'issuing-2.pem')]);
+  t.equal(signed.code, 0, signed.stderr);
+  t.ok(pins.every((p) => !signed.argv.join(' ').includes(p) && !signed.stdout.includes(p)));
+  t.match(execFileSync('openssl', ['verify', '-CAfile', join(out, 'root-ca.pem'), join(out, 'issuing-2.pem')]).toString(), /OK/);
+  t.match(readFileSync(join(out, 'issuing-2.pem.audit.jsonl'), 'utf8'), /"action":"ceremony.issuing.sign"/);
 });
