@@ -53,7 +53,7 @@ export class ChipLock {
 
   #grant(who: object): void {
     this.#owner = who;
+    // Not unref'd: a host queued behind this owner is waiting on it.
     this.#timer = setTimeout(() => this.release(who), this.#limitMs);
-    this.#timer.unref();
   }
 }

@@ -141,7 +141,8 @@ export class KitServer {
       if (is(sub, 'interface')) return formatKitReply(KitStatus.OK);
       return formatKitReply(KitStatus.BAD_PARAM);
     }
-    if (words.length !== 2 || arg === undefined) return formatKitReply(KitStatus.BAD_PARAM);
+    const known = ['wake', 'idle', 'sleep', 'talk'].some((id) => is(verb, id));
+    if (words.length !== 2 || arg === undefined || !known) return formatKitReply(KitStatus.BAD_PARAM);
     if (conn.selected === null) return formatKitReply(KitStatus.NO_DEVICES);
     const index = conn.selected;
     const chip = this.#chips[index]!;
@@ -158,8 +159,7 @@ export class KitServer {
       lock.release(conn);
       return formatKitReply(KitStatus.OK);
     }
-    if (is(verb, 'talk')) return this.#talk(conn, index, arg);
-    return formatKitReply(KitStatus.BAD_PARAM);
+    return this.#talk(conn, index, arg);
   }
 
   #device(arg: string | undefined): string {
