@@ -45,8 +45,10 @@ export const write: CommandHandler = ({ state }, cmd) => {
   if (state.dataLocked()) {
     if (state.slotLocked(a.slot)) return Status.EXECUTION_ERROR;
     const wc = state.slotConfig(a.slot).writeConfig;
-    // WriteConfig 0000 = Always (clear); 0001 PubInvalid, 001x/10xx Never; x1xx Encrypt (not modelled).
-    if (wc !== 0 || encrypted) return Status.EXECUTION_ERROR;
+    // WriteConfig 0000 = Always (clear); 0001 PubInvalid: writable only while the stored public key
+    // is invalidated (byte 0 top nibble 0xA); 001x/10xx Never; x1xx Encrypt (not modelled).
+    const pubInvalid = wc === 0x1 && state.keyConfig(a.slot).pubInfo && state.slots[a.slot]![0]! >> 4 === 0x0a;
+    if ((wc !== 0 && !pubInvalid) || encrypted) return Status.EXECUTION_ERROR;
   } else if (encrypted) {
     return Status.EXECUTION_ERROR;
   }

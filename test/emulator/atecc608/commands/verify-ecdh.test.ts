@@ -67,3 +67,54 @@ t.test('ECDH: shared secret in clear equals node ECDH both ways', async (t) => {
   chip.state.config[20] = 0x83; // ReadKey without the ECDH bit
   t.equal(st(chip, ECDH, 0x00, 0, peerPub), 0x0f, 'SlotConfig forbids ECDH');
 });
+
+t.test('Verify validate / invalidate a PubInfo public key against its parent', async (t) => {
+  const { awakeBlank: blank, writeProvisioningConfig } = await import('../helpers.js');
+  const chip = blank();
+  writeProvisioningConfig(chip);
+  // Slot 13: parent public key (KeyConfig 0x0030). Slot 14: child, PubInfo (0x0032), ReadKey 13, WriteConfig PubInvalid (0x100D).
+  run(chip, 0x12, 0x00, (20 + 2 * 14) / 4, [0x0d, 0x10, 0x00, 0x00]);
+  run(chip, 0x12, 0x00, (96 + 2 * 12) / 4, [0x3c, 0x00, 0x30, 0x00]);
+  run(chip, 0x12, 0x00, (96 + 2 * 14) / 4, [0x32, 0x00, 0x3c, 0x00]);
+  run(chip, 0x17, 0x80, 0);
+  const parent = nodeKey();
+  const child = nodeKey();
+  const write72 = (slot: number, xy: Uint8Array) => {
+    const p = padPublicKey(xy);
+    for (let b = 0; b < 3; b++) {
+      const blk = new Uint8Array(32);
+      blk.set(p.subarray(b * 32, Math.min(72, b * 32 + 32)));
+      t.equal(st(chip, 0x12, 0x82, (b << 8) | (slot << 3), blk), 0x00);
+    }
+  };
+  write72(13, parent.xy);
+  write72(14, child.xy);
+  run(chip, 0x17, 0x81, 0);
+  const msg = Buffer.from('child use');
+  run(chip, NONCE, 0x03, 0, createHash('sha256').update(msg).digest());
+  t.equal(st(chip, VERIFY, 0x00, 14, child.signDigestOf(msg)), 0x0f, 'not validated yet: stored Verify refused');
+
+  const sn = chip.serialNumber;
+  const prove = (invalidate: boolean) => {
+    const nonce = createHash('sha256').update(`n${invalidate}`).digest();
+    run(chip, NONCE, 0x03, 0, nonce);
+    t.equal(st(chip, 0x40, 0x10, 14, [0, 0, 0]), 0x00, 'GenKey pubkey digest');
+    const other = new Uint8Array(19);
+    other[17] = invalidate ? 1 : 0;
+    const pre = Buffer.concat([chip.state.tempKey.value.subarray(0, 32), Buffer.of(0x41), other.subarray(0, 10), Buffer.of(sn[8]!), other.subarray(10, 14), sn.subarray(0, 2), other.subarray(14)]);
+    return Buffer.concat([parent.signDigestOf(pre), other]);
+  };
+  const data = prove(false);
+  t.equal(st(chip, VERIFY, 0x07, 14, data), 0x0f, 'mode disagrees with OtherData[17]');
+  t.equal(st(chip, VERIFY, 0x03, 14, prove(false)), 0x00, 'validated');
+  t.equal(chip.state.slots[14]![0]! >> 4, 0x5);
+  t.equal(st(chip, 0x12, 0x82, 14 << 3, new Uint8Array(32)), 0x0f, 'validated key cannot be overwritten');
+  run(chip, NONCE, 0x03, 0, createHash('sha256').update(msg).digest());
+  t.equal(st(chip, VERIFY, 0x00, 14, child.signDigestOf(msg)), 0x00, 'stored Verify with the validated key');
+  const bad = prove(false);
+  bad[3]! ^= 1;
+  t.equal(st(chip, VERIFY, 0x03, 14, bad), 0x01, 'bad parent signature');
+  t.equal(st(chip, VERIFY, 0x07, 14, prove(true)), 0x00, 'invalidated');
+  t.equal(chip.state.slots[14]![0]! >> 4, 0xa);
+  t.equal(st(chip, 0x12, 0x82, 14 << 3, new Uint8Array(32)), 0x00, 'invalidated key may be rewritten (PubInvalid)');
+});
