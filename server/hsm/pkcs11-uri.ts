@@ -24,8 +24,8 @@ export interface Pkcs11Uri {
 
 const TYPES = new Set(['private', 'public', 'cert', 'secret-key', 'data']);
 
-// RFC 7512 §2.3: pk11-pchar is unreserved / pct-encoded / ":" / "[" / "]" / "@" / "!" / "$" / "'" / "(" / ")" / "*" / "+" / "," / "=" / "&".
-const PCHAR_SAFE = /[A-Za-z0-9\-._~:[\]@!$'()*+,=&]/;
+// RFC 7512 §2.3: pk11-pchar is unreserved / pct-encoded / ":" / "[" / "]" / "@" / "!" / "$" / "'" / "(" / ")" / "*" / "+" / "," / "=".
+const PCHAR_SAFE = /[A-Za-z0-9\-._~:[\]@!$'()*+,=]/;
 
 function pctDecode(field: string, s: string): Uint8Array {
   const out: number[] = [];
