@@ -112,3 +112,19 @@ t.test('bad parameters and lengths answer parse error', async (t) => {
   t.equal(st(chip, 0x17, 0x03, 0), 0x03, 'Lock mode 3');
   t.equal(st(chip, 0x77, 0x00, 0), 0x03, 'SelfTest mode 0');
 });
+
+t.test('ChipMode selects the long watchdog and the clock divider of the timing table', async (t) => {
+  let now = 0;
+  const chip = createBlankChip({ timing: true, now: () => now });
+  chip.state.config[19] = 0x04 | (0x05 << 3); // long watchdog, M1 divider
+  chip.wake();
+  const sign = encodeCommand({ opcode: 0x41, param1: 0x80, param2: 0, data: new Uint8Array() });
+  t.equal(chip.execute(sign).execMs, 220, 'Sign at M1: 220 ms');
+  now = 5000;
+  t.ok(chip.awake, 'still awake at 5 s with the ~13 s watchdog');
+  now = 13_000;
+  t.notOk(chip.awake, 'asleep at 13 s');
+  chip.state.config[19] = 0x0d << 3; // M2
+  chip.wake();
+  t.equal(chip.execute(sign).execMs, 665, 'Sign at M2: 665 ms');
+});
