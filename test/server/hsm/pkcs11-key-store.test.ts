@@ -4,6 +4,16 @@ import pkcs11js from 'pkcs11js';
 import { Pkcs11KeyStore } from '../../../server/hsm/pkcs11-key-store.js';
 import { parsePkcs11Uri } from '../../../server/hsm/pkcs11-uri.js';
 import { makeTokens } from './token-fixture.js';
+import { keyStoreSuite } from './key-store.suite.js';
+
+t.test('KeyStore conformance suite on SoftHSM', async (t) => {
+  keyStoreSuite(t, async (t) => {
+    const tok = makeTokens(t, ['suite']);
+    const ks = Pkcs11KeyStore.open({ softhsmConf: tok.conf, tokenLabel: 'suite', pin: tok.pin, sessions: 2 });
+    t.teardown(() => ks.close());
+    return ks;
+  });
+});
 
 t.test('generates non-extractable P-256 and P-384 keys that sign verifiably', async (t) => {
   const tok = makeTokens(t, ['line']);
