@@ -42,7 +42,7 @@ export class Pkcs11SessionPool {
     this.size = opts.size ?? Math.max(1, availableParallelism());
     this.#module = opts.module;
     this.#pin = opts.pin;
-    this.#log = (opts.log ?? silentLogger).child({ area: 'hsm', token: opts.tokenLabel });
+    this.#log = (opts.log ?? silentLogger).child({ area: 'hsm', tokenLabel: opts.tokenLabel });
   }
 
   /** Opens `size` sessions on the token labelled `tokenLabel` and logs in once. */
