@@ -1,0 +1,130 @@
+/**
+ * `npm run bench:emulator`: Sign and GenKey commands/s on the emulated ATECC608, in-process (raw
+ * frames and through the driver) and over the kit protocol on TCP (against a real
+ * `keyline emulator serve` child process), with node's crypto.sign/s measured in the same run as
+ * the baseline. Timing model off. Runs in well under 30 s; compare ratios, not absolute figures.
+ */
+import { spawn } from 'node:child_process';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { createBlankChip } from '../emulator/atecc608/factory.js';
+import type { Atecc608Chip } from '../emulator/atecc608/chip.js';
+import { AteccDevice, lockSummaryCrc } from '../secure-element/device.js';
+import { encodeCommand } from '../secure-element/packet.js';
+import { InProcessTransport } from '../secure-element/transports/in-process.js';
+import { openKitTcpDevices } from '../secure-element/transports/kit-tcp.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
+const FLOOR_SIGN_PER_S = 2000;
+
+// cryptoauthlib's 608 test configuration: slot 0 a P-256 key GenKey may (re)create.
+const CONFIG = Buffer.from(
+  '01230000000060000405060 7EE010100C000A100AF2FC4448720C4F48F0F0F0F9F8F8364C444C4640F0F0F0F0F0F0F0F'.replace(/ /g, '') +
+    '0F0F0F0FFFFFFFFF00000000FFFFFFFF00000000FF8403BC09697600000000000000000000000000FFFF0E4000000000' +
+    '33001C0013001C003C003E001C0033001C001C00381030003C003C0032003000',
+  'hex',
+);
+
+async function provision(dev: AteccDevice): Promise<void> {
+  await dev.writeConfigZone(CONFIG);
+  await dev.lockConfigZone(lockSummaryCrc(await dev.readConfigZone()));
+  await dev.lockDataZone();
+  await dev.genKey(0);
+}
+
+/** Runs `op` (with `conc` in flight) for SECONDS; returns operations per second. */
+async function rate(op: (i: number) => Promise<unknown> | unknown, conc = 1): Promise<number> {
+  // Warm-up so the JIT has compiled the path before the clock starts.
+  for (let i = 0; i < 300; i++) await op(i % conc);
+  const end = performance.now() + SECONDS * 1000;
+  let n = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: conc }, async (_, w) => {
+      while (performance.now() < end) {
+        await op(w);
+        n++;
+      }
+    }),
+  );
+  return n / ((performance.now() - start) / 1000);
+}
+
+const rows: { name: string; perS: number }[] = [];
+function row(name: string, perS: number): void {
+  rows.push({ name, perS });
+  process.stderr.write(`  ${name}: ${Math.round(perS)}/s\n`);
+}
+
+// Baseline: node signing SHA-256 of a short message with a P-256 key.
+const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const msg = Buffer.from('keyline bench');
+const nodeSign = await rate(() => sign('sha256', msg, { key: privateKey, dsaEncoding: 'ieee-p1363' }));
+row('node crypto.sign (baseline)', nodeSign);
+
+// In-process: the chip alone (pre-encoded frames) and through the driver.
+const chip: Atecc608Chip = createBlankChip();
+const dev = new AteccDevice(new InProcessTransport(chip));
+await provision(dev);
+const digest = createHash('sha256').update(msg).digest();
+const nonceFrame = encodeCommand({ opcode: 0x16, param1: 0x03, param2: 0, data: digest });
+const signFrame = encodeCommand({ opcode: 0x41, param1: 0x80, param2: 0, data: new Uint8Array() });
+const genFrame = encodeCommand({ opcode: 0x40, param1: 0x04, param2: 0, data: new Uint8Array() });
+const rawSign = await rate(() => {
+  chip.wake();
+  chip.execute(nonceFrame);
+  const r = chip.execute(signFrame).response;
+  chip.idle();
+  if (!r || r.length !== 67) throw new Error('raw Sign failed');
+});
+row('Sign, in-process, raw frames', rawSign);
+const drvSign = await rate(() => dev.signDigest(0, digest));
+row('Sign, in-process, driver', drvSign);
+const rawGen = await rate(() => {
+  chip.wake();
+  const r = chip.execute(genFrame).response;
+  chip.idle();
+  if (!r || r.length !== 67) throw new Error('raw GenKey failed');
+});
+row('GenKey, in-process, raw frames', rawGen);
+const drvGen = await rate(() => dev.genKey(0));
+row('GenKey, in-process, driver', drvGen);
+
+// Kit protocol over TCP, against `keyline emulator serve` in its own process (it persists each
+// GenKey to its image file before replying, as in production).
+const dir = mkdtempSync(join(tmpdir(), 'keyline-bench-'));
+const root = new URL('../', import.meta.url).pathname;
+const server = spawn(process.execPath, ['--import', 'tsx', join(root, 'bin/keyline.ts'), 'emulator', 'serve', '--chips', dir, '--count', '4', '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const [first] = (await once(server.stdout!, 'data')) as [Buffer];
+const { host, port } = JSON.parse(first.toString().split('\n')[0]!) as { host: string; port: number };
+const kits = await openKitTcpDevices(host, port, { readSerial: false });
+await Promise.all(kits.map((k) => provision(k.device)));
+const one = kits[0]!.device;
+row('Sign, kit TCP, 1 connection', await rate(() => one.signDigest(0, digest)));
+row(`Sign, kit TCP, ${kits.length} connections/chips`, await rate((w) => kits[w]!.device.signDigest(0, digest), kits.length));
+row('GenKey, kit TCP, 1 connection (persisted)', await rate(() => one.genKey(0)));
+row(`GenKey, kit TCP, ${kits.length} connections/chips (persisted)`, await rate((w) => kits[w]!.device.genKey(0), kits.length));
+await Promise.all(kits.map((k) => k.device.close()));
+server.kill('SIGTERM');
+await once(server, 'exit');
+rmSync(dir, { recursive: true, force: true });
+
+// Report.
+const w = Math.max(...rows.map((r) => r.name.length));
+const lines = [
+  `${'measurement'.padEnd(w)}  ${'ops/s'.padStart(9)}  ${'µs/op'.padStart(8)}  ${'vs node sign'.padStart(12)}`,
+  ...rows.map((r) => `${r.name.padEnd(w)}  ${Math.round(r.perS).toString().padStart(9)}  ${(1e6 / r.perS).toFixed(1).padStart(8)}  ${(r.perS / nodeSign).toFixed(3).padStart(12)}`),
+];
+// Driver overhead: a driver Sign is wake + Nonce + Sign + idle, the same work as the raw loop,
+// plus encoding, CRC checks, promises and the status mapping.
+const overheadSign = 1e6 / drvSign - 1e6 / rawSign;
+const overheadGen = 1e6 / drvGen - 1e6 / rawGen;
+const fmt = (us: number) => (us > 0 ? `${us.toFixed(1)} µs` : 'below run-to-run noise');
+lines.push('');
+lines.push(`driver overhead: ${fmt(overheadSign)} per Sign session (2 commands), ${fmt(overheadGen)} per GenKey (1 command)`);
+lines.push(`in-process Sign through the driver: ${Math.round(drvSign)}/s; floor ${FLOOR_SIGN_PER_S}/s: ${drvSign >= FLOOR_SIGN_PER_S ? 'met' : 'NOT MET'}`);
+process.stdout.write(lines.join('\n') + '\n');
+process.exitCode = drvSign >= FLOOR_SIGN_PER_S ? 0 : 1;
