@@ -44,6 +44,9 @@ export function kitAddressOf(index: number): number {
   return index < 256 ? (0xc0 + index) & 0xff : index;
 }
 
+/** Requests a connection may have queued before its stream is paused. */
+const MAX_PENDING = 64;
+
 interface Conn {
   selected: number | null;
 }
@@ -77,6 +80,7 @@ export class KitServer {
     let buf = '';
     let overflow = false;
     let queue: Promise<void> = Promise.resolve();
+    let pending = 0;
     stream.setEncoding?.('latin1');
     const cleanup = () => {
       this.#streams.delete(stream);
@@ -93,7 +97,14 @@ export class KitServer {
         buf = buf.slice(nl + 1);
         const tooLong = overflow || line.length > KIT_LINE_MAX;
         overflow = false;
-        queue = queue.then(() => this.#answer(conn, stream, tooLong ? null : line));
+        pending++;
+        queue = queue
+          .then(() => this.#answer(conn, stream, tooLong ? null : line))
+          .finally(() => {
+            if (--pending < MAX_PENDING / 4 && stream.isPaused()) stream.resume();
+          });
+        // A host that streams requests without reading replies is slowed down, never buffered without bound.
+        if (pending >= MAX_PENDING) stream.pause();
       }
       if (buf.length > KIT_LINE_MAX) {
         // Drop the excess now (never buffer without bound) and answer once the line ends.

@@ -184,3 +184,16 @@ t.test('session ownership lapses after the limit (a host that never idles)', asy
   t.equal(await b.ask('E:w()\n'), '00(04113343)');
   server.close();
 });
+
+t.test('a host flooding requests without waiting gets every reply, in order', async (t) => {
+  const server = new KitServer({ chips: [createBlankChip()] });
+  const c = rawClient(server);
+  await c.ask('E:physical:select(C0)\n');
+  c.send('E:w()\n' + 'E:t(0730000000035D)\n'.repeat(500) + 'E:i()\n');
+  t.equal(await c.next(), '00(04113343)');
+  let ok = 0;
+  for (let i = 0; i < 500; i++) if ((await c.next()) === '00(07000060028038)') ok++;
+  t.equal(ok, 500);
+  t.equal(await c.next(), '00()');
+  server.close();
+});
