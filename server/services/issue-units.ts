@@ -2,8 +2,9 @@
  * Issuance of one or many units in two steps, so the database write lock is never held while
  * the HSM signs (another process sharing the SQLite file would stall on it):
  *   1. a read-only pass applies the rules and signs a certificate for each unit that passes;
- *   2. one write transaction (BEGIN IMMEDIATE) re-applies every rule to fresh rows, inserts the
- *      units that still pass, bumps the issued counts, appends the audit records, and commits.
+ *   2. one write transaction (BEGIN IMMEDIATE, shared with concurrent calls: group-commit.ts)
+ *      re-applies every rule to fresh rows, inserts the units that still pass, bumps the issued
+ *      counts, appends the audit records, and commits.
  * A certificate is returned only after step 2 commits; a certificate signed in step 1 whose
  * unit lost a race in step 2 (quota, same serial) is discarded, never released.
  */
@@ -12,6 +13,7 @@ import { ConflictError, KeylineError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { DeviceIssuer, IssuedCertificate } from '../ca/device-issuer.js';
 import type { Store, Tx, UnitRecord } from '../store/store.js';
+import { createGroupCommit } from './group-commit.js';
 import { evaluateIssue, type IssueRequest, type IssueSnapshot } from './policies.js';
 
 /** What a caller gets for one issued (or replayed) unit. */
@@ -50,78 +52,102 @@ const replayOf = (u: UnitRecord): UnitOutcome => ({
   value: { serial: u.serial, certificateDer: u.certificateDer, fingerprintSha256: u.fingerprintSha256, certificateSerial: u.certificateSerial, replayed: true },
 });
 
-/** Issues each request (already parsed) under the rules; one outcome per request, in order. */
-export async function issueUnits(deps: IssueDeps, reqs: IssueRequest[], station: string): Promise<UnitOutcome[]> {
-  const issuedAt = deps.now();
-  const outcomes: (UnitOutcome | undefined)[] = new Array(reqs.length);
-  const certs: (IssuedCertificate | undefined)[] = new Array(reqs.length);
+/** One unit handed to the recording step. */
+interface Pending {
+  req: IssueRequest;
+  station: string;
+  at: string;
+  cert: IssuedCertificate | undefined;
+  prior: UnitOutcome | undefined;
+  done(outcome: UnitOutcome | undefined): void;
+}
 
-  // Step 1: decide on a snapshot; count this batch's own planned issues against the quota.
-  const toSign: { i: number; product: string }[] = [];
-  await deps.store.transaction(async (tx) => {
-    const planned = new Map<string, number>();
-    for (const [i, req] of reqs.entries()) {
-      try {
-        const s = await snapshot(tx, req, station);
-        if (s.workOrder) s.workOrder = { ...s.workOrder, issued: s.workOrder.issued + (planned.get(req.workOrder) ?? 0) };
-        const { replay } = evaluateIssue(s);
-        if (replay) outcomes[i] = replayOf(replay);
-        else {
-          planned.set(req.workOrder, (planned.get(req.workOrder) ?? 0) + 1);
-          toSign.push({ i, product: s.workOrder!.product });
+/** Builds the issue pipeline; returns `issueUnits(requests, station)`, one outcome per request. */
+export function createIssuePipeline(deps: IssueDeps): (reqs: IssueRequest[], station: string) => Promise<UnitOutcome[]> {
+  // Step 2 of every concurrent call shares write transactions (group commit).
+  const record = createGroupCommit<Pending>(deps.store, async (tx, items) => {
+    for (const item of items) item.done(await recordOne(deps, tx, item));
+  });
+
+  return async function issueUnits(reqs, station) {
+    const issuedAt = deps.now();
+    const outcomes: (UnitOutcome | undefined)[] = new Array(reqs.length);
+    const certs: (IssuedCertificate | undefined)[] = new Array(reqs.length);
+
+    // Step 1: decide on a snapshot; count this batch's own planned issues against the quota.
+    const toSign: { i: number; product: string }[] = [];
+    await deps.store.transaction(async (tx) => {
+      const planned = new Map<string, number>();
+      for (const [i, req] of reqs.entries()) {
+        try {
+          const s = await snapshot(tx, req, station);
+          if (s.workOrder) s.workOrder = { ...s.workOrder, issued: s.workOrder.issued + (planned.get(req.workOrder) ?? 0) };
+          const { replay } = evaluateIssue(s);
+          if (replay) outcomes[i] = replayOf(replay);
+          else {
+            planned.set(req.workOrder, (planned.get(req.workOrder) ?? 0) + 1);
+            toSign.push({ i, product: s.workOrder!.product });
+          }
+        } catch (err) {
+          outcomes[i] = { ok: false, error: asError(err) };
         }
+      }
+    }, { readOnly: true });
+
+    // The HSM signs outside any write lock; the issuer's session pool runs these in parallel.
+    await Promise.all(toSign.map(async ({ i, product }) => {
+      const req = reqs[i]!;
+      try {
+        certs[i] = await deps.issuer.issue({ chipSerial: Buffer.from(req.serial, 'hex'), publicKey: req.publicKey, product, issuedAt });
       } catch (err) {
         outcomes[i] = { ok: false, error: asError(err) };
       }
-    }
-  }, { readOnly: true });
+    }));
 
-  // The HSM signs outside any write lock; the issuer's session pool runs these in parallel.
-  await Promise.all(toSign.map(async ({ i, product }) => {
-    const req = reqs[i]!;
-    try {
-      certs[i] = await deps.issuer.issue({ chipSerial: Buffer.from(req.serial, 'hex'), publicKey: req.publicKey, product, issuedAt });
-    } catch (err) {
-      outcomes[i] = { ok: false, error: asError(err) };
-    }
-  }));
-
-  // Step 2: one write transaction re-decides on fresh rows and records. Refusals are outcomes,
-  // not throws, so one unit's refusal neither aborts the others nor loses its audit record.
-  const at = issuedAt.toISOString();
-  await deps.store.transaction(async (tx) => {
-    for (const [i, req] of reqs.entries()) {
+    // Step 2: re-decide on fresh rows and record, in a shared write transaction. Only a
+    // duplicate key is looked at again among step-1 refusals (to audit it); the others stand.
+    const at = issuedAt.toISOString();
+    const items: Pending[] = [];
+    reqs.forEach((req, i) => {
       const prior = outcomes[i];
-      // Only a duplicate key is looked at again (to audit it); other step-1 refusals stand.
-      if (prior && (prior.ok || prior.error.code !== 'DUPLICATE_KEY')) continue;
-      let inserted = false;
-      try {
-        const { replay } = evaluateIssue(await snapshot(tx, req, station));
-        if (replay) { outcomes[i] = replayOf(replay); continue; }
-        const cert = certs[i];
-        if (!cert) continue; // refused in step 1 and not re-admitted without a certificate
-        // The insert goes first: it is the only write that can fail (uniqueness), and then
-        // nothing of this unit was written.
-        await tx.units.insert({
-          serial: req.serial, publicKey: req.publicKey, fingerprintSha256: cert.fingerprintSha256, certificateDer: cert.der,
-          certificateSerial: cert.serialHex, workOrder: req.workOrder, station, status: 'issued', statusReason: null,
-          idempotencyKey: req.idempotencyKey, issuedAt: at, confirmedAt: null, updatedAt: at,
-        });
-        inserted = true;
-        await tx.workOrders.incrementIssued(req.workOrder);
-        await tx.audit.append({ action: 'unit.issued', actor: station, subject: req.serial, detail: { workOrder: req.workOrder, fingerprint: cert.fingerprintSha256, certificateSerial: cert.serialHex } });
-        outcomes[i] = { ok: true, value: { serial: req.serial, certificateDer: cert.der, fingerprintSha256: cert.fingerprintSha256, certificateSerial: cert.serialHex, replayed: false } };
-      } catch (err) {
-        // A failure after the unit row went in would leave it half-recorded: abort the whole
-        // transaction instead (the rules above make this unreachable short of a bug or I/O error).
-        if (inserted) throw err;
-        const error = asError(err);
-        outcomes[i] = { ok: false, error };
-        if (error instanceof ConflictError && error.code === 'DUPLICATE_KEY') await auditDuplicate(deps, tx, req, station, error);
-      }
-    }
-  });
-  return outcomes.map((o) => o!);
+      if (prior && (prior.ok || prior.error.code !== 'DUPLICATE_KEY')) return;
+      items.push({ req, station, at, cert: certs[i], prior, done: (o) => { if (o) outcomes[i] = o; } });
+    });
+    if (items.length) await record(items);
+    return outcomes.map((o) => o!);
+  };
+}
+
+/**
+ * Records one unit inside the write transaction, re-applying the rules first. Refusals are
+ * outcomes, not throws, so one unit's refusal neither aborts the others nor loses its audit record.
+ */
+async function recordOne(deps: IssueDeps, tx: Tx, p: Pending): Promise<UnitOutcome | undefined> {
+  const { req, station, cert, at } = p;
+  let inserted = false;
+  try {
+    const { replay } = evaluateIssue(await snapshot(tx, req, station));
+    if (replay) return replayOf(replay);
+    if (!cert) return undefined; // refused in step 1 and not re-admitted without a certificate
+    // The insert goes first: it is the only write that can fail (uniqueness), and then nothing
+    // of this unit was written.
+    await tx.units.insert({
+      serial: req.serial, publicKey: req.publicKey, fingerprintSha256: cert.fingerprintSha256, certificateDer: cert.der,
+      certificateSerial: cert.serialHex, workOrder: req.workOrder, station, status: 'issued', statusReason: null,
+      idempotencyKey: req.idempotencyKey, issuedAt: at, confirmedAt: null, updatedAt: at,
+    });
+    inserted = true;
+    await tx.workOrders.incrementIssued(req.workOrder);
+    await tx.audit.append({ action: 'unit.issued', actor: station, subject: req.serial, detail: { workOrder: req.workOrder, fingerprint: cert.fingerprintSha256, certificateSerial: cert.serialHex } });
+    return { ok: true, value: { serial: req.serial, certificateDer: cert.der, fingerprintSha256: cert.fingerprintSha256, certificateSerial: cert.serialHex, replayed: false } };
+  } catch (err) {
+    // A failure after the unit row went in would leave it half-recorded: abort the whole
+    // transaction instead (the rules above make this unreachable short of a bug or I/O error).
+    if (inserted) throw err;
+    const error = asError(err);
+    if (error instanceof ConflictError && error.code === 'DUPLICATE_KEY') await auditDuplicate(deps, tx, req, station, error);
+    return { ok: false, error };
+  }
 }
 
 /** The possible clone leaves a trace, committed even though its request is refused. */

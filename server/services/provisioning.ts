@@ -8,7 +8,7 @@ import { silentLogger, type Logger } from '../../common/log.js';
 import { workOrderCreate, type UnitView, type WorkOrderView } from '../../common/protocol/station-api.js';
 import type { DeviceIssuer } from '../ca/device-issuer.js';
 import { UNIT_STATUSES, type StationRole, type Store, type UnitStatus } from '../store/store.js';
-import { issueUnits, type IssueResult, type UnitOutcome } from './issue-units.js';
+import { createIssuePipeline, type IssueResult, type UnitOutcome } from './issue-units.js';
 import type { IssueRequest } from './policies.js';
 import { parseCsr, parsePublicKey } from './public-key.js';
 import { unitView, workOrderView } from './views.js';
@@ -46,7 +46,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const now = deps.clock ?? (() => new Date());
   const log = deps.log ?? silentLogger;
   const { store } = deps;
-  const issueDeps = { store, issuer: deps.issuer, now, log };
+  const issueUnits = createIssuePipeline({ store, issuer: deps.issuer, now, log });
 
   async function parseRequest(input: IssueUnitInput): Promise<IssueRequest> {
     if ((input.publicKey === undefined) === (input.csr === undefined)) {
@@ -125,7 +125,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
 
     /** Issues one unit's certificate (see issue-units.ts); throws the unit's refusal. */
     async issueUnit(input: IssueUnitInput, station: string): Promise<IssueResult> {
-      const [outcome] = await issueUnits(issueDeps, [await parseRequest(input)], station);
+      const [outcome] = await issueUnits([await parseRequest(input)], station);
       if (!outcome!.ok) throw outcome!.error;
       return outcome!.value;
     },
@@ -135,7 +135,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
       if (inputs.length > MAX_BATCH) throw new ValidationError('VALIDATION_FAILED', `units: at most ${MAX_BATCH} per batch, got ${inputs.length}`);
       const parsed = await Promise.all(inputs.map((i) => parseRequest(i).then((req) => ({ req }), (err: unknown) => ({ err }))));
       const valid = parsed.flatMap((p) => ('req' in p ? [p.req] : []));
-      const issued = valid.length ? await issueUnits(issueDeps, valid, station) : [];
+      const issued = valid.length ? await issueUnits(valid, station) : [];
       let next = 0;
       return parsed.map((p): UnitOutcome => {
         if ('req' in p) return issued[next++]!;
