@@ -36,6 +36,13 @@ export function createGroupCommit<I>(store: Store, apply: (tx: Tx, items: I[]) =
 
   const schedule = (): void => {
     scheduled = true;
+    // Wait one event-loop turn first: a better-sqlite3 transaction runs to its end in microtasks,
+    // so without this pause no other request could ever join (each would commit alone). Requests
+    // whose signatures complete in the same I/O phase now share a transaction.
+    setImmediate(flush);
+  };
+
+  const flush = (): void => {
     let group: Entry<I>[] | undefined;
     store
       .transaction(async (tx) => {
