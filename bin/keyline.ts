@@ -33,11 +33,8 @@ async function run(argv: string[]): Promise<number> {
   try {
     mod = await cmd.load();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      process.stderr.write(`keyline: '${name}' is not available in this build\n`);
-      return 2;
-    }
-    throw err;
+    process.stderr.write(`keyline: cannot load '${name}': ${(err as Error).message}\n`);
+    return 2;
   }
   return mod.main(rest);
 }

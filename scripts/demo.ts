@@ -1,0 +1,127 @@
+/**
+ * npm run demo -- [--units N] [--parallel P] [--json]
+ *
+ * The main job on embedded defaults: a dev PKI in SoftHSM (made once, in certs-dev/), the server
+ * with SQLite, the emulator with N blank chips, and the station provisioning them end to end.
+ * Leaves the database, the journal and the chip images for inspection (`keyline units list`).
+ */
+import 'reflect-metadata';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { StationApiClient } from '../station/api-client.js';
+
+const USAGE = `Usage: npm run demo -- [--units N] [--parallel P] [--json]
+
+Runs the whole production flow against emulated ATECC608 chips: key ceremony (once, into
+certs-dev/), server, emulator, station. Prints each step and a summary; --json prints the
+summary as JSON on stdout.`;
+
+const { values: o } = parseArgs({ options: { units: { type: 'string' }, parallel: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+if (o.help) {
+  process.stdout.write(USAGE + '\n');
+  process.exit(0);
+}
+const units = Number(o.units ?? 50);
+const parallel = Number(o.parallel ?? 4);
+if (!Number.isInteger(units) || units < 1 || !Number.isInteger(parallel) || parallel < 1) {
+  process.stderr.write(`demo: --units and --parallel take positive integers\n${USAGE}\n`);
+  process.exit(2);
+}
+const root = resolve(import.meta.dirname, '..');
+const certs = join(root, 'certs-dev');
+const config = join(certs, 'keyline.json');
+const step = (s: string) => (o.json ? process.stderr : process.stdout).write(`demo: ${s}\n`);
+const children: ChildProcess[] = [];
+process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
+
+/** Runs `keyline ...` to completion; resolves with stdout. */
+function keyline(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string }> {
+  return new Promise((res, rej) => {
+    const c = spawn(process.execPath, [join(root, 'bin/keyline.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout!.on('data', (d) => (out += d));
+    c.on('error', rej);
+    c.on('exit', (code) => res({ code: code ?? 1, out }));
+  });
+}
+
+/** Starts a long-running `keyline ...` and resolves with the first stdout match of `ready`. */
+function daemon(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<RegExpMatchArray> {
+  return new Promise((res, rej) => {
+    const c = spawn(process.execPath, [join(root, 'bin/keyline.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(c);
+    let out = '';
+    let err = '';
+    c.stdout!.on('data', (d) => {
+      out += d;
+      const m = out.match(ready);
+      if (m) res(m);
+    });
+    c.stderr!.on('data', (d) => (err += d));
+    c.on('exit', (code) => rej(new Error(`keyline ${args[0]} exited ${code}:\n${err.slice(-3000)}`)));
+  });
+}
+
+const started = performance.now();
+if (!existsSync(config)) {
+  step('key ceremony: building the development PKI in certs-dev/ (root token, line token, chain, identities)');
+  const r = await keyline(['ceremony', 'init', '--dev', '--out', certs]);
+  if (r.code !== 0) throw new Error('ceremony failed');
+} else {
+  step('key ceremony: using the existing development PKI in certs-dev/');
+}
+
+step('server: starting (SoftHSM issuing key, SQLite, HTTPS + mTLS)');
+const [, apiUrl] = await daemon(['server', '--config', config], /^api (\S+)$/m, { KEYLINE_SERVER_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' });
+step(`server: ${apiUrl}`);
+
+const runId = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
+const chips = join(root, 'var', 'demo', runId, 'chips');
+mkdirSync(chips, { recursive: true });
+step(`emulator: ${units} blank ATECC608 chips in ${chips}`);
+const [, kit] = await daemon(['emulator', 'serve', '--chips', chips, '--count', String(units), '--port', '0'], /^emulator kit:\/\/(\S+) /m);
+step(`emulator: kit://${kit}`);
+
+const cfg = JSON.parse(readFileSync(config, 'utf8'));
+const api = new StationApiClient({
+  baseUrl: apiUrl!,
+  cert: readFileSync(resolve(certs, cfg.station.cert), 'utf8'),
+  key: readFileSync(resolve(certs, cfg.station.key), 'utf8'),
+  ca: readFileSync(resolve(certs, cfg.ca.rootCert), 'utf8'),
+});
+const workOrder = `DEMO-${runId}`;
+await api.createWorkOrder({ id: workOrder, product: 'Keyline Demo Sensor', quota: units });
+api.close();
+step(`work order ${workOrder}: quota ${units}`);
+
+step(`station: provisioning ${units} units, ${parallel} at a time`);
+const t0 = performance.now();
+const station = await keyline(['station', 'run', '--work-order', workOrder, '--count', String(units), '--emulator', kit!, '--parallel', String(parallel), '--server', apiUrl!, '--config', config, '--json']);
+const stationSeconds = (performance.now() - t0) / 1000;
+const lines = station.out.trim().split('\n');
+const summary = JSON.parse(lines[lines.length - 1] ?? '{}');
+const labels = lines.filter((l) => l.startsWith('label '));
+
+const result = {
+  workOrder,
+  apiUrl,
+  chips,
+  provisioned: labels.length,
+  stationSummary: summary,
+  stationSeconds: Number(stationSeconds.toFixed(2)),
+  unitsPerSecond: Number((labels.length / stationSeconds).toFixed(1)),
+  totalSeconds: Number(((performance.now() - started) / 1000).toFixed(2)),
+  stationExit: station.code,
+};
+if (o.json) {
+  process.stdout.write(JSON.stringify(result) + '\n');
+} else {
+  for (const l of labels.slice(0, 5)) step(l);
+  if (labels.length > 5) step(`... ${labels.length - 5} more label lines`);
+  step(`summary: ${result.provisioned}/${units} provisioned in ${result.stationSeconds} s (${result.unitsPerSecond} units/s), station exit ${station.code}, total ${result.totalSeconds} s`);
+  step(`inspect: node bin/keyline.js units list --work-order ${workOrder} --config certs-dev/keyline.json`);
+}
+process.exitCode = station.code === 0 && labels.length === units ? 0 : 1;
+for (const c of children) c.kill('SIGTERM');
