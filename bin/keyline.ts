@@ -39,4 +39,10 @@ async function run(argv: string[]): Promise<number> {
   return mod.main(rest);
 }
 
+// `keyline units list | head` closes the pipe early: that is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 process.exitCode = await run(process.argv.slice(2));
