@@ -7,7 +7,7 @@ import { KeylineError, ValidationError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import { workOrderCreate, type UnitView, type WorkOrderView } from '../../common/protocol/station-api.js';
 import type { DeviceIssuer } from '../ca/device-issuer.js';
-import { UNIT_STATUSES, type StationRole, type Store, type UnitStatus } from '../store/store.js';
+import { UNIT_STATUSES, type StationRecord, type StationRole, type Store, type UnitStatus } from '../store/store.js';
 import { createIssuePipeline, type IssueResult, type UnitOutcome } from './issue-units.js';
 import type { IssueRequest } from './policies.js';
 import { parseCsr, parsePublicKey } from './public-key.js';
@@ -46,6 +46,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const now = deps.clock ?? (() => new Date());
   const log = deps.log ?? silentLogger;
   const { store } = deps;
+  const knownStations = new Map<string, StationRecord>();
   const issueUnits = createIssuePipeline({ store, issuer: deps.issuer, now, log });
 
   async function parseRequest(input: IssueUnitInput): Promise<IssueRequest> {
@@ -167,9 +168,22 @@ export function createProvisioning(deps: ProvisioningDeps) {
       return { units: page.units.map((u) => unitView(u)), nextCursor: page.nextCursor };
     },
 
-    /** Records (or refreshes) an authenticated client on its first call. */
-    async registerStation(id: string, fingerprint: string, role: StationRole = 'station') {
-      return store.transaction((tx) => tx.stations.upsert({ id, fingerprint, role, createdAt: now().toISOString() }));
+    /**
+     * Records an authenticated client on its first call (and when its certificate or role
+     * changes), with an audit record; later calls are answered from memory without a write.
+     */
+    async registerStation(id: string, fingerprint: string, role: StationRole = 'station'): Promise<StationRecord> {
+      const cached = knownStations.get(id);
+      if (cached && cached.fingerprint === fingerprint && cached.role === role) return cached;
+      const rec = await store.transaction(async (tx) => {
+        const cur = await tx.stations.get(id);
+        if (cur && cur.fingerprint === fingerprint && cur.role === role) return cur;
+        const next = await tx.stations.upsert({ id, fingerprint, role, createdAt: now().toISOString() });
+        await tx.audit.append({ action: cur ? 'station.updated' : 'station.registered', actor: id, subject: id, detail: { fingerprint, role } });
+        return next;
+      });
+      knownStations.set(id, rec);
+      return rec;
     },
   };
 }

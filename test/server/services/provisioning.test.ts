@@ -1,3 +1,4 @@
+import { webcrypto } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { verifyAuditChain } from '../../../server/audit/audit-log.js';
 import { createProvisioning } from '../../../server/services/provisioning.js';
@@ -180,7 +181,6 @@ t.test('listUnits pages through every unit', async (t) => {
 });
 
 t.test('issue from a CSR', async (t) => {
-  const { webcrypto } = await import('node:crypto');
   const x509 = await import('../../../common/x509.js');
   const { prov } = await setup(t);
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
@@ -190,4 +190,14 @@ t.test('issue from a CSR', async (t) => {
   await prov.issueUnit({ serial, csr: csr.toString('pem'), workOrder: 'WO-1' }, 's');
   const raw = Buffer.from(await webcrypto.subtle.exportKey('raw', keys.publicKey)).subarray(1).toString('hex');
   t.equal((await prov.getUnit(serial)).publicKey, raw);
+});
+
+t.test('registerStation: first call recorded and audited, repeats free, a new certificate audited', async (t) => {
+  const { prov, store } = await setup(t);
+  await prov.registerStation('station-07', 'aa'.repeat(32));
+  await prov.registerStation('station-07', 'aa'.repeat(32));
+  t.match(await store.transaction((tx) => tx.stations.get('station-07')), { role: 'station', fingerprint: 'aa'.repeat(32) });
+  await prov.registerStation('station-07', 'bb'.repeat(32));
+  const actions = (await auditActions(store)).map((a) => a[0]);
+  t.same(actions, ['work_order.created', 'station.registered', 'station.updated']);
 });
