@@ -21,7 +21,7 @@ interface Entry<I> {
  * `maxItems` at most per transaction; one submission is never split). If the transaction fails,
  * every submitter in it gets the error: nothing of theirs was committed.
  */
-export function createGroupCommit<I>(store: Store, apply: (tx: Tx, items: I[]) => Promise<void>, maxItems = 500): GroupCommit<I> {
+export function createGroupCommit<I>(store: Store, apply: (tx: Tx, items: I[]) => Promise<void>, maxItems = 200): GroupCommit<I> {
   let pending: Entry<I>[] = [];
   let scheduled = false;
 

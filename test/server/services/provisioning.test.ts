@@ -100,6 +100,16 @@ t.test('idempotent retry vs serial conflicts', async (t) => {
   t.equal((await store.transaction((tx) => tx.units.list())).units.length, 1);
 });
 
+t.test('two identical requests at once: one issues, the other replays the same certificate', async (t) => {
+  const { prov, issuer } = await setup(t, { delayMs: 5 });
+  const req = { serial: chipSerial(), publicKey: p256Key().hex, workOrder: 'WO-1', idempotencyKey: 'retry-1' };
+  const [a, b] = await Promise.all([prov.issueUnit(req, 'station-01'), prov.issueUnit(req, 'station-01')]);
+  t.same([a.replayed, b.replayed].sort(), [false, true]);
+  t.same(Buffer.from(a.certificateDer), Buffer.from(b.certificateDer));
+  t.equal(issuer.calls, 2, 'both were signed; the loser\'s certificate was discarded, never returned');
+  t.equal((await prov.getWorkOrder('WO-1')).issued, 1);
+});
+
 t.test('quota race: concurrent calls, and two store connections on one file, never pass the quota', async (t) => {
   const { prov, file } = await setup(t, { quota: 7, delayMs: 5 });
   // A second connection with its own service stands for a second server process.
