@@ -48,15 +48,6 @@ export function keylineProfile(): ProvisioningProfile {
   };
 }
 
-/** What `inspectChip` finds. */
-export interface ChipFacts {
-  serialHex: string;
-  serial: Uint8Array;
-  revision: Uint8Array;
-  configLocked: boolean;
-  dataLocked: boolean;
-}
-
 /** What the unit writes into its chip, and reads back to check. */
 export interface ChipCertificates {
   deviceCompressed: Uint8Array;
@@ -64,37 +55,72 @@ export interface ChipCertificates {
   signerCompressed: Uint8Array;
 }
 
+/** What `inspectChip` finds. */
+export interface ChipFacts {
+  serialHex: string;
+  serial: Uint8Array;
+  revision: Uint8Array;
+  /** Config bytes 0-31 (serial, revision, I2C settings) as the chip holds them. */
+  block0: Uint8Array;
+  /** Config bytes 84-87: UserExtra, UserExtraAdd, LockValue, LockConfig. */
+  lockWord: Uint8Array;
+  configLocked: boolean;
+  dataLocked: boolean;
+}
+
 /** Info, serial and lock state: the first thing the line does with any chip. */
 export async function inspectChip(dev: AteccDevice): Promise<ChipFacts> {
   const revision = await dev.info();
-  const serial = await dev.serialNumber();
+  const block0 = await dev.read(Zone.CONFIG, 0, 0, 0, 32);
+  const serial = new Uint8Array(9);
+  serial.set(block0.subarray(0, 4), 0);
+  serial.set(block0.subarray(8, 13), 4);
   // Bytes 86 (LockValue) and 87 (LockConfig): 0x55 = unlocked (datasheet §"Config zone").
-  const locks = await dev.read(Zone.CONFIG, 0, 2, 5, 4);
-  const configLocked = locks[3] !== 0x55;
-  const dataLocked = locks[2] !== 0x55;
-  return { serial, serialHex: Buffer.from(serial).toString('hex').toUpperCase(), revision, configLocked, dataLocked };
+  const lockWord = await dev.read(Zone.CONFIG, 0, 2, 5, 4);
+  return {
+    serial, serialHex: Buffer.from(serial).toString('hex').toUpperCase(), revision, block0, lockWord,
+    configLocked: lockWord[3] !== 0x55, dataLocked: lockWord[2] !== 0x55,
+  };
 }
 
 /**
- * Step 1: on a blank part, writes the provisioning config, reads it back, checks it (never lock a
- * config that would make GenKey fail: the lock is irreversible) and locks it with the CRC of what
- * was read, so the chip itself verifies the summary. Then locks the data zone, which must be
- * locked before any slot can be read back (datasheet §"Data zone access restrictions").
+ * Step 1: on a blank part, checks the provisioning config (never lock a config that would make
+ * GenKey fail: the lock is irreversible), writes it, and locks it with the CRC summary of the
+ * 128 bytes the chip must now hold (its own bytes 0-15 and 84-87, ours elsewhere): the chip
+ * refuses the lock unless what it holds is exactly that (datasheet §"Lock command"), which is
+ * the read-back check done by the chip itself. A part already locked is read and checked.
+ * Then locks the data zone, which must be locked before any slot can be read back (datasheet
+ * §"Data zone access restrictions").
  */
 export async function configureChip(dev: AteccDevice, profile: ProvisioningProfile, facts: ChipFacts): Promise<void> {
-  if (!facts.configLocked) {
-    await dev.writeConfigZone(profile.configZone());
-  }
-  const config = await dev.readConfigZone();
+  const config = facts.configLocked ? await dev.readConfigZone() : expectedConfig(profile, facts);
   const problems = profile.check(config);
   if (problems.length > 0) {
-    const what = facts.configLocked ? 'locked config zone is not the provisioning config' : 'config zone read back is wrong, not locking';
+    const what = facts.configLocked ? 'locked config zone is not the provisioning config' : 'provisioning config is unfit to lock';
     throw new KeylineError('VALIDATION_FAILED', `${what}: ${problems.join('; ')}`, { detail: { problems } });
   }
-  if (!facts.configLocked) await dev.lockConfigZone(profile.crc(config));
+  if (!facts.configLocked) {
+    await dev.writeConfigZone(config);
+    try {
+      await dev.lockConfigZone(profile.crc(config));
+    } catch (err) {
+      if (err instanceof SecureElementError && err.code === 'ATCA_EXECUTION_ERROR') {
+        throw new SecureElementError('ATCA_EXECUTION_ERROR', 'config lock refused: the config zone does not match its CRC summary (write not taken as sent)', { cause: err, ...(err.status !== undefined ? { status: err.status } : {}) });
+      }
+      throw err;
+    }
+  }
   // The data zone holds nothing yet (the key is generated and the certificates written after,
   // as the slot map's WriteConfig allows), so its lock carries no summary worth checking.
   if (!facts.dataLocked) await dev.lockDataZone();
+}
+
+/** The 128 bytes a blank chip holds once the provisioning config is written. */
+function expectedConfig(profile: ProvisioningProfile, facts: ChipFacts): Uint8Array {
+  const c = Uint8Array.from(profile.configZone());
+  c.set(facts.block0.subarray(0, 16), 0);
+  c.set(facts.lockWord, 84);
+  return c;
 }
 
 /** Step 2: GenKey (mode 0x04) in the key slot; the public key X||Y. */

@@ -104,6 +104,8 @@ async function run(argv: string[]): Promise<number> {
   const retryMaxMs = intFlag('retry-max', v['retry-max'], 30, 1, 3600) * 1000;
   const cfg = loadStationConfig(v.config ?? DEFAULT_CONFIG_FILE);
   const endpoints = v.emulator ? parseEndpoints(v.emulator) : [];
+  // The progress display is the operator's view of each unit; at the default level the log
+  // keeps to warnings (pauses, quarantines) so its lines do not bury the bar.
   const log = createLogger({ name: 'station', level: cfg.logLevel === 'info' ? 'warn' : cfg.logLevel });
 
   mkdirSync(dirname(cfg.journalFile), { recursive: true });
@@ -122,8 +124,8 @@ async function run(argv: string[]): Promise<number> {
       { api, journal, checker, profile: keylineProfile(), source, progress, log, onStep: crashHook(cfg) },
       { workOrder: v['work-order'], station: cfg.id, target, parallel, retry: { maxDelayMs: retryMaxMs } },
     );
-    const { timing: _timing, ...summary } = result;
-    progress.finish(summary, v.json ?? false);
+    // The summary carries where the time went (server calls vs chip steps, summed over workers).
+    progress.finish(result, v.json ?? false);
     return EXIT[result.stopReason];
   } finally {
     await source?.close();

@@ -12,6 +12,14 @@ export const STEPS = ['started', 'configured', 'keyed', 'issued', 'written', 've
 /** One step name. */
 export type Step = (typeof STEPS)[number];
 
+/**
+ * Steps synced to disk before the line goes on: after 'started' the chip's config gets locked
+ * (a chip locked but unknown to the journal would be skipped as foreign); after 'keyed' the
+ * public key and idempotency key leave for the server (losing them would mean a new key and an
+ * orphan certificate).
+ */
+export const DURABLE_STEPS: ReadonlySet<Step> = new Set<Step>(['started', 'keyed']);
+
 /** A unit's standing: in progress, good (confirmed), quarantined, or pending (paused, resumable). */
 export type UnitStatus = 'in-progress' | 'good' | 'quarantined' | 'pending';
 
@@ -112,8 +120,12 @@ export class Journal {
       throw new KeylineError('STORE_ERROR', `cannot open station journal ${file}: ${(err as Error).message}`, { cause: err });
     }
     this.db.pragma('journal_mode = WAL');
-    // FULL: a step is on disk before the line acts on it; a kill -9 (or power loss) never loses one.
-    this.db.pragma('synchronous = FULL');
+    // WAL + NORMAL: a commit survives kill -9 of the station (it is in the WAL, in the OS's
+    // hands) but not a power cut. The commits a rerun cannot do without ('started' before the
+    // config is locked, 'keyed' before the sign request leaves, quarantines) are made FULL,
+    // which syncs the WAL and with it every commit before them; losing any other step to a
+    // power cut only repeats idempotent work (see DURABLE_STEPS).
+    this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.stmts = {
@@ -140,10 +152,12 @@ export class Journal {
     const existing = this.get(serial);
     if (existing) return existing;
     const now = new Date().toISOString();
-    this.db.transaction(() => {
-      this.stmts.insert.run({ serial, workOrder, station, now });
-      this.stmts.event.run(serial, 'started', 'in-progress', null, now);
-    })();
+    this.durably(() =>
+      this.db.transaction(() => {
+        this.stmts.insert.run({ serial, workOrder, station, now });
+        this.stmts.event.run(serial, 'started', 'in-progress', null, now);
+      })(),
+    );
     return this.get(serial)!;
   }
 
@@ -199,11 +213,23 @@ export class Journal {
     const sql = `UPDATE units SET ${sets.join(', ')} WHERE serial = @serial`;
     let stmt = this.updates.get(sql);
     if (!stmt) this.updates.set(sql, (stmt = this.db.prepare(sql)));
-    this.db.transaction(() => {
-      const r = stmt.run(params);
+    const write = this.db.transaction(() => {
+      const r = stmt!.run(params);
       if (r.changes !== 1) throw new KeylineError('STORE_ERROR', `journal has no unit with serial '${serial}'`);
       const cur = this.stmts.get.get(serial) as Row;
       this.stmts.event.run(serial, step ?? (cur.step as string), status, detail, params.now as string);
-    })();
+    });
+    if ((step && DURABLE_STEPS.has(step)) || status === 'quarantined') this.durably(() => write());
+    else write();
+  }
+
+  /** Runs one commit with synchronous = FULL (the WAL is synced before it returns). */
+  private durably(fn: () => void): void {
+    this.db.pragma('synchronous = FULL');
+    try {
+      fn();
+    } finally {
+      this.db.pragma('synchronous = NORMAL');
+    }
   }
 }

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import t from 'tap';
+import { keylineProfile } from '../../station/chip-steps.js';
 import { Journal } from '../../station/journal.js';
 import { apiFor, blankChips, makeBackend, runOver } from './harness.js';
 
@@ -143,4 +144,16 @@ t.test('a chip that cannot even be read is rejected, not journaled', async (t) =
   t.equal(result.good, 1);
   t.equal(result.stopReason, 'no-chips');
   t.match(err, /rejected in-process #0: cannot read the chip \(ATCA_EXECUTION_ERROR/);
+});
+
+t.test('a config that would make GenKey fail is never locked; the part is quarantined', async (t) => {
+  const b = await makeBackend(t);
+  const good = keylineProfile();
+  // The classic mistake: slot 0 KeyType 7 (not an ECC key), KeyConfig bytes 96-97.
+  const profile = { ...good, configZone: () => { const c = good.configZone(); c[96] = 0x1c; c[97] = 0x00; return c; } };
+  const [chip] = blankChips(1);
+  const { result } = await runOver(b, [chip!], join(t.testdir(), 'j.db'), { target: 1, parallel: 1, profile });
+  t.equal(result.quarantined, 1);
+  t.match(result.quarantinedUnits[0]!.reason, /unfit to lock: slot 0 KeyConfig.KeyType is 7/);
+  t.notOk(chip!.state.configLocked(), 'the config zone was not locked');
 });
