@@ -8,15 +8,15 @@ import t from 'tap';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { makeDevPki } from '../helpers/pki.js';
+import { makeDevPki, type TestPki } from '../helpers/pki.js';
 import { clientFor } from '../helpers/server.js';
 import { chipSerialHex, deviceKey } from '../helpers/device-keys.js';
 import type { UnitIssued } from '../../common/protocol/station-api.js';
 
-const pki = await makeDevPki(t);
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'keyline.js');
 
-function startServer(): Promise<{ child: ChildProcess; url: string }> {
+
+function startServer(pki: TestPki): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, 'server', '--config', pki.configPath], {
       env: { ...process.env, KEYLINE_SERVER_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' },
@@ -30,70 +30,73 @@ function startServer(): Promise<{ child: ChildProcess; url: string }> {
       if (m) resolve({ child, url: m[1]! });
     });
     child.stderr!.on('data', (d) => (err += d));
-    child.on('exit', (code) => { if (process.env.DBG) console.error('SERVER EXIT', code, err); reject(new Error(`server exited ${code}: ${err}`)); });
+    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
   });
 }
 
-const first = await startServer();
-let api = clientFor(t, pki, first.url);
-await api.createWorkOrder({ id: 'WO-CRASH', product: 'Sensor', quota: 400 });
+// One enclosing test: the PKI fixture lives exactly as long as the scenario.
+t.test('a server killed mid-burst loses nothing', async (t) => {
+  const pki = await makeDevPki(t);
+  const first = await startServer(pki);
+  let api = clientFor(t, pki, first.url);
+  await api.createWorkOrder({ id: 'WO-CRASH', product: 'Sensor', quota: 400 });
 
-const requests = Array.from({ length: 400 }, (_, i) => ({ serial: chipSerialHex(), publicKey: deviceKey().rawHex, workOrder: 'WO-CRASH', idempotencyKey: `idem-${i}` }));
-const received = new Map<string, UnitIssued>();
-let next = 0;
-let killed = false;
-await Promise.all(
-  Array.from({ length: 16 }, async () => {
-    while (next < requests.length) {
-      const req = requests[next++]!;
-      try {
-        const r = await api.issueUnit(req);
-        received.set(r.serial, r);
-        if (received.size === 60 && !killed) {
-          killed = true;
-          first.child.kill('SIGKILL');
+  const requests = Array.from({ length: 400 }, (_, i) => ({ serial: chipSerialHex(), publicKey: deviceKey().rawHex, workOrder: 'WO-CRASH', idempotencyKey: `idem-${i}` }));
+  const received = new Map<string, UnitIssued>();
+  let next = 0;
+  let killed = false;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < requests.length) {
+        const req = requests[next++]!;
+        try {
+          const r = await api.issueUnit(req);
+          received.set(r.serial, r);
+          if (received.size === 60 && !killed) {
+            killed = true;
+            first.child.kill('SIGKILL');
+          }
+        } catch {
+          // connection reset or refused after the kill: retried below
         }
-      } catch (err) {
-        // connection reset or refused after the kill: retried below
-        if (!killed) console.error('before kill', err);
       }
+    }),
+  );
+  t.ok(killed, 'the server was killed mid-burst');
+  t.ok(received.size >= 60 && received.size < 400, `${received.size} certificates received before the crash`);
+
+  const second = await startServer(pki);
+  t.teardown(() => void second.child.kill('SIGTERM'));
+  api = clientFor(t, pki, second.url);
+
+  t.test('every certificate a station received is on record, unchanged', async (t) => {
+    for (const r of received.values()) {
+      const u = await api.getUnit(r.serial);
+      if (u.fingerprintSha256 !== r.fingerprintSha256) t.fail(`unit ${r.serial} changed`);
     }
-  }),
-);
-t.ok(killed, 'the server was killed mid-burst');
-t.ok(received.size >= 60 && received.size < 400, `${received.size} certificates received before the crash`);
+    t.pass(`${received.size} units checked`);
+  });
 
-const second = await startServer();
-t.teardown(() => void second.child.kill('SIGTERM'));
-api = clientFor(t, pki, second.url);
+  t.test('records are complete: quota count = unit rows = issuance audit entries; the chain verifies', async (t) => {
+    const db = new Database(join(pki.outDir, 'keyline.db'), { readonly: true });
+    const units = (db.prepare("SELECT count(*) AS n FROM units WHERE work_order = 'WO-CRASH'").get() as { n: number }).n;
+    const issued = (db.prepare("SELECT issued FROM work_orders WHERE id = 'WO-CRASH'").get() as { issued: number }).issued;
+    const audited = (db.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'unit.issued'").get() as { n: number }).n;
+    db.close();
+    t.ok(units >= received.size, 'no received certificate was lost');
+    t.equal(issued, units, 'the quota count matches the unit rows');
+    t.equal(audited, units, 'one issuance audit record per unit');
+    const out = execFileSync(process.execPath, [bin, 'audit', 'verify', '--config', pki.configPath], { encoding: 'utf8' });
+    t.match(out, /ok|OK/);
+  });
 
-t.test('every certificate a station received is on record, unchanged', async (t) => {
-  for (const r of received.values()) {
-    const u = await api.getUnit(r.serial);
-    if (u.fingerprintSha256 !== r.fingerprintSha256) t.fail(`unit ${r.serial} changed`);
-  }
-  t.pass(`${received.size} units checked`);
-});
-
-t.test('records are complete: quota count = unit rows = issuance audit entries; the chain verifies', async (t) => {
-  const db = new Database(join(pki.outDir, 'keyline.db'), { readonly: true });
-  const units = (db.prepare("SELECT count(*) AS n FROM units WHERE work_order = 'WO-CRASH'").get() as { n: number }).n;
-  const issued = (db.prepare("SELECT issued FROM work_orders WHERE id = 'WO-CRASH'").get() as { issued: number }).issued;
-  const audited = (db.prepare("SELECT count(*) AS n FROM audit_log WHERE action = 'unit.issued'").get() as { n: number }).n;
-  db.close();
-  t.ok(units >= received.size, 'no received certificate was lost');
-  t.equal(issued, units, 'the quota count matches the unit rows');
-  t.equal(audited, units, 'one issuance audit record per unit');
-  const out = execFileSync(process.execPath, [bin, 'audit', 'verify', '--config', pki.configPath], { encoding: 'utf8' });
-  t.match(out, /ok|OK/);
-});
-
-t.test('retrying everything with the same idempotency keys completes the run with no duplicate', async (t) => {
-  for (const req of requests) {
-    const r = await api.issueUnit(req);
-    const before = received.get(req.serial);
-    if (before && before.certificatePem !== r.certificatePem) t.fail(`serial ${req.serial} got a second certificate`);
-  }
-  const wo = await api.getWorkOrder('WO-CRASH');
-  t.equal(wo.issued, 400, 'exactly one certificate per serial');
+  t.test('retrying everything with the same idempotency keys completes the run with no duplicate', async (t) => {
+    for (const req of requests) {
+      const r = await api.issueUnit(req);
+      const before = received.get(req.serial);
+      if (before && before.certificatePem !== r.certificatePem) t.fail(`serial ${req.serial} got a second certificate`);
+    }
+    const wo = await api.getWorkOrder('WO-CRASH');
+    t.equal(wo.issued, 400, 'exactly one certificate per serial');
+  });
 });
