@@ -1,4 +1,4 @@
-import { generateKeyPairSync, webcrypto } from 'node:crypto';
+import { generateKeyPairSync, webcrypto, type KeyObject } from 'node:crypto';
 import t from 'tap';
 import * as x509 from '../../../common/x509.js';
 import { parseCsr, parsePublicKey, spkiToRaw } from '../../../server/services/public-key.js';
@@ -31,7 +31,7 @@ t.test('off-curve points are refused', async (t) => {
 t.test('SPKI base64 DER: P-256 accepted, other curves and algorithms named', async (t) => {
   const k = p256Key();
   t.equal(Buffer.from(parsePublicKey(k.spki)).toString('hex'), k.hex);
-  const spki = (kp: { publicKey: { export(o: object): Buffer } }) => kp.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+  const spki = (kp: { publicKey: KeyObject }) => kp.publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
   t.throws(() => parsePublicKey(spki(generateKeyPairSync('ec', { namedCurve: 'secp384r1' }))), { code: 'UNSUPPORTED_CURVE', message: /P-384/ });
   t.throws(() => parsePublicKey(spki(generateKeyPairSync('ec', { namedCurve: 'secp256k1' }))), { code: 'UNSUPPORTED_CURVE', message: /secp256k1/ });
   t.throws(() => parsePublicKey(spki(generateKeyPairSync('ed25519'))), { code: 'UNSUPPORTED_CURVE', message: /Ed25519/ });
