@@ -45,7 +45,9 @@ interface Summary {
 function station(args: string[], env: NodeJS.ProcessEnv): Promise<{ summary: Summary; wallSeconds: number }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['bin/keyline.js', 'station', 'run', '--json', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // STATION_PROF=1: a CPU profile of the timed station run in /tmp/prof (for looking into overhead).
+    const prof = process.env.STATION_PROF && args.includes('BENCH-TIMED') ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
+    const child = spawn(process.execPath, [...prof, 'bin/keyline.js', 'station', 'run', '--json', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -119,7 +121,8 @@ try {
     const pct = (100 * overhead) / chipBusyMs;
     process.stdout.write(
       `timing on (P=${TIMED_PARALLEL}): ${s.good} good in ${fmt(s.elapsedSeconds, 1)} s, ${fmt(s.good / s.elapsedSeconds, 2)} units/s; ${commands} chip commands, ${fmt(chipBusyMs / Math.max(1, s.good))} ms of chip time per unit\n` +
-        `  station overhead ${fmt(overhead / Math.max(1, s.good), 1)} ms per unit = ${fmt(pct, 2)} % of the chip's own command time (server calls ${fmt(serverMs / Math.max(1, s.good), 1)} ms per unit, not counted)\n`,
+        `  station overhead ${fmt(overhead / Math.max(1, s.good), 1)} ms per unit = ${fmt(pct, 2)} % of the chip's own command time (server calls ${fmt(serverMs / Math.max(1, s.good), 1)} ms per unit, not counted)\n` +
+        `    of which driver + kit link ${fmt((s.timing.chipMs - chipBusyMs) / Math.max(1, s.good), 1)} ms, station logic and journal ${fmt((unitMs - serverMs - s.timing.chipMs) / Math.max(1, s.good), 1)} ms per unit\n`,
     );
     const ok = s.good === TIMED_UNITS && pct < 5;
     process.stdout.write(`  floor (overhead < 5 %): ${ok ? 'PASS' : 'FAIL'}\n`);

@@ -66,20 +66,22 @@ export interface ChipFacts {
   lockWord: Uint8Array;
   configLocked: boolean;
   dataLocked: boolean;
+  /** Slots whose SlotLocked bit (config bytes 88-89) is cleared. */
+  lockedSlots: ReadonlySet<number>;
 }
 
-/** Info, serial and lock state: the first thing the line does with any chip. */
+/** Info, then config bytes 0-95 in one session: serial, revision, lock bytes, SlotLocked. */
 export async function inspectChip(dev: AteccDevice): Promise<ChipFacts> {
   const revision = await dev.info();
-  const block0 = await dev.read(Zone.CONFIG, 0, 0, 0, 32);
+  const head = await dev.readBytes(Zone.CONFIG, 0, 0, 96);
   const serial = new Uint8Array(9);
-  serial.set(block0.subarray(0, 4), 0);
-  serial.set(block0.subarray(8, 13), 4);
+  serial.set(head.subarray(0, 4), 0);
+  serial.set(head.subarray(8, 13), 4);
   // Bytes 86 (LockValue) and 87 (LockConfig): 0x55 = unlocked (datasheet §"Config zone").
-  const lockWord = await dev.read(Zone.CONFIG, 0, 2, 5, 4);
+  const lockWord = head.slice(84, 88);
   return {
-    serial, serialHex: Buffer.from(serial).toString('hex').toUpperCase(), revision, block0, lockWord,
-    configLocked: lockWord[3] !== 0x55, dataLocked: lockWord[2] !== 0x55,
+    serial, serialHex: Buffer.from(serial).toString('hex').toUpperCase(), revision, block0: head.slice(0, 32), lockWord,
+    configLocked: lockWord[3] !== 0x55, dataLocked: lockWord[2] !== 0x55, lockedSlots: slotLockBits(head[88]!, head[89]!),
   };
 }
 
@@ -134,11 +136,12 @@ export function readPublicKey(dev: AteccDevice, profile: ProvisioningProfile): P
 }
 
 /** Step 4a: writes the compressed certificates and the signer public key (slots already locked are left alone). */
-export async function writeCertificates(dev: AteccDevice, profile: ProvisioningProfile, certs: ChipCertificates): Promise<void> {
+export async function writeCertificates(dev: AteccDevice, profile: ProvisioningProfile, certs: ChipCertificates, facts: ChipFacts): Promise<void> {
   for (const c of [certs.deviceCompressed, certs.signerCompressed]) {
     if (c.length !== COMP_CERT_SIZE) throw new KeylineError('ATCACERT_INVALID', `compressed certificate must be ${COMP_CERT_SIZE} bytes, got ${c.length}`);
   }
-  const locked = await lockedSlots(dev);
+  // Slot locks change only in step 5, so what inspectChip saw still holds.
+  const locked = facts.lockedSlots;
   if (!locked.has(profile.deviceCertSlot)) await dev.writeSlot(profile.deviceCertSlot, certs.deviceCompressed);
   if (!locked.has(profile.signerPublicKeySlot)) await dev.writePublicKeySlot(profile.signerPublicKeySlot, certs.signerPublicKey);
   if (!locked.has(profile.signerCertSlot)) await dev.writeSlot(profile.signerCertSlot, certs.signerCompressed);
@@ -154,8 +157,8 @@ export async function readCertificates(dev: AteccDevice, profile: ProvisioningPr
 }
 
 /** Step 5: locks each slot the slot map names, then checks the SlotLocked bits say so. */
-export async function lockSlots(dev: AteccDevice, profile: ProvisioningProfile): Promise<void> {
-  const before = await lockedSlots(dev);
+export async function lockSlots(dev: AteccDevice, profile: ProvisioningProfile, facts: ChipFacts): Promise<void> {
+  const before = facts.lockedSlots;
   for (const slot of profile.lockSlots) {
     if (!before.has(slot)) await dev.lockSlot(slot);
   }
@@ -167,7 +170,11 @@ export async function lockSlots(dev: AteccDevice, profile: ProvisioningProfile):
 /** The locked slots, from one read of SlotLocked (config bytes 88-89, a cleared bit = locked). */
 async function lockedSlots(dev: AteccDevice): Promise<Set<number>> {
   const word = await dev.read(Zone.CONFIG, 0, 2, 6, 4);
-  const bits = word[0]! | (word[1]! << 8);
+  return slotLockBits(word[0]!, word[1]!);
+}
+
+function slotLockBits(lo: number, hi: number): Set<number> {
+  const bits = lo | (hi << 8);
   const out = new Set<number>();
   for (let s = 0; s < 16; s++) if ((bits & (1 << s)) === 0) out.add(s);
   return out;

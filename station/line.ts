@@ -164,7 +164,7 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
       }
       // Step 4: write, read back, rebuild, compare byte for byte (before anything is locked in).
       if (!done('written')) {
-        await chip(() => writeCertificates(dev, deps.profile, prepared.chip));
+        await chip(() => writeCertificates(dev, deps.profile, prepared.chip, facts));
         advance('written');
       }
       if (!done('verified')) {
@@ -178,7 +178,7 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
       }
       // Step 5: lock per the slot map.
       if (!done('locked')) {
-        await chip(() => lockSlots(dev, deps.profile));
+        await chip(() => lockSlots(dev, deps.profile, facts));
         advance('locked');
       }
       // Step 6: confirm; only then is the unit good and labelled.
