@@ -50,7 +50,10 @@ export function spawnKeyline(args: string[], ready: RegExp, env: NodeJS.ProcessE
       if (m) resolve({ child, match: m });
     });
     child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => reject(new Error(`keyline ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`)));
+    child.on('exit', (code) => {
+      if (code) process.stderr.write(`keyline ${args[0]} exited ${code}: ${err.slice(-2000)}\n`);
+      reject(new Error(`keyline ${args.join(' ')} exited ${code}`));
+    });
   });
 }
 

@@ -94,6 +94,10 @@ async function start(config: Config, secrets: Secrets, log: Logger): Promise<Run
     );
     // Batches of small requests: Nagle's delay would dominate latency.
     https.on('secureConnection', (s) => s.setNoDelay(true));
+    // Stations keep their connections for a whole shift; Node's 5 s default makes an idle
+    // station's next request race the server's close (ECONNRESET on a reused socket).
+    https.keepAliveTimeout = 65_000;
+    https.headersTimeout = 70_000;
     await listen(https, config.server.port, config.server.host);
     closers.push(() => closeServer(https));
     const apiUrl = `https://${config.server.host}:${(https.address() as AddressInfo).port}`;
