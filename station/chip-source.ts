@@ -10,7 +10,7 @@ import { AteccDevice } from '../secure-element/device.js';
 import type { RunnerOptions } from '../secure-element/command-runner.js';
 import { InProcessTransport } from '../secure-element/transports/in-process.js';
 import { KitTransport, type KitClient } from '../secure-element/transports/kit-client.js';
-import { KitHidTransport, listKitHid } from '../secure-element/transports/kit-hid.js';
+import { KitHidTransport, listKitHid, type HidModule } from '../secure-element/transports/kit-hid.js';
 import { connectKit } from '../secure-element/transports/kit-tcp.js';
 import type { ChipFacts } from './chip-steps.js';
 import type { UnitRecord } from './journal.js';
@@ -112,20 +112,20 @@ export class KitTcpChipSource implements ChipSource {
 
 /** Microchip USB kits over HID: each kit holds one chip, taken once per run. */
 export class KitHidChipSource implements ChipSource {
-  private constructor(private readonly paths: string[]) {}
+  private constructor(private readonly paths: string[], private readonly hid: HidModule | undefined, private readonly runner: RunnerOptions) {}
 
-  /** Lists the kits node-hid sees (Microchip VID/PIDs). */
-  static async open(): Promise<KitHidChipSource> {
-    const kits = await listKitHid();
+  /** Lists the kits node-hid (or the injected module) sees, by Microchip VID/PID. */
+  static async open(opts: { hid?: HidModule; runner?: RunnerOptions } = {}): Promise<KitHidChipSource> {
+    const kits = await listKitHid(opts.hid);
     const paths = kits.flatMap((k) => (k.path ? [k.path] : []));
     if (paths.length === 0) throw new KeylineError('KIT_DEVICE_NOT_FOUND', 'no Microchip HID kit found');
-    return new KitHidChipSource(paths);
+    return new KitHidChipSource(paths, opts.hid, opts.runner ?? {});
   }
 
   async next(): Promise<ChipLease | null> {
     const path = this.paths.shift();
     if (!path) return null;
-    const device = new AteccDevice(await KitHidTransport.open({ path }));
+    const device = new AteccDevice(await KitHidTransport.open({ path, ...(this.hid ? { hid: this.hid } : {}) }), this.runner);
     return { device, where: `hid ${path}`, release: () => device.close() };
   }
 

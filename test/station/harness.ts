@@ -97,7 +97,7 @@ export async function runOver(
   b: Backend,
   chips: Atecc608Chip[],
   journalFile: string,
-  opts: { target: number; parallel?: number; workOrder?: string; onStep?: LineDeps['onStep']; api?: LineDeps['api']; profile?: LineDeps['profile']; crashAt?: { step: string; n: number } },
+  opts: { target: number; parallel?: number; workOrder?: string; onStep?: LineDeps['onStep']; api?: LineDeps['api']; profile?: LineDeps['profile']; source?: LineDeps['source']; crashAt?: { step: string; n: number } },
 ): Promise<RunOutput> {
   const journal = new Journal(journalFile);
   let onStep = opts.onStep;
@@ -126,7 +126,7 @@ export async function runOver(
     const result = await runLine(
       {
         api: opts.api ?? apiFor(b), journal, checker: new CertChecker(b.rootPem), profile: opts.profile ?? keylineProfile(),
-        source: new InProcessChipSource(chips), progress, ...(onStep ? { onStep } : {}),
+        source: opts.source ?? new InProcessChipSource(chips), progress, ...(onStep ? { onStep } : {}),
       },
       { workOrder, station: 'station-01', target: opts.target, parallel: opts.parallel ?? 2, retry: { initialDelayMs: 20, maxDelayMs: 80 } },
     );

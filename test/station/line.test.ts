@@ -5,7 +5,10 @@
  */
 import { join } from 'node:path';
 import t from 'tap';
+import { KitServer } from '../../emulator/kit/kit-server.js';
 import { keylineProfile } from '../../station/chip-steps.js';
+import { KitHidChipSource } from '../../station/chip-source.js';
+import { FakeHidKit } from '../secure-element/transports/fake-hid-kit.js';
 import { Journal } from '../../station/journal.js';
 import { apiFor, blankChips, makeBackend, runOver } from './harness.js';
 
@@ -156,4 +159,21 @@ t.test('a config that would make GenKey fail is never locked; the part is quaran
   t.equal(result.quarantined, 1);
   t.match(result.quarantinedUnits[0]!.reason, /unfit to lock: slot 0 KeyConfig.KeyType is 7/);
   t.notOk(chip!.state.configLocked(), 'the config zone was not locked');
+});
+
+t.test('--hid: one chip per Microchip kit, through the HID report framing', async (t) => {
+  const b = await makeBackend(t);
+  const chips = blankChips(2);
+  const kits = chips.map((c) => new FakeHidKit(new KitServer({ chips: [c], honourTiming: false })));
+  const hid = {
+    devicesAsync: async () => [
+      ...kits.map((_, i) => ({ path: `fake-hid-${i}`, vendorId: 0x03eb, productId: 0x2312 })),
+      { path: 'a-mouse', vendorId: 0x046d, productId: 0xc077 },
+    ],
+    HIDAsync: { open: async (path: string) => kits[Number(path.slice('fake-hid-'.length))]! },
+  };
+  const source = await KitHidChipSource.open({ hid });
+  const { result } = await runOver(b, chips, join(t.testdir(), 'j.db'), { target: 2, parallel: 2, source });
+  t.equal(result.good, 2);
+  t.ok(kits.every((k) => k.violations.length === 0), 'every report framed as hal_kit_hid frames it');
 });
