@@ -64,7 +64,10 @@ async function start(config: Config, secrets: Secrets, log: Logger): Promise<Run
     const app = createApp({
       provisioning,
       chainPem,
-      isRevoked: () => false,
+      auth: {
+        isRevoked: async (serial) => (await store.transaction((tx) => tx.revocations.get(serial), { readOnly: true })) !== null,
+        onAuthenticated: (p) => provisioning.registerStation(p.id, p.fingerprintSha256, p.role),
+      },
       metrics,
       log: log.child({ area: 'api' }),
       bodyLimitBytes: config.server.bodyLimitBytes,

@@ -6,7 +6,7 @@ import Koa from 'koa';
 import Router from '@koa/router';
 import type { Logger } from 'pino';
 import { handleErrors } from './errors.js';
-import { requireStation, type RevocationCheck } from './middleware/mtls.js';
+import { requireStation, type StationAuthDeps } from './middleware/mtls.js';
 import { Metrics } from './metrics.js';
 import { mountPublic } from './routes/public.js';
 import { mountWorkOrders } from './routes/work-orders.js';
@@ -18,7 +18,7 @@ export interface ApiDeps {
   provisioning: Provisioning;
   /** The issuing CA and root certificates, PEM, returned with every issued certificate. */
   chainPem: string;
-  isRevoked: RevocationCheck;
+  auth: StationAuthDeps;
   health: () => Promise<{ ok: boolean; checks: Record<string, unknown> }>;
   metrics: Metrics;
   log: Logger;
@@ -39,7 +39,7 @@ export function createApp(deps: ApiDeps): Koa {
   mountWorkOrders(secured, deps);
   mountUnits(secured, deps);
   const batch = batchHandler(deps);
-  const mtls = requireStation(deps.isRevoked);
+  const mtls = requireStation(deps.auth);
   app.use(async (ctx, next) => {
     if (ctx.path.startsWith('/v1/') && !ctx.path.startsWith('/v1/ca/') && ctx.path !== '/v1/openapi.json') {
       return mtls(ctx, async () => {

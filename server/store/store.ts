@@ -136,12 +136,41 @@ export interface AuditRepo {
   count(): Promise<number>;
 }
 
+/** RFC 5280 §5.3.1 revocation reasons. */
+export type RevocationReason = 'unspecified' | 'keyCompromise' | 'cACompromise' | 'affiliationChanged' | 'superseded'
+  | 'cessationOfOperation' | 'certificateHold' | 'privilegeWithdrawn' | 'aACompromise';
+
+/** One revoked certificate. */
+export interface RevocationRecord {
+  /** Lowercase hex, no leading zeros (normaliseSerialHex). */
+  certificateSerial: string;
+  kind: 'device' | 'station' | 'other';
+  subject: string | null;
+  reason: RevocationReason;
+  revokedAt: string;
+  revokedBy: string;
+}
+
+/** Revoked certificates. */
+export interface RevocationRepo {
+  /** Records a revocation; revoking twice keeps the first record (idempotent). */
+  add(r: RevocationRecord): Promise<RevocationRecord>;
+  /** The revocation of this serial, or null. */
+  get(certificateSerial: string): Promise<RevocationRecord | null>;
+}
+
+/** A certificate serial as stored: lowercase hex of the value without leading zeros. */
+export function normaliseSerialHex(hex: string): string {
+  return hex.toLowerCase().replace(/^0+(?=.)/, '');
+}
+
 /** The repositories one transaction sees; unusable after commit or rollback. */
 export interface Tx {
   readonly workOrders: WorkOrderRepo;
   readonly units: UnitRepo;
   readonly stations: StationRepo;
   readonly audit: AuditRepo;
+  readonly revocations: RevocationRepo;
 }
 
 /** Options of one transaction. */

@@ -2,7 +2,7 @@
  * The station API end to end: real SoftHSM tokens from the dev ceremony, the real HTTPS server
  * with mTLS, SQLite, and OpenSSL checking every certificate issued.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ function opensslVerify(pem: string): string {
   return execFileSync('openssl', ['verify', '-x509_strict', '-CAfile', pki.rootCertPath, '-untrusted', pki.issuingCertPath, f], { encoding: 'utf8' }).trim();
 }
 
-async function refused(t: Tap.Test, p: Promise<unknown>, status: number, code: string) {
+async function refused(t: Test, p: Promise<unknown>, status: number, code: string) {
   const err = (await p.then(() => null, (e) => e)) as { status?: number; code?: string } | null;
   t.ok(err, `refused with ${code}`);
   t.equal(err?.code, code, `code ${code}`);
@@ -54,7 +54,8 @@ t.test('issue: 201, the certificate verifies with openssl, and the record is the
   t.match(opensslVerify(r.certificatePem), /: OK$/);
   const cert = new x509.X509Certificate(r.certificatePem);
   t.equal(cert.subject, `O=Sensor, CN=${serial}`);
-  t.equal(Buffer.from(await cert.publicKey.export(webcrypto as Crypto).then((k) => webcrypto.subtle.exportKey('raw', k))).subarray(1).toString('hex'), k.rawHex);
+  const raw = await webcrypto.subtle.exportKey('raw', await cert.publicKey.export(webcrypto as Crypto));
+  t.equal(Buffer.from(new Uint8Array(raw)).subarray(1).toString('hex'), k.rawHex, 'the certificate carries the chip key');
   t.equal(r.chainPem.match(/BEGIN CERTIFICATE/g)?.length, 2, 'chain = issuing + root');
   const unit = await api.getUnit(serial);
   t.equal(unit.status, 'issued');

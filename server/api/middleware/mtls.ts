@@ -18,21 +18,39 @@ export interface Principal {
 /** Answers whether a certificate serial (lowercase hex) has been revoked. */
 export type RevocationCheck = (certificateSerialHex: string) => Promise<boolean> | boolean;
 
+/** What station authentication needs. */
+export interface StationAuthDeps {
+  isRevoked: RevocationCheck;
+  /** Called once per connection with the authenticated principal (records the station). */
+  onAuthenticated?: (p: Principal) => Promise<unknown>;
+  /** How long a connection's "not revoked" answer is reused; a revocation takes effect within it. */
+  revocationTtlMs?: number;
+}
+
 const ROLES = new Set(['station', 'security-officer']);
 // The identity parsed from a connection's certificate never changes during the connection.
-const identities = new WeakMap<TLSSocket, Principal>();
+const identities = new WeakMap<TLSSocket, { principal: Principal; checkedAt: number }>();
 
 /** Koa middleware that sets `ctx.state.principal` or refuses the request. */
-export function requireStation(isRevoked: RevocationCheck) {
+export function requireStation(deps: StationAuthDeps) {
+  const ttl = deps.revocationTtlMs ?? 1000;
   return async function mtls(ctx: Context, next: Next): Promise<void> {
     const socket = ctx.req.socket as TLSSocket;
-    let principal = identities.get(socket);
-    if (!principal) {
-      principal = authenticate(socket);
-      identities.set(socket, principal);
+    let entry = identities.get(socket);
+    if (!entry) {
+      const principal = authenticate(socket);
+      entry = { principal, checkedAt: -Infinity };
+      identities.set(socket, entry);
+      await deps.onAuthenticated?.(principal);
     }
-    if (await isRevoked(principal.certificateSerial)) {
-      throw new KeylineError('CERTIFICATE_REVOKED', `certificate ${principal.certificateSerial} of '${principal.id}' is revoked`);
+    const { principal } = entry;
+    // A keep-alive connection of a busy station carries thousands of requests: one revocation
+    // lookup per `ttl` instead of one per request.
+    if (performance.now() - entry.checkedAt > ttl) {
+      if (await deps.isRevoked(principal.certificateSerial)) {
+        throw new KeylineError('CERTIFICATE_REVOKED', `certificate ${principal.certificateSerial} of '${principal.id}' is revoked`);
+      }
+      entry.checkedAt = performance.now();
     }
     ctx.state.principal = principal;
     await next();

@@ -3,7 +3,7 @@
  * than running these single-row statements), plus the row → record mappers.
  */
 import type Database from 'better-sqlite3';
-import type { AuditRecord, StationRecord, UnitRecord, WorkOrderRecord } from '../store.js';
+import type { AuditRecord, RevocationRecord, StationRecord, UnitRecord, WorkOrderRecord } from '../store.js';
 
 const UNIT_COLUMNS = `serial, public_key, fingerprint_sha256, certificate_der, certificate_serial, work_order,
   station, status, status_reason, idempotency_key, issued_at, confirmed_at, updated_at`;
@@ -37,6 +37,9 @@ export function prepareStatements(db: Database.Database) {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     auditList: p('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?'),
     auditCount: p('SELECT count(*) FROM audit_log').pluck(),
+    revocationInsert: p(`INSERT INTO revoked_certificates (certificate_serial, kind, subject, reason, revoked_at, revoked_by)
+      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (certificate_serial) DO NOTHING`),
+    revocationGet: p('SELECT * FROM revoked_certificates WHERE certificate_serial = ?'),
   };
 }
 
@@ -93,5 +96,17 @@ export function toAudit(r: Row): AuditRecord {
     detail: r.detail as string | null,
     prevHash: r.prev_hash as string,
     hash: r.hash as string,
+  };
+}
+
+/** Row → RevocationRecord. */
+export function toRevocation(r: Row): RevocationRecord {
+  return {
+    certificateSerial: r.certificate_serial as string,
+    kind: r.kind as RevocationRecord['kind'],
+    subject: (r.subject as string | null) ?? null,
+    reason: r.reason as RevocationRecord['reason'],
+    revokedAt: r.revoked_at as string,
+    revokedBy: r.revoked_by as string,
   };
 }

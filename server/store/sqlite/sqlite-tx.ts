@@ -4,9 +4,9 @@
  */
 import { KeylineError, ValidationError } from '../../../common/errors.js';
 import { GENESIS_HASH, canonicalJson, recordHash } from '../../audit/hash-chain.js';
-import type { AuditRecord, Tx, UnitPage, UnitQuery, UnitRecord } from '../store.js';
+import { normaliseSerialHex, type AuditRecord, type Tx, type UnitPage, type UnitQuery, type UnitRecord } from '../store.js';
 import { mapSqliteError } from './sqlite-errors.js';
-import { toAudit, toStation, toUnit, toWorkOrder, type Statements } from './sqlite-statements.js';
+import { toAudit, toRevocation, toStation, toUnit, toWorkOrder, type Statements } from './sqlite-statements.js';
 
 type Row = Record<string, unknown>;
 
@@ -115,6 +115,17 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
         }),
       list: ({ afterSeq, limit }) => run('audit list', () => (s.auditList.all(afterSeq, limit) as Row[]).map(toAudit)),
       count: () => run('audit count', () => s.auditCount.get() as number),
+    },
+    revocations: {
+      add: (r) => run(`revocation ${r.certificateSerial}`, () => {
+        const serial = normaliseSerialHex(r.certificateSerial);
+        s.revocationInsert.run(serial, r.kind, r.subject, r.reason, r.revokedAt, r.revokedBy);
+        return toRevocation(s.revocationGet.get(serial) as Row);
+      }),
+      get: (serial) => run(`revocation ${serial}`, () => {
+        const row = s.revocationGet.get(normaliseSerialHex(serial)) as Row | undefined;
+        return row ? toRevocation(row) : null;
+      }),
     },
   };
 }
