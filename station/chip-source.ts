@@ -4,14 +4,15 @@
  * Whether a chip is taken is decided by `chipDecision` from the chip and the journal: blank parts
  * and parts this station left half-way are taken; good, quarantined and foreign parts are not.
  */
-import { KeylineError } from '../common/errors.js';
+import { connect, type Socket } from 'node:net';
+import { KeylineError, SecureElementError } from '../common/errors.js';
 import type { ChipPort } from '../emulator/chip-port.js';
 import { AteccDevice } from '../secure-element/device.js';
 import type { RunnerOptions } from '../secure-element/command-runner.js';
 import { InProcessTransport } from '../secure-element/transports/in-process.js';
-import { KitTransport, type KitClient } from '../secure-element/transports/kit-client.js';
+import { KitClient, KitTransport } from '../secure-element/transports/kit-client.js';
 import { KitHidTransport, listKitHid, type HidModule } from '../secure-element/transports/kit-hid.js';
-import { connectKit } from '../secure-element/transports/kit-tcp.js';
+import { StreamLineLink } from '../secure-element/transports/stream-line-link.js';
 import type { ChipFacts } from './chip-steps.js';
 import type { UnitRecord } from './journal.js';
 
@@ -21,6 +22,10 @@ export interface ChipLease {
   /** Where the chip sits, for messages (`kit 127.0.0.1:7777 #12`). */
   where: string;
   release(): Promise<void>;
+  /** True once the link to the kit is gone: a failure then is the link's, not the chip's. */
+  linkDown?(): boolean;
+  /** Puts the chip back at the end of the queue (after a link failure); false when it was retried enough. */
+  requeue?(): boolean;
 }
 
 /** A supply of chips shared by the line's workers. */
@@ -58,24 +63,46 @@ export function parseEndpoints(value: string): Endpoint[] {
   });
 }
 
+/** One kit connection and whether it is still up. */
+interface KitLink {
+  client: KitClient;
+  down(): boolean;
+}
+
+/** Connects to a kit endpoint (TCP_NODELAY: one short line per request) and watches the socket. */
+async function openKitLink(e: Endpoint): Promise<KitLink> {
+  const socket = await new Promise<Socket>((resolve, reject) => {
+    const s = connect({ host: e.host, port: e.port, noDelay: true });
+    s.once('connect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', (err) => reject(new SecureElementError('ATCA_COMM_ERROR', `cannot reach kit at ${e.host}:${e.port}: ${err.message}`, { cause: err })));
+  });
+  let closed = false;
+  const mark = () => (closed = true);
+  socket.once('end', mark).once('close', mark).once('error', mark);
+  return { client: new KitClient(new StreamLineLink(socket)), down: () => closed || socket.destroyed };
+}
+
 /** Every device behind kit-protocol TCP endpoints; each worker keeps one connection per endpoint and re-selects. */
 export class KitTcpChipSource implements ChipSource {
-  private readonly queue: Array<{ ep: number; address: number; index: number }>;
-  private readonly links = new Map<string, Promise<KitClient>>();
+  private readonly queue: Array<{ ep: number; address: number; index: number; tries?: number }>;
+  private readonly links = new Map<string, KitLink>();
 
-  private constructor(private readonly endpoints: Endpoint[], queue: Array<{ ep: number; address: number; index: number }>, private readonly runner: RunnerOptions) {
+  private constructor(private readonly endpoints: Endpoint[], queue: Array<{ ep: number; address: number; index: number; tries?: number }>, private readonly runner: RunnerOptions) {
     this.queue = queue;
   }
 
   /** Discovers the devices of every endpoint (`board:device(NN)` until the kit says none). */
   static async open(endpoints: Endpoint[], opts: { runner?: RunnerOptions } = {}): Promise<KitTcpChipSource> {
-    const queue: Array<{ ep: number; address: number; index: number }> = [];
+    const queue: Array<{ ep: number; address: number; index: number; tries?: number }> = [];
     for (const [ep, e] of endpoints.entries()) {
-      const probe = await connectKit(e.host, e.port);
+      const probe = await openKitLink(e);
       try {
-        for (const d of await probe.discover(65536)) queue.push({ ep, address: d.address, index: d.index });
+        for (const d of await probe.client.discover(65536)) queue.push({ ep, address: d.address, index: d.index });
       } finally {
-        await probe.close();
+        await probe.client.close();
       }
     }
     return new KitTcpChipSource(endpoints, queue, opts.runner ?? {});
@@ -92,21 +119,34 @@ export class KitTcpChipSource implements ChipSource {
     const e = this.endpoints[item.ep]!;
     const key = `${worker}/${item.ep}`;
     let link = this.links.get(key);
-    if (!link) {
-      link = connectKit(e.host, e.port);
+    // A link that went down (kit restarted, cable pulled) is replaced for the next chip.
+    if (!link || link.down()) {
+      if (link) await link.client.close().catch(() => undefined);
+      this.links.delete(key);
+      link = await openKitLink(e);
       this.links.set(key, link);
-      // A failed connect is not cached: the next chip tries again.
-      link.catch(() => this.links.delete(key));
     }
-    const transport = await KitTransport.select(await link, item.address);
+    const transport = await KitTransport.select(link.client, item.address);
+    const l = link;
     // Released without closing: the connection is the worker's, the selection is the chip's.
-    return { device: new AteccDevice(transport, this.runner), where: `kit ${e.host}:${e.port} #${item.index}`, release: async () => undefined };
+    return {
+      device: new AteccDevice(transport, this.runner),
+      where: `kit ${e.host}:${e.port} #${item.index}`,
+      release: async () => undefined,
+      linkDown: () => l.down(),
+      requeue: () => {
+        item.tries = (item.tries ?? 0) + 1;
+        if (item.tries > 2) return false;
+        this.queue.push(item);
+        return true;
+      },
+    };
   }
 
   async close(): Promise<void> {
     const links = [...this.links.values()];
     this.links.clear();
-    await Promise.all(links.map(async (l) => (await l.catch(() => null))?.close()));
+    await Promise.all(links.map((l) => l.client.close().catch(() => undefined)));
   }
 }
 

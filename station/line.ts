@@ -198,6 +198,15 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
         journal.pend(serial, faultText(err));
         throw err;
       }
+      if (lease.linkDown?.()) {
+        // The kit link failed, not the chip: the unit waits, resumable, for a later run.
+        const reason = `kit link lost at ${lease.where}: ${faultText(err)}`;
+        journal.pend(serial, reason);
+        const again = lease.requeue?.() ?? false;
+        progress.event(`paused ${serial}: ${reason}${again ? '; it will be taken again' : ''}`);
+        log.warn({ serial, workOrder: opts.workOrder }, reason);
+        return 'pending';
+      }
       const possibleClone = err instanceof UnitFault && err.possibleClone;
       const reason = err instanceof UnitFault ? err.message : faultText(err);
       journal.quarantine(serial, reason, { possibleClone });

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import t from 'tap';
 import { KitServer } from '../../emulator/kit/kit-server.js';
 import { keylineProfile } from '../../station/chip-steps.js';
-import { KitHidChipSource } from '../../station/chip-source.js';
+import { KitHidChipSource, KitTcpChipSource } from '../../station/chip-source.js';
+import { listenKitTcp } from '../../emulator/kit/tcp.js';
+import { createServer, connect, type Socket } from 'node:net';
 import { FakeHidKit } from '../secure-element/transports/fake-hid-kit.js';
 import { Journal } from '../../station/journal.js';
 import { apiFor, blankChips, makeBackend, runOver } from './harness.js';
@@ -176,4 +178,42 @@ t.test('--hid: one chip per Microchip kit, through the HID report framing', asyn
   const { result } = await runOver(b, chips, join(t.testdir(), 'j.db'), { target: 2, parallel: 2, source });
   t.equal(result.good, 2);
   t.ok(kits.every((k) => k.violations.length === 0), 'every report framed as hal_kit_hid frames it');
+});
+
+t.test('a kit link lost mid-unit pauses the unit (not a chip fault) and takes it again on a new link', async (t) => {
+  const b = await makeBackend(t);
+  const chips = blankChips(3);
+  const kit = await listenKitTcp(new KitServer({ chips, honourTiming: false }), { port: 0 });
+  t.teardown(() => kit.close());
+  // A relay in front of the kit whose connections the test cuts, as a pulled cable would.
+  const live = new Set<Socket>();
+  const relay = createServer((c) => {
+    const up = connect(kit.port, kit.host);
+    live.add(c);
+    c.pipe(up).pipe(c);
+    c.on('close', () => { live.delete(c); up.destroy(); });
+    up.on('close', () => c.destroy());
+    c.on('error', () => undefined);
+    up.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => relay.close(() => r())));
+  const source = await KitTcpChipSource.open([{ host: '127.0.0.1', port: (relay.address() as { port: number }).port }]);
+  t.teardown(() => source.close());
+  let cut = false;
+  const { result, err } = await runOver(b, chips, join(t.testdir(), 'j.db'), {
+    target: 3,
+    parallel: 1,
+    source,
+    onStep: (step) => {
+      if (step === 'issued' && !cut) {
+        cut = true;
+        for (const s of live) s.destroy();
+      }
+    },
+  });
+  t.match(err, /paused [0-9A-F]{18}: kit link lost at kit 127\.0\.0\.1:\d+ #0: ATCA_(COMM_ERROR|WAKE_FAILED)[^\n]*it will be taken again/);
+  t.equal(result.quarantined, 0, 'no chip blamed for the link');
+  t.equal(result.good, 3, 'the paused unit finished on a new link');
+  t.equal((await b.prov.getWorkOrder('WO-1')).issued, 3);
 });
