@@ -13,6 +13,7 @@ import { makeDevPki } from '../helpers/pki.js';
 import { clientFor, issueStationIdentity, startTestServer } from '../helpers/server.js';
 import { chipSerialHex, deviceKey } from '../helpers/device-keys.js';
 import type { StationApiClient } from '../../station/api-client.js';
+import { openStore } from '../../server/store/open-store.js';
 
 const pki = await makeDevPki(t);
 const server = await startTestServer(t, pki);
@@ -156,6 +157,17 @@ t.test('authentication: no certificate, another CA, expired, a device certificat
   const issued = await api.issueUnit({ serial: chipSerialHex(), publicKey: dk.rawHex, workOrder: 'WO-1' });
   const devicePem = dk.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
   await refused(t, clientFor(t, pki, server.apiUrl, { cert: issued.certificatePem, key: devicePem }).getWorkOrder('WO-1'), 403, 'FORBIDDEN');
+
+  // A station whose certificate is revoked is refused from then on, on a new or an open connection.
+  const doomed = await issueStationIdentity(pki, { id: 'station-lost' });
+  const lost = clientFor(t, pki, server.apiUrl, doomed);
+  t.equal((await lost.getWorkOrder('WO-1')).id, 'WO-1', 'works before revocation');
+  const store = await openStore(`sqlite:${join(pki.outDir, 'keyline.db')}`);
+  await store.transaction((tx) => tx.revocations.add({ certificateSerial: doomed.serialHex, kind: 'station', subject: 'CN=station-lost', reason: 'keyCompromise', revokedAt: new Date().toISOString(), revokedBy: 'test' }));
+  await store.close();
+  await refused(t, clientFor(t, pki, server.apiUrl, doomed).getWorkOrder('WO-1'), 403, 'CERTIFICATE_REVOKED');
+  await new Promise((r) => setTimeout(r, 1100)); // the open connection re-checks within a second
+  await refused(t, lost.getWorkOrder('WO-1'), 403, 'CERTIFICATE_REVOKED');
 });
 
 t.test('batch: up to 100 units, the same rules per unit', async (t) => {
