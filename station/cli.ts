@@ -39,8 +39,10 @@ Options:
 
 Output: one label line per good unit on stdout ("label serial=... fingerprint=..."); progress
 on stderr (a live bar on a terminal, plain lines otherwise).
+Ctrl-C finishes the units in progress and stops (a second Ctrl-C quits at once; the journal
+keeps every step either way).
 Exit status: 0 target reached, 3 stopped by the work order's quota, 4 no chips left before the
-target, 1 any other stop.
+target, 130 interrupted, 1 any other stop.
 
 Test only: KEYLINE_STATION_CRASH_AT=<step>:<n> kills the process (SIGKILL) right after the n-th
 unit reaches <step> (started, configured, keyed, issued-unrecorded, issued, written, verified,
@@ -64,7 +66,7 @@ const USAGE = `Usage: keyline station <run|report> [options]
 
 Run \`keyline station <subcommand> --help\` for its options.`;
 
-const EXIT = { done: 0, 'quota-exceeded': 3, 'no-chips': 4, error: 1 } as const;
+const EXIT = { done: 0, 'quota-exceeded': 3, 'no-chips': 4, interrupted: 130, error: 1 } as const;
 
 /** Entry point for `keyline station ...`. */
 export async function main(argv: string[]): Promise<number> {
@@ -120,10 +122,19 @@ async function run(argv: string[]): Promise<number> {
     const checker = new CertChecker(readFileSync(cfg.rootCertFile, 'utf8'));
     source = endpoints.length ? await KitTcpChipSource.open(endpoints) : await KitHidChipSource.open();
     const progress = new Progress({ target, alreadyGood: journal.countGood(v['work-order']), err: process.stderr, out: process.stdout });
+    // Ctrl-C: finish the units on the chips now (each stops at a journaled step anyway), take no
+    // more; a second Ctrl-C quits at once, and the next run resumes from the journal.
+    const ac = new AbortController();
+    const onSigint = () => {
+      progress.event('stopping: finishing the units in progress (Ctrl-C again to quit now)');
+      ac.abort();
+      process.once('SIGINT', () => process.exit(130));
+    };
+    process.once('SIGINT', onSigint);
     const result = await runLine(
       { api, journal, checker, profile: keylineProfile(), source, progress, log, onStep: crashHook(cfg) },
-      { workOrder: v['work-order'], station: cfg.id, target, parallel, retry: { maxDelayMs: retryMaxMs } },
-    );
+      { workOrder: v['work-order'], station: cfg.id, target, parallel, retry: { maxDelayMs: retryMaxMs }, signal: ac.signal },
+    ).finally(() => process.off('SIGINT', onSigint));
     // The summary carries where the time went (server calls vs chip steps, summed over workers).
     progress.finish(result, v.json ?? false);
     return EXIT[result.stopReason];

@@ -42,6 +42,8 @@ export interface LineOptions {
   target: number;
   parallel: number;
   retry?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** Aborted by the operator (Ctrl-C): units in progress finish, no new chip is taken. */
+  signal?: AbortSignal;
 }
 
 /** The run's outcome, with where the time went (summed over workers). */
@@ -288,7 +290,11 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
     }
   }
 
+  const interrupt = () => (stop ??= { reason: 'interrupted', message: 'interrupted by the operator' });
+  if (opts.signal?.aborted) interrupt();
+  opts.signal?.addEventListener('abort', interrupt, { once: true });
   await Promise.all(Array.from({ length: Math.max(1, opts.parallel) }, (_, i) => worker(i)));
+  opts.signal?.removeEventListener('abort', interrupt);
   const stopReason: RunSummary['stopReason'] = stop?.reason ?? (good >= opts.target ? 'done' : 'no-chips');
   if (stop?.message) progress.event(`line stopped: ${stop.message}`);
   const quarantined = journal.list().filter((u: UnitRecord) => u.workOrder === opts.workOrder && u.status === 'quarantined');

@@ -15,8 +15,8 @@ export interface RunSummary {
   goodThisRun: number;
   quarantined: number;
   possibleClones: number;
-  /** Why the run ended: the target reached, the quota reached, no chip left, or an error. */
-  stopReason: 'done' | 'quota-exceeded' | 'no-chips' | 'error';
+  /** Why the run ended: the target reached, the quota reached, no chip left, the operator, or an error. */
+  stopReason: 'done' | 'quota-exceeded' | 'no-chips' | 'interrupted' | 'error';
   elapsedSeconds: number;
   unitsPerHour: number;
   quarantinedUnits: Array<{ serial: string; reason: string; possibleClone: boolean }>;

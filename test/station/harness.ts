@@ -97,7 +97,7 @@ export async function runOver(
   b: Backend,
   chips: Atecc608Chip[],
   journalFile: string,
-  opts: { target: number; parallel?: number; workOrder?: string; onStep?: LineDeps['onStep']; api?: LineDeps['api']; profile?: LineDeps['profile']; source?: LineDeps['source']; crashAt?: { step: string; n: number } },
+  opts: { target: number; parallel?: number; workOrder?: string; onStep?: LineDeps['onStep']; api?: LineDeps['api']; profile?: LineDeps['profile']; source?: LineDeps['source']; signal?: AbortSignal; crashAt?: { step: string; n: number } },
 ): Promise<RunOutput> {
   const journal = new Journal(journalFile);
   let onStep = opts.onStep;
@@ -128,7 +128,7 @@ export async function runOver(
         api: opts.api ?? apiFor(b), journal, checker: new CertChecker(b.rootPem), profile: opts.profile ?? keylineProfile(),
         source: opts.source ?? new InProcessChipSource(chips), progress, ...(onStep ? { onStep } : {}),
       },
-      { workOrder, station: 'station-01', target: opts.target, parallel: opts.parallel ?? 2, retry: { initialDelayMs: 20, maxDelayMs: 80 } },
+      { workOrder, station: 'station-01', target: opts.target, parallel: opts.parallel ?? 2, retry: { initialDelayMs: 20, maxDelayMs: 80 }, ...(opts.signal ? { signal: opts.signal } : {}) },
     );
     return { result, out, err };
   } finally {

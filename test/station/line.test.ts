@@ -217,3 +217,12 @@ t.test('a kit link lost mid-unit pauses the unit (not a chip fault) and takes it
   t.equal(result.good, 3, 'the paused unit finished on a new link');
   t.equal((await b.prov.getWorkOrder('WO-1')).issued, 3);
 });
+
+t.test('interrupted (Ctrl-C): the unit in progress finishes, no new chip is taken', async (t) => {
+  const b = await makeBackend(t);
+  const chips = blankChips(3);
+  const ac = new AbortController();
+  const { result } = await runOver(b, chips, join(t.testdir(), 'j.db'), { target: 3, parallel: 1, signal: ac.signal, onStep: (s) => s === 'issued' && ac.abort() });
+  t.match(result, { stopReason: 'interrupted', good: 1, quarantined: 0 });
+  t.notOk(chips[1]!.state.configLocked(), 'the next chip was not touched');
+});
