@@ -12,7 +12,7 @@ import { listenKitTcp } from '../../emulator/kit/tcp.js';
 import { createServer, connect, type Socket } from 'node:net';
 import { FakeHidKit } from '../secure-element/transports/fake-hid-kit.js';
 import { Journal } from '../../station/journal.js';
-import { apiFor, blankChips, makeBackend, runOver } from './harness.js';
+import { blankChips, makeBackend, runOver } from './harness.js';
 
 t.test('provisions every chip: journal good, server confirmed, one label per unit', async (t) => {
   const b = await makeBackend(t);
