@@ -80,6 +80,11 @@ export const ERROR_TABLE = {
   // clients
   SERVER_UNREACHABLE: { http: 503, mqtt: 'internal', expose: true },
   BAD_SERVER_RESPONSE: { http: 502, mqtt: 'internal', expose: true },
+  // device side (firmware-sim): what a device concludes, never sent by the server
+  DEVICE_STATE_INVALID: { http: 500, mqtt: 'internal', expose: true },
+  CONFIG_SIGNATURE_INVALID: { http: 502, mqtt: 'internal', expose: true },
+  BROKER_UNREACHABLE: { http: 503, mqtt: 'internal', expose: true },
+  ENROLLMENT_TIMEOUT: { http: 504, mqtt: 'internal', expose: true },
 } as const satisfies Record<string, { http: number; mqtt: string; expose: boolean }>;
 
 /** A stable, UPPER_SNAKE error code. */
