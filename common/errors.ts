@@ -16,9 +16,9 @@ export const ERROR_TABLE = {
   NOT_FOUND: { http: 404, mqtt: 'rejected', expose: true },
   // authentication / authorisation
   UNAUTHENTICATED: { http: 401, mqtt: 'unauthorized', expose: true },
-  CERTIFICATE_UNTRUSTED: { http: 401, mqtt: 'unauthorized', expose: true },
+  CERTIFICATE_UNTRUSTED: { http: 401, mqtt: 'CERTIFICATE_UNTRUSTED', expose: true },
   CERTIFICATE_EXPIRED: { http: 401, mqtt: 'unauthorized', expose: true },
-  CERTIFICATE_REVOKED: { http: 403, mqtt: 'revoked', expose: true },
+  CERTIFICATE_REVOKED: { http: 403, mqtt: 'DEVICE_REVOKED', expose: true },
   FORBIDDEN: { http: 403, mqtt: 'unauthorized', expose: true },
   STATION_NOT_ALLOWED: { http: 403, mqtt: 'unauthorized', expose: true },
   // key and request material
@@ -37,8 +37,8 @@ export const ERROR_TABLE = {
   DUPLICATE_KEY: { http: 409, mqtt: 'duplicate_key', expose: true },
   SERIAL_EXISTS: { http: 409, mqtt: 'rejected', expose: true },
   IDEMPOTENCY_MISMATCH: { http: 409, mqtt: 'rejected', expose: true },
-  UNKNOWN_UNIT: { http: 404, mqtt: 'unknown_device', expose: true },
-  UNIT_NOT_CONFIRMED: { http: 409, mqtt: 'not_confirmed', expose: true },
+  UNKNOWN_UNIT: { http: 404, mqtt: 'UNKNOWN_DEVICE', expose: true },
+  UNIT_NOT_CONFIRMED: { http: 409, mqtt: 'UNIT_NOT_CONFIRMED', expose: true },
   // HSM / CA
   HSM_ERROR: { http: 503, mqtt: 'internal', expose: false },
   HSM_KEY_NOT_FOUND: { http: 500, mqtt: 'internal', expose: false },
@@ -73,10 +73,16 @@ export const ERROR_TABLE = {
   ATCACERT_INVALID: { http: 500, mqtt: 'internal', expose: true },
   ATCACERT_TEMPLATE_MISMATCH: { http: 500, mqtt: 'internal', expose: true },
   // enrollment
-  NONCE_UNKNOWN: { http: 400, mqtt: 'nonce_invalid', expose: true },
-  REPLAYED: { http: 409, mqtt: 'replayed', expose: true },
-  SIGNATURE_INVALID: { http: 401, mqtt: 'signature_invalid', expose: true },
-  RATE_LIMITED: { http: 429, mqtt: 'rate_limited', expose: true },
+  NONCE_UNKNOWN: { http: 400, mqtt: 'NONCE_INVALID', expose: true },
+  REPLAYED: { http: 409, mqtt: 'REPLAYED', expose: true },
+  SIGNATURE_INVALID: { http: 401, mqtt: 'SIGNATURE_INVALID', expose: true },
+  RATE_LIMITED: { http: 429, mqtt: 'RATE_LIMITED', expose: true },
+  // enrollment wire codes (common/protocol/enrollment.ts ENROLL_ERROR_CODES): mqtt = the code itself
+  MALFORMED_MESSAGE: { http: 400, mqtt: 'MALFORMED_MESSAGE', expose: true },
+  UNKNOWN_DEVICE: { http: 404, mqtt: 'UNKNOWN_DEVICE', expose: true },
+  KEY_MISMATCH: { http: 401, mqtt: 'KEY_MISMATCH', expose: true },
+  DEVICE_REVOKED: { http: 403, mqtt: 'DEVICE_REVOKED', expose: true },
+  NONCE_INVALID: { http: 400, mqtt: 'NONCE_INVALID', expose: true },
   // clients
   SERVER_UNREACHABLE: { http: 503, mqtt: 'internal', expose: true },
   BAD_SERVER_RESPONSE: { http: 502, mqtt: 'internal', expose: true },
