@@ -17,31 +17,8 @@ export const Status = {
   CRC_ERROR: 0xff,
 } as const;
 
-/** The 608's command opcodes. */
-export const Opcode = {
-  MAC: 0x08,
-  WRITE: 0x12,
-  GENDIG: 0x15,
-  NONCE: 0x16,
-  LOCK: 0x17,
-  RANDOM: 0x1b,
-  DERIVE_KEY: 0x1c,
-  UPDATE_EXTRA: 0x20,
-  COUNTER: 0x24,
-  CHECKMAC: 0x28,
-  INFO: 0x30,
-  GENKEY: 0x40,
-  SIGN: 0x41,
-  ECDH: 0x43,
-  VERIFY: 0x45,
-  PRIVWRITE: 0x46,
-  SHA: 0x47,
-  AES: 0x51,
-  KDF: 0x56,
-  SELFTEST: 0x77,
-  SECUREBOOT: 0x80,
-  READ: 0x02,
-} as const;
+/** Opcodes: the one table in secure-element/opcodes.ts (datasheet §9). */
+export { Opcode } from '../../secure-element/opcodes.js';
 
 /** What a command handler returns: response data bytes, or a status byte for a 4-byte status response. */
 export type CommandResult = Uint8Array | number;
