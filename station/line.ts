@@ -280,9 +280,12 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
           timing.unitMs += performance.now() - t;
         }
       } catch (err) {
-        if (err instanceof StopLine) stop ??= { reason: err.reason, message: err.message };
-        else stop ??= { reason: 'error', message: faultText(err) };
-        log.error({ workOrder: opts.workOrder, err: faultText(err) }, 'line stopped');
+        // Every worker may hit the same stop (all meet the quota at once): the first one tells.
+        if (stop === null) {
+          stop = err instanceof StopLine ? { reason: err.reason, message: err.message } : { reason: 'error', message: faultText(err) };
+          if (stop.reason === 'quota-exceeded') log.info({ workOrder: opts.workOrder }, `line stopped: ${stop.message}`);
+          else log.error({ workOrder: opts.workOrder, err: faultText(err) }, 'line stopped');
+        }
       } finally {
         inFlight--;
         await lease?.release().catch(() => undefined);
