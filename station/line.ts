@@ -212,8 +212,9 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
       const possibleClone = err instanceof UnitFault && err.possibleClone;
       const reason = err instanceof UnitFault ? err.message : faultText(err);
       journal.quarantine(serial, reason, { possibleClone });
-      // A certificate exists for this part: the server must not count it as shippable either.
-      if (certificateIssued) await quarantineOnServer(serial, reason);
+      // Once the sign request may have left (step keyed), the server may hold a certificate for
+      // this part, even one this station never recorded: it must not count as shippable there either.
+      if (certificateIssued || done('keyed')) await quarantineOnServer(serial, reason);
       progress.unitFailed(serial, reason, possibleClone);
       log.warn({ serial, workOrder: opts.workOrder, possibleClone }, `unit quarantined: ${reason}`);
       return 'quarantined';
@@ -257,8 +258,8 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
     try {
       await server(() => deps.api.quarantineUnit(serial, reason.slice(0, 500)));
     } catch (err) {
-      // Already quarantined there, or the line is stopping: the journal holds the reason either way.
-      log.warn({ serial, err: faultText(err) }, 'server quarantine not recorded');
+      // Nothing issued there (UNKNOWN_UNIT), or the line is stopping: the journal holds the reason either way.
+      if (!(err instanceof ApiError && err.code === 'UNKNOWN_UNIT')) log.warn({ serial, err: faultText(err) }, 'server quarantine not recorded');
     }
   }
 

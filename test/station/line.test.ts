@@ -13,6 +13,8 @@ import { createServer, connect, type Socket } from 'node:net';
 import { FakeHidKit } from '../secure-element/transports/fake-hid-kit.js';
 import { Journal } from '../../station/journal.js';
 import { blankChips, makeBackend, runOver } from './harness.js';
+import { AteccDevice } from '../../secure-element/device.js';
+import { InProcessTransport } from '../../secure-element/transports/in-process.js';
 
 t.test('provisions every chip: journal good, server confirmed, one label per unit', async (t) => {
   const b = await makeBackend(t);
@@ -225,4 +227,19 @@ t.test('interrupted (Ctrl-C): the unit in progress finishes, no new chip is take
   const { result } = await runOver(b, chips, join(t.testdir(), 'j.db'), { target: 3, parallel: 1, signal: ac.signal, onStep: (s) => s === 'issued' && ac.abort() });
   t.match(result, { stopReason: 'interrupted', good: 1, quarantined: 0 });
   t.notOk(chips[1]!.state.configLocked(), 'the next chip was not touched');
+});
+
+t.test('a certificate the journal never recorded is not left orphaned when the part turns bad', async (t) => {
+  const b = await makeBackend(t);
+  const [chip] = blankChips(1);
+  const jf = join(t.testdir(), 'j.db');
+  // The server issues, then the station dies before recording it...
+  await t.rejects(runOver(b, [chip!], jf, { target: 1, parallel: 1, crashAt: { step: 'issued-unrecorded', n: 1 } }));
+  const serial = Buffer.from(chip!.serialNumber).toString('hex').toUpperCase();
+  t.equal((await b.prov.getUnit(serial)).status, 'issued');
+  // ...and the part's key is no longer the one the journal holds (a swapped or tampered part).
+  await new AteccDevice(new InProcessTransport(chip!)).genKey(0);
+  const { result } = await runOver(b, [chip!], jf, { target: 1, parallel: 1 });
+  t.match(result.quarantinedUnits, [{ serial, reason: /not the key the journal recorded/ }]);
+  t.equal((await b.prov.getUnit(serial)).status, 'quarantined', 'the issued certificate is quarantined on the server');
 });
