@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main(arg
   audit: { summary: 'verify the hash-chained audit log', load: () => import('../server/audit/cli.js') },
   emulator: { summary: 'serve emulated ATECC608 chips over the kit protocol', load: () => import('../emulator/cli.js') },
   station: { summary: 'provision units on the line', load: () => import('../station/cli.js') },
+  device: { summary: 'boot simulated devices in the field', load: () => import('../firmware-sim/cli.js') },
 };
 
 function usage(): string {

@@ -38,6 +38,8 @@ export const deviceStateSchema = z
     version: z.literal(1),
     serial: z.string().regex(/^[0-9A-F]{18}$/),
     firmware: firmwareTrustSchema,
+    /** The broker the device last enrolled through (used when no other is named). */
+    brokerUrl: z.string().optional(),
     enrollment: enrollmentRecordSchema.optional(),
     boots: z.number().int().nonnegative(),
   })

@@ -1,0 +1,152 @@
+/**
+ * A simulated device's first (or any) power-on: load the chip image, learn and verify the
+ * identity the line wrote into the chip, connect to the broker, prove possession of the chip key
+ * with the signed challenge (counter moved and signature made inside the chip), verify the signed
+ * configuration, and store it. Split in three so the fleet and the benchmark can hold many
+ * connections open and time the enrollment exchange alone.
+ */
+import { X509Certificate } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { KeylineError } from '../common/errors.js';
+import { certificateFingerprint, enrollmentDigest, type EnrolledMessage } from '../common/protocol/enrollment.js';
+import type { Atecc608Chip, ChipOptions } from '../emulator/atecc608/chip.js';
+import { loadChipImage, saveChipImage } from '../emulator/atecc608/image.js';
+import { AteccDevice } from '../secure-element/device.js';
+import { ENROLLMENT_COUNTER, Slot } from '../secure-element/slot-map.js';
+import { InProcessTransport } from '../secure-element/transports/in-process.js';
+import { readChipIdentity, type ChipIdentity } from './chip-identity.js';
+import { verifyConfiguration } from './config-verify.js';
+import { loadDeviceState, newDeviceState, saveDeviceState, stateFileFor, type DeviceState } from './device-state.js';
+import { EnrollClient, EnrollmentRefusedError, type EnrollClientOptions } from './enroll-client.js';
+import { loadTrust, type FirmwareTrust, type Trust } from './firmware-trust.js';
+
+/** A device powered on: chip, identity and stored state, not yet connected. */
+export interface PoweredDevice {
+  chipFile: string;
+  stateFile: string;
+  chip: Atecc608Chip;
+  dev: AteccDevice;
+  trust: Trust;
+  identity: ChipIdentity;
+  signer: X509Certificate;
+  state: DeviceState;
+}
+
+/** What a boot ended in. */
+export interface BootReport {
+  serial: string;
+  outcome: 'enrolled' | 'reauthenticated';
+  group: string;
+  /** Chip counter 0 value the accepted proof carried. */
+  counter: number;
+  /** SHA-256 of the device certificate (hex). */
+  fingerprint: string;
+  brokerUrl: string;
+  protocolVersion: 4 | 5;
+  /** Connect (TLS + CONNACK + SUBACK) time and hello-to-enrolled time, ms. */
+  connectMs: number;
+  enrollMs: number;
+  stateFile: string;
+}
+
+/** Where the firmware's trust comes from at first boot (a state file written earlier wins). */
+export interface PowerOnOptions {
+  chipFile: string;
+  /** The firmware trust to pin at first boot; ignored once the device has a state file. */
+  firstBootTrust?: () => FirmwareTrust;
+  chipOptions?: ChipOptions;
+}
+
+/** Loads the chip and its state (pinning the trust at first boot) and reads and verifies the identity. */
+export async function powerOn(opts: PowerOnOptions): Promise<PoweredDevice> {
+  const chip = await loadChipImage(opts.chipFile, opts.chipOptions ?? {});
+  // The timing model, when on, is honoured as a host on a real bus would wait.
+  const dev = new AteccDevice(new InProcessTransport(chip));
+  const stateFile = stateFileFor(opts.chipFile);
+  const serialHex = Buffer.from(chip.serialNumber).toString('hex').toUpperCase();
+  let state = await loadDeviceState(stateFile);
+  if (state && state.serial !== serialHex) throw new KeylineError('DEVICE_STATE_INVALID', `device state ${stateFile} belongs to ${state.serial}, the chip is ${serialHex}`);
+  if (!state) {
+    if (!opts.firstBootTrust) throw new KeylineError('DEVICE_STATE_INVALID', `no device state ${stateFile} and no factory config to pin the root from (first boot needs --config)`);
+    state = newDeviceState(serialHex, opts.firstBootTrust());
+  }
+  const trust = loadTrust(state.firmware);
+  const identity = await readChipIdentity(dev, trust);
+  return { chipFile: opts.chipFile, stateFile, chip, dev, trust, identity, signer: new X509Certificate(Buffer.from(identity.signerDer)), state };
+}
+
+/** Opens the device's broker connection (client id = serial, broker verified against the pinned root). */
+export function connectDevice(d: PoweredDevice, opts: Omit<EnrollClientOptions, 'rootCaPem' | 'serial'>): Promise<EnrollClient> {
+  return EnrollClient.connect({ ...opts, rootCaPem: d.trust.spec.rootCertPem, serial: d.identity.serialHex });
+}
+
+/**
+ * Runs the signed challenge on an open connection: hello with the rebuilt certificate, then a
+ * proof signed in the chip over the challenge with counter 0 incremented first (the chip image
+ * is saved as soon as the counter moved, so a crash cannot roll it back), then the signed
+ * configuration verified and stored. Throws the server's refusal as EnrollmentRefusedError.
+ */
+export async function enrollDevice(d: PoweredDevice, client: EnrollClient, now: () => Date = () => new Date()): Promise<{ msg: EnrolledMessage; counter: number }> {
+  const { identity } = d;
+  const challenge = expect(await client.request({ type: 'hello', serial: identity.serialHex, deviceCertificate: Buffer.from(identity.deviceDer).toString('base64') }), 'challenge');
+  const counter = await d.dev.counterIncrement(ENROLLMENT_COUNTER);
+  await saveChipImage(d.chip, d.chipFile);
+  const digest = enrollmentDigest({ nonce: Buffer.from(challenge.nonce, 'hex'), counter, serial: identity.serial, certFingerprint: certificateFingerprint(identity.deviceDer) });
+  const signature = await d.dev.signDigest(Slot.DEVICE_KEY, digest);
+  const msg = expect(await client.request({ type: 'proof', serial: identity.serialHex, nonce: challenge.nonce, counter, signature: Buffer.from(signature).toString('hex') }), 'enrolled');
+  if (msg.serial !== identity.serialHex) throw new KeylineError('BAD_SERVER_RESPONSE', `enrolled answer names ${msg.serial}, this device is ${identity.serialHex}`);
+  verifyConfiguration(msg, { signer: d.signer, root: d.trust.root }, now().getTime());
+  const at = now().toISOString();
+  const before = d.state.enrollment;
+  d.state = {
+    ...d.state,
+    enrollment: {
+      group: msg.group, config: msg.config, configSignature: msg.configSignature, configSignerCertificate: msg.configSignerCertificate,
+      fingerprint: identity.fingerprint, enrolledAt: msg.reenrolled && before ? before.enrolledAt : at, lastAuthenticatedAt: at, counter,
+      reauthentications: (before?.reauthentications ?? 0) + (msg.reenrolled ? 1 : 0),
+    },
+  };
+  await saveDeviceState(d.stateFile, d.state);
+  return { msg, counter };
+}
+
+/** What bootDevice needs beyond power-on. */
+export interface BootOptions extends PowerOnOptions {
+  /** Broker URL; when absent, the one the device last used. */
+  brokerUrl?: string;
+  protocolVersion?: 5 | 4 | 'auto';
+  timeoutMs?: number;
+}
+
+/** Boots one device end to end and reports its state; refusals and failures throw with their code. */
+export async function bootDevice(opts: BootOptions): Promise<BootReport> {
+  const d = await powerOn(opts);
+  try {
+    const brokerUrl = opts.brokerUrl ?? d.state.brokerUrl;
+    if (!brokerUrl) throw new KeylineError('CONFIG_INVALID', `no broker URL for ${d.identity.serialHex}: give --broker or an enroll section in keyline.json`);
+    d.state = { ...d.state, boots: d.state.boots + 1, brokerUrl };
+    await saveDeviceState(d.stateFile, d.state);
+    const t0 = performance.now();
+    const client = await connectDevice(d, { brokerUrl, ...(opts.protocolVersion ? { protocolVersion: opts.protocolVersion } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+    const t1 = performance.now();
+    try {
+      const { msg, counter } = await enrollDevice(d, client);
+      return {
+        serial: d.identity.serialHex, outcome: msg.reenrolled ? 'reauthenticated' : 'enrolled', group: msg.group, counter, fingerprint: d.identity.fingerprint,
+        brokerUrl, protocolVersion: client.protocolVersion, connectMs: round(t1 - t0), enrollMs: round(performance.now() - t1), stateFile: d.stateFile,
+      };
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await d.dev.close();
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+function expect<T extends 'challenge' | 'enrolled'>(m: Awaited<ReturnType<EnrollClient['request']>>, type: T): Extract<typeof m, { type: T }> {
+  if (m.type === 'error') throw new EnrollmentRefusedError(m);
+  if (m.type !== type) throw new KeylineError('BAD_SERVER_RESPONSE', `expected ${type}, got ${m.type}`);
+  return m as Extract<typeof m, { type: T }>;
+}

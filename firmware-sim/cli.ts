@@ -1,0 +1,140 @@
+/**
+ * `keyline device boot | fleet`: simulated devices in the field, booting from emulated chip
+ * images the station provisioned.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { intFlag, parseCommand, runCli, UsageError } from '../common/cli.js';
+import { KeylineError } from '../common/errors.js';
+import { bootDevice, type BootOptions } from './boot.js';
+import { EnrollmentRefusedError } from './enroll-client.js';
+import { bootFleet, listChipImages, type FleetEntry } from './fleet.js';
+import { DEMO_PRODUCT, trustFromFactoryConfig } from './firmware-trust.js';
+
+const DEFAULT_CONFIG = 'certs-dev/keyline.json';
+
+const COMMON = `  --broker URL      mqtts://host:port of the enrollment broker (default: keyline.json's enroll
+                    section when it names a fixed address, else the one the device last used)
+  --config FILE     the factory's keyline.json: at first boot the device pins its root and
+                    certificate templates from it (default ${DEFAULT_CONFIG})
+  --product NAME    the product the firmware is built for: the device template's subject O,
+                    i.e. the work order's product (default '${DEMO_PRODUCT}')
+  --mqtt V          5, 3.1.1 or auto (default auto: 5, then 3.1.1 if the broker refuses it)
+  --timeout MS      connect and per-message time limit (default 10000)
+  --json            print the result as one JSON line
+  -h, --help        show this help`;
+
+const BOOT_USAGE = `Usage: keyline device boot --chip FILE [--broker URL] [--config FILE] [--product NAME] [--json]
+
+Powers on one simulated device: reads its identity from the chip image, rebuilds and verifies
+its certificates to the pinned root, enrolls over MQTT (signed challenge, chip counter), verifies
+and stores the signed configuration in <chip>.state next to the image.
+
+Options:
+  --chip FILE       the chip image (<serial>.json) the station provisioned
+${COMMON}`;
+
+const FLEET_USAGE = `Usage: keyline device fleet --chips DIR [--concurrency C] [--broker URL] [--config FILE] [--json]
+
+Boots every chip image in DIR, C at a time, and prints a summary: enrolled, re-authenticated,
+refused by code, failed by code, p50/p99 enrollment time. Exit 1 when any device was refused.
+
+Options:
+  --chips DIR       folder of chip images (*.json)
+  --concurrency C   devices booting at once (default 32)
+${COMMON}`;
+
+const USAGE = `Usage: keyline device <boot|fleet> [options]
+
+  boot    boot one simulated device from a chip image
+  fleet   boot every chip image in a folder
+
+Run \`keyline device <boot|fleet> --help\` for options.`;
+
+const commonOptions = {
+  broker: { type: 'string' }, config: { type: 'string' }, product: { type: 'string' }, mqtt: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' },
+} as const;
+
+/** Entry point for `keyline device ...`. */
+export async function main(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (!sub || sub === '--help' || sub === '-h') {
+    process.stdout.write(USAGE + '\n');
+    return sub ? 0 : 2;
+  }
+  if (sub === 'boot') return runCli(() => boot(rest));
+  if (sub === 'fleet') return runCli(() => fleet(rest));
+  process.stderr.write(`keyline device: unknown subcommand '${sub}'\n\n${USAGE}\n`);
+  return 2;
+}
+
+type Common = { broker?: string; config?: string; product?: string; mqtt?: string; timeout?: string };
+
+/** The boot options both subcommands share, from the flags and the factory config. */
+export function bootOptionsFrom(v: Common): Omit<BootOptions, 'chipFile'> {
+  const configFile = resolve(v.config ?? DEFAULT_CONFIG);
+  const haveConfig = existsSync(configFile);
+  if (v.config && !haveConfig) throw new UsageError(`--config ${v.config}: no such file`);
+  const mqtt = v.mqtt ?? 'auto';
+  if (!['5', '3.1.1', 'auto'].includes(mqtt)) throw new UsageError(`--mqtt must be 5, 3.1.1 or auto, got '${mqtt}'`);
+  const brokerUrl = v.broker ?? (haveConfig ? brokerFromConfig(configFile) : undefined);
+  if (brokerUrl !== undefined && !/^mqtts?:\/\/./.test(brokerUrl)) throw new UsageError(`--broker must be an mqtts:// (or mqtt://) URL, got '${brokerUrl}'`);
+  const product = v.product ?? DEMO_PRODUCT;
+  return {
+    ...(haveConfig ? { firstBootTrust: () => trustFromFactoryConfig(configFile, product) } : {}),
+    ...(brokerUrl ? { brokerUrl } : {}),
+    protocolVersion: mqtt === '5' ? 5 : mqtt === '3.1.1' ? 4 : 'auto',
+    timeoutMs: intFlag('timeout', v.timeout, 10_000, 100, 600_000),
+  };
+}
+
+/** The broker a keyline.json names for devices: an external URL, or the embedded broker on a fixed port. */
+export function brokerFromConfig(file: string): string | undefined {
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as { enroll?: { broker?: string; host?: string; port?: number } };
+  const e = raw.enroll;
+  if (!e) return undefined;
+  if (e.broker && e.broker !== 'embedded') return e.broker;
+  // An embedded broker on port 0 takes any free port; only the server's `mqtt` line knows it.
+  return e.port ? `mqtts://${e.host ?? '127.0.0.1'}:${e.port}` : undefined;
+}
+
+async function boot(argv: string[]): Promise<number> {
+  const args = parseCommand(argv, { usage: BOOT_USAGE, options: { chip: { type: 'string' }, ...commonOptions } });
+  if (!args) return 0;
+  const v = args.values;
+  if (!v.chip) throw new UsageError(`--chip is required\n\n${BOOT_USAGE}`);
+  const chipFile = resolve(v.chip);
+  try {
+    const r = await bootDevice({ ...bootOptionsFrom(v), chipFile });
+    if (v.json) process.stdout.write(JSON.stringify({ state: r.outcome, ...r }) + '\n');
+    else process.stdout.write(`device ${r.serial} ${r.outcome}: group ${r.group}, counter ${r.counter}, enroll ${r.enrollMs} ms (connect ${r.connectMs} ms), state ${r.stateFile}\n`);
+    return 0;
+  } catch (err) {
+    if (!v.json || !(err instanceof KeylineError)) throw err;
+    process.stdout.write(JSON.stringify({ state: err instanceof EnrollmentRefusedError ? 'refused' : 'failed', chipFile, code: err.code, message: err.message }) + '\n');
+    return 1;
+  }
+}
+
+async function fleet(argv: string[]): Promise<number> {
+  const args = parseCommand(argv, { usage: FLEET_USAGE, options: { chips: { type: 'string' }, concurrency: { type: 'string' }, ...commonOptions } });
+  if (!args) return 0;
+  const v = args.values;
+  if (!v.chips) throw new UsageError(`--chips is required\n\n${FLEET_USAGE}`);
+  const files = await listChipImages(resolve(v.chips)).catch((err) => {
+    throw new UsageError(`--chips ${v.chips}: ${(err as Error).message}`);
+  });
+  const concurrency = intFlag('concurrency', v.concurrency, 32, 1, 10_000);
+  const line = (e: FleetEntry) =>
+    e.ok ? `device ${e.report.serial} ${e.report.outcome} group=${e.report.group} counter=${e.report.counter} enroll_ms=${e.report.enrollMs}\n` : `device ${e.chipFile} ${e.refused ? 'refused' : 'failed'} ${e.code}: ${e.message}\n`;
+  const { summary } = await bootFleet(files, { ...bootOptionsFrom(v), concurrency, ...(v.json ? {} : { onResult: (e) => process.stdout.write(line(e)) }) });
+  if (v.json) process.stdout.write(JSON.stringify(summary) + '\n');
+  else {
+    const codes = (m: Record<string, number>) => Object.entries(m).map(([c, n]) => `${c}=${n}`).join(' ') || 'none';
+    process.stdout.write(
+      `fleet: ${summary.devices} devices, ${summary.enrolled} enrolled, ${summary.reauthenticated} re-authenticated, refused ${codes(summary.refused)}, failed ${codes(summary.failed)}; ` +
+        `enroll p50 ${summary.enrollMs.p50} ms p99 ${summary.enrollMs.p99} ms; ${summary.perSecond}/s over ${summary.seconds} s\n`,
+    );
+  }
+  return summary.enrolled + summary.reauthenticated === summary.devices ? 0 : 1;
+}

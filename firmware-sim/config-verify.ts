@@ -1,0 +1,41 @@
+/**
+ * The device's check of the configuration the enrollment service sends: the config-signer
+ * certificate must chain to the pinned root through the signer certificate rebuilt from the
+ * chip, and its key must verify the signature over the canonical configuration bytes. A
+ * configuration that fails is never stored.
+ */
+import { verify, X509Certificate } from 'node:crypto';
+import { KeylineError } from '../common/errors.js';
+import { canonicalConfigBytes, type EnrolledMessage } from '../common/protocol/enrollment.js';
+
+const refuse = (msg: string): never => {
+  throw new KeylineError('CONFIG_SIGNATURE_INVALID', msg);
+};
+
+/**
+ * Verifies `msg.configSignature` (DER ECDSA-Sig-Value, RFC 3279 §2.2.3, SHA-256) over
+ * canonicalConfigBytes(msg.config) with the config-signer certificate, and that certificate
+ * against the chain: issued and signed by the issuing CA (or the root itself), within its
+ * validity, and not itself a CA.
+ */
+export function verifyConfiguration(msg: Pick<EnrolledMessage, 'config' | 'configSignature' | 'configSignerCertificate'>, chain: { signer: X509Certificate; root: X509Certificate }, now = Date.now()): X509Certificate {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(Buffer.from(msg.configSignerCertificate, 'base64'));
+  } catch (err) {
+    throw new KeylineError('CONFIG_SIGNATURE_INVALID', 'configSignerCertificate is not a DER certificate', { cause: err });
+  }
+  const issuer = [chain.signer, chain.root].find((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
+  if (!issuer) refuse(`config signer ${cert.subject} is not issued by ${chain.signer.subject} or the pinned root`);
+  if (Date.parse(cert.validFrom) > now + 3_600_000 || Date.parse(cert.validTo) < now) refuse(`config signer certificate is valid ${cert.validFrom} to ${cert.validTo}`);
+  // An end-entity key signs configurations; a CA key that did would be misused (RFC 5280 §4.2.1.9).
+  if (cert.ca) refuse(`config signer ${cert.subject} is a CA certificate`);
+  let ok = false;
+  try {
+    ok = verify('sha256', canonicalConfigBytes(msg.config), { key: cert.publicKey, dsaEncoding: 'der' }, Buffer.from(msg.configSignature, 'base64'));
+  } catch (err) {
+    throw new KeylineError('CONFIG_SIGNATURE_INVALID', 'configSignature is not a DER ECDSA signature', { cause: err });
+  }
+  if (!ok) refuse(`configuration signature does not verify with config signer ${cert.subject}`);
+  return cert;
+}

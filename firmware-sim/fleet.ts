@@ -1,0 +1,95 @@
+/**
+ * A batch of devices in the field: boots every chip image in a folder, C at a time, and sums up
+ * what happened (enrolled, re-authenticated, refused by the server's code, failed on the device
+ * by its code) with enrollment-time percentiles.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { KeylineError } from '../common/errors.js';
+import { bootDevice, type BootOptions, type BootReport } from './boot.js';
+import { EnrollmentRefusedError } from './enroll-client.js';
+
+/** One device's result in a fleet run. */
+export type FleetEntry =
+  | { chipFile: string; ok: true; report: BootReport }
+  | { chipFile: string; ok: false; refused: boolean; code: string; message: string };
+
+/** The fleet's summary. */
+export interface FleetSummary {
+  devices: number;
+  enrolled: number;
+  reauthenticated: number;
+  /** Refusals by the enrollment service, by wire code. */
+  refused: Record<string, number>;
+  /** Failures on the device side (chain, configuration signature, broker), by code. */
+  failed: Record<string, number>;
+  /** Hello-to-enrolled and power-on-to-enrolled times of the accepted devices, ms. */
+  enrollMs: { p50: number; p99: number; max: number };
+  bootMs: { p50: number; p99: number };
+  seconds: number;
+  perSecond: number;
+}
+
+/** The chip images in `dir` (`*.json`, sorted; device-state files are `*.state`). */
+export async function listChipImages(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => n.endsWith('.json')).sort().map((n) => join(dir, n));
+}
+
+/** The q-quantile (nearest rank) of `xs`; 0 for none. */
+export function percentile(xs: number[], q: number): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+}
+
+/** Boots `chipFiles` with at most `concurrency` in flight; `onResult` sees each as it ends. */
+export async function bootFleet(
+  chipFiles: string[],
+  opts: Omit<BootOptions, 'chipFile'> & { concurrency: number; onResult?: (e: FleetEntry) => void },
+): Promise<{ summary: FleetSummary; entries: FleetEntry[] }> {
+  const started = performance.now();
+  const entries: FleetEntry[] = [];
+  const bootTimes: number[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < chipFiles.length) {
+      const chipFile = chipFiles[next++]!;
+      const t0 = performance.now();
+      let e: FleetEntry;
+      try {
+        e = { chipFile, ok: true, report: await bootDevice({ ...opts, chipFile }) };
+        bootTimes.push(performance.now() - t0);
+      } catch (err) {
+        const code = err instanceof KeylineError ? err.code : 'INTERNAL';
+        e = { chipFile, ok: false, refused: err instanceof EnrollmentRefusedError, code, message: (err as Error).message };
+      }
+      entries.push(e);
+      opts.onResult?.(e);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, chipFiles.length)) }, worker));
+  return { summary: summarize(entries, bootTimes, (performance.now() - started) / 1000), entries };
+}
+
+function summarize(entries: FleetEntry[], bootTimes: number[], seconds: number): FleetSummary {
+  const ok = entries.flatMap((e) => (e.ok ? [e.report] : []));
+  const count = (refused: boolean) => {
+    const out: Record<string, number> = {};
+    for (const e of entries) if (!e.ok && e.refused === refused) out[e.code] = (out[e.code] ?? 0) + 1;
+    return out;
+  };
+  const enroll = ok.map((r) => r.enrollMs);
+  const r1 = (x: number) => Math.round(x * 10) / 10;
+  return {
+    devices: entries.length,
+    enrolled: ok.filter((r) => r.outcome === 'enrolled').length,
+    reauthenticated: ok.filter((r) => r.outcome === 'reauthenticated').length,
+    refused: count(true),
+    failed: count(false),
+    enrollMs: { p50: r1(percentile(enroll, 0.5)), p99: r1(percentile(enroll, 0.99)), max: r1(percentile(enroll, 1)) },
+    bootMs: { p50: r1(percentile(bootTimes, 0.5)), p99: r1(percentile(bootTimes, 0.99)) },
+    seconds: Number(seconds.toFixed(2)),
+    perSecond: Number((ok.length / Math.max(seconds, 1e-6)).toFixed(1)),
+  };
+}
