@@ -112,6 +112,8 @@ export interface UnitRepo {
   getBySerial(serial: string): Promise<UnitRecord | null>;
   /** The unit holding this raw public key, or null. */
   getByPublicKey(publicKey: Uint8Array): Promise<UnitRecord | null>;
+  /** The unit whose certificate has this serial (lowercase hex), or null. */
+  getByCertificateSerial(certificateSerial: string): Promise<UnitRecord | null>;
   /** One page of units matching the filters, ordered by serial. */
   list(query?: UnitQuery): Promise<UnitPage>;
   /** Changes a unit's status; UNKNOWN_UNIT when absent. */
@@ -157,6 +159,28 @@ export interface RevocationRepo {
   add(r: RevocationRecord): Promise<RevocationRecord>;
   /** The revocation of this serial, or null. */
   get(certificateSerial: string): Promise<RevocationRecord | null>;
+  /** Revocations recorded after sequence number `afterSeq` (insertion order), at most `limit` (default all). */
+  listSince(afterSeq: number, limit?: number): Promise<Array<RevocationRecord & { seq: number }>>;
+  /** The sequence number of the latest revocation (0 when none): a generation counter other processes can poll. */
+  lastSeq(): Promise<number>;
+}
+
+/** The latest CRL issued (one row: its number only ever grows, RFC 5280 §5.2.3). */
+export interface CrlRecord {
+  number: number;
+  thisUpdate: string;
+  nextUpdate: string;
+  /** The revocation sequence number the CRL covers (revocations.lastSeq() when it was built). */
+  revocationSeq: number;
+  der: Uint8Array;
+}
+
+/** CRL numbering and the latest CRL, shared by every process on the database. */
+export interface CrlRepo {
+  /** The latest CRL, or null before the first. */
+  latest(): Promise<CrlRecord | null>;
+  /** Replaces the latest CRL; STORE_ERROR unless `number` is greater than the stored one. */
+  save(r: CrlRecord): Promise<void>;
 }
 
 /** A certificate serial as stored: lowercase hex of the value without leading zeros. */
@@ -170,6 +194,7 @@ export interface Tx {
   readonly units: UnitRepo;
   readonly stations: StationRepo;
   readonly audit: AuditRepo;
+  readonly crls: CrlRepo;
   readonly revocations: RevocationRepo;
 }
 

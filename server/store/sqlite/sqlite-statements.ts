@@ -40,6 +40,15 @@ export function prepareStatements(db: Database.Database) {
     revocationInsert: p(`INSERT INTO revoked_certificates (certificate_serial, kind, subject, reason, revoked_at, revoked_by)
       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (certificate_serial) DO NOTHING`),
     revocationGet: p('SELECT * FROM revoked_certificates WHERE certificate_serial = ?'),
+    // The implicit rowid of revoked_certificates is its insertion sequence (rows are never deleted).
+    revocationsSince: p('SELECT rowid AS seq, * FROM revoked_certificates WHERE rowid > ? ORDER BY rowid LIMIT ?'),
+    revocationLastSeq: p('SELECT coalesce(max(rowid), 0) FROM revoked_certificates').pluck(),
+    unitByCertSerial: p(`SELECT ${UNIT_COLUMNS} FROM units WHERE certificate_serial = ?`),
+    crlLatest: p('SELECT * FROM crl_state WHERE id = 1'),
+    crlSave: p(`INSERT INTO crl_state (id, crl_number, this_update, next_update, revocation_seq, der) VALUES (1, ?, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET crl_number = excluded.crl_number, this_update = excluded.this_update,
+      next_update = excluded.next_update, revocation_seq = excluded.revocation_seq, der = excluded.der
+      WHERE excluded.crl_number > crl_state.crl_number`),
   };
 }
 

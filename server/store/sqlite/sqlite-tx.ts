@@ -68,6 +68,10 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
         const r = s.unitByKey.get(publicKey) as Row | undefined;
         return r ? toUnit(r) : null;
       }),
+      getByCertificateSerial: (cs) => run(`unit by certificate serial ${cs}`, () => {
+        const r = s.unitByCertSerial.get(normaliseSerialHex(cs)) as Row | undefined;
+        return r ? toUnit(r) : null;
+      }),
       list: (q: UnitQuery = {}) =>
         run('units list', (): UnitPage => {
           const limit = q.limit ?? 100;
@@ -125,6 +129,20 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
       get: (serial) => run(`revocation ${serial}`, () => {
         const row = s.revocationGet.get(normaliseSerialHex(serial)) as Row | undefined;
         return row ? toRevocation(row) : null;
+      }),
+      listSince: (afterSeq, limit = -1) => run('revocations list', () =>
+        (s.revocationsSince.all(afterSeq, limit) as Row[]).map((r) => ({ ...toRevocation(r), seq: r.seq as number }))),
+      lastSeq: () => run('revocations seq', () => s.revocationLastSeq.get() as number),
+    },
+    crls: {
+      latest: () => run('crl latest', () => {
+        const r = s.crlLatest.get() as Row | undefined;
+        return r ? { number: r.crl_number as number, thisUpdate: r.this_update as string, nextUpdate: r.next_update as string, revocationSeq: r.revocation_seq as number, der: r.der as Uint8Array } : null;
+      }),
+      save: (c) => run(`crl ${c.number}`, () => {
+        if (s.crlSave.run(c.number, c.thisUpdate, c.nextUpdate, c.revocationSeq, c.der).changes !== 1) {
+          throw new KeylineError('STORE_ERROR', `crl number ${c.number}: not greater than the stored CRL's number`);
+        }
       }),
     },
   };

@@ -1,0 +1,81 @@
+/**
+ * A minimal DER walker for untrusted input (OCSP requests from anyone on the network): bounded
+ * definite lengths only, no recursion, every read checked against its parent's end (X.690 §10.1).
+ */
+import { KeylineError } from '../../common/errors.js';
+
+/** One TLV header inside a buffer. */
+export interface Tlv {
+  tag: number;
+  /** Offset of the tag byte. */
+  start: number;
+  /** Offset of the first content byte. */
+  value: number;
+  /** Offset just past the content. */
+  end: number;
+}
+
+function malformed(offset: number, why: string): never {
+  throw new KeylineError('MALFORMED_DER', `malformed DER at offset ${offset}: ${why}`);
+}
+
+/** Reads the TLV at `offset`, which must end at or before `limit`. */
+export function readTlv(buf: Uint8Array, offset: number, limit: number): Tlv {
+  if (offset + 2 > limit) malformed(offset, 'truncated header');
+  const tag = buf[offset]!;
+  // Multi-byte tags (low five bits all set) never occur in the structures read here.
+  if ((tag & 0x1f) === 0x1f) malformed(offset, `high tag number form 0x${tag.toString(16)}`);
+  let len = buf[offset + 1]!;
+  let at = offset + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    // 0x80 is BER's indefinite form, refused by DER (X.690 §10.1).
+    if (n === 0 || n > 3 || at + n > limit) malformed(offset, `length form 0x${len.toString(16)}`);
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[at + i]!;
+    at += n;
+  }
+  if (at + len > limit) malformed(offset, `length ${len} runs past ${limit}`);
+  return { tag, start: offset, value: at, end: at + len };
+}
+
+/** Reads the TLV at `offset` and checks its tag. */
+export function expectTlv(buf: Uint8Array, offset: number, limit: number, tag: number, what: string): Tlv {
+  const t = readTlv(buf, offset, limit);
+  if (t.tag !== tag) malformed(offset, `${what}: expected tag 0x${tag.toString(16)}, found 0x${t.tag.toString(16)}`);
+  return t;
+}
+
+/** The children of a constructed TLV, in order. */
+export function childrenOf(buf: Uint8Array, parent: Tlv): Tlv[] {
+  const out: Tlv[] = [];
+  for (let at = parent.value; at < parent.end; ) {
+    const t = readTlv(buf, at, parent.end);
+    out.push(t);
+    at = t.end;
+  }
+  return out;
+}
+
+/** The dotted form of an OBJECT IDENTIFIER's content bytes (X.690 §8.19). */
+export function oidText(buf: Uint8Array, t: Tlv): string {
+  if (t.tag !== 0x06 || t.end === t.value) malformed(t.start, 'expected an OBJECT IDENTIFIER');
+  const first = buf[t.value]!;
+  const arcs = [Math.min(2, Math.floor(first / 40)), first - Math.min(2, Math.floor(first / 40)) * 40];
+  let v = 0;
+  for (let i = t.value + 1; i < t.end; i++) {
+    v = v * 128 + (buf[i]! & 0x7f);
+    if (!(buf[i]! & 0x80)) {
+      arcs.push(v);
+      v = 0;
+    }
+  }
+  return arcs.join('.');
+}
+
+/** Lowercase hex of an INTEGER's value without leading zero bytes (as the revocation table stores serials). */
+export function integerHex(buf: Uint8Array, t: Tlv): string {
+  if (t.tag !== 0x02 || t.end === t.value) malformed(t.start, 'expected an INTEGER');
+  if (buf[t.value]! & 0x80) malformed(t.start, 'negative serial number');
+  return Buffer.from(buf.subarray(t.value, t.end)).toString('hex').replace(/^0+(?=.)/, '');
+}
