@@ -6,7 +6,7 @@
  * otherwise; the body always carries correlationId, so answers match either way.
  */
 import { randomBytes } from 'node:crypto';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { KeylineError, type ErrorCode } from '../common/errors.js';
 import {
@@ -143,7 +143,7 @@ function open(opts: EnrollClientOptions, protocolVersion: 4 | 5, timeoutMs: numb
     reconnectPeriod: 0,
     connectTimeout: timeoutMs,
     keepalive: 60,
-    ...(url.protocol === 'mqtts:' ? { ca: opts.rootCaPem, rejectUnauthorized: true, servername: url.hostname } : {}),
+    ...(url.protocol === 'mqtts:' ? { ca: opts.rootCaPem, rejectUnauthorized: true, ...(isIP(url.hostname) ? {} : { servername: url.hostname }) } : {}),
   };
   return new Promise((resolve, reject) => {
     const client = mqtt.connect(opts.brokerUrl, options);
