@@ -46,7 +46,7 @@ function station(args: string[], env: NodeJS.ProcessEnv): Promise<{ summary: Sum
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     // STATION_PROF=1: a CPU profile of the timed station run in /tmp/prof (for looking into overhead).
-    const prof = process.env.STATION_PROF && args.includes('BENCH-TIMED') ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
+    const prof = process.env.STATION_PROF && args.includes(process.env.STATION_PROF === 'fast' ? 'BENCH-FAST' : 'BENCH-TIMED') ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
     const child = spawn(process.execPath, [...prof, 'bin/keyline.js', 'station', 'run', '--json', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

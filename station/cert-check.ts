@@ -56,6 +56,7 @@ export class CertChecker {
   private readonly trusted = new Set<string>();
   private deviceDefs: CertDef[] = [];
   private signerDefs = new Map<string, CertDef>();
+  private chain: { pem: string; certs: Array<{ der: Uint8Array; cert: X509Certificate }> } | undefined;
 
   constructor(rootPem: string) {
     this.root = new X509Certificate(Buffer.from(fromPem(rootPem)));
@@ -66,7 +67,7 @@ export class CertChecker {
   prepare(issued: { certificatePem: string; chainPem: string }, chipSerialHex: string, chipPublicKey: Uint8Array): PreparedCertificates {
     const deviceDer = fromPem(issued.certificatePem);
     const device = new X509Certificate(Buffer.from(deviceDer));
-    const chain = fromPemAll(issued.chainPem).map((d) => ({ der: d, cert: new X509Certificate(Buffer.from(d)) }));
+    const chain = this.parseChain(issued.chainPem);
     const issuing = chain.find((c) => device.checkIssued(c.cert) && c.cert.ca);
     if (!issuing) return bad(`no CA certificate in the chain issued device certificate ${device.serialNumber}`);
     if (!device.verify(issuing.cert.publicKey)) bad(`device certificate ${device.serialNumber} signature does not verify with ${issuing.cert.subject}`);
@@ -97,14 +98,23 @@ export class CertChecker {
    */
   checkReadBack(read: ChipCertificates, prepared: PreparedCertificates, chipSerial: Uint8Array, chipPublicKey: Uint8Array): void {
     const signerDef = this.signerDef(prepared.issuingDer);
-    const signer = rebuildCertificate(signerDef, { publicKey: read.signerPublicKey, compressed: read.signerCompressed, issuerPublicKey: rawPublicKey(this.root) });
+    // Byte equality with DER whose signatures prepare() verified (device by the issuing key,
+    // issuing by the root) is the whole check: the rebuilt signatures need no second verify, and
+    // an equal signer certificate proves slot 11 holds the issuing CA's key.
+    const signer = rebuildCertificate(signerDef, { publicKey: read.signerPublicKey, compressed: read.signerCompressed });
     if (hex(signer) !== hex(prepared.issuingDer)) {
       throw new KeylineError('ATCACERT_TEMPLATE_MISMATCH', 'signer certificate rebuilt from the chip differs from the issuing CA certificate');
     }
-    const device = rebuildCertificate(prepared.deviceDef, { publicKey: chipPublicKey, compressed: read.deviceCompressed, chipSerial, issuerPublicKey: read.signerPublicKey });
+    const device = rebuildCertificate(prepared.deviceDef, { publicKey: chipPublicKey, compressed: read.deviceCompressed, chipSerial });
     if (hex(device) !== hex(prepared.deviceDer)) {
       throw new KeylineError('ATCACERT_TEMPLATE_MISMATCH', 'device certificate rebuilt from the chip differs from the issued certificate');
     }
+  }
+
+  /** The chain is the same for every unit of a run: parsed once. */
+  private parseChain(pem: string): Array<{ der: Uint8Array; cert: X509Certificate }> {
+    if (this.chain?.pem !== pem) this.chain = { pem, certs: fromPemAll(pem).map((d) => ({ der: d, cert: new X509Certificate(Buffer.from(d)) })) };
+    return this.chain.certs;
   }
 
   private checkIssuing(der: Uint8Array, cert: X509Certificate): void {

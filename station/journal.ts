@@ -13,12 +13,11 @@ export const STEPS = ['started', 'configured', 'keyed', 'issued', 'written', 've
 export type Step = (typeof STEPS)[number];
 
 /**
- * Steps synced to disk before the line goes on: after 'started' the chip's config gets locked
- * (a chip locked but unknown to the journal would be skipped as foreign); after 'keyed' the
- * public key and idempotency key leave for the server (losing them would mean a new key and an
- * orphan certificate).
+ * Steps synced to disk before the line goes on: after 'keyed' the public key and idempotency key
+ * leave for the server; losing them to a power cut would mean a new key and an orphan
+ * certificate. Syncing the WAL there also makes every earlier commit durable.
  */
-export const DURABLE_STEPS: ReadonlySet<Step> = new Set<Step>(['started', 'keyed']);
+export const DURABLE_STEPS: ReadonlySet<Step> = new Set<Step>(['keyed']);
 
 /** A unit's standing: in progress, good (confirmed), quarantined, or pending (paused, resumable). */
 export type UnitStatus = 'in-progress' | 'good' | 'quarantined' | 'pending';
@@ -121,10 +120,11 @@ export class Journal {
     }
     this.db.pragma('journal_mode = WAL');
     // WAL + NORMAL: a commit survives kill -9 of the station (it is in the WAL, in the OS's
-    // hands) but not a power cut. The commits a rerun cannot do without ('started' before the
-    // config is locked, 'keyed' before the sign request leaves, quarantines) are made FULL,
-    // which syncs the WAL and with it every commit before them; losing any other step to a
-    // power cut only repeats idempotent work (see DURABLE_STEPS).
+    // hands) but not a power cut. The commits a rerun cannot do without ('keyed' before the
+    // sign request leaves, quarantines) are made FULL, which syncs the WAL and with it every
+    // commit before them; losing any other step to a power cut only repeats idempotent work,
+    // or at worst leaves a config-locked chip unknown to the journal, set aside as foreign
+    // (see DURABLE_STEPS).
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
@@ -152,12 +152,10 @@ export class Journal {
     const existing = this.get(serial);
     if (existing) return existing;
     const now = new Date().toISOString();
-    this.durably(() =>
-      this.db.transaction(() => {
-        this.stmts.insert.run({ serial, workOrder, station, now });
-        this.stmts.event.run(serial, 'started', 'in-progress', null, now);
-      })(),
-    );
+    this.db.transaction(() => {
+      this.stmts.insert.run({ serial, workOrder, station, now });
+      this.stmts.event.run(serial, 'started', 'in-progress', null, now);
+    })();
     return this.get(serial)!;
   }
 
