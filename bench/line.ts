@@ -29,7 +29,7 @@ import { fmt, spawnKeyline } from './lib.js';
 
 const { values } = parseArgs({ options: { units: { type: 'string' }, 'timed-units': { type: 'string' }, parallel: { type: 'string' } } });
 const UNITS = Number(values.units ?? 1000);
-const TIMED_UNITS = Number(values['timed-units'] ?? 32);
+const TIMED_UNITS = Number(values['timed-units'] ?? 64);
 const PARALLEL = Number(values.parallel ?? 4);
 const TIMED_PARALLEL = 8;
 
@@ -99,9 +99,24 @@ try {
   // 2. Timing model on, P=8: the chips hold themselves busy here for their modelled time.
   {
     let chipBusyMs = 0;
+    let emulatorCpuMs = 0;
     let commands = 0;
+    const chips = Array.from({ length: TIMED_UNITS }, () => createBlankChip());
+    // The emulator's own work per command (GenKey's key generation, CRCs) is the modelled chip
+    // working, not the station: timed here and reported apart.
+    for (const c of chips) {
+      const execute = c.execute.bind(c);
+      c.execute = (frame) => {
+        const t0 = performance.now();
+        try {
+          return execute(frame);
+        } finally {
+          emulatorCpuMs += performance.now() - t0;
+        }
+      };
+    }
     const kit = new KitServer({
-      chips: Array.from({ length: TIMED_UNITS }, () => createBlankChip()),
+      chips,
       honourTiming: false,
       afterCommand: async (_index, frame) => {
         const t0 = performance.now();
@@ -122,7 +137,7 @@ try {
     process.stdout.write(
       `timing on (P=${TIMED_PARALLEL}): ${s.good} good in ${fmt(s.elapsedSeconds, 1)} s, ${fmt(s.good / s.elapsedSeconds, 2)} units/s; ${commands} chip commands, ${fmt(chipBusyMs / Math.max(1, s.good))} ms of chip time per unit\n` +
         `  station overhead ${fmt(overhead / Math.max(1, s.good), 1)} ms per unit = ${fmt(pct, 2)} % of the chip's own command time (server calls ${fmt(serverMs / Math.max(1, s.good), 1)} ms per unit, not counted)\n` +
-        `    of which driver + kit link ${fmt((s.timing.chipMs - chipBusyMs) / Math.max(1, s.good), 1)} ms, station logic and journal ${fmt((unitMs - serverMs - s.timing.chipMs) / Math.max(1, s.good), 1)} ms per unit\n`,
+        `    of which driver + kit link ${fmt((s.timing.chipMs - chipBusyMs) / Math.max(1, s.good), 1)} ms (the emulator's own computing in it: ${fmt(emulatorCpuMs / Math.max(1, s.good), 1)} ms), station logic and journal ${fmt((unitMs - serverMs - s.timing.chipMs) / Math.max(1, s.good), 1)} ms per unit\n`,
     );
     const ok = s.good === TIMED_UNITS && pct < 5;
     process.stdout.write(`  floor (overhead < 5 %): ${ok ? 'PASS' : 'FAIL'}\n`);

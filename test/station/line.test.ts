@@ -40,6 +40,10 @@ t.test('provisions every chip: journal good, server confirmed, one label per uni
     t.ok(chip.state.configLocked() && chip.state.dataLocked());
     for (const s of [0, 10, 11, 12]) t.ok(chip.state.slotLocked(s), `slot ${s} locked`);
   }
+  // The same command again: the count is already met, nothing is taken.
+  const again = await runOver(b, chips, jf, { target: 6, parallel: 3 });
+  t.match(again.result, { stopReason: 'done', good: 6, goodThisRun: 0 });
+  t.equal(again.out, '');
 });
 
 t.test('a chip fault quarantines the unit with its reason; it is never good', async (t) => {
