@@ -65,7 +65,7 @@ export class EnrollClient {
     } catch (err) {
       // A 3.1.1-only broker answers CONNACK 0x01 (unacceptable protocol version, MQTT 3.1.1
       // §3.2.2.3) or drops the connection; either way, retry once in 3.1.1.
-      if (want !== 'auto' || first === 4 || (err as KeylineError).code === 'ENROLLMENT_TIMEOUT') throw err;
+      if (want !== 'auto' || first === 4 || (err as KeylineError).detail?.phase !== 'handshake') throw err;
       speaksV4Only.add(opts.brokerUrl);
       client = await open(opts, (version = 4), timeoutMs);
     }
@@ -133,6 +133,8 @@ export class EnrollClient {
   }
 }
 
+const CLOSED_EARLY = 'connection closed before CONNACK';
+
 /** Opens one MQTT connection and waits for CONNACK; TCP_NODELAY on (mqtt.js has no option for it). */
 function open(opts: EnrollClientOptions, protocolVersion: 4 | 5, timeoutMs: number): Promise<MqttClient> {
   const url = new URL(opts.brokerUrl);
@@ -147,12 +149,16 @@ function open(opts: EnrollClientOptions, protocolVersion: 4 | 5, timeoutMs: numb
   };
   return new Promise((resolve, reject) => {
     const client = mqtt.connect(opts.brokerUrl, options);
-    const fail = (err: Error) => {
+    const fail = (err: Error & { code?: unknown }) => {
       client.removeAllListeners();
       client.on('error', () => undefined);
       client.end(true);
+      // A numeric code is a CONNACK refusal, a socket closed before CONNACK is a broker that
+      // dropped the CONNECT (both: 'handshake', worth one retry in 3.1.1); a string code (ECONNREFUSED,
+      // a TLS verification failure) is the network or the broker's identity.
+      const phase = typeof err.code === 'number' || err.message === CLOSED_EARLY ? 'handshake' : 'network';
       const code = /timeout/i.test(err.message) ? 'ENROLLMENT_TIMEOUT' : 'BROKER_UNREACHABLE';
-      reject(new KeylineError(code, `cannot connect to ${opts.brokerUrl} as ${opts.serial} (MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}): ${err.message}`, { cause: err }));
+      reject(new KeylineError(code, `cannot connect to ${opts.brokerUrl} as ${opts.serial} (MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}): ${err.message}`, { cause: err, detail: { phase } }));
     };
     client.once('connect', () => {
       client.removeListener('error', fail);
@@ -161,7 +167,7 @@ function open(opts: EnrollClientOptions, protocolVersion: 4 | 5, timeoutMs: numb
       client.on('error', () => undefined); // later errors surface as request timeouts or close
       resolve(client);
     });
-    const onClose = () => fail(new Error('connection closed before CONNACK'));
+    const onClose = () => fail(new Error(CLOSED_EARLY));
     client.once('error', fail);
     client.once('close', onClose);
   });

@@ -2,21 +2,26 @@
  * npm run demo -- [--units N] [--parallel P] [--json]
  *
  * The main job on embedded defaults: a dev PKI in SoftHSM (made once, in certs-dev/), the server
- * with SQLite, the emulator with N blank chips, and the station provisioning them end to end.
- * Leaves the database, the journal and the chip images for inspection (`keyline units list`).
+ * with SQLite and its embedded MQTT broker, the emulator with N blank chips, the station
+ * provisioning them end to end, and then the field: every provisioned chip boots as a device
+ * (`keyline device fleet`) and enrolls. Leaves the database, the journal, the chip images and
+ * the devices' state files for inspection (`keyline units list`).
  */
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { StationApiClient } from '../station/api-client.js';
+import { DEMO_PRODUCT } from '../firmware-sim/firmware-trust.js';
 
 const USAGE = `Usage: npm run demo -- [--units N] [--parallel P] [--json]
 
 Runs the whole production flow against emulated ATECC608 chips: key ceremony (once, into
-certs-dev/), server, emulator, station. Prints each step and a summary; --json prints the
-summary as JSON on stdout.`;
+certs-dev/), server, emulator, station, then every provisioned chip booting as a device in the
+field and enrolling over MQTT. Prints each step and a summary; --json prints the summary as JSON
+on stdout.`;
 
 const { values: o } = parseArgs({ options: { units: { type: 'string' }, parallel: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
 if (o.help) {
@@ -47,8 +52,11 @@ function keyline(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: n
   });
 }
 
-/** Starts a long-running `keyline ...` and resolves with the first stdout match of `ready`. */
-function daemon(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<RegExpMatchArray> {
+/**
+ * Starts a long-running `keyline ...` and resolves with the first stdout match of `ready`;
+ * `also` is then offered every later match of other patterns (the server's `mqtt` line).
+ */
+function daemon(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, also?: { pattern: RegExp; found: (m: RegExpMatchArray) => void }): Promise<RegExpMatchArray> {
   return new Promise((res, rej) => {
     const c = spawn(process.execPath, [join(root, 'bin/keyline.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(c);
@@ -58,6 +66,8 @@ function daemon(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Pro
       out += d;
       const m = out.match(ready);
       if (m) res(m);
+      const a = also && out.match(also.pattern);
+      if (a) also.found(a);
     });
     c.stderr!.on('data', (d) => (err += d));
     c.on('exit', (code) => rej(new Error(`keyline ${args[0]} exited ${code}:\n${err.slice(-3000)}`)));
@@ -74,13 +84,22 @@ if (!existsSync(config)) {
 }
 
 step('server: starting (SoftHSM issuing key, SQLite, HTTPS + mTLS)');
-const [, apiUrl] = await daemon(['server', '--config', config], /^api (\S+)$/m, { KEYLINE_SERVER_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' });
+let onMqtt: (url: string) => void = () => undefined;
+const mqttLine = new Promise<string>((r) => (onMqtt = r));
+const [, apiUrl] = await daemon(['server', '--config', config], /^api (\S+)$/m, { KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' }, {
+  pattern: /^mqtt (\S+)$/m,
+  found: (m) => onMqtt(m[1]!),
+});
 step(`server: ${apiUrl}`);
+// The server prints its broker line once the enrollment service is listening (embedded aedes).
+const brokerUrl = await Promise.race([mqttLine, delay(15_000, undefined, { ref: false })]);
+step(brokerUrl ? `server: enrollment broker ${brokerUrl}` : 'server: no enrollment broker announced (enroll disabled?): the field step will be skipped');
 
 const runId = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
 const chips = join(root, 'var', 'demo', runId, 'chips');
 mkdirSync(chips, { recursive: true });
 step(`emulator: ${units} blank ATECC608 chips in ${chips}`);
+const emulatorAt = children.length;
 const [, kit] = await daemon(['emulator', 'serve', '--chips', chips, '--count', String(units), '--port', '0'], /^emulator kit:\/\/(\S+) /m);
 step(`emulator: kit://${kit}`);
 
@@ -92,7 +111,7 @@ const api = new StationApiClient({
   ca: readFileSync(resolve(certs, cfg.ca.rootCert), 'utf8'),
 });
 const workOrder = `DEMO-${runId}`;
-await api.createWorkOrder({ id: workOrder, product: 'Keyline Demo Sensor', quota: units });
+await api.createWorkOrder({ id: workOrder, product: DEMO_PRODUCT, quota: units });
 api.close();
 step(`work order ${workOrder}: quota ${units}`);
 
@@ -104,24 +123,64 @@ const lines = station.out.trim().split('\n');
 const summary = JSON.parse(lines[lines.length - 1] ?? '{}');
 const labels = lines.filter((l) => l.startsWith('label '));
 
+// The field: the units leave the factory (the emulator lets go of the chip images) and each one
+// powers on as a device: identity from its chip, chain to the root pinned from keyline.json,
+// signed challenge over the broker, signed configuration verified and stored.
+const emulator = children[emulatorAt];
+if (emulator && emulator.exitCode === null) {
+  // Wait for it to go: a device must not boot from an image the emulator may still be writing.
+  emulator.removeAllListeners('exit'); // its exit is expected now, not a failure
+  const gone = new Promise((r) => emulator.once('exit', r));
+  emulator.kill('SIGTERM');
+  await gone;
+}
+type Field = { devices: number; enrolled: number; reauthenticated: number; refused: Record<string, number>; failed: Record<string, number>; enrollMs: { p50: number; p99: number }; seconds: number; perSecond: number };
+let field: Field | null = null;
+let fieldExit: number | null = null;
+if (brokerUrl && labels.length > 0) {
+  step(`field: booting ${labels.length} devices from their chip images (keyline device fleet, broker ${brokerUrl})`);
+  const fleet = await keyline(['device', 'fleet', '--chips', chips, '--broker', brokerUrl, '--config', config, '--product', DEMO_PRODUCT, '--concurrency', '32', '--json']);
+  fieldExit = fleet.code;
+  try {
+    field = JSON.parse(fleet.out.trim().split('\n').pop() ?? '');
+  } catch {
+    step(`field: keyline device fleet printed no summary (exit ${fleet.code})`);
+  }
+}
+const refusedCount = (f: Field | null) => (f ? Object.values(f.refused).reduce((a, b) => a + b, 0) + Object.values(f.failed).reduce((a, b) => a + b, 0) : 0);
+
 const result = {
   workOrder,
   apiUrl,
+  brokerUrl: brokerUrl ?? null,
   chips,
   provisioned: labels.length,
   stationSummary: summary,
   stationSeconds: Number(stationSeconds.toFixed(2)),
   unitsPerSecond: Number((labels.length / stationSeconds).toFixed(1)),
+  enrolled: field ? field.enrolled + field.reauthenticated : 0,
+  refused: refusedCount(field),
+  field,
   totalSeconds: Number(((performance.now() - started) / 1000).toFixed(2)),
   stationExit: station.code,
+  fieldExit,
 };
 if (o.json) {
   process.stdout.write(JSON.stringify(result) + '\n');
 } else {
   for (const l of labels.slice(0, 5)) step(l);
   if (labels.length > 5) step(`... ${labels.length - 5} more label lines`);
-  step(`summary: ${result.provisioned}/${units} provisioned in ${result.stationSeconds} s (${result.unitsPerSecond} units/s), station exit ${station.code}, total ${result.totalSeconds} s`);
+  step(`summary: ${result.provisioned}/${units} provisioned in ${result.stationSeconds} s (${result.unitsPerSecond} units/s), station exit ${station.code}`);
+  if (field) {
+    const codes = (m: Record<string, number>) => Object.entries(m).map(([c, n]) => `${c} ${n}`).join(', ');
+    const why = [codes(field.refused), codes(field.failed)].filter(Boolean).join(', ');
+    step(`summary: ${result.enrolled}/${result.provisioned} enrolled in the field, ${result.refused} refused${why ? ` (${why})` : ''}; enrollment p50 ${field.enrollMs.p50} ms, p99 ${field.enrollMs.p99} ms`);
+  } else {
+    step('summary: field step not run');
+  }
+  step(`summary: total ${result.totalSeconds} s`);
   step(`inspect: node bin/keyline.js units list --work-order ${workOrder} --config certs-dev/keyline.json`);
+  step(`inspect: a device's stored configuration is in ${chips}/<serial>.state`);
 }
-process.exitCode = station.code === 0 && labels.length === units ? 0 : 1;
+process.exitCode = station.code === 0 && labels.length === units && (!brokerUrl || (field !== null && result.enrolled === labels.length)) ? 0 : 1;
 for (const c of children) c.kill('SIGTERM');

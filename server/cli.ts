@@ -32,9 +32,10 @@ export async function main(argv: string[]): Promise<number> {
     if (cluster.isPrimary && workers > 1) return runPrimary(workers);
     const server = await startServer({ configFile });
     if (cluster.isWorker) {
-      process.send?.({ ready: server.apiUrl });
+      process.send?.({ ready: server.apiUrl, mqtt: server.mqttUrl });
     } else {
       process.stdout.write(`api ${server.apiUrl}\n`);
+      if (server.mqttUrl) process.stdout.write(`mqtt ${server.mqttUrl}\n`);
     }
     await signalled();
     await server.close();
@@ -45,11 +46,16 @@ export async function main(argv: string[]): Promise<number> {
 /** Forks the workers, prints the listener line once all are ready, and stops them on a signal. */
 async function runPrimary(count: number): Promise<number> {
   const ready: Promise<string>[] = [];
+  let mqttUrl: string | undefined;
   for (let i = 0; i < count; i++) {
     const w = cluster.fork();
     ready.push(
       new Promise((resolve, reject) => {
-        w.on('message', (m: { ready?: string }) => m.ready && resolve(m.ready));
+        w.on('message', (m: { ready?: string; mqtt?: string }) => {
+          // Only the worker running the embedded broker reports it (server/main.ts).
+          if (m.mqtt) mqttUrl = m.mqtt;
+          if (m.ready) resolve(m.ready);
+        });
         w.on('exit', (code) => reject(new Error(`worker ${w.process.pid} exited with code ${code} before it was ready`)));
       }),
     );
@@ -62,6 +68,7 @@ async function runPrimary(count: number): Promise<number> {
     throw err;
   }
   process.stdout.write(`api ${urls[0]}\n`);
+  if (mqttUrl) process.stdout.write(`mqtt ${mqttUrl}\n`);
   let stopping = false;
   cluster.on('exit', (w, code) => {
     if (!stopping) process.stderr.write(`keyline: worker ${w.process.pid} exited (${code}); stopping\n`);

@@ -54,6 +54,37 @@ export const configSchema = z
       .strict(),
     store: z.object({ url: z.string().default('sqlite:keyline.db') }).strict().prefault({}),
     log: z.object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).strict().prefault({}),
+    /** Field enrollment over MQTT (server/enroll/PROTOCOL.md). */
+    enroll: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** 'embedded' = an aedes broker in this process (TLS, MQTT 3.1.1); otherwise the mqtts:// URL of an external broker. */
+        broker: z.union([z.literal('embedded'), z.string().regex(/^mqtts?:\/\/./, "'embedded' or an mqtt:// / mqtts:// URL")]).default('embedded'),
+        /** Listener of the embedded broker; port 0 = any free port (printed as the `mqtt` line). */
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(0),
+        /** The service's client identity at an external broker (its certificate CN is the ACL's service user). */
+        clientCert: z.string().optional(),
+        clientKey: z.string().optional(),
+        /** MQTT version towards an external broker (5 gives response topic + correlation data). */
+        protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
+        /** Group rules, first match wins; a unit matching none gets defaultGroup. */
+        groups: z
+          .array(z.object({
+            match: z.object({ product: z.string().optional(), workOrder: z.string().optional() }).strict(),
+            group: z.string().min(1).max(64),
+            config: z.record(z.string(), z.unknown()).default({}),
+          }).strict())
+          .default([]),
+        defaultGroup: z.object({ group: z.string().min(1).max(64), config: z.record(z.string(), z.unknown()).default({}) }).strict()
+          .default({ group: 'default', config: {} }),
+        rateLimitPerMinute: z.number().int().min(1).max(100_000).default(30),
+        nonceTtlSeconds: z.number().int().min(5).max(3600).default(60),
+        /** Label of the config-signer key in the line token (created with its certificate at start when missing). */
+        configSignerLabel: z.string().min(1).default('config-signer'),
+      })
+      .strict()
+      .prefault({}),
     /** The station's own settings, so `keyline station run --config keyline.json` needs no other flag. */
     station: z
       .object({
@@ -85,6 +116,8 @@ const ENV_OVERRIDES: Record<string, [string, string, 'string' | 'number']> = {
   KEYLINE_LOG_LEVEL: ['log', 'level', 'string'],
   KEYLINE_HSM_MODULE: ['hsm', 'module', 'string'],
   KEYLINE_HSM_SESSIONS: ['hsm', 'sessions', 'number'],
+  KEYLINE_ENROLL_BROKER: ['enroll', 'broker', 'string'],
+  KEYLINE_ENROLL_PORT: ['enroll', 'port', 'number'],
 };
 
 /** Loads, overrides, validates and resolves; throws CONFIG_INVALID listing every problem. */
@@ -127,6 +160,7 @@ export function loadConfigWithoutSecrets(file: string, env: NodeJS.ProcessEnv = 
     hsm: { ...c.hsm, module: c.hsm.module ?? env.KEYLINE_HSM_MODULE, softhsmConf: c.hsm.softhsmConf && abs(c.hsm.softhsmConf) },
     ca: { ...c.ca, rootCert: abs(c.ca.rootCert), issuingCert: abs(c.ca.issuingCert) },
     store: { url: c.store.url.startsWith('sqlite:') ? `sqlite:${abs(c.store.url.slice(7))}` : c.store.url },
+    enroll: { ...c.enroll, clientCert: c.enroll.clientCert && abs(c.enroll.clientCert), clientKey: c.enroll.clientKey && abs(c.enroll.clientKey) },
     station: c.station && { ...c.station, cert: abs(c.station.cert), key: abs(c.station.key), journal: abs(c.station.journal) },
   });
   return config;

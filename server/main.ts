@@ -15,10 +15,14 @@ import { checkCaAtStartup } from './ca/startup-checks.js';
 import { createTemplateDeviceIssuer } from './ca/template-device-issuer.js';
 import { openStore } from './store/open-store.js';
 import { createProvisioning } from './services/provisioning.js';
+import { startEnrollment } from './enroll/start-enrollment.js';
+import cluster from 'node:cluster';
 
 /** A running server. */
 export interface RunningServer {
   apiUrl: string;
+  /** The MQTT broker devices enroll through (absent when enrollment is disabled or runs in another worker). */
+  mqttUrl?: string;
   close(): Promise<void>;
 }
 
@@ -51,13 +55,20 @@ async function start(config: Config, secrets: Secrets, log: Logger): Promise<Run
   });
   const closers: Array<() => Promise<void> | void> = [() => keyStore.close()];
   try {
-    const { signer } = await checkCaAtStartup({ keyStore, rootDer, issuingDer, issuingKeyRef: config.hsm.issuingKey });
+    const { signer, issuing } = await checkCaAtStartup({ keyStore, rootDer, issuingDer, issuingKeyRef: config.hsm.issuingKey });
     const issuer = createTemplateDeviceIssuer({
       signer, issuingCaDer: issuingDer, crlUrl: config.ca.crlUrl, ocspUrl: config.ca.ocspUrl, validityYears: config.ca.deviceValidityYears,
     });
     const store = await openStore(config.store.url);
     closers.push(() => store.close());
     const provisioning = createProvisioning({ store, issuer, log: log.child({ area: 'provisioning' }) });
+    // One embedded broker per server: in cluster mode only worker 1 runs it (an external broker serves all workers).
+    let mqttUrl: string | undefined;
+    if (config.enroll.enabled && (config.enroll.broker !== 'embedded' || !cluster.isWorker || cluster.worker?.id === 1)) {
+      const enrollment = await startEnrollment({ config, keyStore, issuer: { signer, cert: issuing }, rootDer, issuingDer, store, log: log.child({ area: 'enroll' }) });
+      closers.push(() => enrollment.close());
+      mqttUrl = enrollment.mqttUrl;
+    }
     const metrics = new Metrics();
     const chainPem = toPem(issuingDer) + toPem(rootDer);
 
@@ -104,9 +115,10 @@ async function start(config: Config, secrets: Secrets, log: Logger): Promise<Run
     await listen(https, config.server.port, config.server.host);
     closers.push(() => closeServer(https));
     const apiUrl = `https://${config.server.host}:${(https.address() as AddressInfo).port}`;
-    log.info({ apiUrl }, 'listening');
+    log.info({ apiUrl, mqttUrl }, 'listening');
     return {
       apiUrl,
+      ...(mqttUrl ? { mqttUrl } : {}),
       async close() {
         for (const c of closers.reverse()) await c();
       },

@@ -177,3 +177,16 @@ async function issue(issuer: Issuer, c: { serialHex?: string; subject: x509.Json
     extensions: [...c.extensions, new x509.SubjectKeyIdentifierExtension(keyIdentifier(c.spki)), new x509.AuthorityKeyIdentifierExtension(issuerSki)],
   }, crypto);
 }
+
+/**
+ * The enrollment config-signer (server/enroll/config-signer.ts): KU digitalSignature only, no EKU
+ * (it never speaks TLS; devices accept it only for configuration signatures, by its OU), issued by
+ * the issuing CA so a device verifies it against the chain pinned on its chip.
+ */
+export async function createConfigSignerCert(p: ProfileBase & { issuer: Issuer; org: string; spki: Uint8Array; years?: number }): Promise<x509.X509Certificate> {
+  const notBefore = hourFloor(p.now ?? new Date());
+  return issue(p.issuer, {
+    serialHex: p.serialHex, subject: [{ O: [p.org] }, { OU: ['config-signer'] }, { CN: [`${p.org} Config Signer`] }], spki: p.spki, notBefore, notAfter: addYears(notBefore, p.years ?? 2),
+    extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
+  });
+}

@@ -183,6 +183,45 @@ export interface CrlRepo {
   save(r: CrlRecord): Promise<void>;
 }
 
+/** A signed-challenge nonce as stored. */
+export interface NonceRecord {
+  /** 32 bytes as 64 lowercase hex digits. */
+  nonce: string;
+  serial: string;
+  /** SHA-256 of the certificate shown in the hello, lowercase hex. */
+  certFingerprint: string;
+  expiresAt: string;
+  used: boolean;
+}
+
+/** The first enrollment of a device. */
+export interface EnrollmentRecord {
+  serial: string;
+  /** Chip counter at enrollment; null on the mTLS path. */
+  counter: number | null;
+  group: string;
+  method: 'challenge' | 'mtls';
+  at: string;
+}
+
+/** Enrollment state: nonces, enrollments and the last chip counter per device. */
+export interface EnrollmentRepo {
+  /** Stores a fresh, unused nonce. */
+  addNonce(n: Omit<NonceRecord, 'used'>): Promise<void>;
+  /** Marks the nonce used and returns it as it was before (used = its earlier state), or null when unknown. */
+  useNonce(nonce: string): Promise<NonceRecord | null>;
+  /** Deletes nonces that expired before `before` (ISO); returns how many. */
+  purgeNonces(before: string): Promise<number>;
+  /** The last counter seen for a device, or null. */
+  lastCounter(serial: string): Promise<number | null>;
+  /** Records the last counter seen (insert or update). */
+  setLastCounter(serial: string, counter: number, at: string): Promise<void>;
+  /** The device's enrollment, or null. */
+  get(serial: string): Promise<EnrollmentRecord | null>;
+  /** Records the first enrollment; SERIAL_EXISTS if the device already has one. */
+  insert(e: EnrollmentRecord): Promise<void>;
+}
+
 /** A certificate serial as stored: lowercase hex of the value without leading zeros. */
 export function normaliseSerialHex(hex: string): string {
   return hex.toLowerCase().replace(/^0+(?=.)/, '');
@@ -196,6 +235,7 @@ export interface Tx {
   readonly audit: AuditRepo;
   readonly crls: CrlRepo;
   readonly revocations: RevocationRepo;
+  readonly enrollment: EnrollmentRepo;
 }
 
 /** Options of one transaction. */

@@ -3,7 +3,7 @@
  * than running these single-row statements), plus the row → record mappers.
  */
 import type Database from 'better-sqlite3';
-import type { AuditRecord, RevocationRecord, StationRecord, UnitRecord, WorkOrderRecord } from '../store.js';
+import type { AuditRecord, EnrollmentRecord, NonceRecord, RevocationRecord, StationRecord, UnitRecord, WorkOrderRecord } from '../store.js';
 
 const UNIT_COLUMNS = `serial, public_key, fingerprint_sha256, certificate_der, certificate_serial, work_order,
   station, status, status_reason, idempotency_key, issued_at, confirmed_at, updated_at`;
@@ -49,6 +49,15 @@ export function prepareStatements(db: Database.Database) {
       ON CONFLICT (id) DO UPDATE SET crl_number = excluded.crl_number, this_update = excluded.this_update,
       next_update = excluded.next_update, revocation_seq = excluded.revocation_seq, der = excluded.der
       WHERE excluded.crl_number > crl_state.crl_number`),
+    nonceInsert: p('INSERT INTO enroll_nonces (nonce, serial, cert_fingerprint, expires_at, created_at) VALUES (?, ?, ?, ?, ?)'),
+    nonceGet: p('SELECT * FROM enroll_nonces WHERE nonce = ?'),
+    nonceUse: p('UPDATE enroll_nonces SET used = 1 WHERE nonce = ?'),
+    noncePurge: p('DELETE FROM enroll_nonces WHERE expires_at < ?'),
+    counterGet: p('SELECT last_counter FROM device_counters WHERE serial = ?').pluck(),
+    counterSet: p(`INSERT INTO device_counters (serial, last_counter, updated_at) VALUES (?, ?, ?)
+      ON CONFLICT (serial) DO UPDATE SET last_counter = excluded.last_counter, updated_at = excluded.updated_at`),
+    enrollmentGet: p('SELECT * FROM enrollments WHERE serial = ?'),
+    enrollmentInsert: p('INSERT INTO enrollments (serial, counter, grp, method, at) VALUES (?, ?, ?, ?, ?)'),
   };
 }
 
@@ -118,4 +127,14 @@ export function toRevocation(r: Row): RevocationRecord {
     revokedAt: r.revoked_at as string,
     revokedBy: r.revoked_by as string,
   };
+}
+
+/** Row → NonceRecord. */
+export function toNonce(r: Row): NonceRecord {
+  return { nonce: r.nonce as string, serial: r.serial as string, certFingerprint: r.cert_fingerprint as string, expiresAt: r.expires_at as string, used: r.used === 1 };
+}
+
+/** Row → EnrollmentRecord. */
+export function toEnrollment(r: Row): EnrollmentRecord {
+  return { serial: r.serial as string, counter: r.counter as number | null, group: r.grp as string, method: r.method as EnrollmentRecord['method'], at: r.at as string };
 }

@@ -6,7 +6,7 @@ import { KeylineError, ValidationError } from '../../../common/errors.js';
 import { GENESIS_HASH, canonicalJson, recordHash } from '../../audit/hash-chain.js';
 import { normaliseSerialHex, type AuditRecord, type Tx, type UnitPage, type UnitQuery, type UnitRecord } from '../store.js';
 import { mapSqliteError } from './sqlite-errors.js';
-import { toAudit, toRevocation, toStation, toUnit, toWorkOrder, type Statements } from './sqlite-statements.js';
+import { toAudit, toEnrollment, toNonce, toRevocation, toStation, toUnit, toWorkOrder, type Statements } from './sqlite-statements.js';
 
 type Row = Record<string, unknown>;
 
@@ -144,6 +144,25 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
           throw new KeylineError('STORE_ERROR', `crl number ${c.number}: not greater than the stored CRL's number`);
         }
       }),
+    },
+    enrollment: {
+      addNonce: (n) => run(`nonce for ${n.serial}`, () => {
+        s.nonceInsert.run(n.nonce, n.serial, n.certFingerprint, n.expiresAt, now());
+      }),
+      useNonce: (nonce) => run('nonce', () => {
+        const row = s.nonceGet.get(nonce) as Row | undefined;
+        if (!row) return null;
+        s.nonceUse.run(nonce);
+        return toNonce(row);
+      }),
+      purgeNonces: (before) => run('nonce purge', () => s.noncePurge.run(before).changes),
+      lastCounter: (serial) => run(`counter ${serial}`, () => (s.counterGet.get(serial) as number | undefined) ?? null),
+      setLastCounter: (serial, counter, at) => run(`counter ${serial}`, () => void s.counterSet.run(serial, counter, at)),
+      get: (serial) => run(`enrollment ${serial}`, () => {
+        const row = s.enrollmentGet.get(serial) as Row | undefined;
+        return row ? toEnrollment(row) : null;
+      }),
+      insert: (e) => run(`enrollment ${e.serial}`, () => void s.enrollmentInsert.run(e.serial, e.counter, e.group, e.method, e.at)),
     },
   };
 }

@@ -1,0 +1,76 @@
+/**
+ * Builds the enrollment part from the server config (called by server/main.ts): the config
+ * signer, the embedded broker (or a connection to the external one) and the service.
+ */
+import { readFileSync } from 'node:fs';
+import { toPem } from '../../common/pem.js';
+import type { Logger } from '../../common/log.js';
+import type { Config } from '../config.js';
+import type { KeyStore } from '../hsm/key-store.js';
+import type { Issuer } from '../ca/profiles.js';
+import type { Store } from '../store/store.js';
+import { AedesBroker } from './aedes-broker.js';
+import { ensureConfigSigner } from './config-signer.js';
+import { DeviceTrust } from './device-trust.js';
+import { createEnrollment } from './enrollment.js';
+import { createEnrollmentService } from './enrollment-service.js';
+import { MqttBroker } from './mqtt-broker.js';
+
+/** Inputs from the composition root. */
+export interface StartEnrollmentInput {
+  config: Config;
+  keyStore: KeyStore;
+  issuer: Issuer;
+  rootDer: Uint8Array;
+  issuingDer: Uint8Array;
+  store: Store;
+  log: Logger;
+}
+
+/** A running enrollment part. */
+export interface RunningEnrollment {
+  /** The broker devices connect to (the embedded listener, or the configured URL). */
+  mqttUrl: string;
+  close(): Promise<void>;
+}
+
+/** Starts the broker (when embedded), the config signer and the service. */
+export async function startEnrollment(i: StartEnrollmentInput): Promise<RunningEnrollment> {
+  const e = i.config.enroll;
+  const org = i.issuer.cert.subjectName.getField('O')[0] ?? 'Keyline';
+  const configSigner = await ensureConfigSigner({ keyStore: i.keyStore, tokenLabel: i.config.hsm.tokenLabel, label: e.configSignerLabel, issuer: i.issuer, org });
+  const service = createEnrollmentService({
+    store: i.store, trust: new DeviceTrust(i.issuingDer), configSigner, groups: e.groups, defaultGroup: e.defaultGroup, nonceTtlSeconds: e.nonceTtlSeconds,
+  });
+  const ca = [toPem(i.rootDer), toPem(i.issuingDer)];
+  let embedded: AedesBroker | undefined;
+  let broker: MqttBroker;
+  if (e.broker === 'embedded') {
+    embedded = await AedesBroker.start({
+      host: e.host, port: e.port, log: i.log,
+      tls: { key: readFileSync(i.config.server.tlsKey), cert: readFileSync(i.config.server.tlsCert, 'utf8') + ca[1], ca },
+      isRevoked: async (s) => (await i.store.transaction((tx) => tx.revocations.get(s), { readOnly: true })) !== null,
+    });
+    const b = embedded;
+    broker = await MqttBroker.connect({ stream: () => b.serviceStream(), protocolVersion: 4 });
+  } else {
+    broker = await MqttBroker.connect({
+      url: e.broker, protocolVersion: e.protocolVersion,
+      tls: { ca, ...(e.clientCert ? { cert: readFileSync(e.clientCert) } : {}), ...(e.clientKey ? { key: readFileSync(e.clientKey) } : {}) },
+    });
+  }
+  try {
+    await createEnrollment({ broker, service, rateLimitPerMinute: e.rateLimitPerMinute, log: i.log, ...(embedded ? {} : { shareGroup: 'keyline-enroll' }) });
+  } catch (err) {
+    await broker.close();
+    await embedded?.close();
+    throw err;
+  }
+  return {
+    mqttUrl: embedded ? embedded.url : e.broker,
+    async close() {
+      await broker.close();
+      await embedded?.close();
+    },
+  };
+}

@@ -1,0 +1,23 @@
+/**
+ * The record checks every enrollment path makes, inside its transaction: the unit exists, is
+ * not revoked (by status or by its certificate serial in revoked_certificates), was confirmed by a
+ * station, and, when a certificate was shown, holds the same key as the record.
+ */
+import { KeylineError } from '../../common/errors.js';
+import type { Tx, UnitRecord } from '../store/store.js';
+
+/** The unit behind `serial` if it may enroll; throws the refusal code otherwise. */
+export async function checkUnitStanding(tx: Tx, serial: string, shown?: { publicKey: Uint8Array; serialHex: string }): Promise<UnitRecord> {
+  const unit = await tx.units.getBySerial(serial);
+  if (!unit) throw new KeylineError('UNKNOWN_DEVICE', `serial: no unit ${serial} was provisioned by this PKI`);
+  if (shown && !Buffer.from(shown.publicKey).equals(Buffer.from(unit.publicKey))) {
+    throw new KeylineError('KEY_MISMATCH', `deviceCertificate: its key is not the key recorded for unit ${serial}`);
+  }
+  // Revocation before confirmation: a revoked device must learn it is revoked, not "retry later".
+  if (unit.status === 'revoked') throw new KeylineError('DEVICE_REVOKED', `unit ${serial} is revoked`);
+  for (const certSerial of new Set([unit.certificateSerial, ...(shown ? [shown.serialHex] : [])])) {
+    if (await tx.revocations.get(certSerial)) throw new KeylineError('DEVICE_REVOKED', `unit ${serial}: certificate ${certSerial} is revoked`);
+  }
+  if (unit.status !== 'confirmed') throw new KeylineError('UNIT_NOT_CONFIRMED', `unit ${serial} is '${unit.status}', not confirmed by a station`);
+  return unit;
+}
