@@ -5,7 +5,7 @@
  * The enrollment service connects over an in-process stream, the only connection with full rights.
  * aedes 1.x speaks MQTT 3.1.1 (and 3.1) only: devices use the body `correlationId` fallback.
  */
-import { PassThrough, Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { Aedes, type Client } from 'aedes';
@@ -94,12 +94,10 @@ export class AedesBroker {
 
   /** A new in-process connection for the enrollment service (full rights; pass it to MqttBroker). */
   serviceStream(): Duplex {
-    const toBroker = new PassThrough();
-    const toService = new PassThrough();
-    const brokerSide = Duplex.from({ readable: toBroker, writable: toService });
+    const [serviceSide, brokerSide] = duplexPair();
     this.#serviceStreams.add(brokerSide);
     this.#aedes.handle(brokerSide);
-    return Duplex.from({ readable: toService, writable: toBroker });
+    return serviceSide;
   }
 
   async #authenticate(client: Client, opts: AedesBrokerOptions): Promise<ClientIdentity> {
@@ -126,4 +124,32 @@ export class AedesBroker {
     await new Promise<void>((resolve) => this.#aedes.close(() => resolve()));
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
+}
+
+/**
+ * Two Duplex ends wired to each other (node 20 has no stream.duplexPair). Plain Duplex objects, not
+ * Duplex.from(): destroying a composed stream emits an AbortError nobody listens for, and aedes
+ * destroys the connection on every DISCONNECT.
+ */
+function duplexPair(): [Duplex, Duplex] {
+  const ends: Duplex[] = [];
+  const make = (peer: () => Duplex) =>
+    new Duplex({
+      read() {},
+      write(chunk, _enc, cb) {
+        peer().push(chunk);
+        cb();
+      },
+      final(cb) {
+        peer().push(null);
+        cb();
+      },
+      destroy(err, cb) {
+        const p = peer();
+        if (!p.destroyed) p.push(null);
+        cb(err);
+      },
+    });
+  ends.push(make(() => ends[1]!), make(() => ends[0]!));
+  return [ends[0]!, ends[1]!];
 }
