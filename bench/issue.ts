@@ -75,6 +75,7 @@ const serial = () => ('0123' + randomBytes(6).toString('hex') + 'EE').toUpperCas
 log('starting the server ...');
 const { child: server, match } = await spawnKeyline(['server', '--config', join(dir, 'keyline.json'), '--workers', String(WORKERS)], /^api (\S+)$/m, {
   KEYLINE_SERVER_PORT: '0',
+  KEYLINE_SERVER_PUBLIC_PORT: '0',
   KEYLINE_LOG_LEVEL: 'warn',
 });
 process.on('exit', () => server.kill('SIGKILL'));

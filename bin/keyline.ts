@@ -9,6 +9,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main(arg
   server: { summary: 'run the factory server (station API, enrollment, workers)', load: () => import('../server/cli.js') },
   units: { summary: 'list and show provisioned units', load: () => import('../server/units-cli.js') },
   audit: { summary: 'verify the hash-chained audit log', load: () => import('../server/audit/cli.js') },
+  revoke: { summary: 'revoke units or certificates (CRL and OCSP follow)', load: () => import('../server/revoke-cli.js') },
   broker: { summary: 'Mosquitto ACL for the enrollment topics (broker acl)', load: () => import('../server/enroll/cli.js') },
   emulator: { summary: 'serve emulated ATECC608 chips over the kit protocol', load: () => import('../emulator/cli.js') },
   station: { summary: 'provision units on the line', load: () => import('../station/cli.js') },

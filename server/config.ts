@@ -50,6 +50,14 @@ export const configSchema = z
         ocspUrl: z.url(),
         /** Device certificate lifetime in whole years; 0 = no well-defined expiration (RFC 5280 §4.1.2.5). */
         deviceValidityYears: z.number().int().min(0).max(31).default(0),
+        /** Delegated OCSP responder key (pkcs11: URI in the line token); absent = the issuing CA key signs OCSP itself. */
+        ocspResponderKey: z.string().startsWith('pkcs11:').optional(),
+        /** The responder's certificate (OCSPSigning, id-pkix-ocsp-nocheck), issued by the issuing CA. */
+        ocspResponderCert: z.string().optional(),
+        /** CRL thisUpdate → nextUpdate; a new CRL is issued at half of it and on every revocation. */
+        crlValidityHours: z.number().int().min(1).max(24 * 30).default(24),
+        /** OCSP response thisUpdate → nextUpdate; cached responses are re-signed at half of it. */
+        ocspValidityMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60),
       })
       .strict(),
     store: z.object({ url: z.string().default('sqlite:keyline.db') }).strict().prefault({}),
@@ -158,7 +166,7 @@ export function loadConfigWithoutSecrets(file: string, env: NodeJS.ProcessEnv = 
     file: path,
     server: { ...c.server, tlsCert: abs(c.server.tlsCert), tlsKey: abs(c.server.tlsKey) },
     hsm: { ...c.hsm, module: c.hsm.module ?? env.KEYLINE_HSM_MODULE, softhsmConf: c.hsm.softhsmConf && abs(c.hsm.softhsmConf) },
-    ca: { ...c.ca, rootCert: abs(c.ca.rootCert), issuingCert: abs(c.ca.issuingCert) },
+    ca: { ...c.ca, rootCert: abs(c.ca.rootCert), issuingCert: abs(c.ca.issuingCert), ocspResponderCert: c.ca.ocspResponderCert && abs(c.ca.ocspResponderCert) },
     store: { url: c.store.url.startsWith('sqlite:') ? `sqlite:${abs(c.store.url.slice(7))}` : c.store.url },
     enroll: { ...c.enroll, clientCert: c.enroll.clientCert && abs(c.enroll.clientCert), clientKey: c.enroll.clientKey && abs(c.enroll.clientKey) },
     station: c.station && { ...c.station, cert: abs(c.station.cert), key: abs(c.station.key), journal: abs(c.station.journal) },

@@ -17,12 +17,15 @@ import { openStore } from './store/open-store.js';
 import { createProvisioning } from './services/provisioning.js';
 import { startEnrollment } from './enroll/start-enrollment.js';
 import cluster from 'node:cluster';
+import { startRevocation } from './start-revocation.js';
 
 /** A running server. */
 export interface RunningServer {
   apiUrl: string;
   /** The MQTT broker devices enroll through (absent when enrollment is disabled or runs in another worker). */
   mqttUrl?: string;
+  /** The plain-HTTP listener serving the CRL and OCSP. */
+  publicUrl: string;
   close(): Promise<void>;
 }
 
@@ -62,6 +65,8 @@ async function start(config: Config, secrets: Secrets, log: Logger): Promise<Run
     const store = await openStore(config.store.url);
     closers.push(() => store.close());
     const provisioning = createProvisioning({ store, issuer, log: log.child({ area: 'provisioning' }) });
+    const revocationStack = await startRevocation({ config, keyStore, store, issuingSigner: signer, issuingDer, log });
+    closers.push(() => revocationStack.close());
     // One embedded broker per server: in cluster mode only worker 1 runs it (an external broker serves all workers).
     let mqttUrl: string | undefined;
     if (config.enroll.enabled && (config.enroll.broker !== 'embedded' || !cluster.isWorker || cluster.worker?.id === 1)) {
@@ -74,6 +79,7 @@ async function start(config: Config, secrets: Secrets, log: Logger): Promise<Run
 
     const app = createApp({
       provisioning,
+      revocation: revocationStack.revocation,
       chainPem,
       auth: {
         isRevoked: async (serial) => (await store.transaction((tx) => tx.revocations.get(serial), { readOnly: true })) !== null,
@@ -119,6 +125,7 @@ async function start(config: Config, secrets: Secrets, log: Logger): Promise<Run
     return {
       apiUrl,
       ...(mqttUrl ? { mqttUrl } : {}),
+      publicUrl: revocationStack.publicUrl,
       async close() {
         for (const c of closers.reverse()) await c();
       },

@@ -10,12 +10,16 @@ import { requireStation, type StationAuthDeps } from './middleware/mtls.js';
 import { Metrics } from './metrics.js';
 import { mountPublic } from './routes/public.js';
 import { mountWorkOrders } from './routes/work-orders.js';
+import { mountRevocations } from './routes/revocations.js';
 import { batchHandler, mountUnits } from './routes/units.js';
 import type { Provisioning } from '../services/provisioning.js';
+import type { Revocation } from '../services/revocation.js';
 
 /** What the API needs. */
 export interface ApiDeps {
   provisioning: Provisioning;
+  /** Revocation (POST /v1/revocations, security officers only); the route is absent without it. */
+  revocation?: Revocation;
   /** The issuing CA and root certificates, PEM, returned with every issued certificate. */
   chainPem: string;
   auth: StationAuthDeps;
@@ -38,6 +42,7 @@ export function createApp(deps: ApiDeps): Koa {
   const secured = new Router();
   mountWorkOrders(secured, deps);
   mountUnits(secured, deps);
+  mountRevocations(secured, deps);
   const batch = batchHandler(deps);
   const mtls = requireStation(deps.auth);
   app.use(async (ctx, next) => {

@@ -16,7 +16,7 @@ import { openPkcs11Module } from '../hsm/pkcs11-module.js';
 import { Pkcs11KeyStore } from '../hsm/pkcs11-key-store.js';
 import { initSoftHsmToken, randomPin, writeSoftHsmConf } from '../hsm/softhsm.js';
 import { ecdsaSignatureValid, verifyChain } from '../ca/chain.js';
-import { createIssuingCa, createIssuingCaCsr, createRootCa, createServerTlsCert, createStationCert } from '../ca/profiles.js';
+import { createIssuingCa, createIssuingCaCsr, createOcspResponderCert, createRootCa, createServerTlsCert, createStationCert } from '../ca/profiles.js';
 import { generateSoftwareKey } from './software-key.js';
 
 /** One audit event of the ceremony (the shape of the store's AuditEntry). */
@@ -66,10 +66,16 @@ export interface DevPki {
   rootKeyRef: string;
   rootDer: Uint8Array;
   issuingDer: Uint8Array;
+  /** The delegated OCSP responder: key in the line token, certificate issued by the issuing CA. */
+  ocspResponderKeyRef: string;
+  ocspResponderCertPath: string;
+  /** A security-officer identity (may revoke: POST /v1/revocations). */
+  officerCertPath: string;
+  officerKeyPath: string;
 }
 
 /** Files and folders that make up a PKI in the out folder (removed by --force). */
-export const PKI_ARTIFACTS = ['tokens', 'keyline.json', 'root-ca.pem', 'issuing-ca.pem', 'server.pem', 'server.key.pem', 'keyline.db', 'keyline.db-wal', 'keyline.db-shm'];
+export const PKI_ARTIFACTS = ['tokens', 'keyline.json', 'root-ca.pem', 'issuing-ca.pem', 'server.pem', 'server.key.pem', 'keyline.db', 'keyline.db-wal', 'keyline.db-shm', 'ocsp-responder.pem', 'officer-01.pem', 'officer-01.key.pem'];
 
 const ROOT_TOKEN = 'keyline-root';
 const LINE_TOKEN = 'keyline-line';
@@ -162,10 +168,30 @@ export async function initDevPki(opts: InitDevOptions): Promise<DevPki> {
     say('server TLS identity server.pem (localhost, 127.0.0.1)');
     await record({ action: 'ceremony.server.issue', actor: ACTOR, subject: server.subject, detail: certFacts(server) });
 
+    // Delegated OCSP responder (RFC 6960 §4.2.2.2): its own key in the line token, so the issuing
+    // CA key signs only certificates and CRLs while the responder signs at request rates.
+    const ocspKeyRef = await lineStore.generateKeyPair({ label: 'ocsp-responder', curve: 'P-256' });
+    const ocspSigner = await lineStore.getSigner(ocspKeyRef);
+    const ocspSpki = await ocspSigner.publicKeySpki();
+    await record({ action: 'ceremony.ocsp.keygen', actor: ACTOR, subject: ocspKeyRef, detail: { curve: 'P-256', spkiSha256: sha256(ocspSpki) } });
+    const ocsp = await createOcspResponderCert({ issuer, org, spki: ocspSpki, now });
+    writeFileSync(p('ocsp-responder.pem'), pem(ocsp));
+    say(`OCSP responder certificate ocsp-responder.pem (key '${ocspKeyRef}')`);
+    await record({ action: 'ceremony.ocsp.issue', actor: ACTOR, subject: ocsp.serialNumber, detail: certFacts(ocsp) });
+    const officerKey = generateSoftwareKey();
+    const officer = await createStationCert({ issuer, stationId: 'officer-01', org, spki: officerKey.spki, role: 'security-officer', now });
+    writeFileSync(p('officer-01.pem'), pem(officer) + pem(issuing));
+    writeSecret(p('officer-01.key.pem'), officerKey.privateKeyPem);
+    say('security-officer identity officer-01.pem (CN=officer-01, OU=security-officer)');
+    await record({ action: 'ceremony.officer.issue', actor: ACTOR, subject: 'officer-01', detail: certFacts(officer) });
+
     const config = configSchema.parse({
       server: { port: 8443, publicPort: 8080, tlsCert: 'server.pem', tlsKey: 'server.key.pem' },
       hsm: { softhsmConf: 'tokens/softhsm2.conf', tokenLabel: LINE_TOKEN, pin: { file: 'tokens/line.pin' }, issuingKey: issuingKeyRef },
-      ca: { rootCert: 'root-ca.pem', issuingCert: 'issuing-ca.pem', crlUrl: 'http://127.0.0.1:8080/crl/issuing.crl', ocspUrl: 'http://127.0.0.1:8080/ocsp' },
+      ca: {
+        rootCert: 'root-ca.pem', issuingCert: 'issuing-ca.pem', crlUrl: 'http://127.0.0.1:8080/crl/issuing.crl', ocspUrl: 'http://127.0.0.1:8080/ocsp',
+        ocspResponderKey: ocspKeyRef, ocspResponderCert: 'ocsp-responder.pem',
+      },
       store: { url: 'sqlite:keyline.db' },
       station: { id: stationId, serverUrl: 'https://127.0.0.1:8443', cert: `${stationId}.pem`, key: `${stationId}.key.pem` },
     });
@@ -182,6 +208,8 @@ export async function initDevPki(opts: InitDevOptions): Promise<DevPki> {
       linePinPath: p('tokens/line.pin'), rootPinPath: p('tokens/root.pin'),
       issuingKeyRef, rootKeyRef,
       rootDer: new Uint8Array(root.rawData), issuingDer: new Uint8Array(issuing.rawData),
+      ocspResponderKeyRef: ocspKeyRef, ocspResponderCertPath: p('ocsp-responder.pem'),
+      officerCertPath: p('officer-01.pem'), officerKeyPath: p('officer-01.key.pem'),
     };
   } finally {
     await rootStore?.close();

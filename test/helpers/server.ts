@@ -15,7 +15,7 @@ import type { TestPki } from './pki.js';
 
 /** Starts the server on a free port; closed at teardown. */
 export async function startTestServer(t: Test, pki: TestPki, env: Record<string, string> = {}): Promise<RunningServer> {
-  const server = await startServer({ configFile: pki.configPath, env: { KEYLINE_SERVER_PORT: '0', KEYLINE_LOG_LEVEL: process.env.KEYLINE_TEST_LOG ?? 'silent', ...env } });
+  const server = await startServer({ configFile: pki.configPath, env: { KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_LOG_LEVEL: process.env.KEYLINE_TEST_LOG ?? 'silent', ...env } });
   t.teardown(() => server.close());
   return server;
 }

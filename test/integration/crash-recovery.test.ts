@@ -19,7 +19,7 @@ const bin = join(import.meta.dirname, '..', '..', 'bin', 'keyline.js');
 function startServer(pki: TestPki): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, 'server', '--config', pki.configPath], {
-      env: { ...process.env, KEYLINE_SERVER_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' },
+      env: { ...process.env, KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -18,7 +18,7 @@ function serverWith(configPath: string, overrides: Record<string, unknown>) {
   const cfg = JSON.parse(readFileSync(configPath, 'utf8'));
   const file = configPath.replace(/\.json$/, `-${Object.keys(overrides).join('-')}.json`);
   writeFileSync(file, JSON.stringify({ ...cfg, ca: { ...cfg.ca, ...overrides } }));
-  return spawnSync(process.execPath, [bin, 'server', '--config', file], { env: { ...process.env, KEYLINE_SERVER_PORT: '0' }, encoding: 'utf8', timeout: 60_000 });
+  return spawnSync(process.execPath, [bin, 'server', '--config', file], { env: { ...process.env, KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0' }, encoding: 'utf8', timeout: 60_000 });
 }
 
 t.test('guards at start-up', async (t) => {

@@ -1,0 +1,74 @@
+/**
+ * `keyline revoke`: revokes a unit, every unit of a work order, or one certificate, from the
+ * shell, then re-issues the CRL with the HSM (the issuing CA key). A running server notices the
+ * revocation within a second (it polls the revocation sequence) and drops its cached OCSP answers.
+ */
+import { userInfo } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { parseCommand, runCli, UsageError } from '../common/cli.js';
+import { fromPem } from '../common/pem.js';
+import { loadConfig } from './config.js';
+import { crlIssuerOf } from './ca/crl.js';
+import { Pkcs11KeyStore } from './hsm/pkcs11-key-store.js';
+import { CrlPublisher } from './services/crl-publisher.js';
+import { createRevocation, REVOCATION_REASONS } from './services/revocation.js';
+import { openStore } from './store/open-store.js';
+
+const USAGE = `Usage: keyline revoke (--serial S | --work-order ID | --certificate-serial X) --reason R [--config FILE] [--json]
+
+Revokes certificates: the unit with chip serial S, every unit of work order ID, or the
+certificate with serial X (hex; a station or other certificate when no unit holds it). Each
+gets a revocation record, its unit the status 'revoked', and an audit record; the CRL is then
+re-issued and signed in the HSM. Revoking twice keeps the first revocation.
+
+Options:
+  --reason R      one of ${REVOCATION_REASONS.join(', ')}
+                  (cessationOfOperation for end of life)
+  --config FILE   server config (default certs-dev/keyline.json)
+  --json          machine-readable output
+  -h, --help      this text`;
+
+/** Entry point of `keyline revoke`. */
+export async function main(argv: string[]): Promise<number> {
+  return runCli(async () => {
+    const args = parseCommand(argv, {
+      usage: USAGE,
+      options: {
+        serial: { type: 'string' }, 'work-order': { type: 'string' }, 'certificate-serial': { type: 'string' },
+        reason: { type: 'string' }, config: { type: 'string', default: 'certs-dev/keyline.json' }, json: { type: 'boolean', default: false },
+      },
+    });
+    if (!args) return 0;
+    const v = args.values;
+    const targets = [v.serial, v['work-order'], v['certificate-serial']].filter((x) => x !== undefined);
+    if (targets.length !== 1) throw new UsageError(`give exactly one of --serial, --work-order, --certificate-serial\n\n${USAGE}`);
+    if (!v.reason) throw new UsageError(`--reason is required (one of ${REVOCATION_REASONS.join(', ')})`);
+    const { config, secrets } = loadConfig(v.config);
+    const store = await openStore(config.store.url, { mustExist: true });
+    const keyStore = Pkcs11KeyStore.open({ module: config.hsm.module, softhsmConf: config.hsm.softhsmConf, tokenLabel: config.hsm.tokenLabel, pin: secrets.hsmPin, sessions: 1 });
+    try {
+      const issuingDer = fromPem(readFileSync(config.ca.issuingCert, 'utf8'));
+      const crl = new CrlPublisher({ store, issuer: crlIssuerOf(issuingDer, await keyStore.getSigner(config.hsm.issuingKey)), validityMs: config.ca.crlValidityHours * 3_600_000 });
+      const revocation = createRevocation({ store });
+      const revoked = await revocation.revoke({
+        ...(v.serial ? { serial: v.serial } : {}), ...(v['work-order'] ? { workOrder: v['work-order'] } : {}),
+        ...(v['certificate-serial'] ? { certificateSerial: v['certificate-serial'] } : {}), reason: v.reason,
+      }, `cli:${userInfo().username}`);
+      // The CRL is re-issued even when nothing new was revoked: it is cheap and confirms the HSM path.
+      const published = await crl.refresh();
+      if (v.json) {
+        process.stdout.write(JSON.stringify({ revoked, crlNumber: published.number }, null, 2) + '\n');
+      } else {
+        for (const r of revoked) {
+          process.stdout.write(`${r.alreadyRevoked ? 'already revoked' : 'revoked'} ${r.certificateSerial}${r.serial ? ` (unit ${r.serial})` : ''} ${r.reason} ${r.revokedAt}\n`);
+        }
+        if (revoked.length === 0) process.stdout.write('no units in that work order\n');
+        process.stdout.write(`crl number ${published.number} (${published.der.length} bytes, next update ${published.nextUpdate.toISOString()})\n`);
+      }
+      return 0;
+    } finally {
+      await keyStore.close();
+      await store.close();
+    }
+  });
+}
