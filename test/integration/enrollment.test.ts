@@ -1,0 +1,56 @@
+/**
+ * Enrollment end to end on the embedded broker: the real server (SoftHSM issuing CA and
+ * config-signer key, SQLite, aedes on TLS with the server certificate), chips provisioned through
+ * the real station API, devices signing in the emulated chip.
+ */
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { toPem } from '../../common/pem.js';
+import { makeDevPki } from '../helpers/pki.js';
+import { startTestServer } from '../helpers/server.js';
+import { chipDevice, MqttDevice } from '../server/enroll/device-client.js';
+import { openServerStore, provisionViaServer } from '../server/enroll/server-bed.js';
+
+const pki = await makeDevPki(t);
+const server = await startTestServer(t, pki, { KEYLINE_ENROLL_PORT: '0' });
+const store = openServerStore(t, pki);
+const ca = [readFileSync(pki.rootCertPath, 'utf8'), readFileSync(pki.issuingCertPath, 'utf8')];
+
+t.test('the server prints an mqtts listener from this PKI', async (t) => {
+  t.match(server.mqttUrl, /^mqtts:\/\/127\.0\.0\.1:\d+$/);
+});
+
+t.test('provisioned chip enrolls, re-authenticates; replay and unconfirmed refused', async (t) => {
+  const chips = await provisionViaServer(t, pki, store, server.apiUrl, 2);
+  const [a, b] = await Promise.all(chips.map((c) => chipDevice(c, store)));
+  const d = await MqttDevice.connect(server.mqttUrl!, a!.serial, { ca });
+  t.teardown(() => d.close());
+  const hello = { type: 'hello', serial: a!.serial, deviceCertificate: Buffer.from(a!.certDer).toString('base64') };
+  const ch = await d.request(hello);
+  if (ch.type !== 'challenge') throw new Error(`expected a challenge, got ${JSON.stringify(ch)}`);
+  const proof = await a!.prove(ch.nonce);
+  const res = await d.request(proof);
+  t.match(res, { type: 'enrolled', serial: a!.serial, group: 'default', reenrolled: false });
+  if (res.type !== 'enrolled') return;
+
+  // The config signer lives in the line token; OpenSSL checks its certificate against the PKI.
+  const signerPem = join(pki.outDir, 'config-signer.pem');
+  writeFileSync(signerPem, toPem(new Uint8Array(Buffer.from(res.configSignerCertificate, 'base64'))));
+  t.match(execFileSync('openssl', ['verify', '-CAfile', pki.rootCertPath, '-untrusted', pki.issuingCertPath, signerPem], { encoding: 'utf8' }), /: OK/);
+
+  t.match(await d.request(proof), { type: 'error', code: 'NONCE_INVALID' }, 'captured proof re-sent');
+  const ch2 = await d.request(hello);
+  if (ch2.type !== 'challenge') throw new Error('expected a challenge');
+  t.match(await d.request(await a!.prove(ch2.nonce)), { type: 'enrolled', reenrolled: true }, 'second boot');
+  t.match(await store.transaction((tx) => tx.enrollment.get(a!.serial), { readOnly: true }), { counter: proof.counter, method: 'challenge' });
+  const audit = await store.transaction((tx) => tx.audit.list({ afterSeq: 0, limit: 100_000 }), { readOnly: true });
+  t.equal(audit.filter((r) => r.subject === a!.serial && r.action.startsWith('device.')).map((r) => r.action).join(), 'device.enrolled,device.reauthenticated');
+
+  await store.transaction((tx) => tx.units.setStatus(b!.serial, 'issued', { at: new Date().toISOString() }));
+  const db = await MqttDevice.connect(server.mqttUrl!, b!.serial, { ca });
+  t.teardown(() => db.close());
+  t.match(await db.request({ type: 'hello', serial: b!.serial, deviceCertificate: Buffer.from(b!.certDer).toString('base64') }), { type: 'error', code: 'UNIT_NOT_CONFIRMED' });
+});
