@@ -123,6 +123,11 @@ const lines = station.out.trim().split('\n');
 const summary = JSON.parse(lines[lines.length - 1] ?? '{}');
 const labels = lines.filter((l) => l.startsWith('label '));
 
+if (!o.json) {
+  for (const l of labels.slice(0, 5)) step(l);
+  if (labels.length > 5) step(`... ${labels.length - 5} more label lines`);
+}
+
 // The field: the units leave the factory (the emulator lets go of the chip images) and each one
 // powers on as a device: identity from its chip, chain to the root pinned from keyline.json,
 // signed challenge over the broker, signed configuration verified and stored.
@@ -168,8 +173,6 @@ const result = {
 if (o.json) {
   process.stdout.write(JSON.stringify(result) + '\n');
 } else {
-  for (const l of labels.slice(0, 5)) step(l);
-  if (labels.length > 5) step(`... ${labels.length - 5} more label lines`);
   step(`summary: ${result.provisioned}/${units} provisioned in ${result.stationSeconds} s (${result.unitsPerSecond} units/s), station exit ${station.code}`);
   if (field) {
     const codes = (m: Record<string, number>) => Object.entries(m).map(([c, n]) => `${c} ${n}`).join(', ');
