@@ -70,7 +70,8 @@ t.test('200 units: all good; journal, server and openssl agree', async (t) => {
   t.match(csv[0], /^serial,work_order,station,status,step/);
 });
 
-for (const step of ['configured', 'keyed', 'issued-unrecorded', 'written', 'locked', 'confirmed-unrecorded']) {
+// Four real kills here (line.test.ts crashes at every step in-process, faster).
+for (const step of ['keyed', 'issued-unrecorded', 'written', 'confirmed-unrecorded']) {
   t.test(`kill -9 after '${step}', rerun: resumes, no unit lost, none issued twice`, async (t) => {
     const wo = `WO-KILL-${step}`;
     await e.createWorkOrder(wo, 6);
@@ -139,6 +140,7 @@ t.test('server unreachable: the line pauses, says so, and resumes by itself', as
   const target = new URL(e.apiUrl);
   const sockets = new Set<Socket>();
   let opened = false;
+  let seen = '';
   const open = () => {
     if (opened) return;
     opened = true;
@@ -157,7 +159,9 @@ t.test('server unreachable: the line pauses, says so, and resumes by itself', as
     ['run', '--work-order', 'WO-OUTAGE', '--count', '3', '--emulator', kit, '--json', '--retry-max', '1'],
     { KEYLINE_STATION_JOURNAL: join(t.testdir(), 'journal.db'), KEYLINE_STATION_SERVER_URL: `https://127.0.0.1:${port}` },
     (chunk) => {
-      if (/line paused: server unreachable, retrying in \d/.test(chunk)) setTimeout(open, 300);
+      // Chunks may split a line: look at everything seen so far.
+      seen += chunk;
+      if (/line paused: server unreachable, retrying in \d/.test(seen)) setTimeout(open, 300);
     },
   );
   t.equal(r.code, 0, r.stderr);
