@@ -10,8 +10,6 @@ import { performance } from 'node:perf_hooks';
 import { KeylineError, SecureElementError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import { toPem } from '../common/pem.js';
-import type { UnitIssued } from '../common/protocol/station-api.js';
-import { ApiError, type StationApiClient } from './api-client.js';
 import type { CertChecker, PreparedCertificates } from './cert-check.js';
 import {
   configureChip, generateKey, inspectChip, lockSlots, readCertificates, readPublicKey, writeCertificates, type ProvisioningProfile,
@@ -20,10 +18,11 @@ import { chipDecision, type ChipLease, type ChipSource } from './chip-source.js'
 import { STEPS, type Journal, type Step, type UnitRecord } from './journal.js';
 import type { Progress, RunSummary } from './progress.js';
 import { ServerGate } from './server-gate.js';
+import { faultText, StopLine, UnitFault, UnitServer, type UnitApi } from './unit-server.js';
 
 /** What the line is built from (all injected; the CLI builds the real ones). */
 export interface LineDeps {
-  api: Pick<StationApiClient, 'issueUnit' | 'confirmUnit' | 'quarantineUnit' | 'getUnit'>;
+  api: UnitApi;
   journal: Journal;
   checker: CertChecker;
   profile: ProvisioningProfile;
@@ -53,25 +52,7 @@ export interface LineResult extends RunSummary {
 
 type Outcome = 'good' | 'quarantined' | 'skipped' | 'pending';
 
-/** Ends the line: the quota is used up or the server refuses this station or work order. */
-class StopLine extends Error {
-  constructor(readonly reason: 'quota-exceeded' | 'error', message: string) {
-    super(message);
-  }
-}
-
-/** A chip or certificate fault: the unit is quarantined with this reason. */
-class UnitFault extends Error {
-  constructor(message: string, readonly possibleClone = false) {
-    super(message);
-  }
-}
-
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const faultText = (err: unknown) => (err instanceof KeylineError ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err));
-
-/** Codes on issue that mean this part (its key or serial) is wrong, not the line. */
-const PART_REFUSALS = new Set(['SERIAL_EXISTS', 'IDEMPOTENCY_MISMATCH', 'INVALID_PUBLIC_KEY', 'POINT_NOT_ON_CURVE', 'UNSUPPORTED_CURVE', 'INVALID_SERIAL']);
 
 /** Runs the line until the target, the quota, the chips or a fatal error ends it. */
 export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineResult> {
@@ -81,7 +62,7 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
   let good = journal.countGood(opts.workOrder);
   let inFlight = 0;
   let exhausted = false;
-  const timing = { serverMs: 0, chipMs: 0, unitMs: 0, units: 0 };
+  const timing = { chipMs: 0, unitMs: 0, units: 0 };
   const gate = new ServerGate({
     ...opts.retry,
     onPause: (msg) => {
@@ -92,14 +73,7 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
     aborted: () => stop !== null,
   });
 
-  const server = async <T>(fn: () => Promise<T>): Promise<T> => {
-    const t = performance.now();
-    try {
-      return await gate.call(fn);
-    } finally {
-      timing.serverMs += performance.now() - t;
-    }
-  };
+  const server = new UnitServer(deps.api, gate, log);
   const chip = async <T>(fn: () => Promise<T>): Promise<T> => {
     const t = performance.now();
     try {
@@ -154,7 +128,7 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
       // Step 3: the certificate.
       let prepared: PreparedCertificates;
       if (!done('issued')) {
-        const issued = await issue(serial, publicKey);
+        const issued = await server.issue({ serial, publicKeyHex: hex(publicKey), workOrder: opts.workOrder, idempotencyKey: rec.idempotencyKey! });
         certificateIssued = true;
         deps.onStep?.('issued-unrecorded', serial);
         prepared = prepare(issued, serial, publicKey);
@@ -184,7 +158,7 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
         advance('locked');
       }
       // Step 6: confirm; only then is the unit good and labelled.
-      await confirm(serial, rec.fingerprintSha256!);
+      await server.confirm(serial, rec.fingerprintSha256!);
       deps.onStep?.('confirmed-unrecorded', serial);
       advance('confirmed');
       progress.unitGood(serial, rec.fingerprintSha256!);
@@ -214,23 +188,10 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
       journal.quarantine(serial, reason, { possibleClone });
       // Once the sign request may have left (step keyed), the server may hold a certificate for
       // this part, even one this station never recorded: it must not count as shippable there either.
-      if (certificateIssued || done('keyed')) await quarantineOnServer(serial, reason);
+      if (certificateIssued || done('keyed')) await server.quarantine(serial, reason);
       progress.unitFailed(serial, reason, possibleClone);
       log.warn({ serial, workOrder: opts.workOrder, possibleClone }, `unit quarantined: ${reason}`);
       return 'quarantined';
-    }
-  }
-
-  async function issue(serial: string, publicKey: Uint8Array): Promise<UnitIssued> {
-    const rec = journal.get(serial)!;
-    try {
-      return await server(() => deps.api.issueUnit({ serial, publicKey: hex(publicKey), workOrder: opts.workOrder, idempotencyKey: rec.idempotencyKey! }));
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      if (err.code === 'QUOTA_EXCEEDED' || err.code === 'WORK_ORDER_CLOSED') throw new StopLine('quota-exceeded', `${err.code}: ${err.message}`);
-      if (err.code === 'DUPLICATE_KEY') throw new UnitFault(`possible clone: the server already holds this public key under another serial (${err.message})`, true);
-      if (PART_REFUSALS.has(err.code)) throw new UnitFault(`server refused the part: ${err.code}: ${err.message}`);
-      throw new StopLine('error', `server refused to issue: ${err.code}: ${err.message}`);
     }
   }
 
@@ -239,27 +200,6 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
       return deps.checker.prepare(issued, serial, publicKey);
     } catch (err) {
       throw new UnitFault(`issued certificate rejected: ${faultText(err)}`);
-    }
-  }
-
-  async function confirm(serial: string, fingerprint: string): Promise<void> {
-    try {
-      await server(() => deps.api.confirmUnit(serial, fingerprint));
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      // A confirm whose answer was lost to a kill: the server already has it.
-      const u = await server(() => deps.api.getUnit(serial)).catch(() => null);
-      if (u?.status === 'confirmed' && u.fingerprintSha256 === fingerprint) return;
-      throw new UnitFault(`server refused the confirmation: ${err.code}: ${err.message}`);
-    }
-  }
-
-  async function quarantineOnServer(serial: string, reason: string): Promise<void> {
-    try {
-      await server(() => deps.api.quarantineUnit(serial, reason.slice(0, 500)));
-    } catch (err) {
-      // Nothing issued there (UNKNOWN_UNIT), or the line is stopping: the journal holds the reason either way.
-      if (!(err instanceof ApiError && err.code === 'UNKNOWN_UNIT')) log.warn({ serial, err: faultText(err) }, 'server quarantine not recorded');
     }
   }
 
@@ -315,7 +255,7 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
     elapsedSeconds: Math.round(elapsed * 1000) / 1000,
     unitsPerHour: Math.round(progress.rate()),
     quarantinedUnits: quarantined.map((u) => ({ serial: u.serial, reason: u.reason ?? '', possibleClone: u.possibleClone })),
-    timing,
+    timing: { ...timing, serverMs: server.ms },
   };
 }
 
