@@ -43,12 +43,15 @@ export async function chipDevice(chip: Atecc608Chip, store: Store): Promise<Chip
 /** A raw MQTT connection of one device, answers collected by correlation id. */
 export class MqttDevice {
   readonly answers: EnrollResponse[] = [];
+  /** MQTT 5 Correlation Data of each answer (same index as answers; undefined on 3.1.1). */
+  readonly correlationData: Array<Buffer | undefined> = [];
   #waiters: Array<() => void> = [];
 
   private constructor(readonly client: MqttClient, readonly serial: string) {
-    client.on('message', (topic, payload) => {
+    client.on('message', (topic, payload, packet) => {
       if (topic !== enrollResponseTopic(serial)) return;
       this.answers.push(enrollResponse.parse(JSON.parse(payload.toString('utf8'))));
+      this.correlationData.push(packet.properties?.correlationData);
       for (const w of this.#waiters.splice(0)) w();
     });
   }

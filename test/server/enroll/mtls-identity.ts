@@ -19,7 +19,7 @@ export interface SoftDevice {
 }
 
 /** Issues the identity and (unless `record` is false) records the unit as confirmed. */
-export async function softDevice(issuer: Issuer, store: Store, o: { serial?: string; record?: boolean } = {}): Promise<SoftDevice> {
+export async function softDevice(issuer: Issuer, store: Store, o: { serial?: string; record?: boolean; workOrder?: string } = {}): Promise<SoftDevice> {
   const serial = o.serial ?? `01${randomBytes(8).toString('hex').toUpperCase()}`;
   const k = generateSoftwareKey();
   const cert = await createStationCert({ issuer, stationId: serial, org: 'Keyline Test', spki: k.spki });
@@ -28,7 +28,7 @@ export async function softDevice(issuer: Issuer, store: Store, o: { serial?: str
   if (o.record !== false) {
     await store.transaction((tx) => tx.units.insert({
       serial, publicKey: k.spki.slice(-64), fingerprintSha256: createHash('sha256').update(der).digest('hex'), certificateDer: der,
-      certificateSerial: cert.serialNumber.toLowerCase(), workOrder: 'WO-1', station: 'test', status: 'confirmed', statusReason: null,
+      certificateSerial: cert.serialNumber.toLowerCase(), workOrder: o.workOrder ?? 'WO-1', station: 'test', status: 'confirmed', statusReason: null,
       idempotencyKey: null, issuedAt: at, confirmedAt: at, updatedAt: at,
     }));
   }
