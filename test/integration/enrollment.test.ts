@@ -13,6 +13,9 @@ import { makeDevPki } from '../helpers/pki.js';
 import { startTestServer } from '../helpers/server.js';
 import { chipDevice, MqttDevice } from '../server/enroll/device-client.js';
 import { openServerStore, provisionViaServer } from '../server/enroll/server-bed.js';
+import { saveChipImage } from '../../emulator/atecc608/image.js';
+import { bootDevice } from '../../firmware-sim/boot.js';
+import { trustFromFactoryConfig } from '../../firmware-sim/firmware-trust.js';
 
 const pki = await makeDevPki(t);
 const server = await startTestServer(t, pki, { KEYLINE_ENROLL_PORT: '0' });
@@ -53,4 +56,16 @@ t.test('provisioned chip enrolls, re-authenticates; replay and unconfirmed refus
   const db = await MqttDevice.connect(server.mqttUrl!, b!.serial, { ca });
   t.teardown(() => db.close());
   t.match(await db.request({ type: 'hello', serial: b!.serial, deviceCertificate: Buffer.from(b!.certDer).toString('base64') }), { type: 'error', code: 'UNIT_NOT_CONFIRMED' });
+});
+
+t.test('the device simulator (firmware-sim bootDevice) enrolls against the real server, then re-authenticates', async (t) => {
+  const [chip] = await provisionViaServer(t, pki, store, server.apiUrl, 1, 'WO-SIM');
+  const chipFile = join(pki.outDir, 'sim-chip.json');
+  await saveChipImage(chip!, chipFile);
+  const opts = { chipFile, brokerUrl: server.mqttUrl!, firstBootTrust: () => trustFromFactoryConfig(pki.configPath, 'Sensor') };
+  const first = await bootDevice(opts);
+  t.match(first, { outcome: 'enrolled', group: 'default', protocolVersion: 4 });
+  const second = await bootDevice(opts);
+  t.match(second, { outcome: 'reauthenticated' });
+  t.ok(second.counter > first.counter, 'higher counter on the second boot');
 });
