@@ -86,6 +86,10 @@ config.enroll = { broker: `mqtts://127.0.0.1:${port}`, clientCert: w('enroll-ser
 const configPath = w('keyline-mosquitto.json', JSON.stringify(config, null, 2));
 const server = await startTestServer(t, { ...pki, configPath });
 const store = openServerStore(t, pki);
+// softDevice needs an Issuer: the issuing key from the line token (the server holds its own session).
+const ks = Pkcs11KeyStore.open({ softhsmConf: pki.softhsmConf, tokenLabel: pki.lineTokenLabel, pin: readFileSync(pki.linePinPath, 'utf8').trim(), sessions: 1 });
+t.teardown(() => ks.close());
+const issuer = { signer: await ks.getSigner(pki.issuingKeyRef), cert: toCert(pki.issuingDer) };
 
 /** A TLS identity (CN = serial) for a chip device: Mosquitto requires a certificate from every client. */
 async function tlsIdentity(serial: string) {
@@ -113,7 +117,7 @@ t.test('signed challenge over MQTT 5 through Mosquitto; correlation data echoed;
 });
 
 t.test("ACL: a device neither reads another device's answers nor publishes on its topics", async (t) => {
-  const victim = await softDevice(issuerFromPki(), store, { workOrder: 'WO-E' });
+  const victim = await softDevice(issuer, store, { workOrder: 'WO-E' });
   const intruderId = await tlsIdentity('0199AABBCCDDEEFF00');
   const intruder = await MqttDevice.connect(server.mqttUrl!, '0199AABBCCDDEEFF00', { ca, cert: intruderId.cert, key: intruderId.key, protocolVersion: 5, subscribe: false });
   t.teardown(() => intruder.close());
@@ -134,7 +138,7 @@ t.test("ACL: a device neither reads another device's answers nor publishes on it
 });
 
 t.test('mTLS: the broker-verified identity enrolls through enroll/mtls', async (t) => {
-  const sd = await softDevice(issuerFromPki(), store, { workOrder: 'WO-E' });
+  const sd = await softDevice(issuer, store, { workOrder: 'WO-E' });
   const d = await MqttDevice.connect(server.mqttUrl!, sd.serial, { ca, cert: sd.cert, key: sd.key, protocolVersion: 5 });
   t.teardown(() => d.close());
   t.match(await d.request({ type: 'enroll', serial: sd.serial }, { topic: enrollMtlsTopic(sd.serial) }), { type: 'enrolled', serial: sd.serial, reenrolled: false });
@@ -142,7 +146,7 @@ t.test('mTLS: the broker-verified identity enrolls through enroll/mtls', async (
 });
 
 t.test('MQTT 3.1.1 device through Mosquitto uses the correlationId fallback', async (t) => {
-  const sd = await softDevice(issuerFromPki(), store, { workOrder: 'WO-E' });
+  const sd = await softDevice(issuer, store, { workOrder: 'WO-E' });
   const d = await MqttDevice.connect(server.mqttUrl!, sd.serial, { ca, cert: sd.cert, key: sd.key, protocolVersion: 4 });
   t.teardown(() => d.close());
   const r = await d.request({ type: 'enroll', serial: sd.serial }, { topic: enrollMtlsTopic(sd.serial) });
@@ -153,16 +157,3 @@ t.test('MQTT 3.1.1 device through Mosquitto uses the correlationId fallback', as
 t.teardown(() => {
   if (process.env.KEYLINE_TEST_LOG) process.stderr.write(mosqLog);
 });
-
-// softDevice needs an Issuer: the issuing key from the line token (the server holds its own session).
-let cachedIssuer: Awaited<ReturnType<typeof loadIssuer>> | undefined;
-function issuerFromPki() {
-  if (!cachedIssuer) throw new Error('issuer not loaded');
-  return cachedIssuer;
-}
-async function loadIssuer() {
-  const ks = Pkcs11KeyStore.open({ softhsmConf: pki.softhsmConf, tokenLabel: pki.lineTokenLabel, pin: readFileSync(pki.linePinPath, 'utf8').trim(), sessions: 1 });
-  t.teardown(() => ks.close());
-  return { signer: await ks.getSigner(pki.issuingKeyRef), cert: toCert(pki.issuingDer) };
-}
-cachedIssuer = await loadIssuer();
