@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { toPem } from '../../common/pem.js';
+import * as x509 from '../../common/x509.js';
 import { makeDevPki } from '../helpers/pki.js';
 import { startTestServer } from '../helpers/server.js';
 import { chipDevice, MqttDevice } from '../server/enroll/device-client.js';
@@ -68,4 +69,30 @@ t.test('the device simulator (firmware-sim bootDevice) enrolls against the real 
   const second = await bootDevice(opts);
   t.match(second, { outcome: 'reauthenticated' });
   t.ok(second.counter > first.counter, 'higher counter on the second boot');
+});
+
+t.test('a second server (replica on the same token and database) reuses the config-signer key and finishes a challenge the first one started', async (t) => {
+  const replica = await startTestServer(t, pki, { KEYLINE_ENROLL_PORT: '0' });
+  t.not(replica.mqttUrl, server.mqttUrl);
+  const [chip] = await provisionViaServer(t, pki, store, server.apiUrl, 1, 'WO-REPLICA');
+  const a = await chipDevice(chip!, store);
+  const d1 = await MqttDevice.connect(server.mqttUrl!, a.serial, { ca });
+  t.teardown(() => d1.close());
+  const ch = await d1.request({ type: 'hello', serial: a.serial, deviceCertificate: Buffer.from(a.certDer).toString('base64') });
+  if (ch.type !== 'challenge') throw new Error(`expected a challenge, got ${JSON.stringify(ch)}`);
+  await d1.close();
+  const d2 = await MqttDevice.connect(replica.mqttUrl!, a.serial, { ca });
+  t.teardown(() => d2.close());
+  const res = await d2.request(await a.prove(ch.nonce));
+  t.match(res, { type: 'enrolled', reenrolled: false }, 'the nonce from server 1 is accepted by server 2');
+  if (res.type !== 'enrolled') return;
+  const spki = (b64: string) => Buffer.from(new x509.X509Certificate(Buffer.from(b64, 'base64')).publicKey.rawData).toString('hex');
+  // Server 1's signer certificate, from a re-authentication through its own broker.
+  const d3 = await MqttDevice.connect(server.mqttUrl!, a.serial, { ca });
+  t.teardown(() => d3.close());
+  const ch3 = await d3.request({ type: 'hello', serial: a.serial, deviceCertificate: Buffer.from(a.certDer).toString('base64') });
+  if (ch3.type !== 'challenge') throw new Error('expected a challenge');
+  const res1 = await d3.request(await a.prove(ch3.nonce));
+  if (res1.type !== 'enrolled') throw new Error(`expected enrolled, got ${JSON.stringify(res1)}`);
+  t.equal(spki(res1.configSignerCertificate), spki(res.configSignerCertificate), 'one config-signer key in the token');
 });
