@@ -26,6 +26,7 @@ export type MqttBrokerOptions = {
 export class MqttBroker implements Broker {
   readonly #client: MqttClient;
   readonly #subs: Array<{ filter: string; onMessage: MessageHandler }> = [];
+  #closed = false;
 
   private constructor(client: MqttClient) {
     this.#client = client;
@@ -73,6 +74,8 @@ export class MqttBroker implements Broker {
   }
 
   async publish(topic: string, payload: Uint8Array, qos: 0 | 1 = 1, props: MessageProperties = {}): Promise<void> {
+    // mqtt.js queues a publish on an ended client and never settles it: refuse up front.
+    if (this.#closed) throw new KeylineError('SERVER_UNREACHABLE', `mqtt: publish to '${topic}' after close`);
     const properties = this.#client.options.protocolVersion === 5 && props.correlationData
       ? { correlationData: Buffer.from(props.correlationData) }
       : undefined;
@@ -80,6 +83,8 @@ export class MqttBroker implements Broker {
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     await this.#client.endAsync();
   }
 }

@@ -19,6 +19,8 @@ import { openServerStore, provisionViaServer } from '../server/enroll/server-bed
 import { softDevice } from '../server/enroll/mtls-identity.js';
 import { toCert } from '../../server/ca/chain.js';
 import { Pkcs11KeyStore } from '../../server/hsm/pkcs11-key-store.js';
+import { MqttBroker } from '../../server/enroll/mqtt-broker.js';
+import { brokerSuite } from '../server/enroll/broker.suite.js';
 
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
 if (!MOSQUITTO) {
@@ -95,6 +97,10 @@ const issuer = { signer: await ks.getSigner(pki.issuingKeyRef), cert: toCert(pki
 async function tlsIdentity(serial: string) {
   return issueStationIdentity(pki, { id: serial });
 }
+
+t.test('Broker suite: MqttBroker on Mosquitto as the service identity (MQTT 5)', async (t) => {
+  await brokerSuite(t, () => MqttBroker.connect({ url: `mqtts://127.0.0.1:${port}`, protocolVersion: 5, tls: { ca, cert: service.cert, key: service.key } }), { v5: true });
+});
 
 t.test('the server reports the external broker', async (t) => {
   t.equal(server.mqttUrl, `mqtts://127.0.0.1:${port}`);
