@@ -6,6 +6,7 @@
  * group: a group's document is the same for every device, and ECDSA needs no fresh signature.
  */
 import { createPublicKey, verify } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hasCode } from '../../common/errors.js';
 import { canonicalConfigBytes } from '../../common/protocol/enrollment.js';
 import type { KeyStore, Signer } from '../hsm/key-store.js';
@@ -47,17 +48,34 @@ export interface EnsureConfigSignerOptions {
   /** The issuing CA (HSM signer + certificate). */
   issuer: Issuer;
   org: string;
+  /**
+   * Whether this process may create a missing key (default true). Cluster workers starting
+   * together must not all generate one: two keys under one label make the reference ambiguous,
+   * so only one creates it and the others wait for it to appear.
+   */
+  mayGenerate?: boolean;
+  /** How long a process that may not generate waits for the key (ms, default 30 s). */
+  waitMs?: number;
 }
 
 /** Finds (or generates) the config-signer key and issues its certificate. */
 export async function ensureConfigSigner(o: EnsureConfigSignerOptions): Promise<ConfigSigner> {
   const ref = `pkcs11:token=${o.tokenLabel};object=${o.label}`;
-  let signer: Signer;
-  try {
-    signer = await o.keyStore.getSigner(ref);
-  } catch (err) {
-    if (!hasCode(err, 'HSM_KEY_NOT_FOUND')) throw err;
-    signer = await o.keyStore.getSigner(await o.keyStore.generateKeyPair({ label: o.label, curve: 'P-256' }));
+  let signer: Signer | undefined;
+  const deadline = Date.now() + (o.waitMs ?? 30_000);
+  while (!signer) {
+    try {
+      signer = await o.keyStore.getSigner(ref);
+    } catch (err) {
+      if (!hasCode(err, 'HSM_KEY_NOT_FOUND')) throw err;
+      if (o.mayGenerate !== false) {
+        signer = await o.keyStore.getSigner(await o.keyStore.generateKeyPair({ label: o.label, curve: 'P-256' }));
+      } else if (Date.now() > deadline) {
+        throw err;
+      } else {
+        await sleep(200);
+      }
+    }
   }
   const cert = await createConfigSignerCert({ issuer: o.issuer, org: o.org, spki: await signer.publicKeySpki() });
   return configSignerOf(signer, new Uint8Array(cert.rawData));

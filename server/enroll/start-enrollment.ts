@@ -2,6 +2,7 @@
  * Builds the enrollment part from the server config (called by server/main.ts): the config
  * signer, the embedded broker (or a connection to the external one) and the service.
  */
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import { toPem } from '../../common/pem.js';
 import type { Logger } from '../../common/log.js';
@@ -38,7 +39,9 @@ export interface RunningEnrollment {
 export async function startEnrollment(i: StartEnrollmentInput): Promise<RunningEnrollment> {
   const e = i.config.enroll;
   const org = i.issuer.cert.subjectName.getField('O')[0] ?? 'Keyline';
-  const configSigner = await ensureConfigSigner({ keyStore: i.keyStore, tokenLabel: i.config.hsm.tokenLabel, label: e.configSignerLabel, issuer: i.issuer, org });
+  // In cluster mode only worker 1 may create the key; the others wait for it (config-signer.ts).
+  const mayGenerate = !cluster.isWorker || cluster.worker?.id === 1;
+  const configSigner = await ensureConfigSigner({ keyStore: i.keyStore, tokenLabel: i.config.hsm.tokenLabel, label: e.configSignerLabel, issuer: i.issuer, org, mayGenerate });
   const service = createEnrollmentService({
     store: i.store, trust: new DeviceTrust(i.issuingDer), configSigner, groups: e.groups, defaultGroup: e.defaultGroup, nonceTtlSeconds: e.nonceTtlSeconds,
   });
