@@ -103,9 +103,15 @@ export function createEnrollmentService(d: EnrollmentServiceDeps): EnrollmentSer
           throw err;
         }
         const signed = enrollmentSignedBytes({ nonce: Buffer.from(p.nonce, 'hex'), counter: p.counter, serial: SERIAL_BYTES(serial), certFingerprint: Buffer.from(n.certFingerprint, 'hex') });
-        if (!signatureValid(unit.publicKey, signed, p.signature)) return new KeylineError('SIGNATURE_INVALID', `signature: does not verify with the key of unit ${serial}`);
+        // A bad signature or a replayed counter on a valid nonce is what a clone or a tampered
+        // host looks like: recorded in the audit log, not only in the process log.
+        const refuse = async (e: KeylineError) => {
+          await tx.audit.append({ action: 'device.enroll-refused', actor: AUDIT_ACTOR, subject: serial, detail: { code: e.code, counter: p.counter } });
+          return e;
+        };
+        if (!signatureValid(unit.publicKey, signed, p.signature)) return refuse(new KeylineError('SIGNATURE_INVALID', `signature: does not verify with the key of unit ${serial}`));
         const last = await tx.enrollment.lastCounter(serial);
-        if (last !== null && p.counter <= last) return new KeylineError('REPLAYED', `counter: ${p.counter} is not greater than the last seen ${last}`);
+        if (last !== null && p.counter <= last) return refuse(new KeylineError('REPLAYED', `counter: ${p.counter} is not greater than the last seen ${last}`));
         await tx.enrollment.setLastCounter(serial, p.counter, t.toISOString());
         return conclude(tx, unit, 'challenge', p.counter);
       });

@@ -52,6 +52,10 @@ t.test('signed challenge: enroll, re-authenticate, replay and every refusal', as
     await t.rejects(bed.service.proof(a!.serial, await a!.prove(ch.nonce, { counter: last })), { code: 'REPLAYED' });
     // The refused attempt still spent the nonce.
     await t.rejects(bed.service.proof(a!.serial, await a!.prove(ch.nonce)), { code: 'NONCE_INVALID' });
+    const audit = await bed.store.transaction((tx) => tx.audit.list({ afterSeq: 0, limit: 10_000 }), { readOnly: true });
+    const refused = audit.filter((r) => r.action === 'device.enroll-refused' && r.subject === a!.serial);
+    t.equal(refused.length, 1, 'the replay is in the audit log');
+    t.same(JSON.parse(refused[0]!.detail!), { code: 'REPLAYED', counter: last });
   });
 
   await t.test('a wrong signature is SIGNATURE_INVALID and spends the nonce', async (t) => {
