@@ -49,9 +49,12 @@ export function spawnKeyline(args: string[], ready: RegExp, env: NodeJS.ProcessE
       const m = out.match(ready);
       if (m) resolve({ child, match: m });
     });
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => {
-      if (code) process.stderr.write(`keyline ${args[0]} exited ${code}: ${err.slice(-2000)}\n`);
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (process.env.BENCH_CHILD_STDERR) process.stderr.write(d);
+    });
+    child.on('exit', (code, signal) => {
+      if (code || (signal && signal !== 'SIGTERM')) process.stderr.write(`keyline ${args[0]} exited ${code ?? signal}: ${err.slice(-2000)}\n`);
       reject(new Error(`keyline ${args.join(' ')} exited ${code}`));
     });
   });
