@@ -85,9 +85,13 @@ export const enrollMessage = z.object({ type: z.literal('enroll'), serial: seria
 
 /** Any device → server message. */
 export const enrollRequest = z.discriminatedUnion('type', [helloMessage, proofMessage, enrollMessage]);
+/** A parsed hello. */
 export type HelloMessage = z.infer<typeof helloMessage>;
+/** A parsed proof. */
 export type ProofMessage = z.infer<typeof proofMessage>;
+/** A parsed mTLS enroll. */
 export type EnrollMessage = z.infer<typeof enrollMessage>;
+/** Any parsed device request. */
 export type EnrollRequest = z.infer<typeof enrollRequest>;
 
 /** Answer to hello: a fresh single-use nonce, valid until expiresAt (ISO 8601 UTC). */
@@ -123,6 +127,7 @@ export const ENROLL_ERROR_CODES = [
   'RATE_LIMITED', // too many requests from this device; see retryAfterSeconds
   'INTERNAL', // server-side failure; retry later
 ] as const;
+/** One wire refusal code. */
 export type EnrollErrorCode = (typeof ENROLL_ERROR_CODES)[number];
 
 /** A refusal; the device may retry with a new hello unless the code is permanent. */
@@ -138,9 +143,13 @@ export const errorMessage = z
 
 /** Any server → device message. */
 export const enrollResponse = z.discriminatedUnion('type', [challengeMessage, enrolledMessage, errorMessage]);
+/** A challenge answer. */
 export type ChallengeMessage = z.infer<typeof challengeMessage>;
+/** An enrolled answer. */
 export type EnrolledMessage = z.infer<typeof enrolledMessage>;
+/** A refusal answer. */
 export type ErrorMessage = z.infer<typeof errorMessage>;
+/** Any server answer. */
 export type EnrollResponse = z.infer<typeof enrollResponse>;
 
 /** Largest request body the server reads (bytes); anything longer is MALFORMED_MESSAGE. */
