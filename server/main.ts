@@ -114,6 +114,12 @@ async function start(config: Config, secrets: Secrets, log: Logger): Promise<Run
     );
     // Batches of small requests: Nagle's delay would dominate latency.
     https.on('secureConnection', (s) => s.setNoDelay(true));
+    // Malformed HTTP or a TLS failure never reaches Koa: log it here, once, and drop the socket.
+    https.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      log.warn({ err: { message: err.message, code: err.code } }, 'client connection error');
+      socket.destroy();
+    });
+    https.on('tlsClientError', (err: NodeJS.ErrnoException) => log.debug({ err: { message: err.message, code: err.code } }, 'TLS handshake failed'));
     // Stations keep their connections for a whole shift; Node's 5 s default makes an idle
     // station's next request race the server's close (ECONNRESET on a reused socket).
     https.keepAliveTimeout = 65_000;

@@ -69,12 +69,13 @@ export const errorBody = z.object({
 });
 export type ErrorBody = z.infer<typeof errorBody>;
 
-/** One result of a batch: the issued unit or its error. */
+/** One result of a batch: the issued unit (its chain is given once, beside the results) or its error. */
 export const unitBatchResult = z.union([
-  unitIssued.extend({ ok: z.literal(true) }),
+  unitIssued.omit({ chainPem: true }).extend({ ok: z.literal(true) }),
   z.object({ ok: z.literal(false), serial: z.string().optional(), error: errorBody.shape.error }),
 ]);
-export const unitBatchResponse = z.object({ results: z.array(unitBatchResult) });
+/** The answer to POST /v1/units:batch: one result per unit, in order, and the chain once. */
+export const unitBatchResponse = z.object({ chainPem: z.string(), results: z.array(unitBatchResult) });
 export type UnitBatchResponse = z.infer<typeof unitBatchResponse>;
 
 /** POST /v1/units/:serial/confirm: the station proves it wrote and verified this certificate. */
