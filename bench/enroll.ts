@@ -38,7 +38,7 @@ import { Progress } from '../station/progress.js';
 import { connectDevice, enrollDevice, powerOn, type PoweredDevice } from '../firmware-sim/boot.js';
 import type { EnrollClient } from '../firmware-sim/enroll-client.js';
 import { trustFromFactoryConfig } from '../firmware-sim/firmware-trust.js';
-import { fmt, percentile, spawnKeyline } from './lib.js';
+import { fmt, percentile } from './lib.js';
 
 const { values } = parseArgs({ options: { devices: { type: 'string' }, rounds: { type: 'string' }, workers: { type: 'string' }, keep: { type: 'boolean' } } });
 const DEVICES = Number(values.devices ?? 256);
@@ -137,6 +137,29 @@ async function baseline(url: string, ca: string, n: number, k: number): Promise<
   return { rtPerSec: (n * k) / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
 
+/**
+ * Starts `keyline server` as a child and resolves with its API URL. ENROLL_PROF=DIR: a CPU
+ * profile of the server (single worker) written to DIR at exit, to see where its time goes.
+ */
+function startServer(): Promise<string> {
+  const nodeArgs = process.env.ENROLL_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ENROLL_PROF}`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, 'bin/keyline.js', 'server', '--config', pki.configPath, '--workers', String(WORKERS)], {
+    env: { ...process.env, KEYLINE_SERVER_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let so = '';
+    let se = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      so += d.toString();
+      const m = so.match(/^api (\S+)$/m);
+      if (m) resolve(m[1]!);
+    });
+    child.stderr!.on('data', (d: Buffer) => (se += d.toString()));
+    child.on('exit', (code, sig) => sig !== 'SIGTERM' && reject(new Error(`keyline server exited ${code}: ${se.slice(-2000)}`)));
+  });
+}
+
 out(`bench:enroll: ${DEVICES} devices, ${ROUNDS} rounds, server workers ${WORKERS}, in ${dir}`);
 const pki = await initDevPki({ out: join(dir, 'pki') });
 const brokerUrl = await startMosquitto(pki);
@@ -145,9 +168,7 @@ const cfg = JSON.parse(readFileSync(pki.configPath, 'utf8'));
 cfg.enroll = { ...(cfg.enroll ?? {}), broker: brokerUrl, protocolVersion: 5, rateLimitPerMinute: 1000 };
 writeFileSync(pki.configPath, JSON.stringify(cfg, null, 2));
 out(`mosquitto ${brokerUrl} (TLS); starting keyline server with it as the external broker`);
-const { child: server, match } = await spawnKeyline(['server', '--config', pki.configPath, '--workers', String(WORKERS)], /^api (\S+)$/m, { KEYLINE_SERVER_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' });
-children.push(server);
-const apiUrl = match[1]!;
+const apiUrl = await startServer();
 
 // Provisioning: the station's line code in this process, chips in-process, the real server API.
 const api = new StationApiClient({ baseUrl: apiUrl, cert: readFileSync(pki.stationCertPath, 'utf8'), key: readFileSync(pki.stationKeyPath, 'utf8'), ca: rootPem, maxSockets: 8 });
@@ -179,8 +200,24 @@ const links: EnrollClient[] = [];
 for (let i = 0; i < devices.length; i += 64) links.push(...(await Promise.all(devices.slice(i, i + 64).map((d) => connectDevice(d, { brokerUrl, protocolVersion: 5 })))));
 out(`connected ${links.length} devices (TLS, MQTT ${links[0]?.protocolVersion === 5 ? '5' : '3.1.1'}) in ${((performance.now() - tConn) / 1000).toFixed(1)} s`);
 
+// Where a device's enrollment time goes: the two request/response waits (broker + server) and the rest (this process).
+const waits = { hello: [] as number[], proof: [] as number[] };
+for (const l of links) {
+  const request = l.request.bind(l);
+  l.request = async (m) => {
+    const s = performance.now();
+    try {
+      return await request(m);
+    } finally {
+      (m.type === 'hello' ? waits.hello : waits.proof).push(performance.now() - s);
+    }
+  };
+}
+
 const rounds: Array<{ perSec: number; p50: number; p99: number; outcome: string }> = [];
 for (let r = 0; r < ROUNDS; r++) {
+  waits.hello.length = 0;
+  waits.proof.length = 0;
   const lat: number[] = [];
   let reenrolled = 0;
   const t0 = performance.now();
@@ -193,7 +230,7 @@ for (let r = 0; r < ROUNDS; r++) {
   const seconds = (performance.now() - t0) / 1000;
   const row = { perSec: DEVICES / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99), outcome: reenrolled === 0 ? 'first enrollment' : reenrolled === DEVICES ? 're-authentication' : `${reenrolled} re-auth` };
   rounds.push(row);
-  out(`round ${r + 1} (${row.outcome}): ${fmt(row.perSec)} enrollments/s, p50 ${fmt(row.p50, 1)} ms, p99 ${fmt(row.p99, 1)} ms`);
+  out(`round ${r + 1} (${row.outcome}): ${fmt(row.perSec)} enrollments/s, p50 ${fmt(row.p50, 1)} ms, p99 ${fmt(row.p99, 1)} ms; waits p50: hello→challenge ${fmt(percentile(waits.hello, 50), 1)} ms, proof→enrolled ${fmt(percentile(waits.proof, 50), 1)} ms`);
 }
 await Promise.all(links.map((l) => l.close()));
 await Promise.all(devices.map((d) => d.dev.close()));

@@ -19,17 +19,8 @@ const refuse = (msg: string): never => {
  * validity, and not itself a CA.
  */
 export function verifyConfiguration(msg: Pick<EnrolledMessage, 'config' | 'configSignature' | 'configSignerCertificate'>, chain: { signer: X509Certificate; root: X509Certificate }, now = Date.now()): X509Certificate {
-  let cert: X509Certificate;
-  try {
-    cert = new X509Certificate(Buffer.from(msg.configSignerCertificate, 'base64'));
-  } catch (err) {
-    throw new KeylineError('CONFIG_SIGNATURE_INVALID', 'configSignerCertificate is not a DER certificate', { cause: err });
-  }
-  const issuer = [chain.signer, chain.root].find((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
-  if (!issuer) refuse(`config signer ${cert.subject} is not issued by ${chain.signer.subject} or the pinned root`);
+  const cert = configSigner(msg.configSignerCertificate, chain);
   if (Date.parse(cert.validFrom) > now + 3_600_000 || Date.parse(cert.validTo) < now) refuse(`config signer certificate is valid ${cert.validFrom} to ${cert.validTo}`);
-  // An end-entity key signs configurations; a CA key that did would be misused (RFC 5280 §4.2.1.9).
-  if (cert.ca) refuse(`config signer ${cert.subject} is a CA certificate`);
   let ok = false;
   try {
     ok = verify('sha256', canonicalConfigBytes(msg.config), { key: cert.publicKey, dsaEncoding: 'der' }, Buffer.from(msg.configSignature, 'base64'));
@@ -37,5 +28,31 @@ export function verifyConfiguration(msg: Pick<EnrolledMessage, 'config' | 'confi
     throw new KeylineError('CONFIG_SIGNATURE_INVALID', 'configSignature is not a DER ECDSA signature', { cause: err });
   }
   if (!ok) refuse(`configuration signature does not verify with config signer ${cert.subject}`);
+  return cert;
+}
+
+// Config-signer certificates already chained, keyed by their DER and the signer's fingerprint.
+// The check is a pure function of those bytes, so the simulated devices of one process share
+// its result (a fleet of thousands all receive the same signer); each device still verifies
+// its own configuration's signature and the certificate's validity period every time.
+const chained = new Map<string, X509Certificate>();
+
+/** The config-signer certificate, checked to be an end entity issued by the chip's signer or the root. */
+function configSigner(derBase64: string, chain: { signer: X509Certificate; root: X509Certificate }): X509Certificate {
+  const key = `${chain.signer.fingerprint256}|${chain.root.fingerprint256}|${derBase64}`;
+  const hit = chained.get(key);
+  if (hit) return hit;
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(Buffer.from(derBase64, 'base64'));
+  } catch (err) {
+    throw new KeylineError('CONFIG_SIGNATURE_INVALID', 'configSignerCertificate is not a DER certificate', { cause: err });
+  }
+  const issuer = [chain.signer, chain.root].find((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
+  if (!issuer) refuse(`config signer ${cert.subject} is not issued by ${chain.signer.subject} or the pinned root`);
+  // An end-entity key signs configurations; a CA key that did would be misused (RFC 5280 §4.2.1.9).
+  if (cert.ca) refuse(`config signer ${cert.subject} is a CA certificate`);
+  if (chained.size >= 64) chained.clear();
+  chained.set(key, cert);
   return cert;
 }
