@@ -157,6 +157,7 @@ function startServer(): Promise<string> {
     });
     child.stderr!.on('data', (d: Buffer) => (se += d.toString()));
     child.on('exit', (code, sig) => sig !== 'SIGTERM' && reject(new Error(`keyline server exited ${code}: ${se.slice(-2000)}`)));
+    setTimeout(() => reject(new Error(`keyline server printed no api line in 60 s: ${se.slice(-2000)}`)), 60_000).unref();
   });
 }
 
