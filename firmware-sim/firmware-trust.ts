@@ -57,8 +57,22 @@ export function rawP256Key(cert: X509Certificate): Uint8Array {
   return new Uint8Array(Buffer.concat([Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]));
 }
 
+// Built trusts by their spec: a fleet's devices share one firmware build, and the templates are a
+// pure function of it (each device still rebuilds and verifies its own certificates).
+const built = new Map<string, Trust>();
+
 /** Parses the trust and builds the templates; the root must be self-signed and a CA. */
 export function loadTrust(spec: FirmwareTrust): Trust {
+  const key = JSON.stringify(spec);
+  let trust = built.get(key);
+  if (!trust) {
+    if (built.size >= 16) built.clear();
+    built.set(key, (trust = buildTrust(spec)));
+  }
+  return trust;
+}
+
+function buildTrust(spec: FirmwareTrust): Trust {
   const rootDer = fromPem(spec.rootCertPem);
   const root = new X509Certificate(Buffer.from(rootDer));
   if (!root.ca || !root.verify(root.publicKey)) bad(`pinned root ${root.subject} is not a self-signed CA certificate`);
