@@ -4,10 +4,10 @@
  * exactly as the server signed it, and when). Stored as `<chip image without .json>.state`, so an
  * emulator serving the same folder (which loads every `*.json`) never mistakes it for a chip.
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { KeylineError } from '../common/errors.js';
+import { writeFileAtomicSync } from './chip-image.js';
 import { firmwareTrustSchema } from './firmware-trust.js';
 
 const FORMAT = 'keyline-device-state';
@@ -85,12 +85,5 @@ export async function loadDeviceState(file: string): Promise<DeviceState | null>
 
 /** Writes a state file atomically (temp file + rename), readable by its owner only. */
 export async function saveDeviceState(file: string, state: DeviceState): Promise<void> {
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  writeFileAtomicSync(file, JSON.stringify(state, null, 2) + '\n');
 }
