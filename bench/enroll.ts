@@ -40,10 +40,12 @@ import type { EnrollClient } from '../firmware-sim/enroll-client.js';
 import { trustFromFactoryConfig } from '../firmware-sim/firmware-trust.js';
 import { fmt, percentile } from './lib.js';
 
-const { values } = parseArgs({ options: { devices: { type: 'string' }, rounds: { type: 'string' }, workers: { type: 'string' }, keep: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { devices: { type: 'string' }, rounds: { type: 'string' }, workers: { type: 'string' }, qos: { type: 'string' }, keep: { type: 'boolean' } } });
 const DEVICES = Number(values.devices ?? 256);
 const ROUNDS = Number(values.rounds ?? 3);
 const WORKERS = Number(values.workers ?? 1);
+/** QoS of the devices' requests and answer subscription (1, the default path; 0 to compare). */
+const QOS = values.qos === '0' ? 0 : 1;
 const FLOOR = 300;
 const PRODUCT = 'Bench Sensor';
 const out = (s: string) => process.stdout.write(s + '\n');
@@ -161,7 +163,7 @@ function startServer(): Promise<string> {
   });
 }
 
-out(`bench:enroll: ${DEVICES} devices, ${ROUNDS} rounds, server workers ${WORKERS}, in ${dir}`);
+out(`bench:enroll: ${DEVICES} devices, ${ROUNDS} rounds, server workers ${WORKERS}, device QoS ${QOS}, in ${dir}`);
 const pki = await initDevPki({ out: join(dir, 'pki') });
 const brokerUrl = await startMosquitto(pki);
 const rootPem = readFileSync(pki.rootCertPath, 'utf8');
@@ -198,7 +200,7 @@ const trust = trustFromFactoryConfig(pki.configPath, PRODUCT);
 const devices: PoweredDevice[] = await Promise.all(files.map((chipFile) => powerOn({ chipFile, firstBootTrust: () => trust })));
 const tConn = performance.now();
 const links: EnrollClient[] = [];
-for (let i = 0; i < devices.length; i += 64) links.push(...(await Promise.all(devices.slice(i, i + 64).map((d) => connectDevice(d, { brokerUrl, protocolVersion: 5 })))));
+for (let i = 0; i < devices.length; i += 64) links.push(...(await Promise.all(devices.slice(i, i + 64).map((d) => connectDevice(d, { brokerUrl, protocolVersion: 5, qos: QOS })))));
 out(`connected ${links.length} devices (TLS, MQTT ${links[0]?.protocolVersion === 5 ? '5' : '3.1.1'}) in ${((performance.now() - tConn) / 1000).toFixed(1)} s`);
 
 // Where a device's enrollment time goes: the two request/response waits (broker + server) and the rest (this process).

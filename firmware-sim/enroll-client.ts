@@ -25,6 +25,8 @@ export interface EnrollClientOptions {
   protocolVersion?: 5 | 4 | 'auto';
   /** Connect and per-request time limit in ms (default 10 s). */
   timeoutMs?: number;
+  /** QoS of the requests and of the answer subscription (default 1; 0 = at most once, the device retries on timeout). */
+  qos?: 0 | 1;
 }
 
 /** A refusal from the enrollment service, carrying its wire code. */
@@ -49,6 +51,7 @@ export class EnrollClient {
     private readonly serial: string,
     readonly protocolVersion: 4 | 5,
     private readonly timeoutMs: number,
+    private readonly qos: 0 | 1,
   ) {
     client.on('message', (topic, payload, packet) => this.#onMessage(topic, payload, packet.properties?.correlationData));
   }
@@ -69,9 +72,10 @@ export class EnrollClient {
       speaksV4Only.add(opts.brokerUrl);
       client = await open(opts, (version = 4), timeoutMs);
     }
-    const c = new EnrollClient(client, opts.serial, version, timeoutMs);
+    const qos = opts.qos ?? 1;
+    const c = new EnrollClient(client, opts.serial, version, timeoutMs, qos);
     try {
-      await client.subscribeAsync(enrollResponseTopic(opts.serial), { qos: 1 });
+      await client.subscribeAsync(enrollResponseTopic(opts.serial), { qos });
     } catch (err) {
       await c.close();
       throw new KeylineError('FORBIDDEN', `broker refused subscription to ${enrollResponseTopic(opts.serial)}`, { cause: err });
@@ -90,7 +94,7 @@ export class EnrollClient {
       }, this.timeoutMs);
       this.#pending.set(correlationId, { resolve, reject, timer });
       const properties = this.protocolVersion === 5 ? { properties: { responseTopic: enrollResponseTopic(this.serial), correlationData: Buffer.from(correlationId) } } : {};
-      this.client.publish(enrollRequestTopic(this.serial), Buffer.from(encodeMessage(body)), { qos: 1, ...properties }, (err) => {
+      this.client.publish(enrollRequestTopic(this.serial), Buffer.from(encodeMessage(body)), { qos: this.qos, ...properties }, (err) => {
         if (!err) return;
         clearTimeout(timer);
         this.#pending.delete(correlationId);
