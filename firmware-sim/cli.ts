@@ -124,6 +124,7 @@ async function fleet(argv: string[]): Promise<number> {
   const files = await listChipImages(resolve(v.chips)).catch((err) => {
     throw new UsageError(`--chips ${v.chips}: ${(err as Error).message}`);
   });
+  if (files.length === 0) throw new UsageError(`--chips ${v.chips}: no chip images (*.json) in it`);
   const concurrency = intFlag('concurrency', v.concurrency, 32, 1, 10_000);
   const line = (e: FleetEntry) =>
     e.ok ? `device ${e.report.serial} ${e.report.outcome} group=${e.report.group} counter=${e.report.counter} enroll_ms=${e.report.enrollMs}\n` : `device ${e.chipFile} ${e.refused ? 'refused' : 'failed'} ${e.code}: ${e.message}\n`;
