@@ -87,22 +87,19 @@ export function buildTbsCertList(issuer: CrlIssuer, req: CrlRequest): Buffer {
  */
 function encodeEntries(list: Iterable<CrlEntry>): Buffer | null {
   const hexes: string[] = [];
-  const times: Buffer[] = [];
+  const dates: Date[] = [];
   const exts: (Buffer | undefined)[] = [];
-  const timeCache = new Map<number, Buffer>();
   let total = 0;
   for (const e of list) {
     if (!SERIAL_HEX.test(e.serialHex)) throw new KeylineError('VALIDATION_FAILED', `crl entry serial: '${e.serialHex}' is not lowercase hex without leading zeros`);
     const hex = e.serialHex.length % 2 ? `0${e.serialHex}` : e.serialHex;
-    let time = timeCache.get(e.revokedAt.getTime());
-    if (!time) timeCache.set(e.revokedAt.getTime(), (time = x509Time(e.revokedAt)));
     // RFC 5280 §5.3.1: the reasonCode "unspecified" SHOULD be omitted rather than sent.
     const ext = e.reason === 'unspecified' ? undefined : REASON_EXT.get(e.reason);
     if (ext === undefined && e.reason !== 'unspecified') throw new KeylineError('VALIDATION_FAILED', `crl entry ${e.serialHex}: unknown reason '${e.reason}'`);
-    const body = integerSize(hex) + time.length + (ext?.length ?? 0);
+    const body = integerSize(hex) + timeSize(e.revokedAt) + (ext?.length ?? 0);
     total += 1 + lengthSize(body) + body;
     hexes.push(hex);
-    times.push(time);
+    dates.push(e.revokedAt);
     exts.push(ext);
   }
   if (hexes.length === 0) return null;
@@ -111,20 +108,54 @@ function encodeEntries(list: Iterable<CrlEntry>): Buffer | null {
   out[0] = 0x30;
   let at = 1 + head.copy(out, 1);
   for (let i = 0; i < hexes.length; i++) {
-    const hex = hexes[i]!, t = times[i]!, x = exts[i];
+    const hex = hexes[i]!, d = dates[i]!, x = exts[i];
     const intSize = integerSize(hex);
-    const body = intSize + t.length + (x?.length ?? 0);
+    const body = intSize + timeSize(d) + (x?.length ?? 0);
     out[at++] = 0x30;
     at = writeLength(out, at, body);
     // INTEGER: a leading 00 keeps a value with its top bit set positive (X.690 §8.3.2).
     out[at++] = 0x02;
     out[at++] = intSize - 2;
     if (intSize - 2 > hex.length / 2) out[at++] = 0;
-    at += out.write(hex, at, 'hex');
-    at += t.copy(out, at);
+    // Hex decoded by hand: Buffer#write(hex) crosses into C++ once per entry, which dominates here.
+    for (let j = 0; j < hex.length; j += 2) out[at++] = (nibble(hex.charCodeAt(j)) << 4) | nibble(hex.charCodeAt(j + 1));
+    at = writeTime(out, at, d);
     if (x) at += x.copy(out, at);
   }
   return out;
+}
+
+function twoDigits(out: Buffer, at: number, n: number): number {
+  out[at] = 0x30 + ((n / 10) | 0);
+  out[at + 1] = 0x30 + (n % 10);
+  return at + 2;
+}
+
+function nibble(c: number): number {
+  return c <= 0x39 ? c - 0x30 : c - 0x57; // '0'-'9', 'a'-'f' (checked by SERIAL_HEX)
+}
+
+/** Encoded size of an RFC 5280 Time: UTCTime (13 characters) through 2049, GeneralizedTime (15) after. */
+function timeSize(d: Date): number {
+  const y = d.getUTCFullYear();
+  return y >= 1950 && y < 2050 ? 15 : 17;
+}
+
+/** Writes the Time of x509Time (der-writer.ts) digit by digit: no string per entry. */
+function writeTime(out: Buffer, at: number, d: Date): number {
+  const y = d.getUTCFullYear();
+  const utc = y >= 1950 && y < 2050;
+  out[at++] = utc ? 0x17 : 0x18;
+  out[at++] = utc ? 13 : 15;
+  if (!utc) at = twoDigits(out, at, (y / 100) | 0);
+  at = twoDigits(out, at, y % 100);
+  at = twoDigits(out, at, d.getUTCMonth() + 1);
+  at = twoDigits(out, at, d.getUTCDate());
+  at = twoDigits(out, at, d.getUTCHours());
+  at = twoDigits(out, at, d.getUTCMinutes());
+  at = twoDigits(out, at, d.getUTCSeconds());
+  out[at++] = 0x5a; // 'Z'
+  return at;
 }
 
 const SERIAL_HEX = /^(?:0|[1-9a-f][0-9a-f]{0,39})$/;
