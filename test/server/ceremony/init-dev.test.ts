@@ -39,7 +39,7 @@ t.test('builds a PKI that openssl verifies, with a loadable config', async (t) =
   // The line token holds exactly the issuing key, non-extractable; the root key is only on the root token.
   const line = Pkcs11KeyStore.open({ softhsmConf: pki.softhsmConf, tokenLabel: 'keyline-line', pin: secrets.hsmPin, sessions: 1 });
   t.teardown(() => line.close());
-  t.same((await line.listPrivateKeys()).map((k) => k.label), ['issuing-ca']);
+  t.same((await line.listPrivateKeys()).map((k) => k.label).sort(), ['issuing-ca', 'ocsp-responder']);
   await line.pool.run('attrs', (s) => {
     const p11 = line.pool.p11;
     p11.C_FindObjectsInit(s, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }]);
@@ -52,7 +52,7 @@ t.test('builds a PKI that openssl verifies, with a loadable config', async (t) =
 
   t.same(pki.events.map((e) => e.action), [
     'ceremony.token.init', 'ceremony.token.init', 'ceremony.root.keygen', 'ceremony.root.certify', 'ceremony.issuing.keygen',
-    'ceremony.issuing.csr', 'ceremony.issuing.sign', 'ceremony.chain.install', 'ceremony.station.issue', 'ceremony.server.issue', 'ceremony.config.write',
+    'ceremony.issuing.csr', 'ceremony.issuing.sign', 'ceremony.chain.install', 'ceremony.station.issue', 'ceremony.server.issue', 'ceremony.ocsp.keygen', 'ceremony.ocsp.issue', 'ceremony.officer.issue', 'ceremony.config.write',
   ]);
   const pins = ['tokens/line.pin', 'tokens/root.pin', 'tokens/line.so.pin', 'tokens/root.so.pin'].map((f) => readFileSync(join(dir, f), 'utf8').trim());
   const trail = JSON.stringify(pki.events);
