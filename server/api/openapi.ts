@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import * as api from '../../common/protocol/station-api.js';
+import { revocationRequest } from '../services/revocation.js';
 
 const json = (s: z.ZodType) => z.toJSONSchema(s, { unrepresentable: 'any', io: 'input' });
 const body = (s: z.ZodType) => ({ required: true, content: { 'application/json': { schema: json(s) } } });
@@ -37,6 +38,7 @@ export function openApiDocument(): Record<string, unknown> {
       '/v1/units/{serial}': { get: { summary: 'One unit', parameters: serialParam, responses: { '200': ok('The unit', api.unitView), ...refusals } } },
       '/v1/units/{serial}/confirm': { post: { summary: 'Confirm the certificate was written and verified on the chip', parameters: serialParam, requestBody: body(api.unitConfirm), responses: { '200': ok('Confirmed', api.unitView), ...refusals } } },
       '/v1/units/{serial}/quarantine': { post: { summary: 'Quarantine a unit with its reason', parameters: serialParam, requestBody: body(api.unitQuarantine), responses: { '200': ok('Quarantined', api.unitView), ...refusals } } },
+      '/v1/revocations': { post: { summary: 'Revoke a unit, a work order\'s units or one certificate (security-officer role only; CRL re-issued, OCSP updated)', requestBody: body(revocationRequest), responses: { '200': ok('Every certificate touched, with alreadyRevoked for earlier revocations'), '404': ok('UNKNOWN_UNIT', api.errorBody), ...refusals } } },
       '/v1/ca/chain': { get: { summary: 'Issuing CA and root, PEM', security: [], responses: { '200': { description: 'application/pem-certificate-chain' } } } },
       '/health': { get: { summary: 'Readiness: HSM, store', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
       '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'text exposition format' } } } },
