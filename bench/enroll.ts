@@ -147,7 +147,7 @@ async function baseline(url: string, ca: string, n: number, k: number): Promise<
 function startServer(): Promise<string> {
   const nodeArgs = process.env.ENROLL_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ENROLL_PROF}`] : [];
   const child = spawn(process.execPath, [...nodeArgs, 'bin/keyline.js', 'server', '--config', pki.configPath, '--workers', String(WORKERS)], {
-    env: { ...process.env, KEYLINE_SERVER_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
   return new Promise((resolve, reject) => {

@@ -50,6 +50,7 @@ export async function startRevocation(d: RevocationStackDeps): Promise<Revocatio
   const ocspCertDer = config.ca.ocspResponderCert ? fromPem(readFileSync(config.ca.ocspResponderCert, 'utf8')) : d.issuingDer;
 
   const crl = new CrlPublisher({ store, issuer: crlIssuerOf(d.issuingDer, d.issuingSigner), validityMs: config.ca.crlValidityHours * 3_600_000, log });
+  // eslint-disable-next-line prefer-const -- assigned below: onRevoked needs the watcher, which needs the responder
   let watcher: RevocationWatcher;
   const revocation = createRevocation({
     store, log,
