@@ -76,7 +76,7 @@ export class Atecc608Chip implements ChipPort {
     if (this.awakeSince === undefined) return { response: null, execMs: 0 };
     const fault = this.faults.next();
     if (fault === 'no-response') return { response: null, execMs: 0 };
-    if (fault === 'crc-status') return { response: statusResponse(Status.CRC_ERROR), execMs: 0 };
+    if (fault === 'crc-status') return { response: statusResponse(Status.COMM_ERROR), execMs: 0 };
     const decoded = decodeCommand(frame);
     if (!decoded.ok) return { response: statusResponse(decoded.status), execMs: 0 };
     const { command } = decoded;
@@ -84,7 +84,7 @@ export class Atecc608Chip implements ChipPort {
     const execMs = this.timing ? execTimeMs(command.opcode, chipMode) : 0;
     // Not enough watchdog time left to finish: the chip answers 0xEE instead of starting.
     if (this.timing && this.now() + execMs > this.awakeSince + watchdogMs(chipMode)) {
-      return { response: statusResponse(Status.WATCHDOG_ABOUT_TO_EXPIRE), execMs: 0 };
+      return { response: statusResponse(Status.WATCHDOG), execMs: 0 };
     }
     let response: Uint8Array;
     if (fault === 'execution-error') {
