@@ -126,7 +126,8 @@ async function recordOne(deps: IssueDeps, tx: Tx, p: Pending): Promise<UnitOutco
   const { req, station, cert, at } = p;
   let inserted = false;
   try {
-    const { replay } = evaluateIssue(await snapshot(tx, req, station));
+    const snap = await snapshot(tx, req, station);
+    const { replay } = evaluateIssue(snap);
     if (replay) return replayOf(replay);
     if (!cert) return undefined; // refused in step 1 and not re-admitted without a certificate
     // The insert goes first: it is the only write that can fail (uniqueness), and then nothing
@@ -138,6 +139,10 @@ async function recordOne(deps: IssueDeps, tx: Tx, p: Pending): Promise<UnitOutco
     });
     inserted = true;
     await tx.workOrders.incrementIssued(req.workOrder);
+    // Preregistration jobs go in the unit's own transaction: a unit never exists without them.
+    for (const registry of snap.workOrder?.registries ?? ['self']) {
+      await tx.outbox.enqueue({ serial: req.serial, registry, action: 'register', at });
+    }
     await tx.audit.append({ action: 'unit.issued', actor: station, subject: req.serial, detail: { workOrder: req.workOrder, fingerprint: cert.fingerprintSha256, certificateSerial: cert.serialHex } });
     return { ok: true, value: { serial: req.serial, certificateDer: cert.der, fingerprintSha256: cert.fingerprintSha256, certificateSerial: cert.serialHex, replayed: false } };
   } catch (err) {

@@ -24,6 +24,8 @@ export interface WorkOrderRecord {
   stations: string[] | null;
   status: 'open' | 'closed';
   createdAt: string;
+  /** Registries this order's units must be preregistered with (default ['self']). */
+  registries?: string[];
 }
 
 /** A provisioned unit as stored. */
@@ -222,6 +224,56 @@ export interface EnrollmentRepo {
   insert(e: EnrollmentRecord): Promise<void>;
 }
 
+/** What an outbox job asks a registry to do. */
+export type OutboxAction = 'register' | 'revoke';
+
+/** A preregistration job as stored (server/registry/outbox-worker.ts delivers it). */
+export interface OutboxJobRecord {
+  id: number;
+  serial: string;
+  registry: string;
+  action: OutboxAction;
+  status: 'pending' | 'delivered' | 'parked';
+  attempts: number;
+  nextAttemptAt: string;
+  lastError: string | null;
+  leaseUntil: string | null;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+/** A confirmed registration of a unit with one registry. */
+export interface RegistrationRecord {
+  serial: string;
+  registry: string;
+  externalId: string;
+  registeredAt: string;
+}
+
+/** The preregistration outbox and the registrations it produced. */
+export interface OutboxRepo {
+  /** Queues a job, due at `at`. */
+  enqueue(job: { serial: string; registry: string; action: OutboxAction; at: string }): Promise<OutboxJobRecord>;
+  /** Leases up to `limit` pending jobs due at `now` whose lease is free, until `leaseUntil`. */
+  claimDue(now: string, leaseUntil: string, limit: number): Promise<OutboxJobRecord[]>;
+  /** Marks a job delivered and releases its lease. */
+  markDelivered(id: number, at: string): Promise<void>;
+  /** Records a failed attempt: retried at nextAttemptAt, or parked when `park`. */
+  markFailed(id: number, f: { error: string; nextAttemptAt: string; park: boolean }): Promise<void>;
+  /** The jobs of one unit, oldest first. */
+  jobsFor(serial: string): Promise<OutboxJobRecord[]>;
+  /** Parked jobs, optionally of one work order's units. */
+  parked(workOrder?: string): Promise<OutboxJobRecord[]>;
+  /** Records a registration; a second one for the same unit and registry keeps the first. */
+  addRegistration(r: RegistrationRecord): Promise<RegistrationRecord>;
+  /** The registration of a unit with a registry, or null. */
+  getRegistration(serial: string, registry: string): Promise<RegistrationRecord | null>;
+  /** Serials and registries a unit must reach but has no registration with and no delivered job for. */
+  unregistered(workOrder?: string): Promise<Array<{ serial: string; registry: string }>>;
+  /** Registrations whose serial names no unit. */
+  orphanRegistrations(): Promise<RegistrationRecord[]>;
+}
+
 /** A certificate serial as stored: lowercase hex of the value without leading zeros. */
 export function normaliseSerialHex(hex: string): string {
   return hex.toLowerCase().replace(/^0+(?=.)/, '');
@@ -236,6 +288,7 @@ export interface Tx {
   readonly crls: CrlRepo;
   readonly revocations: RevocationRepo;
   readonly enrollment: EnrollmentRepo;
+  readonly outbox: OutboxRepo;
 }
 
 /** Options of one transaction. */

@@ -3,7 +3,7 @@
  * than running these single-row statements), plus the row → record mappers.
  */
 import type Database from 'better-sqlite3';
-import type { AuditRecord, EnrollmentRecord, NonceRecord, RevocationRecord, StationRecord, UnitRecord, WorkOrderRecord } from '../store.js';
+import type { AuditRecord, EnrollmentRecord, NonceRecord, OutboxJobRecord, RegistrationRecord, RevocationRecord, StationRecord, UnitRecord, WorkOrderRecord } from '../store.js';
 
 const UNIT_COLUMNS = `serial, public_key, fingerprint_sha256, certificate_der, certificate_serial, work_order,
   station, status, status_reason, idempotency_key, issued_at, confirmed_at, updated_at`;
@@ -58,6 +58,30 @@ export function prepareStatements(db: Database.Database) {
       ON CONFLICT (serial) DO UPDATE SET last_counter = excluded.last_counter, updated_at = excluded.updated_at`),
     enrollmentGet: p('SELECT * FROM enrollments WHERE serial = ?'),
     enrollmentInsert: p('INSERT INTO enrollments (serial, counter, grp, method, at) VALUES (?, ?, ?, ?, ?)'),
+    woSetRegistries: p('UPDATE work_orders SET registries = ? WHERE id = ?'),
+    jobInsert: p(`INSERT INTO outbox_jobs (serial, registry, action, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *`),
+    // Claimed inside a write transaction (BEGIN IMMEDIATE), so two workers never lease one job.
+    jobsDue: p(`SELECT id FROM outbox_jobs WHERE status = 'pending' AND next_attempt_at <= @now
+      AND (lease_until IS NULL OR lease_until <= @now) ORDER BY next_attempt_at, id LIMIT @limit`).pluck(),
+    jobLease: p('UPDATE outbox_jobs SET lease_until = ? WHERE id = ? RETURNING *'),
+    jobDelivered: p(`UPDATE outbox_jobs SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?`),
+    jobFailed: p(`UPDATE outbox_jobs SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_until = NULL WHERE id = ?`),
+    jobsForSerial: p('SELECT * FROM outbox_jobs WHERE serial = ? ORDER BY id'),
+    jobsParked: p(`SELECT j.* FROM outbox_jobs j JOIN units u ON u.serial = j.serial
+      WHERE j.status = 'parked' AND (@wo IS NULL OR u.work_order = @wo) ORDER BY j.id`),
+    registrationInsert: p(`INSERT INTO registrations (serial, registry, external_id, registered_at) VALUES (?, ?, ?, ?)
+      ON CONFLICT (serial, registry) DO NOTHING`),
+    registrationGet: p('SELECT * FROM registrations WHERE serial = ? AND registry = ?'),
+    // Every (unit, registry) its work order names, minus the registered and the delivered.
+    unregistered: p(`SELECT u.serial AS serial, r.value AS registry
+      FROM units u JOIN work_orders w ON w.id = u.work_order, json_each(w.registries) r
+      WHERE (@wo IS NULL OR u.work_order = @wo) AND u.status != 'revoked'
+        AND NOT EXISTS (SELECT 1 FROM registrations g WHERE g.serial = u.serial AND g.registry = r.value)
+        AND NOT EXISTS (SELECT 1 FROM outbox_jobs j WHERE j.serial = u.serial AND j.registry = r.value
+          AND j.action = 'register' AND j.status = 'delivered')
+      ORDER BY u.serial, r.value`),
+    registrationsOrphan: p(`SELECT g.* FROM registrations g WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.serial = g.serial)
+      ORDER BY g.serial, g.registry`),
   };
 }
 
@@ -76,6 +100,8 @@ export function toWorkOrder(r: Row): WorkOrderRecord {
     stations: r.stations === null ? null : (JSON.parse(r.stations as string) as string[]),
     status: r.status as WorkOrderRecord['status'],
     createdAt: r.created_at as string,
+    // Absent before migration 005 only in hand-built rows; the column defaults to ["self"].
+    registries: r.registries == null ? ['self'] : (JSON.parse(r.registries as string) as string[]),
   };
 }
 
@@ -137,4 +163,26 @@ export function toNonce(r: Row): NonceRecord {
 /** Row → EnrollmentRecord. */
 export function toEnrollment(r: Row): EnrollmentRecord {
   return { serial: r.serial as string, counter: r.counter as number | null, group: r.grp as string, method: r.method as EnrollmentRecord['method'], at: r.at as string };
+}
+
+/** Row → OutboxJobRecord. */
+export function toOutboxJob(r: Row): OutboxJobRecord {
+  return {
+    id: r.id as number,
+    serial: r.serial as string,
+    registry: r.registry as string,
+    action: r.action as OutboxJobRecord['action'],
+    status: r.status as OutboxJobRecord['status'],
+    attempts: r.attempts as number,
+    nextAttemptAt: r.next_attempt_at as string,
+    lastError: r.last_error as string | null,
+    leaseUntil: r.lease_until as string | null,
+    createdAt: r.created_at as string,
+    deliveredAt: r.delivered_at as string | null,
+  };
+}
+
+/** Row → RegistrationRecord. */
+export function toRegistration(r: Row): RegistrationRecord {
+  return { serial: r.serial as string, registry: r.registry as string, externalId: r.external_id as string, registeredAt: r.registered_at as string };
 }

@@ -6,7 +6,7 @@ import { KeylineError, ValidationError } from '../../../common/errors.js';
 import { GENESIS_HASH, canonicalJson, recordHash } from '../../audit/hash-chain.js';
 import { normaliseSerialHex, type AuditRecord, type Tx, type UnitPage, type UnitQuery, type UnitRecord } from '../store.js';
 import { mapSqliteError } from './sqlite-errors.js';
-import { toAudit, toEnrollment, toNonce, toRevocation, toStation, toUnit, toWorkOrder, type Statements } from './sqlite-statements.js';
+import { toAudit, toEnrollment, toNonce, toOutboxJob, toRegistration, toRevocation, toStation, toUnit, toWorkOrder, type Statements } from './sqlite-statements.js';
 
 type Row = Record<string, unknown>;
 
@@ -39,7 +39,8 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
       create: (wo) =>
         run(`work order ${wo.id}`, () => {
           s.woInsert.run(wo.id, wo.product, wo.quota, wo.stations === null ? null : JSON.stringify(wo.stations), wo.createdAt);
-          return { ...wo, issued: 0, status: 'open' as const };
+          if (wo.registries !== undefined) s.woSetRegistries.run(JSON.stringify(wo.registries), wo.id);
+          return { ...wo, registries: wo.registries ?? ['self'], issued: 0, status: 'open' as const };
         }),
       get: (id) => run(`work order ${id}`, () => {
         const r = s.woGet.get(id) as Row | undefined;
@@ -163,6 +164,32 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
         return row ? toEnrollment(row) : null;
       }),
       insert: (e) => run(`enrollment ${e.serial}`, () => void s.enrollmentInsert.run(e.serial, e.counter, e.group, e.method, e.at)),
+    },
+    outbox: {
+      enqueue: (j) => run(`outbox job ${j.registry} ${j.serial}`, () =>
+        toOutboxJob(s.jobInsert.get(j.serial, j.registry, j.action, j.at, j.at) as Row)),
+      claimDue: (nowIso, leaseUntil, limit) => run('outbox claim', () =>
+        (s.jobsDue.all({ now: nowIso, limit }) as number[]).map((id) => toOutboxJob(s.jobLease.get(leaseUntil, id) as Row))),
+      markDelivered: (id, at) => run(`outbox job ${id}`, () => {
+        if (s.jobDelivered.run(at, id).changes !== 1) throw new KeylineError('STORE_ERROR', `outbox job ${id}: not found`);
+      }),
+      markFailed: (id, f) => run(`outbox job ${id}`, () => {
+        if (s.jobFailed.run(f.park ? 'parked' : 'pending', f.error, f.nextAttemptAt, id).changes !== 1) {
+          throw new KeylineError('STORE_ERROR', `outbox job ${id}: not found`);
+        }
+      }),
+      jobsFor: (serial) => run(`outbox jobs ${serial}`, () => (s.jobsForSerial.all(serial) as Row[]).map(toOutboxJob)),
+      parked: (wo) => run('outbox parked', () => (s.jobsParked.all({ wo: wo ?? null }) as Row[]).map(toOutboxJob)),
+      addRegistration: (r) => run(`registration ${r.registry} ${r.serial}`, () => {
+        s.registrationInsert.run(r.serial, r.registry, r.externalId, r.registeredAt);
+        return toRegistration(s.registrationGet.get(r.serial, r.registry) as Row);
+      }),
+      getRegistration: (serial, registry) => run(`registration ${registry} ${serial}`, () => {
+        const r = s.registrationGet.get(serial, registry) as Row | undefined;
+        return r ? toRegistration(r) : null;
+      }),
+      unregistered: (wo) => run('outbox unregistered', () => s.unregistered.all({ wo: wo ?? null }) as Array<{ serial: string; registry: string }>),
+      orphanRegistrations: () => run('orphan registrations', () => (s.registrationsOrphan.all() as Row[]).map(toRegistration)),
     },
   };
 }
