@@ -18,6 +18,8 @@ import { createProvisioning } from './services/provisioning.js';
 import { startEnrollment } from './enroll/start-enrollment.js';
 import cluster from 'node:cluster';
 import { startRevocation } from './start-revocation.js';
+import { createOutboxWorker } from './registry/outbox-worker.js';
+import { createSelfRegistry } from './registry/self-registry.js';
 
 /** A running server. */
 export interface RunningServer {
@@ -65,6 +67,10 @@ async function start(config: Config, secrets: Secrets, log: Logger): Promise<Run
     const store = await openStore(config.store.url);
     closers.push(() => store.close());
     const provisioning = createProvisioning({ store, issuer, log: log.child({ area: 'provisioning' }) });
+    // Preregistration: every process leases jobs from the shared outbox, so running one per worker is safe.
+    const outbox = createOutboxWorker({ store, registries: [createSelfRegistry({ store })], log: log.child({ area: 'outbox' }) });
+    outbox.start();
+    closers.push(() => outbox.stop());
     const revocationStack = await startRevocation({ config, keyStore, store, issuingSigner: signer, issuingDer, log });
     closers.push(() => revocationStack.close());
     // One embedded broker per server: in cluster mode only worker 1 runs it (an external broker serves all workers).

@@ -18,9 +18,9 @@ export async function storeWithOrder(dir: string, registries?: string[]): Promis
   return store;
 }
 
-/** Issues `n` units on WO-1 through the real pipeline; returns their outcomes. */
-export async function issue(store: SqliteStore, n: number) {
+/** Issues `n` units on a work order (WO-1) through the real pipeline; returns their outcomes. */
+export async function issue(store: SqliteStore, n: number, workOrder = 'WO-1') {
   const issueUnits = createIssuePipeline({ store, issuer: fakeIssuer(), now: () => new Date('2026-01-02T00:00:00Z'), log: pino({ level: 'silent' }) });
-  const reqs = Array.from({ length: n }, () => ({ serial: chipSerial(), publicKey: p256Key().raw, workOrder: 'WO-1', idempotencyKey: null }));
+  const reqs = Array.from({ length: n }, () => ({ serial: chipSerial(), publicKey: p256Key().raw, workOrder, idempotencyKey: null }));
   return issueUnits(reqs, 'station-1');
 }
