@@ -4,6 +4,7 @@
  * and the ECDSA-Sig-Value of RFC 5480 §2.2.3 carried in a certificate's signatureValue.
  */
 import { KeylineError } from '../../common/errors.js';
+import { oidContent } from '../../common/der-oid.js';
 
 /** A named byte range inside an encoded value, relative to its start. */
 export interface Mark {
@@ -58,14 +59,7 @@ export function tlv(tag: number, ...contents: Der[]): Der {
 
 /** Encodes an OBJECT IDENTIFIER from its dotted form (X.690 §8.19). */
 export function oid(dotted: string): Der {
-  const arcs = dotted.split('.').map(Number);
-  const out: number[] = [arcs[0]! * 40 + arcs[1]!];
-  for (const arc of arcs.slice(2)) {
-    const chunk: number[] = [arc & 0x7f];
-    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
-    out.push(...chunk);
-  }
-  return tlv(0x06, raw(out));
+  return tlv(0x06, raw(oidContent(dotted)));
 }
 
 /** One parsed TLV header. */

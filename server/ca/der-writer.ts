@@ -3,6 +3,7 @@
  * a 100,000-entry CRL is built from these in tens of milliseconds, where a generic ASN.1 object
  * model spends seconds. Lengths up to 2^32 (a CRL can pass the 64 KiB a certificate never does).
  */
+import { oidContent } from '../../common/der-oid.js';
 
 /** Encodes a definite length (X.690 §8.1.3.4-5: short form below 128, else minimal long form). */
 export function derLength(len: number): Buffer {
@@ -31,14 +32,7 @@ export const seq = (...contents: Uint8Array[]): Buffer => tlv(0x30, ...contents)
 
 /** Encodes an OBJECT IDENTIFIER from its dotted form (X.690 §8.19). */
 export function oid(dotted: string): Buffer {
-  const arcs = dotted.split('.').map(Number);
-  const out: number[] = [arcs[0]! * 40 + arcs[1]!];
-  for (const arc of arcs.slice(2)) {
-    const chunk: number[] = [arc & 0x7f];
-    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
-    out.push(...chunk);
-  }
-  return tlv(0x06, Buffer.from(out));
+  return tlv(0x06, oidContent(dotted));
 }
 
 /** A non-negative INTEGER from big-endian bytes: minimal, with 0x00 when the top bit is set (X.690 §8.3.2). */

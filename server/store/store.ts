@@ -6,6 +6,8 @@
  */
 
 /** Lifecycle of a provisioned unit. */
+import type { ChainFields } from '../audit/hash-chain.js';
+
 export type UnitStatus = 'issued' | 'confirmed' | 'quarantined' | 'revoked';
 
 /** Every unit status, in lifecycle order (for validation of filters). */
@@ -57,16 +59,8 @@ export interface StationRecord {
   createdAt: string;
 }
 
-/** One audit record; `hash` chains it to the previous one (see server/audit/hash-chain.ts). */
-export interface AuditRecord {
-  seq: number;
-  at: string;
-  actor: string;
-  action: string;
-  subject: string | null;
-  /** Canonical JSON text of the detail object (exactly the bytes that were hashed). */
-  detail: string | null;
-  prevHash: string;
+/** One audit record: the fields its hash covers (server/audit/hash-chain.ts) plus that hash. */
+export interface AuditRecord extends ChainFields {
   hash: string;
 }
 
