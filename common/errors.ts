@@ -91,6 +91,14 @@ export const ERROR_TABLE = {
   CONFIG_SIGNATURE_INVALID: { http: 502, mqtt: 'internal', expose: true },
   BROKER_UNREACHABLE: { http: 503, mqtt: 'internal', expose: true },
   ENROLLMENT_TIMEOUT: { http: 504, mqtt: 'internal', expose: true },
+  // preregistration (server/registry)
+  UNKNOWN_REGISTRY: { http: 400, mqtt: 'rejected', expose: true },
+  REGISTRATION_PENDING: { http: 503, mqtt: 'internal', expose: true },
+  REGISTRY_THROTTLED: { http: 503, mqtt: 'internal', expose: true },
+  REGISTRY_UNAVAILABLE: { http: 503, mqtt: 'internal', expose: true },
+  REGISTRY_REJECTED: { http: 502, mqtt: 'internal', expose: true },
+  // scale-out
+  LEASE_HELD: { http: 409, mqtt: 'internal', expose: true },
 } as const satisfies Record<string, { http: number; mqtt: string; expose: boolean }>;
 
 /** A stable, UPPER_SNAKE error code. */
@@ -136,6 +144,21 @@ export class HsmError extends KeylineError {
   constructor(code: ErrorCode, message: string, options: { ckr?: string; detail?: Record<string, unknown>; cause?: unknown } = {}) {
     super(code, message, options);
     if (options.ckr !== undefined) this.ckr = options.ckr;
+  }
+}
+
+/**
+ * A registry (AWS IoT, Azure DPS, ...) refused or could not take a call. REGISTRY_THROTTLED and
+ * REGISTRY_UNAVAILABLE are transient (retried, honouring `retryAfterMs`); REGISTRY_REJECTED is
+ * permanent (the request itself is wrong: the outbox parks the job at once with this reason).
+ */
+export class RegistryError extends KeylineError {
+  /** The registry's own wait hint (Retry-After), when it gave one. */
+  readonly retryAfterMs?: number;
+  constructor(code: 'REGISTRY_THROTTLED' | 'REGISTRY_UNAVAILABLE' | 'REGISTRY_REJECTED', message: string,
+    options: { retryAfterMs?: number; detail?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(code, message, options);
+    if (options.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 

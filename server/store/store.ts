@@ -28,6 +28,11 @@ export interface WorkOrderRecord {
   createdAt: string;
   /** Registries this order's units must be preregistered with (default ['self']). */
   registries?: string[];
+  /**
+   * When a unit counts as complete at the station: 'confirmed' (default) once every registry
+   * confirmed it; 'queued' once its registration jobs are durably in the outbox.
+   */
+  preregistration?: 'confirmed' | 'queued';
 }
 
 /** A provisioned unit as stored. */
@@ -227,11 +232,14 @@ export interface OutboxJobRecord {
   serial: string;
   registry: string;
   action: OutboxAction;
-  status: 'pending' | 'delivered' | 'parked';
+  /** 'awaiting': a CA-level registration covers the unit; open until its first connection. */
+  status: 'pending' | 'awaiting' | 'delivered' | 'parked';
   attempts: number;
   nextAttemptAt: string;
   lastError: string | null;
   leaseUntil: string | null;
+  /** The registry's identifier once it accepted the unit. */
+  externalId: string | null;
   createdAt: string;
   deliveredAt: string | null;
 }
@@ -248,10 +256,18 @@ export interface RegistrationRecord {
 export interface OutboxRepo {
   /** Queues a job, due at `at`. */
   enqueue(job: { serial: string; registry: string; action: OutboxAction; at: string }): Promise<OutboxJobRecord>;
-  /** Leases up to `limit` pending jobs due at `now` whose lease is free, until `leaseUntil`. */
-  claimDue(now: string, leaseUntil: string, limit: number): Promise<OutboxJobRecord[]>;
+  /**
+   * Leases up to `limit` pending or awaiting jobs due at `now` whose lease is free, until
+   * `leaseUntil`; optionally only one unit's jobs. Two concurrent callers (processes, replicas)
+   * never receive the same job while its lease runs.
+   */
+  claimDue(now: string, leaseUntil: string, limit: number, serial?: string): Promise<OutboxJobRecord[]>;
   /** Marks a job delivered and releases its lease. */
   markDelivered(id: number, at: string): Promise<void>;
+  /** Marks a job awaiting the device's first connection (CA-level mode), re-checked at nextAttemptAt; releases the lease. */
+  markAwaiting(id: number, a: { externalId: string; nextAttemptAt: string }): Promise<void>;
+  /** Releases a job's lease without counting an attempt (a throttled call, retried at nextAttemptAt). */
+  release(id: number, nextAttemptAt: string): Promise<void>;
   /** Records a failed attempt: retried at nextAttemptAt, or parked when `park`. */
   markFailed(id: number, f: { error: string; nextAttemptAt: string; park: boolean }): Promise<void>;
   /** The jobs of one unit, oldest first. */
@@ -262,10 +278,25 @@ export interface OutboxRepo {
   addRegistration(r: RegistrationRecord): Promise<RegistrationRecord>;
   /** The registration of a unit with a registry, or null. */
   getRegistration(serial: string, registry: string): Promise<RegistrationRecord | null>;
-  /** Serials and registries a unit must reach but has no registration with and no delivered job for. */
+  /** Jobs awaiting a first connection, optionally of one work order's units. */
+  awaiting(workOrder?: string): Promise<OutboxJobRecord[]>;
+  /** Serials and registries a unit must reach but has no registration with and no delivered or awaiting job for. */
   unregistered(workOrder?: string): Promise<Array<{ serial: string; registry: string }>>;
   /** Registrations whose serial names no unit. */
   orphanRegistrations(): Promise<RegistrationRecord[]>;
+}
+
+/** A named lease shared by every process on the database (server/store/leases). */
+export interface LeaseRepo {
+  /**
+   * Takes or renews lease `name` for `holder` until `until` when it is free, expired at `now`,
+   * or already held by `holder`; true when the caller holds it afterwards. Atomic across replicas.
+   */
+  acquire(name: string, holder: string, now: string, until: string): Promise<boolean>;
+  /** Gives the lease up if `holder` holds it. */
+  release(name: string, holder: string): Promise<void>;
+  /** The current holder and expiry, or null. */
+  get(name: string): Promise<{ holder: string; until: string } | null>;
 }
 
 /** A certificate serial as stored: lowercase hex of the value without leading zeros. */
@@ -283,6 +314,7 @@ export interface Tx {
   readonly revocations: RevocationRepo;
   readonly enrollment: EnrollmentRepo;
   readonly outbox: OutboxRepo;
+  readonly leases: LeaseRepo;
 }
 
 /** Options of one transaction. */
