@@ -1,0 +1,44 @@
+/**
+ * How a registry type plugs into the server: its config schema (a section of keyline.json's
+ * `registries`), a factory, and an optional one-time setup for its CA-level mode (AWS JITP:
+ * the issuing CA registered with a provisioning template; Azure DPS: an enrollment group on the
+ * issuing CA), run by `keyline registry setup`. registries.ts lists the kinds; nothing else
+ * knows which clouds exist.
+ */
+import type { z } from 'zod';
+import type { Logger } from '../../common/log.js';
+import type { Signer } from '../hsm/key-store.js';
+import type { Registry } from './registry.js';
+
+/** A secret given by reference in keyline.json ({env} or {file}), as hsm.pin is. */
+export type SecretRef = { env: string } | { file: string };
+
+/** What a registry factory receives besides its own config section. */
+export interface RegistryContext {
+  /** Resolves a secret reference of this registry's section; `field` names it in errors. */
+  secret(ref: SecretRef, field: string): string;
+  /** The issuing CA certificate (PEM) that signs every device certificate. */
+  issuingCaPem: string;
+  log: Logger;
+}
+
+/** What a one-time CA-level setup receives: the context plus the issuing CA key (in the HSM). */
+export interface RegistrySetupContext extends RegistryContext {
+  /** The issuing CA's signer (AWS's proof of possession: a verification certificate it signs). */
+  issuingSigner: Signer;
+  issuingCaDer: Uint8Array;
+  /** One line of progress for the operator. */
+  progress(message: string): void;
+}
+
+/** One registry type. */
+export interface RegistryKind<C extends { type: string }> {
+  /** The `type` value of its config sections. */
+  readonly type: C['type'];
+  /** The zod schema of one config section, including `type`. */
+  readonly configSchema: z.ZodType<C>;
+  /** Builds a registry named `name` from a validated section. */
+  create(name: string, cfg: C, ctx: RegistryContext): Registry;
+  /** Prepares the CA-level mode in the cloud (idempotent); returns a summary for --json output. */
+  setup?(name: string, cfg: C, ctx: RegistrySetupContext): Promise<Record<string, unknown>>;
+}
