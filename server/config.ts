@@ -56,6 +56,8 @@ export const configSchema = z
         ocspResponderCert: z.string().optional(),
         /** CRL thisUpdate → nextUpdate; a new CRL is issued at half of it and on every revocation. */
         crlValidityHours: z.number().int().min(1).max(24 * 30).default(24),
+        /** Replicas: the database lease that makes one process the CRL signer lasts this long unrenewed (a dead holder is replaced within it). */
+        crlLeaseSeconds: z.number().int().min(1).max(3600).default(30),
         /** OCSP response thisUpdate → nextUpdate; cached responses are re-signed at half of it. */
         ocspValidityMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60),
       })
