@@ -16,7 +16,7 @@ export function prepareStatements(db: Database.Database) {
     beginRead: p('BEGIN DEFERRED'),
     commit: p('COMMIT'),
     rollback: p('ROLLBACK'),
-    woInsert: p(`INSERT INTO work_orders (id, product, quota, stations, created_at) VALUES (?, ?, ?, ?, ?)`),
+    woInsert: p(`INSERT INTO work_orders (id, product, quota, stations, created_at, preregistration) VALUES (?, ?, ?, ?, ?, ?)`),
     woGet: p('SELECT * FROM work_orders WHERE id = ?'),
     woIncrement: p('UPDATE work_orders SET issued = issued + ? WHERE id = ?'),
     woSetStatus: p('UPDATE work_orders SET status = ? WHERE id = ?'),
@@ -61,25 +61,46 @@ export function prepareStatements(db: Database.Database) {
     woSetRegistries: p('UPDATE work_orders SET registries = ? WHERE id = ?'),
     jobInsert: p(`INSERT INTO outbox_jobs (serial, registry, action, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *`),
     // Claimed inside a write transaction (BEGIN IMMEDIATE), so two workers never lease one job.
-    jobsDue: p(`SELECT id FROM outbox_jobs WHERE status = 'pending' AND next_attempt_at <= @now
-      AND (lease_until IS NULL OR lease_until <= @now) ORDER BY next_attempt_at, id LIMIT @limit`).pluck(),
+    // Awaiting jobs are due when their next first-connection check is.
+    jobsDue: p(`SELECT id FROM outbox_jobs WHERE status IN ('pending', 'awaiting') AND next_attempt_at <= @now
+      AND (lease_until IS NULL OR lease_until <= @now) AND (@serial IS NULL OR serial = @serial)
+      ORDER BY next_attempt_at, id LIMIT @limit`).pluck(),
+    // Read-only probe: is anything due at all (lets an idle worker skip the write lock).
+    jobsAnyDue: p(`SELECT EXISTS (SELECT 1 FROM outbox_jobs WHERE status IN ('pending', 'awaiting') AND next_attempt_at <= @now
+      AND (lease_until IS NULL OR lease_until <= @now))`).pluck(),
     jobLease: p('UPDATE outbox_jobs SET lease_until = ? WHERE id = ? RETURNING *'),
-    jobDelivered: p(`UPDATE outbox_jobs SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, lease_until = NULL, last_error = NULL WHERE id = ?`),
-    jobFailed: p(`UPDATE outbox_jobs SET status = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, lease_until = NULL WHERE id = ?`),
+    // The external id comes from the registration the worker records in the same transaction.
+    jobDelivered: p(`UPDATE outbox_jobs SET status = 'delivered', attempts = attempts + 1, delivered_at = @at, lease_until = NULL,
+      last_error = NULL, external_id = coalesce((SELECT g.external_id FROM registrations g
+        WHERE g.serial = outbox_jobs.serial AND g.registry = outbox_jobs.registry), external_id) WHERE id = @id`),
+    jobAwaiting: p(`UPDATE outbox_jobs SET status = 'awaiting', external_id = ?, next_attempt_at = ?, lease_until = NULL,
+      last_error = NULL WHERE id = ? AND status IN ('pending', 'awaiting')`),
+    jobRelease: p(`UPDATE outbox_jobs SET next_attempt_at = ?, lease_until = NULL WHERE id = ?`),
+    // A failed awaiting job stays awaiting (its registration exists; only the check failed).
+    jobFailed: p(`UPDATE outbox_jobs SET status = CASE WHEN @park = 1 THEN 'parked' ELSE status END, attempts = attempts + 1,
+      last_error = @error, next_attempt_at = @next, lease_until = NULL WHERE id = @id`),
+    jobsAwaiting: p(`SELECT j.* FROM outbox_jobs j JOIN units u ON u.serial = j.serial
+      WHERE j.status = 'awaiting' AND (@wo IS NULL OR u.work_order = @wo) ORDER BY j.id`),
     jobsForSerial: p('SELECT * FROM outbox_jobs WHERE serial = ? ORDER BY id'),
     jobsParked: p(`SELECT j.* FROM outbox_jobs j JOIN units u ON u.serial = j.serial
       WHERE j.status = 'parked' AND (@wo IS NULL OR u.work_order = @wo) ORDER BY j.id`),
     registrationInsert: p(`INSERT INTO registrations (serial, registry, external_id, registered_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (serial, registry) DO NOTHING`),
     registrationGet: p('SELECT * FROM registrations WHERE serial = ? AND registry = ?'),
-    // Every (unit, registry) its work order names, minus the registered and the delivered.
+    // Every (unit, registry) its work order names, minus the registered, the delivered and the
+    // awaiting (a CA-level registration covers those; reconcile lists them on their own).
     unregistered: p(`SELECT u.serial AS serial, r.value AS registry
       FROM units u JOIN work_orders w ON w.id = u.work_order, json_each(w.registries) r
       WHERE (@wo IS NULL OR u.work_order = @wo) AND u.status != 'revoked'
         AND NOT EXISTS (SELECT 1 FROM registrations g WHERE g.serial = u.serial AND g.registry = r.value)
         AND NOT EXISTS (SELECT 1 FROM outbox_jobs j WHERE j.serial = u.serial AND j.registry = r.value
-          AND j.action = 'register' AND j.status = 'delivered')
+          AND j.action = 'register' AND j.status IN ('delivered', 'awaiting'))
       ORDER BY u.serial, r.value`),
+    leaseAcquire: p(`INSERT INTO leases (name, holder, until) VALUES (@name, @holder, @until)
+      ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+      WHERE leases.until <= @now OR leases.holder = excluded.holder`),
+    leaseRelease: p('DELETE FROM leases WHERE name = ? AND holder = ?'),
+    leaseGet: p('SELECT holder, until FROM leases WHERE name = ?'),
     registrationsOrphan: p(`SELECT g.* FROM registrations g WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.serial = g.serial)
       ORDER BY g.serial, g.registry`),
   };
@@ -102,6 +123,7 @@ export function toWorkOrder(r: Row): WorkOrderRecord {
     createdAt: r.created_at as string,
     // Absent before migration 005 only in hand-built rows; the column defaults to ["self"].
     registries: r.registries == null ? ['self'] : (JSON.parse(r.registries as string) as string[]),
+    preregistration: (r.preregistration as WorkOrderRecord['preregistration']) ?? 'confirmed',
   };
 }
 
@@ -177,6 +199,7 @@ export function toOutboxJob(r: Row): OutboxJobRecord {
     nextAttemptAt: r.next_attempt_at as string,
     lastError: r.last_error as string | null,
     leaseUntil: r.lease_until as string | null,
+    externalId: (r.external_id as string | null) ?? null,
     createdAt: r.created_at as string,
     deliveredAt: r.delivered_at as string | null,
   };

@@ -38,9 +38,10 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
     workOrders: {
       create: (wo) =>
         run(`work order ${wo.id}`, () => {
-          s.woInsert.run(wo.id, wo.product, wo.quota, wo.stations === null ? null : JSON.stringify(wo.stations), wo.createdAt);
+          const preregistration = wo.preregistration ?? 'confirmed';
+          s.woInsert.run(wo.id, wo.product, wo.quota, wo.stations === null ? null : JSON.stringify(wo.stations), wo.createdAt, preregistration);
           if (wo.registries !== undefined) s.woSetRegistries.run(JSON.stringify(wo.registries), wo.id);
-          return { ...wo, registries: wo.registries ?? ['self'], issued: 0, status: 'open' as const };
+          return { ...wo, registries: wo.registries ?? ['self'], preregistration, issued: 0, status: 'open' as const };
         }),
       get: (id) => run(`work order ${id}`, () => {
         const r = s.woGet.get(id) as Row | undefined;
@@ -168,16 +169,25 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
     outbox: {
       enqueue: (j) => run(`outbox job ${j.registry} ${j.serial}`, () =>
         toOutboxJob(s.jobInsert.get(j.serial, j.registry, j.action, j.at, j.at) as Row)),
-      claimDue: (nowIso, leaseUntil, limit) => run('outbox claim', () =>
-        (s.jobsDue.all({ now: nowIso, limit }) as number[]).map((id) => toOutboxJob(s.jobLease.get(leaseUntil, id) as Row))),
+      claimDue: (nowIso, leaseUntil, limit, serial) => run('outbox claim', () =>
+        (s.jobsDue.all({ now: nowIso, limit, serial: serial ?? null }) as number[]).map((id) => toOutboxJob(s.jobLease.get(leaseUntil, id) as Row))),
       markDelivered: (id, at) => run(`outbox job ${id}`, () => {
-        if (s.jobDelivered.run(at, id).changes !== 1) throw new KeylineError('STORE_ERROR', `outbox job ${id}: not found`);
+        if (s.jobDelivered.run({ at, id }).changes !== 1) throw new KeylineError('STORE_ERROR', `outbox job ${id}: not found`);
+      }),
+      markAwaiting: (id, a) => run(`outbox job ${id}`, () => {
+        if (s.jobAwaiting.run(a.externalId, a.nextAttemptAt, id).changes !== 1) {
+          throw new KeylineError('STORE_ERROR', `outbox job ${id}: not found, or delivered or parked already`);
+        }
+      }),
+      release: (id, nextAttemptAt) => run(`outbox job ${id}`, () => {
+        if (s.jobRelease.run(nextAttemptAt, id).changes !== 1) throw new KeylineError('STORE_ERROR', `outbox job ${id}: not found`);
       }),
       markFailed: (id, f) => run(`outbox job ${id}`, () => {
-        if (s.jobFailed.run(f.park ? 'parked' : 'pending', f.error, f.nextAttemptAt, id).changes !== 1) {
+        if (s.jobFailed.run({ park: f.park ? 1 : 0, error: f.error, next: f.nextAttemptAt, id }).changes !== 1) {
           throw new KeylineError('STORE_ERROR', `outbox job ${id}: not found`);
         }
       }),
+      awaiting: (wo) => run('outbox awaiting', () => (s.jobsAwaiting.all({ wo: wo ?? null }) as Row[]).map(toOutboxJob)),
       jobsFor: (serial) => run(`outbox jobs ${serial}`, () => (s.jobsForSerial.all(serial) as Row[]).map(toOutboxJob)),
       parked: (wo) => run('outbox parked', () => (s.jobsParked.all({ wo: wo ?? null }) as Row[]).map(toOutboxJob)),
       addRegistration: (r) => run(`registration ${r.registry} ${r.serial}`, () => {
@@ -190,6 +200,16 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
       }),
       unregistered: (wo) => run('outbox unregistered', () => s.unregistered.all({ wo: wo ?? null }) as Array<{ serial: string; registry: string }>),
       orphanRegistrations: () => run('orphan registrations', () => (s.registrationsOrphan.all() as Row[]).map(toRegistration)),
+    },
+    leases: {
+      // One upsert statement: the WHERE on DO UPDATE makes take-if-free-or-mine atomic.
+      acquire: (name, holder, nowIso, until) => run(`lease ${name}`, () =>
+        s.leaseAcquire.run({ name, holder, now: nowIso, until }).changes === 1),
+      release: (name, holder) => run(`lease ${name}`, () => void s.leaseRelease.run(name, holder)),
+      get: (name) => run(`lease ${name}`, () => {
+        const r = s.leaseGet.get(name) as { holder: string; until: string } | undefined;
+        return r ? { holder: r.holder, until: r.until } : null;
+      }),
     },
   };
 }

@@ -60,6 +60,35 @@ t.test('SQLite specifics: WAL, migrations recorded once, two connections share o
   t.match(await verifyAuditChain(a), { ok: true, count: 10 });
 });
 
+// Two connections in one process take turns (a second BEGIN IMMEDIATE while the first is open
+// would block this thread's event loop); they stand for two processes sharing the file.
+t.test('SQLite: two connections on one file: one lease holder, no job claimed twice', async (t) => {
+  const file = `${t.testdir()}/race.db`;
+  const a = new SqliteStore(file);
+  const b = new SqliteStore(file);
+  t.teardown(async () => { await a.close(); await b.close(); });
+  const now = '2026-01-02T00:00:00.000Z';
+  const until = '2026-01-02T00:01:00.000Z';
+  const wins: boolean[] = [];
+  for (const [i, s] of [a, b, a, b].entries()) wins.push(await s.transaction((tx) => tx.leases.acquire('crl', `h${i}`, now, until)));
+  t.same(wins, [true, false, false, false]);
+  t.same(await b.transaction((tx) => tx.leases.get('crl')), { holder: 'h0', until });
+  await a.transaction(async (tx) => {
+    await tx.workOrders.create({ id: 'WO-1', product: 'P', quota: 50, stations: null, createdAt: now });
+    for (let i = 0; i < 20; i++) {
+      const serial = '0123' + i.toString(16).toUpperCase().padStart(12, '0') + 'EE';
+      await tx.units.insert({ serial, publicKey: Buffer.alloc(64, i + 1), fingerprintSha256: String(i).padStart(64, '0'), certificateDer: Buffer.from([i]),
+        certificateSerial: (i + 1).toString(16), workOrder: 'WO-1', station: 's', status: 'issued', statusReason: null, idempotencyKey: null,
+        issuedAt: now, confirmedAt: null, updatedAt: now });
+      await tx.outbox.enqueue({ serial, registry: 'self', action: 'register', at: now });
+    }
+  });
+  const ids: number[] = [];
+  for (const s of [a, b, a, b]) ids.push(...(await s.transaction((tx) => tx.outbox.claimDue(now, until, 7))).map((j) => j.id));
+  t.equal(ids.length, 20);
+  t.equal(new Set(ids).size, 20, 'no job claimed twice');
+});
+
 t.test('openStore: URL forms', async (t) => {
   await t.rejects(openStore('postgres://db/keyline'), { code: 'NOT_SUPPORTED' });
   await t.rejects(openStore('sqlite:relative.db'), { code: 'CONFIG_INVALID' });

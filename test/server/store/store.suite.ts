@@ -6,6 +6,7 @@ import type { Test } from 'tap';
 import { verifyAuditChain } from '../../../server/audit/audit-log.js';
 import type { Store } from '../../../server/store/store.js';
 import { buildUnit, buildWorkOrder } from './build.js';
+import { registriesSuite } from './registries.suite.js';
 
 /** What an implementation provides: a fresh store, and raw access that bypasses the Store code. */
 export interface StoreHarness {
@@ -161,4 +162,6 @@ export function storeSuite(t: Test, h: StoreHarness): void {
     const verdict = await verifyAuditChain(store);
     t.match(verdict, { ok: false, seq: 3, reason: /hash/ , count: 2 });
   });
+
+  registriesSuite(t, () => h.open());
 }
