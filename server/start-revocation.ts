@@ -1,11 +1,14 @@
 /**
  * The revocation half of the composition root (called by main.ts): the revocation service, the
  * CRL publisher, the OCSP responder with its cache, the watcher that notices revocations made by
- * other processes, and the public plain-HTTP listener serving the CRL and OCSP.
+ * other processes, and the public plain-HTTP listener serving the CRL and OCSP. Every server
+ * process competes for the CRL lease (services/crl-publisher.ts): one signs, all serve.
  */
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { Logger } from '../common/log.js';
 import { fromPem } from '../common/pem.js';
 import type { Config } from './config.js';
@@ -49,7 +52,9 @@ export async function startRevocation(d: RevocationStackDeps): Promise<Revocatio
   const ocspSigner = config.ca.ocspResponderKey ? await d.keyStore.getSigner(config.ca.ocspResponderKey) : d.issuingSigner;
   const ocspCertDer = config.ca.ocspResponderCert ? fromPem(readFileSync(config.ca.ocspResponderCert, 'utf8')) : d.issuingDer;
 
-  const crl = new CrlPublisher({ store, issuer: crlIssuerOf(d.issuingDer, d.issuingSigner), validityMs: config.ca.crlValidityHours * 3_600_000, log });
+  // A holder name unique per process: a restarted replica is a new holder and waits for its old lease.
+  const lease = { holder: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`, ttlMs: config.ca.crlLeaseSeconds * 1000 };
+  const crl = new CrlPublisher({ store, issuer: crlIssuerOf(d.issuingDer, d.issuingSigner), validityMs: config.ca.crlValidityHours * 3_600_000, lease, log });
   // eslint-disable-next-line prefer-const -- assigned below: onRevoked needs the watcher, which needs the responder
   let watcher: RevocationWatcher;
   const revocation = createRevocation({
@@ -79,6 +84,7 @@ export async function startRevocation(d: RevocationStackDeps): Promise<Revocatio
     });
   } catch (err) {
     await watcher.stop();
+    await crl.close();
     throw err;
   }
   const publicUrl = `http://${config.server.host}:${(server.address() as AddressInfo).port}`;
@@ -87,6 +93,8 @@ export async function startRevocation(d: RevocationStackDeps): Promise<Revocatio
     revocation, crl, ocsp, publicUrl,
     async close() {
       await watcher.stop();
+      // A clean stop hands the CRL lease over at once instead of after its expiry.
+      await crl.close().catch((err) => log.warn({ err }, 'crl lease release failed'));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

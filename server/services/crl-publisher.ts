@@ -1,13 +1,30 @@
 /**
  * Keeps the issuing CA's CRL current: one CRL in the database for every process, re-issued when
  * a revocation is newer than the CRL or when half its validity has passed (so a fresh CRL is
- * always published well before nextUpdate, RFC 5280 §5.1.2.5). Issuance runs in one write
- * transaction, so two processes never issue the same CRL Number and a second one reuses the CRL
- * the first just stored.
+ * always published well before nextUpdate, RFC 5280 §5.1.2.5).
+ *
+ * With replicas, one process at a time signs: the holder of the database lease 'crl-issuer'
+ * (taken and renewed in the same transaction that issues, so a lease that is lost cannot sign).
+ * The others serve the latest CRL from the store and load a newer one when they notice it. If the
+ * holder dies its lease expires and the next replica to ask takes over. Issuance runs in one write
+ * transaction and CrlRepo.save refuses a number not above the stored one, so CRL numbers strictly
+ * increase even if two processes were to believe they held the lease (RFC 5280 §5.2.3).
  */
+import { KeylineError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import { issueCrl, type CrlEntry, type CrlIssuer } from '../ca/crl.js';
-import type { CrlRecord, Store } from '../store/store.js';
+import type { CrlRecord, Store, Tx } from '../store/store.js';
+
+/** The name of the lease that makes one process the CRL signer. */
+export const CRL_LEASE = 'crl-issuer';
+
+/** Who this process is for the lease, and how long a taken lease lasts without renewal. */
+export interface CrlLeaseOptions {
+  /** Unique per process, e.g. host:pid:random. */
+  holder: string;
+  /** Lease lifetime; renewed at a third of it, so a dead holder is replaced within ttlMs. */
+  ttlMs: number;
+}
 
 /** What the publisher needs. */
 export interface CrlPublisherDeps {
@@ -15,6 +32,8 @@ export interface CrlPublisherDeps {
   issuer: CrlIssuer;
   /** thisUpdate → nextUpdate; default 24 hours. */
   validityMs?: number;
+  /** Absent: this process always signs (a single server, the revoke CLI). */
+  lease?: CrlLeaseOptions;
   clock?: () => Date;
   log?: Logger;
 }
@@ -28,11 +47,15 @@ export interface PublishedCrl {
   der: Buffer;
 }
 
-/** Issues, stores and caches the CRL. */
+/** Issues (as lease holder), stores, loads and caches the CRL. */
 export class CrlPublisher {
   readonly #d: CrlPublisherDeps & { validityMs: number; clock: () => Date; log: Logger };
   #current: PublishedCrl | null = null;
-  #running: Promise<PublishedCrl> | null = null;
+  #running: Promise<PublishedCrl | null> | null = null;
+  /** Until when this process holds the lease (0 = not held, as far as it knows). */
+  #heldUntil = 0;
+  /** Until when another holder's lease runs, as last read. */
+  #otherUntil = 0;
 
   constructor(deps: CrlPublisherDeps) {
     this.#d = { validityMs: 24 * 3_600_000, clock: () => new Date(), log: silentLogger, ...deps };
@@ -43,37 +66,99 @@ export class CrlPublisher {
     return this.#current;
   }
 
+  /** True while this process holds the CRL lease (always without a lease configured). */
+  isIssuer(): boolean {
+    return !this.#d.lease || this.#d.clock().getTime() < this.#heldUntil;
+  }
+
   /** True when the CRL in memory misses revocations up to `seq` or has passed half its validity. */
   isStale(seq: number): boolean {
     const c = this.#current;
     return !c || c.revocationSeq < seq || this.#d.clock().getTime() >= this.#refreshAt(c);
   }
 
-  /** Makes sure a CRL covering every revocation and not past half-life is stored and cached; returns it. */
-  refresh(): Promise<PublishedCrl> {
-    // Concurrent callers (a revocation and the timer) share one issuance.
-    this.#running ??= this.#refresh().finally(() => (this.#running = null));
+  /** True when the lease should be renewed (holder) or may be free to take (others). */
+  leaseDue(): boolean {
+    const l = this.#d.lease;
+    if (!l) return false;
+    const now = this.#d.clock().getTime();
+    return this.#heldUntil > 0 ? now >= this.#heldUntil - (l.ttlMs * 2) / 3 : now >= this.#otherUntil;
+  }
+
+  /**
+   * Makes sure a CRL covering every revocation and not past half-life is stored (when this process
+   * holds or takes the lease) and cached; returns it. LEASE_HELD when another process signs and
+   * has stored no CRL yet.
+   */
+  async refresh(): Promise<PublishedCrl> {
+    const crl = await this.sync();
+    if (!crl) throw new KeylineError('LEASE_HELD', `lease ${CRL_LEASE} is held by another process and no CRL is stored yet`);
+    return crl;
+  }
+
+  /** As refresh, but null instead of LEASE_HELD: for the watcher's ticks. */
+  sync(): Promise<PublishedCrl | null> {
+    // Concurrent callers (a revocation and the timer) share one transaction.
+    this.#running ??= this.#sync().finally(() => (this.#running = null));
     return this.#running;
   }
 
-  async #refresh(): Promise<PublishedCrl> {
+  /** Gives the lease up (clean shutdown), so another replica takes over at once. */
+  async close(): Promise<void> {
+    await this.#running?.catch(() => undefined);
+    const l = this.#d.lease;
+    if (!l || this.#heldUntil === 0) return;
+    this.#heldUntil = 0;
+    await this.#d.store.transaction((tx) => tx.leases.release(CRL_LEASE, l.holder));
+    this.#d.log.info({ holder: l.holder }, 'crl lease released');
+  }
+
+  async #sync(): Promise<PublishedCrl | null> {
     const crl = await this.#d.store.transaction(async (tx) => {
+      const held = await this.#takeLease(tx);
       const [latest, seq] = [await tx.crls.latest(), await tx.revocations.lastSeq()];
       const now = this.#d.clock();
-      if (latest && latest.revocationSeq >= seq && now.getTime() < this.#refreshAt(fromRecord(latest))) return fromRecord(latest);
-      const entries: CrlEntry[] = (await tx.revocations.listSince(0)).map((r) => ({ serialHex: r.certificateSerial, revokedAt: new Date(r.revokedAt), reason: r.reason }));
-      // Whole seconds: the Time types carry no fraction (RFC 5280 §5.1.2.4).
-      const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);
-      const nextUpdate = new Date(thisUpdate.getTime() + this.#d.validityMs);
-      const number = (latest?.number ?? 0) + 1;
-      const started = performance.now();
-      const der = await issueCrl(this.#d.issuer, { number, thisUpdate, nextUpdate, entries });
-      await tx.crls.save({ number, thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString(), revocationSeq: seq, der });
-      this.#d.log.info({ crlNumber: number, entries: entries.length, bytes: der.length, ms: Math.round(performance.now() - started) }, 'crl issued');
-      return { number, thisUpdate, nextUpdate, revocationSeq: seq, der };
+      const fresh = latest && latest.revocationSeq >= seq && now.getTime() < this.#refreshAt(fromRecord(latest));
+      if (!held || fresh) return latest ? fromRecord(latest) : null;
+      return this.#issue(tx, latest, seq, now);
     });
-    this.#current = crl;
-    return crl;
+    if (crl && (!this.#current || crl.number > this.#current.number)) {
+      if (this.#current && !this.isIssuer()) this.#d.log.info({ crlNumber: crl.number }, 'crl loaded from the store');
+      this.#current = crl;
+    }
+    return this.#current;
+  }
+
+  /** Takes or renews the lease in `tx`; true when this process may sign in it. */
+  async #takeLease(tx: Tx): Promise<boolean> {
+    const l = this.#d.lease;
+    if (!l) return true;
+    const now = this.#d.clock().getTime();
+    const until = now + l.ttlMs;
+    const held = await tx.leases.acquire(CRL_LEASE, l.holder, new Date(now).toISOString(), new Date(until).toISOString());
+    if (held) {
+      if (this.#heldUntil === 0) this.#d.log.info({ holder: l.holder, ttlMs: l.ttlMs }, 'crl lease taken: this process signs CRLs');
+      this.#heldUntil = until;
+      return true;
+    }
+    if (this.#heldUntil > 0) this.#d.log.warn({ holder: l.holder }, 'crl lease lost to another process');
+    this.#heldUntil = 0;
+    const other = await tx.leases.get(CRL_LEASE);
+    this.#otherUntil = other ? Date.parse(other.until) : 0;
+    return false;
+  }
+
+  async #issue(tx: Tx, latest: CrlRecord | null, seq: number, now: Date): Promise<PublishedCrl> {
+    const entries: CrlEntry[] = (await tx.revocations.listSince(0)).map((r) => ({ serialHex: r.certificateSerial, revokedAt: new Date(r.revokedAt), reason: r.reason }));
+    // Whole seconds: the Time types carry no fraction (RFC 5280 §5.1.2.4).
+    const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);
+    const nextUpdate = new Date(thisUpdate.getTime() + this.#d.validityMs);
+    const number = (latest?.number ?? 0) + 1;
+    const started = performance.now();
+    const der = await issueCrl(this.#d.issuer, { number, thisUpdate, nextUpdate, entries });
+    await tx.crls.save({ number, thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString(), revocationSeq: seq, der });
+    this.#d.log.info({ crlNumber: number, entries: entries.length, bytes: der.length, ms: Math.round(performance.now() - started) }, 'crl issued');
+    return { number, thisUpdate, nextUpdate, revocationSeq: seq, der };
   }
 
   #refreshAt(c: PublishedCrl): number {

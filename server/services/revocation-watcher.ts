@@ -1,8 +1,9 @@
 /**
  * Notices revocations from any process (the `keyline revoke` CLI, another server worker) by
  * polling the revocation sequence number, a single-row read, once a second: new revocations drop
- * their OCSP responses from the cache and re-issue the CRL; the timer also re-issues the CRL
- * at half its validity.
+ * their OCSP responses from the cache and bring the CRL up to date (issued here by the holder of
+ * the CRL lease, loaded from the store by the other replicas); the timer also re-issues the CRL
+ * at half its validity and renews or retries the lease when it is due.
  */
 import { silentLogger, type Logger } from '../../common/log.js';
 import type { Store } from '../store/store.js';
@@ -32,7 +33,8 @@ export class RevocationWatcher {
   /** Issues or loads the CRL, then polls every interval until stop(). */
   async start(): Promise<void> {
     this.#seen = await this.#d.store.transaction((tx) => tx.revocations.lastSeq(), { readOnly: true });
-    await this.#d.crl.refresh();
+    // Null only when another replica holds the lease and has stored no CRL yet: the next tick loads it.
+    await this.#d.crl.sync();
     this.#timer = setInterval(() => {
       this.check().catch((err) => this.#d.log.error({ err }, 'revocation check failed'));
     }, this.#d.intervalMs);
@@ -53,7 +55,7 @@ export class RevocationWatcher {
       this.#seen = rows.at(-1)?.seq ?? seq;
       this.#d.log.info({ revocations: rows.length, seq: this.#seen }, 'revocations noticed');
     }
-    if (this.#d.crl.isStale(seq)) await this.#d.crl.refresh();
+    if (this.#d.crl.isStale(seq) || this.#d.crl.leaseDue()) await this.#d.crl.sync();
   }
 
   /** Stops polling and waits for a running check. */
