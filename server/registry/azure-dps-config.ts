@@ -36,6 +36,8 @@ export const azureDpsRegistryConfig = z
       })
       .strict()
       .optional(),
+    /** A service call that has not answered in this time counts as REGISTRY_UNAVAILABLE (the SDK sets none). */
+    timeoutMs: z.number().int().positive().default(30_000),
     mode: z.enum(['individual', 'enrollment-group']).default('individual'),
     /** For allocationPolicy 'static': the one hub devices go to. */
     iotHubHostName: z.string().min(1).optional(),

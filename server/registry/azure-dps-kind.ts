@@ -1,0 +1,72 @@
+/**
+ * The 'azure-dps' registry type: its config schema, its factory, and the one-time setup of its
+ * 'enrollment-group' mode, an X.509 enrollment group whose signing certificate is Keyline's
+ * issuing CA, so that every unit it signs may provision itself at first connection.
+ *
+ * DPS admits a group's devices only once that CA is verified in the DPS instance's certificates
+ * (proof of possession, or "set status to verified" on upload). That is the management plane
+ * (Azure Resource Manager / `az iot dps certificate`), outside this service SDK; setup says so.
+ */
+import { createHash } from 'node:crypto';
+import { RegistryError } from '../../common/errors.js';
+import { azureDpsRegistryConfig, type AzureDpsRegistryConfig } from './azure-dps-config.js';
+import { createAzureDpsRegistry, createDpsClient, dpsError, holdsCertificate, toPem } from './azure-dps-registry.js';
+import type { RegistryKind, RegistrySetupContext } from './registry-kind.js';
+
+/** What an operator must still do in Azure for the group to admit devices. */
+export const DPS_CA_VERIFICATION_NOTE =
+  'DPS admits the group only once the issuing CA is verified in the DPS instance: upload it under Certificates ' +
+  '(az iot dps certificate create --dps-name DPS -g RG --certificate-name keyline-issuing --path issuing-ca.pem --verified true), ' +
+  'or prove possession (az iot dps certificate generate-verification-code, sign a certificate with CN=<code> by the issuing CA, ' +
+  'az iot dps certificate verify).';
+
+/** Creates or refreshes the enrollment group on the issuing CA (idempotent); never replaces another CA's group. */
+export async function setupAzureDpsEnrollmentGroup(name: string, cfg: AzureDpsRegistryConfig, ctx: RegistrySetupContext): Promise<Record<string, unknown>> {
+  if (cfg.mode !== 'enrollment-group') {
+    throw new RegistryError('REGISTRY_REJECTED', `registries.${name}.mode is '${cfg.mode}': setup applies to 'enrollment-group' only`, { detail: { field: `registries.${name}.mode` } });
+  }
+  const client = createDpsClient(name, cfg, ctx);
+  const enrollmentGroupId = cfg.enrollmentGroupId ?? name;
+  const caPem = ctx.issuingCaPem.includes('BEGIN CERTIFICATE') ? ctx.issuingCaPem : toPem(ctx.issuingCaDer);
+  const caSha256 = createHash('sha256').update(ctx.issuingCaDer).digest('hex');
+
+  let found;
+  try {
+    found = (await client.getEnrollmentGroup(enrollmentGroupId)).responseBody;
+  } catch (err) {
+    if ((err as { response?: { statusCode?: number } }).response?.statusCode !== 404) throw dpsError(err, 'getEnrollmentGroup');
+  }
+  if (found && !holdsCertificate(found.attestation?.x509?.signingCertificates, caSha256, caPem)) {
+    throw new RegistryError('REGISTRY_REJECTED', `enrollment group ${enrollmentGroupId} is signed by another CA; not overwritten`, { detail: { enrollmentGroupId } });
+  }
+  // An existing group of this CA is rewritten under its etag (If-Match) so that config changes apply.
+  const body = {
+    ...(found ?? {}),
+    enrollmentGroupId,
+    attestation: { type: 'x509' as const, x509: { signingCertificates: { primary: { certificate: caPem } } } },
+    provisioningStatus: 'enabled' as const,
+    capabilities: { iotEdge: false },
+    ...(cfg.iotHubHostName ? { iotHubHostName: cfg.iotHubHostName } : {}),
+    ...(cfg.allocationPolicy ? { allocationPolicy: cfg.allocationPolicy } : {}),
+    ...(cfg.iotHubs ? { iotHubs: cfg.iotHubs } : {}),
+    ...(cfg.reprovisionPolicy ? { reprovisionPolicy: cfg.reprovisionPolicy } : {}),
+    ...(cfg.initialTwin ? { initialTwin: cfg.initialTwin as never } : {}),
+  };
+  let written;
+  try {
+    written = (await client.createOrUpdateEnrollmentGroup(body)).responseBody;
+  } catch (err) {
+    throw dpsError(err, 'createOrUpdateEnrollmentGroup');
+  }
+  ctx.progress(`${found ? 'updated' : 'created'} DPS enrollment group ${enrollmentGroupId} on the issuing CA (sha256 ${caSha256})`);
+  ctx.progress(DPS_CA_VERIFICATION_NOTE);
+  return { registry: name, type: 'azure-dps', enrollmentGroupId, created: !found, etag: written?.etag ?? null, issuingCaSha256: caSha256, caVerification: DPS_CA_VERIFICATION_NOTE };
+}
+
+/** The 'azure-dps' registry kind. */
+export const azureDpsKind: RegistryKind<AzureDpsRegistryConfig> = {
+  type: 'azure-dps',
+  configSchema: azureDpsRegistryConfig,
+  create: (name, cfg, ctx) => createAzureDpsRegistry(name, cfg, ctx),
+  setup: setupAzureDpsEnrollmentGroup,
+};
