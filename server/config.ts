@@ -95,6 +95,38 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * Cloud registries units may be preregistered with, by the name work orders use. Each section's
+     * `type` picks its kind (server/registry/registries.ts), which validates the rest at start-up.
+     * 'self' (Keyline's own registry) is implicit and reserved.
+     */
+    registries: z
+      .record(
+        z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a registry name is 1-64 of a-z 0-9 - (starting with a letter or digit)')
+          .refine((n) => n !== 'self', "'self' is Keyline's own registry, always present; choose another name"),
+        z.looseObject({ type: z.string().min(1) }),
+      )
+      .default({}),
+    /** The preregistration outbox (server/registry/outbox-worker.ts) and confirm gating. */
+    outbox: z
+      .object({
+        /** How long a worker holds a claimed job before another replica may take it. */
+        leaseSeconds: z.number().int().min(1).max(3600).default(60),
+        /** Failed attempts (throttling excluded) before a job is parked. */
+        maxAttempts: z.number().int().min(1).max(100).default(8),
+        /** First retry delay; doubles per attempt up to maxDelayMs. */
+        baseDelayMs: z.number().int().min(1).max(3_600_000).default(1000),
+        maxDelayMs: z.number().int().min(1).max(86_400_000).default(3_600_000),
+        /** How often an awaiting job (AWS JITP, DPS enrollment group) asks whether its device has connected. */
+        awaitingCheckSeconds: z.number().int().min(1).max(86_400).default(300),
+        /** How long POST /v1/units/:serial/confirm waits for a 'confirmed' work order's registrations. */
+        confirmWaitMs: z.number().int().min(0).max(120_000).default(10_000),
+        /** Idle poll interval and jobs claimed per round. */
+        intervalMs: z.number().int().min(10).max(60_000).default(1000),
+        batch: z.number().int().min(1).max(1000).default(20),
+      })
+      .strict()
+      .prefault({}),
     /** The station's own settings, so `keyline station run --config keyline.json` needs no other flag. */
     station: z
       .object({

@@ -19,7 +19,7 @@ import { startEnrollment } from './enroll/start-enrollment.js';
 import cluster from 'node:cluster';
 import { startRevocation } from './start-revocation.js';
 import { createOutboxWorker } from './registry/outbox-worker.js';
-import { createSelfRegistry } from './registry/self-registry.js';
+import { createRegistries } from './registry/registries.js';
 
 /** A running server. */
 export interface RunningServer {
@@ -44,10 +44,10 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const env = { ...process.env, ...opts.env };
   const { config, secrets } = loadConfig(opts.configFile, env);
   const log = opts.log ?? createLogger({ level: config.log.level });
-  return start(config, secrets, log);
+  return start(config, secrets, log, env);
 }
 
-async function start(config: Config, secrets: Secrets, log: Logger): Promise<RunningServer> {
+async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.ProcessEnv): Promise<RunningServer> {
   const rootPem = readFileSync(config.ca.rootCert, 'utf8');
   const issuingPem = readFileSync(config.ca.issuingCert, 'utf8');
   const [rootDer] = fromPemAll(rootPem);
@@ -68,7 +68,13 @@ async function start(config: Config, secrets: Secrets, log: Logger): Promise<Run
     closers.push(() => store.close());
     const provisioning = createProvisioning({ store, issuer, log: log.child({ area: 'provisioning' }) });
     // Preregistration: every process leases jobs from the shared outbox, so running one per worker is safe.
-    const outbox = createOutboxWorker({ store, registries: [createSelfRegistry({ store })], log: log.child({ area: 'outbox' }) });
+    const registries = createRegistries(config, { store, issuingCaPem: issuingPem, env, log: log.child({ area: 'registry' }) });
+    const o = config.outbox;
+    const outbox = createOutboxWorker({
+      store, registries, log: log.child({ area: 'outbox' }),
+      leaseMs: o.leaseSeconds * 1000, maxAttempts: o.maxAttempts, baseDelayMs: o.baseDelayMs, maxDelayMs: o.maxDelayMs,
+      awaitingCheckMs: o.awaitingCheckSeconds * 1000, intervalMs: o.intervalMs, batch: o.batch,
+    });
     outbox.start();
     closers.push(() => outbox.stop());
     const revocationStack = await startRevocation({ config, keyStore, store, issuingSigner: signer, issuingDer, log });

@@ -24,6 +24,8 @@ export interface OutboxWorkerOptions {
   /** First retry delay; doubles each attempt up to maxDelayMs. */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** How often an awaiting job re-checks its device's first connection (ms). */
+  awaitingCheckMs?: number;
   /** Pause between rounds when the outbox is idle (ms). */
   intervalMs?: number;
 }
