@@ -90,8 +90,8 @@ class EndpointHttp extends httpBase.Http {
 
 /** Builds the service client for a registry section: its host, port, CA and shared access key. */
 export function createDpsClient(name: string, cfg: AzureDpsRegistryConfig, ctx: RegistryContext): ProvisioningServiceClient {
-  const field = `registries.${name}.connectionString`;
-  const conn = parseDpsConnectionString(ctx.secret(cfg.connectionString, field), field);
+  // ctx.secret names the field under registries.<name> itself.
+  const conn = parseDpsConnectionString(ctx.secret(cfg.connectionString, 'connectionString'), `registries.${name}.connectionString`);
   // The token's resource is the DPS host name even when the calls go elsewhere (a local endpoint);
   // the SDK re-signs it with an hour's expiry before every call (RestApiClient.executeApiCall).
   const sas = new DpsSharedAccessSignature(conn);
@@ -170,7 +170,7 @@ function registrationIdOf(unit: UnitRecord): string {
 
 /** Creates the DPS registry named `name`; `client` replaces the SDK client built from `cfg` (tests). */
 export function createAzureDpsRegistry(name: string, cfg: AzureDpsRegistryConfig, ctx: RegistryContext, client = createDpsClient(name, cfg, ctx)): Registry {
-  const log = ctx.log.child({ area: 'registry', registry: name });
+  const log = ctx.log.child({ area: 'azure-dps' });
 
   /** The enrollment body Keyline writes for a unit: its certificate, the section's policy. */
   const enrollmentFor = (unit: UnitRecord, registrationId: string, provisioningStatus: 'enabled' | 'disabled'): IndividualEnrollment => ({
