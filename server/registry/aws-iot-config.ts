@@ -15,6 +15,9 @@ const secretRef = z.union([z.object({ env: z.string().min(1) }).strict(), z.obje
 /** AWS IoT thing names: 1–128 of `[a-zA-Z0-9:_-]` (CreateThing API). */
 const thingNameChars = /^[a-zA-Z0-9:_-]*$/;
 
+/** Thing attributes keyline itself sets on every thing (they win over `attributes`). */
+export const RESERVED_ATTRIBUTES = ['serial', 'workOrder'];
+
 /** Schema of one `registries.<name>` section of type 'aws-iot'. */
 export const awsIotRegistryConfig = z
   .object({
@@ -36,6 +39,8 @@ export const awsIotRegistryConfig = z
     attributes: z.record(z.string(), z.string()).optional(),
     /** RegisterCertificateWithoutCA admits 10 TPS by default (reference §8). */
     maxPerSecond: z.number().positive().default(10),
+    /** A call not answered within this time counts as unavailable (the outbox retries it). */
+    requestTimeoutMs: z.number().int().positive().default(10_000),
     /** The status UpdateCertificate sets when a unit is revoked. */
     revokeAs: z.enum(['REVOKED', 'INACTIVE']).default('REVOKED'),
     /** 'jitp' mode: what `keyline registry setup` attaches to the CA (templateBody or templateName). */
@@ -53,6 +58,11 @@ export const awsIotRegistryConfig = z
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    // A thing without a thing type holds at most 3 attributes (AWS IoT thing-types docs); keyline adds 2.
+    const extra = Object.keys(cfg.attributes ?? {}).filter((k) => !RESERVED_ATTRIBUTES.includes(k)).length;
+    if (!cfg.thingTypeName && extra > 1) {
+      ctx.addIssue({ code: 'custom', path: ['attributes'], message: `a thing without thingTypeName holds 3 attributes; keyline sets ${RESERVED_ATTRIBUTES.join(', ')}, so at most 1 more (got ${extra})` });
+    }
     if (cfg.jitp?.templateBody && cfg.jitp.templateName) {
       ctx.addIssue({ code: 'custom', path: ['jitp', 'templateName'], message: 'give templateBody or templateName, not both' });
     }
