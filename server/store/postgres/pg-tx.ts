@@ -1,0 +1,85 @@
+/**
+ * One PostgreSQL transaction's query context and the Tx built on it.
+ *
+ * Locking (READ COMMITTED): SQLite serialises every writer (BEGIN IMMEDIATE); here a write
+ * transaction takes one transaction-scoped advisory lock, the write lock, before its first read
+ * that decides a write (work order, unit, station, counter, enrollment lookups) and before any
+ * audit append, unit insert, revocation or CRL write. The audit chain needs that serialisation
+ * anyway (each record hashes its predecessor), and taking it first fixes one lock order for
+ * every transaction (write lock, then rows), so two replicas cannot deadlock on chain and rows.
+ * Work that needs no chain and no check-then-act runs beside it: nonces (row lock), outbox
+ * claims (SKIP LOCKED) and leases (one atomic upsert). Read-only transactions take no lock.
+ */
+import type pg from 'pg';
+import { KeylineError } from '../../../common/errors.js';
+import type { Tx } from '../store.js';
+import { mapPgError } from './pg-errors.js';
+import { createAuditRepo, createStationRepo, createUnitRepo, createWorkOrderRepo } from './pg-core-repos.js';
+import { createCrlRepo, createEnrollmentRepo, createRevocationRepo } from './pg-ledger-repos.js';
+import { createLeaseRepo, createOutboxRepo } from './pg-outbox-repos.js';
+import type { Row } from './pg-rows.js';
+
+/** Advisory lock key of the store-wide write lock ('KLwrite!' as a 64-bit integer). */
+export const WRITE_LOCK_KEY = BigInt('0x4b4c777269746521').toString();
+
+/** What the repositories of one transaction run their SQL through. */
+export interface PgTxContext {
+  readonly readOnly: boolean;
+  /** Runs one statement; driver errors become KeylineErrors named after `context`. */
+  query(context: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<Row>>;
+  /** Like query, inside a savepoint: a refused statement (unique violation) leaves the transaction usable, as in SQLite. */
+  guarded(context: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<Row>>;
+  /** Takes the write lock once per transaction (no-op when read-only). */
+  writeLock(): Promise<void>;
+  /** Timestamps for records the store stamps itself. */
+  now(): string;
+}
+
+/** Builds the context; `live()` turns false once the transaction ends, making it unusable. */
+export function createPgTxContext(client: pg.PoolClient, readOnly: boolean, live: () => boolean, now: () => string): PgTxContext {
+  let locked: Promise<unknown> | undefined;
+  let savepoints = 0;
+  const query = async (context: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<Row>> => {
+    if (!live()) throw new KeylineError('STORE_ERROR', `${context}: the transaction has already ended`);
+    try {
+      return await client.query<Row>(sql, params);
+    } catch (err) {
+      throw mapPgError(err, context);
+    }
+  };
+  return {
+    readOnly,
+    query,
+    async guarded(context, sql, params) {
+      const name = `k${++savepoints}`;
+      await query(context, `SAVEPOINT ${name}`);
+      try {
+        const r = await query(context, sql, params);
+        await query(context, `RELEASE SAVEPOINT ${name}`);
+        return r;
+      } catch (err) {
+        await query(context, `ROLLBACK TO SAVEPOINT ${name}`);
+        throw err;
+      }
+    },
+    // Statements are queued on the one connection in call order, so a read issued right after
+    // (even in a concurrent Promise.all) runs only once the lock is granted.
+    writeLock: () => (readOnly ? Promise.resolve() : (locked ??= query('write lock', `SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`)).then(() => undefined)),
+    now,
+  };
+}
+
+/** The Tx of one PostgreSQL transaction. */
+export function createPgTx(c: PgTxContext): Tx {
+  return {
+    workOrders: createWorkOrderRepo(c),
+    units: createUnitRepo(c),
+    stations: createStationRepo(c),
+    audit: createAuditRepo(c),
+    revocations: createRevocationRepo(c),
+    crls: createCrlRepo(c),
+    enrollment: createEnrollmentRepo(c),
+    outbox: createOutboxRepo(c),
+    leases: createLeaseRepo(c),
+  };
+}

@@ -1,0 +1,32 @@
+/**
+ * PostgreSQL for tests: one throw-away cluster per test file (started on first use, stopped when
+ * the file's root test ends) and a fresh database per call. Tests skip, with the reason, when
+ * PostgreSQL is not installed.
+ */
+import tap from 'tap';
+import { findPgBinDir } from '../../server/store/postgres/pg-binaries.js';
+import { startTempPostgres, type TempPostgres } from '../../server/store/postgres/temp-cluster.js';
+
+let cluster: Promise<TempPostgres> | undefined;
+let databases = 0;
+
+/** Why PostgreSQL tests cannot run here, or false when they can (pass as tap's `skip`). */
+export function pgSkipReason(): string | false {
+  return findPgBinDir() ? false : 'PostgreSQL (initdb, postgres) is not installed: run scripts/setup';
+}
+
+/** The file's cluster, started on first use and stopped at the end of the file. */
+export function pgCluster(): Promise<TempPostgres> {
+  if (!cluster) {
+    cluster = startTempPostgres({ ...(process.env.KEYLINE_TEST_LOG ? { log: (l: string) => process.stderr.write(`pg: ${l}\n`) } : {}) });
+    const started = cluster;
+    tap.teardown(async () => (await started).stop());
+  }
+  return cluster;
+}
+
+/** A new, empty database on the file's cluster; returns its postgres:// URL. */
+export async function freshPgDatabase(): Promise<string> {
+  const c = await pgCluster();
+  return c.createDatabase(`t${process.pid}_${++databases}`);
+}
