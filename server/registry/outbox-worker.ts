@@ -2,11 +2,16 @@
  * Delivers preregistration jobs from the outbox (outbox_jobs) to their registries. A job is
  * leased in a write transaction before delivery, so two workers (threads, processes or
  * replicas on one database) never deliver it at the same time; a worker that dies leaves a
- * lease that simply expires. Failures retry with exponential backoff and park after
- * `maxAttempts`, keeping the last error as the reason `keyline reconcile` shows.
+ * lease that simply expires. What each outcome does to the job is in outbox-delivery.ts.
+ *
+ * Calls to one registry are spaced by its maxPerSecond (rate-limiter.ts). An idle round asks
+ * a read-only question first when the store can answer it (`anyDue`), so an idle server does
+ * not take the database's write lock every interval.
  */
 import type { Logger } from '../../common/log.js';
-import type { OutboxJobRecord, Store } from '../store/store.js';
+import type { OutboxJobRecord, OutboxRepo, Store } from '../store/store.js';
+import { deliverJob, type DeliveryDeps, type DeliveryOutcome } from './outbox-delivery.js';
+import { createRateLimiter } from './rate-limiter.js';
 import type { Registry } from './registry.js';
 
 /** Options of the outbox worker. */
@@ -19,7 +24,7 @@ export interface OutboxWorkerOptions {
   leaseMs?: number;
   /** Jobs claimed per round. */
   batch?: number;
-  /** Attempts before a job is parked. */
+  /** Attempts before a job is parked (throttled calls do not count). */
   maxAttempts?: number;
   /** First retry delay; doubles each attempt up to maxDelayMs. */
   baseDelayMs?: number;
@@ -30,21 +35,24 @@ export interface OutboxWorkerOptions {
   intervalMs?: number;
 }
 
-/** What one round did. */
-export interface OutboxRound {
-  delivered: number;
-  retried: number;
-  parked: number;
-}
+/** What one round did, by outcome. */
+export type OutboxRound = Record<DeliveryOutcome, number>;
 
 /** A running (or runnable) outbox worker. */
 export interface OutboxWorker {
   /** Claims and delivers the due jobs once. */
   runOnce(): Promise<OutboxRound>;
+  /** Claims and delivers one unit's due jobs now (confirm gating); other workers' leases are respected. */
+  deliverUnit(serial: string): Promise<OutboxRound>;
   /** Starts the polling loop. */
   start(): void;
   /** Stops the loop and waits for the round in progress. */
   stop(): Promise<void>;
+}
+
+/** An optional read-only probe a store's outbox may offer: is any job due at `now`? */
+export interface OutboxDueProbe {
+  anyDue?(now: string): Promise<boolean>;
 }
 
 /** The retry delay after `attempts` failed attempts: base·2^(attempts-1), capped. */
@@ -52,50 +60,55 @@ export function backoffMs(attempts: number, baseMs: number, maxMs: number): numb
   return Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
 }
 
+const emptyRound = (): OutboxRound => ({ delivered: 0, awaiting: 0, retried: 0, throttled: 0, parked: 0 });
+
 /** Creates an outbox worker over the store and the configured registries. */
 export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
   const now = o.now ?? (() => new Date());
   const leaseMs = o.leaseMs ?? 60_000;
-  const maxAttempts = o.maxAttempts ?? 8;
+  const batch = o.batch ?? 20;
   const baseMs = o.baseDelayMs ?? 1_000;
   const maxMs = o.maxDelayMs ?? 3_600_000;
-  const byName = new Map(o.registries.map((r) => [r.name, r]));
+  const deps: DeliveryDeps = {
+    store: o.store,
+    registries: new Map(o.registries.map((r) => [r.name, { registry: r, limiter: createRateLimiter(r.maxPerSecond) }])),
+    now,
+    maxAttempts: o.maxAttempts ?? 8,
+    awaitingCheckMs: o.awaitingCheckMs ?? 300_000,
+    backoff: (attempts) => backoffMs(attempts, baseMs, maxMs),
+    log: o.log,
+  };
 
-  async function deliver(job: OutboxJobRecord): Promise<keyof OutboxRound> {
-    try {
-      const registry = byName.get(job.registry);
-      if (!registry) throw new Error(`registry '${job.registry}' is not configured on this server`);
-      const unit = await o.store.transaction((tx) => tx.units.getBySerial(job.serial), { readOnly: true });
-      if (!unit) throw new Error(`unit ${job.serial} not found`);
-      if (job.action === 'register') {
-        const { externalId } = await registry.register(unit);
-        await o.store.transaction(async (tx) => {
-          await tx.outbox.addRegistration({ serial: job.serial, registry: job.registry, externalId, registeredAt: now().toISOString() });
-          await tx.outbox.markDelivered(job.id, now().toISOString());
-        });
-      } else {
-        await registry.revoke(unit);
-        await o.store.transaction((tx) => tx.outbox.markDelivered(job.id, now().toISOString()));
-      }
-      return 'delivered';
-    } catch (err) {
-      const attempts = job.attempts + 1;
-      const park = attempts >= maxAttempts;
-      const error = (err as Error).message ?? String(err);
-      const nextAttemptAt = new Date(now().getTime() + backoffMs(attempts, baseMs, maxMs)).toISOString();
-      await o.store.transaction((tx) => tx.outbox.markFailed(job.id, { error, nextAttemptAt, park }));
-      o.log?.warn({ job: job.id, serial: job.serial, registry: job.registry, attempts, park, error }, park ? 'preregistration parked' : 'preregistration failed, will retry');
-      return park ? 'parked' : 'retried';
+  async function deliverAll(jobs: OutboxJobRecord[]): Promise<OutboxRound> {
+    // One unit's jobs with one registry run in order (a register before its revoke); the rest in parallel.
+    const chains = new Map<string, OutboxJobRecord[]>();
+    for (const j of jobs) {
+      const key = `${j.serial}\u0000${j.registry}`;
+      chains.set(key, [...(chains.get(key) ?? []), j].sort((a, b) => a.id - b.id));
     }
+    const round = emptyRound();
+    await Promise.all([...chains.values()].map(async (chain) => {
+      for (const job of chain) round[await deliverJob(deps, job)]++;
+    }));
+    return round;
+  }
+
+  async function claim(serial?: string): Promise<OutboxJobRecord[]> {
+    const t = now();
+    return o.store.transaction((tx) =>
+      tx.outbox.claimDue(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString(), serial === undefined ? batch : 100, serial));
+  }
+
+  async function anyDue(): Promise<boolean> {
+    return o.store.transaction((tx) => {
+      const probe = (tx.outbox as OutboxRepo & OutboxDueProbe).anyDue;
+      return probe ? probe(now().toISOString()) : Promise.resolve(true);
+    }, { readOnly: true });
   }
 
   async function runOnce(): Promise<OutboxRound> {
-    const t = now();
-    const jobs = await o.store.transaction((tx) =>
-      tx.outbox.claimDue(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString(), o.batch ?? 20));
-    const round: OutboxRound = { delivered: 0, retried: 0, parked: 0 };
-    for (const kind of await Promise.all(jobs.map(deliver))) round[kind]++;
-    return round;
+    if (!(await anyDue())) return emptyRound();
+    return deliverAll(await claim());
   }
 
   let running = false;
@@ -107,13 +120,16 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
       .catch((err: unknown) => o.log?.error({ err: { message: (err as Error).message } }, 'outbox round failed'))
       .then((r) => {
         // A full batch means more may be due: go again at once; otherwise wait.
-        const busy = r !== undefined && r.delivered + r.retried + r.parked >= (o.batch ?? 20);
+        const busy = r !== undefined && Object.values(r).reduce((a, b) => a + b, 0) >= batch;
         if (running) timer = setTimeout(loop, busy ? 0 : o.intervalMs ?? 1_000);
       });
   };
 
   return {
     runOnce,
+    async deliverUnit(serial) {
+      return deliverAll(await claim(serial));
+    },
     start() {
       if (running) return;
       running = true;

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import pino from 'pino';
+import type { OutboxRound } from '../../../server/registry/outbox-worker.js';
 import { createIssuePipeline } from '../../../server/services/issue-units.js';
 import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
 import { chipSerial, fakeIssuer, p256Key } from '../services/helpers.js';
@@ -23,4 +24,9 @@ export async function issue(store: SqliteStore, n: number, workOrder = 'WO-1') {
   const issueUnits = createIssuePipeline({ store, issuer: fakeIssuer(), now: () => new Date('2026-01-02T00:00:00Z'), log: pino({ level: 'silent' }) });
   const reqs = Array.from({ length: n }, () => ({ serial: chipSerial(), publicKey: p256Key().raw, workOrder, idempotencyKey: null }));
   return issueUnits(reqs, 'station-1');
+}
+
+/** An outbox round with the given counts and zero elsewhere. */
+export function round(r: Partial<OutboxRound>): OutboxRound {
+  return { delivered: 0, awaiting: 0, retried: 0, throttled: 0, parked: 0, ...r };
 }

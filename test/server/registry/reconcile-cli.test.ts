@@ -37,7 +37,7 @@ t.test('keyline reconcile gates on a real database file', async (t) => {
   r = await capture(() => main(['--config', config]));
   t.equal(r.result, 1);
   t.match(r.out, new RegExp(`not preregistered  ${lateSerial}  azure`));
-  t.match(r.out, new RegExp(`parked job \\d+  ${lateSerial}  azure  register  after 1 attempts: registry 'azure' is not configured`));
+  t.match(r.out, new RegExp(`parked job \\d+  ${lateSerial}  azure  register  after 1 attempts: UNKNOWN_REGISTRY: registry 'azure' is not configured`));
   t.equal((await capture(() => main(['--work-order', 'WO-1', '--config', config]))).result, 0);
   const wo2 = JSON.parse((await capture(() => main(['--work-order', 'WO-2', '--json', '--config', config]))).out);
   t.equal(wo2.parked.length, 1);
