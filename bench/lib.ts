@@ -1,8 +1,14 @@
 /**
- * Shared bench helpers: percentiles, a bounded-concurrency runner, OpenSSL's own ECDSA figure
- * and child-process start-up, so each benchmark prints ratios against baselines from the same run.
+ * Shared bench helpers: percentiles, a bounded-concurrency runner, OpenSSL's own ECDSA figure,
+ * child-process start-up, free ports and a TLS Mosquitto (optionally with the enrollment ACL), so
+ * each benchmark prints ratios against baselines from the same run.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The p-th percentile (0-100) of `xs` in ms. */
 export function percentile(xs: number[], p: number): number {
@@ -63,4 +69,112 @@ export function spawnKeyline(args: string[], ready: RegExp, env: NodeJS.ProcessE
 /** Formats a number with thousands separators. */
 export function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** A free TCP port on 127.0.0.1 (closed again before it is returned, so a child can take it). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:`port`. */
+export async function waitListening(port: number, ms = 10_000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = connect(port, '127.0.0.1', () => (s.end(), r(true)));
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listening on ${port} after ${ms} ms`);
+    await sleep(50);
+  }
+}
+
+/** Where startMosquitto finds the TLS identity (the dev PKI's paths). */
+export interface MosquittoOptions {
+  /** Folder for the generated config, chain, ACL and password files. */
+  dir: string;
+  serverCertPath: string;
+  serverKeyPath: string;
+  rootCertPath: string;
+  issuingCertPath: string;
+  /**
+   * The `keyline broker acl --client-id-devices` text. With it: a listener requiring client
+   * certificates (username = CN: the enrollment service) and one for devices without certificates
+   * (anonymous, by client id); the service's username is password-protected so nobody can claim
+   * it on the anonymous listener. Without it: one anonymous TLS listener, no ACL (benchmarks).
+   */
+  acl?: { text: string; serviceUser: string };
+}
+
+/** A Mosquitto child with fixed ports, restartable (persistence off: a restart loses every session). */
+export interface MosquittoHandle {
+  /** mqtts:// of the listener the enrollment service uses (the certificate listener with an ACL). */
+  url: string;
+  /** mqtts:// of the listener devices use (the same as url without an ACL). */
+  deviceUrl: string;
+  /** Stops Mosquitto (SIGTERM, or SIGKILL when `hard`) and starts it again on the same ports. */
+  restart(hard?: boolean): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts Mosquitto with TLS (server certificate from the dev PKI) on free ports; see MosquittoOptions. */
+export async function startMosquitto(o: MosquittoOptions): Promise<MosquittoHandle> {
+  const [port, devicePort] = [await freePort(), o.acl ? await freePort() : 0];
+  const file = (name: string, text: string) => (writeFileSync(join(o.dir, name), text, { mode: 0o600 }), join(o.dir, name));
+  const chain = file('mosquitto-chain.pem', readFileSync(o.serverCertPath, 'utf8') + readFileSync(o.issuingCertPath, 'utf8'));
+  const cafile = file('mosquitto-ca.pem', readFileSync(o.rootCertPath, 'utf8') + readFileSync(o.issuingCertPath, 'utf8'));
+  const tls = [`cafile ${cafile}`, `certfile ${chain}`, `keyfile ${o.serverKeyPath}`];
+  const lines = [
+    // Started as root (a container), Mosquitto would drop to its own user, which cannot read the
+    // mode-0600 key in this private temp folder; elsewhere the option is ignored.
+    ...(process.getuid?.() === 0 ? ['user root'] : []),
+    'per_listener_settings false', 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', 'log_type warning',
+    'max_inflight_messages 0', 'max_queued_messages 100000', 'set_tcp_nodelay true',
+  ];
+  if (o.acl) {
+    const pw = file('mosquitto.passwd', '');
+    // A password nobody is told: certificate identities skip the password check (mosquitto.conf(5),
+    // use_identity_as_username), so only a CONNECT claiming the name without a certificate meets it.
+    execFileSync('mosquitto_passwd', ['-b', pw, o.acl.serviceUser, randomBytes(24).toString('hex')], { stdio: 'ignore' });
+    lines.push(`password_file ${pw}`, `acl_file ${file('mosquitto.acl', o.acl.text)}`,
+      `listener ${port} 127.0.0.1`, ...tls, 'require_certificate true', 'use_identity_as_username true',
+      `listener ${devicePort} 127.0.0.1`, ...tls, 'require_certificate false');
+  } else {
+    lines.push(`listener ${port} 127.0.0.1`, ...tls, 'require_certificate false');
+  }
+  const conf = file('mosquitto.conf', lines.join('\n') + '\n');
+  let child: ChildProcess | undefined;
+  let log = '';
+  const start = async () => {
+    const c = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = c;
+    c.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+    c.on('exit', (code, sig) => child === c && sig === null && process.stderr.write(`mosquitto exited ${code}: ${log}\n`));
+    await waitListening(port);
+    if (devicePort) await waitListening(devicePort);
+  };
+  const stop = async (hard = false) => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null) return;
+    const gone = new Promise((r) => c.once('exit', r));
+    c.kill(hard ? 'SIGKILL' : 'SIGTERM');
+    await gone;
+  };
+  process.on('exit', () => child?.kill('SIGKILL'));
+  await start();
+  return {
+    url: `mqtts://127.0.0.1:${port}`,
+    deviceUrl: `mqtts://127.0.0.1:${devicePort || port}`,
+    async restart(hard = false) {
+      await stop(hard);
+      await start();
+    },
+    stop: () => stop(),
+  };
 }
