@@ -34,7 +34,7 @@ Options:
   --chip FILE       the chip image (<serial>.json) the station provisioned
 ${COMMON}`;
 
-const FLEET_USAGE = `Usage: keyline device fleet --chips DIR [--concurrency C] [--broker URL] [--config FILE] [--json]
+const FLEET_USAGE = `Usage: keyline device fleet --chips DIR [--concurrency C] [--retries N] [--broker URL] [--config FILE] [--json]
 
 Boots every chip image in DIR, C at a time, and prints a summary: enrolled, re-authenticated,
 refused by code, failed by code, p50/p99 enrollment time. Exit 1 when any device was refused.
@@ -42,6 +42,8 @@ refused by code, failed by code, p50/p99 enrollment time. Exit 1 when any device
 Options:
   --chips DIR       folder of chip images (*.json)
   --concurrency C   devices booting at once (default 32)
+  --retries N       boot a device again up to N times after a failure (a lost broker or answer,
+                    or a refusal that says when to retry), backing off up to 3 s (default 0)
 ${COMMON}`;
 
 const USAGE = `Usage: keyline device <boot|fleet> [options]
@@ -117,7 +119,7 @@ async function boot(argv: string[]): Promise<number> {
 }
 
 async function fleet(argv: string[]): Promise<number> {
-  const args = parseCommand(argv, { usage: FLEET_USAGE, options: { chips: { type: 'string' }, concurrency: { type: 'string' }, ...commonOptions } });
+  const args = parseCommand(argv, { usage: FLEET_USAGE, options: { chips: { type: 'string' }, concurrency: { type: 'string' }, retries: { type: 'string' }, ...commonOptions } });
   if (!args) return 0;
   const v = args.values;
   if (!v.chips) throw new UsageError(`--chips is required\n\n${FLEET_USAGE}`);
@@ -126,9 +128,10 @@ async function fleet(argv: string[]): Promise<number> {
   });
   if (files.length === 0) throw new UsageError(`--chips ${v.chips}: no chip images (*.json) in it`);
   const concurrency = intFlag('concurrency', v.concurrency, 32, 1, 10_000);
+  const retries = intFlag('retries', v.retries, 0, 0, 1000);
   const line = (e: FleetEntry) =>
     e.ok ? `device ${e.report.serial} ${e.report.outcome} group=${e.report.group} counter=${e.report.counter} enroll_ms=${e.report.enrollMs}\n` : `device ${e.chipFile} ${e.refused ? 'refused' : 'failed'} ${e.code}: ${e.message}\n`;
-  const { summary } = await bootFleet(files, { ...bootOptionsFrom(v), concurrency, ...(v.json ? {} : { onResult: (e) => process.stdout.write(line(e)) }) });
+  const { summary } = await bootFleet(files, { ...bootOptionsFrom(v), concurrency, retries, ...(v.json ? {} : { onResult: (e) => process.stdout.write(line(e)) }) });
   if (v.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else {
     const codes = (m: Record<string, number>) => Object.entries(m).map(([c, n]) => `${c}=${n}`).join(' ') || 'none';

@@ -29,6 +29,8 @@ export interface FleetSummary {
   bootMs: { p50: number; p99: number };
   seconds: number;
   perSecond: number;
+  /** Boots repeated after a failure (--retries). */
+  retried?: number;
 }
 
 /** The chip images in `dir` (`*.json`, sorted; device-state files are `*.state`). */
@@ -43,12 +45,13 @@ export function percentile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 }
 
-/** Boots `chipFiles` with at most `concurrency` in flight; `onResult` sees each as it ends. */
+/** Boots `chipFiles` with at most `concurrency` in flight, each up to `retries` more times after a failure; `onResult` sees each as it ends. */
 export async function bootFleet(
   chipFiles: string[],
-  opts: Omit<BootOptions, 'chipFile'> & { concurrency: number; onResult?: (e: FleetEntry) => void },
+  opts: Omit<BootOptions, 'chipFile'> & { concurrency: number; retries?: number; onResult?: (e: FleetEntry) => void },
 ): Promise<{ summary: FleetSummary; entries: FleetEntry[] }> {
   const started = performance.now();
+  let retried = 0;
   const entries: FleetEntry[] = [];
   const bootTimes: number[] = [];
   let next = 0;
@@ -57,19 +60,33 @@ export async function bootFleet(
       const chipFile = chipFiles[next++]!;
       const t0 = performance.now();
       let e: FleetEntry;
-      try {
-        e = { chipFile, ok: true, report: await bootDevice({ ...opts, chipFile }) };
-        bootTimes.push(performance.now() - t0);
-      } catch (err) {
-        const code = err instanceof KeylineError ? err.code : 'INTERNAL';
-        e = { chipFile, ok: false, refused: err instanceof EnrollmentRefusedError, code, message: (err as Error).message };
+      for (let attempt = 0; ; attempt++) {
+        try {
+          e = { chipFile, ok: true, report: await bootDevice({ ...opts, chipFile }) };
+          bootTimes.push(performance.now() - t0);
+          break;
+        } catch (err) {
+          const code = err instanceof KeylineError ? err.code : 'INTERNAL';
+          const refused = err instanceof EnrollmentRefusedError;
+          // A device in the field powers on again after a lost broker or answer; the server
+          // makes that idempotent (a second boot re-authenticates). A refusal is final unless
+          // the server said when to come back (RATE_LIMITED).
+          if (attempt < (opts.retries ?? 0) && (!refused || err.retryAfterSeconds !== undefined)) {
+            retried++;
+            const wait = refused && err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : Math.min(200 * 2 ** attempt, 3000);
+            await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random() / 2)));
+            continue;
+          }
+          e = { chipFile, ok: false, refused, code, message: (err as Error).message };
+          break;
+        }
       }
       entries.push(e);
       opts.onResult?.(e);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, chipFiles.length)) }, worker));
-  return { summary: summarize(entries, bootTimes, (performance.now() - started) / 1000), entries };
+  return { summary: { ...summarize(entries, bootTimes, (performance.now() - started) / 1000), retried }, entries };
 }
 
 function summarize(entries: FleetEntry[], bootTimes: number[], seconds: number): FleetSummary {
