@@ -94,7 +94,8 @@ export async function setupAwsIotJitp(name: string, cfg: AwsIotRegistryConfig, c
   // Already registered (an earlier setup, or by hand): report what AWS holds, change nothing.
   const d = await call(`describe CA certificate ${caId}`, () => client.send(new DescribeCACertificateCommand({ certificateId: caId })));
   const desc = d.certificateDescription ?? {};
-  const same = JSON.stringify(d.registrationConfig ?? {}) === JSON.stringify(registrationConfig);
+  const held = (d.registrationConfig ?? {}) as Record<string, unknown>;
+  const same = (['templateBody', 'templateName', 'roleArn'] as const).every((k) => (held[k] ?? undefined) === (registrationConfig as Record<string, unknown>)[k]);
   ctx.progress(`${name}: issuing CA already registered (${desc.status}, auto-registration ${desc.autoRegistrationStatus})${same ? '' : '; its registration config differs from keyline.json (not changed)'}`);
   return {
     registry: name, type: 'aws-iot', mode: 'jitp', created: false, caCertificateId: desc.certificateId ?? caId, caCertificateArn: desc.certificateArn,

@@ -37,3 +37,91 @@ t.test('register makes the importer sequence once; a second register is a no-op'
   t.equal(f.fake.count('DescribeCertificate'), 1, 'the existing certificate is read, not re-created');
   t.same(f.fake.state.violations, []);
 });
+
+t.test("'registered-ca' mode registers under the issuing CA, with the thing type", async (t) => {
+  const f = await awsFixture(t);
+  // The CA as setup would have registered it (the fake only needs to know it).
+  const caId = awsCertificateId(f.pki.issuingDer);
+  f.fake.state.cas.set(caId, { id: caId, arn: `arn:aws:iot:eu-west-1:123456789012:cacert/${caId}`, pem: f.ctx.issuingCaPem, verificationPem: '', status: 'ACTIVE', autoRegistration: 'DISABLE' });
+  const aws = createAwsIotRegistry('aws', f.config({ mode: 'registered-ca', thingTypeName: 'sensor' }), f.ctx);
+  const [u] = await f.units(1);
+  await aws.register(u!);
+  t.same(f.fake.state.calls.map((c) => c.op), ['RegisterCertificate', 'CreateThing', 'AttachThingPrincipal'], 'no policy or group configured: not attached');
+  t.equal(f.fake.state.certificates.get(u!.fingerprintSha256)?.caCertificateId, caId);
+  t.equal(f.fake.state.things.get(u!.serial)?.thingTypeName, 'sensor');
+  t.same(f.fake.state.violations, []);
+});
+
+t.test('a failure half-way is finished by the retry, without a second registration', async (t) => {
+  const f = await awsFixture(t);
+  const aws = createAwsIotRegistry('aws', f.config({ policyName: 'keyline-device', thingGroup: 'line-1' }), f.ctx);
+  const [u] = await f.units(1);
+  f.fake.failNext('unavailable', 1, 'AttachThingPrincipal');
+  await t.rejects(aws.register(u!), { code: 'REGISTRY_UNAVAILABLE' });
+  t.equal(f.fake.state.things.get(u!.serial)?.principals.size, 0, 'stopped before the attach');
+  await aws.register(u!);
+  t.equal(f.fake.state.certificates.size, 1);
+  t.equal(f.fake.state.things.size, 1);
+  t.equal(f.fake.state.things.get(u!.serial)?.principals.size, 1);
+  t.equal(f.fake.count('CreateThing'), 2, 'CreateThing repeated with the same configuration succeeds (AWS idempotency)');
+  t.same(f.fake.state.violations, []);
+});
+
+t.test('errors: throttled, unavailable, hung, unreachable, rejected', async (t) => {
+  const f = await awsFixture(t, { fake: { retryAfterSeconds: 2 } });
+  const aws = createAwsIotRegistry('aws', f.config({ policyName: 'keyline-device' }), f.ctx);
+  const [u] = await f.units(1);
+  f.fake.failNext('throttle', 1);
+  await t.rejects(aws.register(u!), { code: 'REGISTRY_THROTTLED', retryAfterMs: 2000 });
+  f.fake.failNext('unavailable', 1);
+  await t.rejects(aws.register(u!), { code: 'REGISTRY_UNAVAILABLE' });
+  f.fake.failNext('hang', 1);
+  const t0 = Date.now();
+  await t.rejects(aws.register(u!), { code: 'REGISTRY_UNAVAILABLE' }, 'a hung call times out (requestTimeoutMs 1000)');
+  t.ok(Date.now() - t0 < 5_000, 'no SDK retries stacked on the timeout');
+  t.equal(f.fake.count('RegisterCertificateWithoutCA'), 0, 'nothing registered while failing');
+  t.equal(f.fake.state.calls.length, 3, 'one request per attempt: the SDK does not retry');
+
+  const closed = createAwsIotRegistry('aws', f.config({ endpoint: 'http://127.0.0.1:9' }), f.ctx);
+  await t.rejects(closed.register(u!), { code: 'REGISTRY_UNAVAILABLE' }, 'connection refused');
+
+  const noPolicy = createAwsIotRegistry('aws', f.config({ policyName: 'missing' }), f.ctx);
+  await t.rejects(noPolicy.register(u!), { code: 'REGISTRY_REJECTED', message: /AttachPolicy|attach policy missing.*ResourceNotFoundException/ });
+  t.same(f.fake.state.violations, []);
+
+  // A request AWS refuses as malformed (an attribute name outside [a-zA-Z0-9_.,@/:#-]).
+  const bad = createAwsIotRegistry('aws', f.config({ attributes: { 'bad name': 'x' } }), f.ctx);
+  await t.rejects(bad.register(u!), { code: 'REGISTRY_REJECTED', message: /InvalidRequestException/ });
+  t.equal(f.fake.state.violations.length, 1, 'the fake saw the malformed request');
+  f.fake.state.violations.length = 0;
+
+  // Wrong secret key: the signature does not verify.
+  const wrongKey = createAwsIotRegistry('aws', { ...f.config(), credentials: { accessKeyId: { env: 'AWS_TEST_KEY_ID' }, secretAccessKey: { env: 'AWS_TEST_KEY_ID' } } }, f.ctx);
+  await t.rejects(wrongKey.register(u!), { code: 'REGISTRY_REJECTED' });
+  t.match(f.fake.state.violations, [/signature does not verify/]);
+});
+
+t.test('revoke sets the configured status, idempotently; a never-registered unit is registered withdrawn', async (t) => {
+  const f = await awsFixture(t);
+  const [a, b, c] = await f.units(3);
+  const aws = createAwsIotRegistry('aws', f.config(), f.ctx);
+  await aws.register(a!);
+  await aws.revoke(a!);
+  t.equal(f.fake.state.certificates.get(a!.fingerprintSha256)?.status, 'REVOKED');
+  await aws.revoke(a!);
+  t.equal(f.fake.state.certificates.get(a!.fingerprintSha256)?.status, 'REVOKED', 'a second revoke is a no-op');
+  t.equal(f.fake.count('UpdateCertificate'), 2);
+  t.equal(f.fake.count('DescribeCertificate'), 1, 'the repeated revoke is refused by AWS (406) and found done');
+  await t.rejects(aws.register(a!), { code: 'REGISTRY_REJECTED', message: /REVOKED.*not reactivated/ }, 'a revoked certificate is never reactivated');
+
+  const inactive = createAwsIotRegistry('aws', f.config({ revokeAs: 'INACTIVE' }), f.ctx);
+  await inactive.register(b!);
+  await inactive.revoke(b!);
+  await inactive.revoke(b!);
+  t.equal(f.fake.state.certificates.get(b!.fingerprintSha256)?.status, 'INACTIVE');
+
+  await aws.revoke(c!);
+  t.equal(f.fake.state.certificates.get(c!.fingerprintSha256)?.status, 'REVOKED', 'absent certificate: registered, then revoked');
+  t.equal(f.fake.state.things.size, 2, 'no thing for the unit that was never registered');
+  t.same(f.fake.state.violations, []);
+});

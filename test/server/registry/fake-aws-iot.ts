@@ -22,7 +22,7 @@ export interface FakeCert { id: string; arn: string; pem: string; status: string
 /** A thing the fake knows. */
 export interface FakeThing { name: string; arn: string; id: string; thingTypeName?: string; attributes: Record<string, string>; principals: Set<string>; groups: Set<string> }
 /** A registered CA. */
-export interface FakeCa { id: string; arn: string; pem: string; status: string; autoRegistration: string; registrationConfig?: { templateBody?: string; templateName?: string; roleArn?: string } }
+export interface FakeCa { id: string; arn: string; pem: string; verificationPem: string; status: string; autoRegistration: string; registrationConfig?: { templateBody?: string; templateName?: string; roleArn?: string } }
 
 /** Everything the fake holds; tests read it directly. */
 export interface FakeAwsIotState {
@@ -236,7 +236,8 @@ export async function startFakeAwsIot(opts: FakeAwsIotOptions = {}): Promise<Fak
       const caPem = str(body, 'caCertificate')!;
       const ca = parseCert(caPem, 'caCertificate');
       if (!ca.ca) throw new AwsFault(400, 'CertificateValidationException', 'caCertificate is not a CA certificate');
-      const ver = parseCert(str(body, 'verificationCertificate')!, 'verificationCertificate');
+      const verificationPem = str(body, 'verificationCertificate')!;
+      const ver = parseCert(verificationPem, 'verificationCertificate');
       // Proof of possession (register-CA-cert.html): CN = the registration code, signed by the CA key.
       if (!ver.subject.split('\n').includes(`CN=${state.registrationCode}`)) throw invalid(`verificationCertificate subject '${ver.subject}' lacks CN=<registration code>`);
       if (!ver.verify(ca.publicKey) || !ver.checkIssued(ca)) throw invalid('verificationCertificate is not signed by caCertificate');
@@ -250,7 +251,7 @@ export async function startFakeAwsIot(opts: FakeAwsIotOptions = {}): Promise<Fak
       const id = createHash('sha256').update(ca.raw).digest('hex');
       if (state.cas.has(id)) throw new AwsFault(409, 'ResourceAlreadyExistsException', 'The CA certificate is already registered', { resourceId: id, resourceArn: arn('cacert', id) });
       state.cas.set(id, {
-        id, arn: arn('cacert', id), pem: caPem, status: query.get('setAsActive') === 'true' ? 'ACTIVE' : 'INACTIVE',
+        id, arn: arn('cacert', id), pem: caPem, verificationPem, status: query.get('setAsActive') === 'true' ? 'ACTIVE' : 'INACTIVE',
         autoRegistration: query.get('allowAutoRegistration') === 'true' ? 'ENABLE' : 'DISABLE', ...(rc ? { registrationConfig: rc } : {}),
       });
       return { certificateArn: arn('cacert', id), certificateId: id };
