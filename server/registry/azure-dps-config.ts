@@ -61,6 +61,12 @@ export const azureDpsRegistryConfig = z
     registrationIdFrom: z.literal('serial').default('serial'),
     /** The group's id in 'enrollment-group' mode (default: the registry's name). */
     enrollmentGroupId: dpsId.optional(),
+    /**
+     * The verification code DPS generated for the uploaded issuing CA (manual proof of
+     * possession): setup then signs a certificate with CN = this code by the issuing CA key in the
+     * HSM and returns it, to be uploaded with `az iot dps certificate verify`.
+     */
+    caVerificationCode: z.string().min(1).max(64).optional(),
     /** DPS admits 1,000 operations per minute per service (iot-dps-limits); 16/s stays below it. */
     maxPerSecond: z.number().positive().default(16),
     /** What DPS does when an already-assigned device registers again (concepts-device-reprovision). */

@@ -9,16 +9,17 @@
  */
 import { createHash } from 'node:crypto';
 import { RegistryError } from '../../common/errors.js';
+import { verificationCertificate } from './aws-iot-setup.js';
 import { azureDpsRegistryConfig, type AzureDpsRegistryConfig } from './azure-dps-config.js';
 import { createAzureDpsRegistry, createDpsClient, dpsError, holdsCertificate, toPem } from './azure-dps-registry.js';
 import type { RegistryKind, RegistrySetupContext } from './registry-kind.js';
 
 /** What an operator must still do in Azure for the group to admit devices. */
 export const DPS_CA_VERIFICATION_NOTE =
-  'DPS admits the group only once the issuing CA is verified in the DPS instance: upload it under Certificates ' +
-  '(az iot dps certificate create --dps-name DPS -g RG --certificate-name keyline-issuing --path issuing-ca.pem --verified true), ' +
-  'or prove possession (az iot dps certificate generate-verification-code, sign a certificate with CN=<code> by the issuing CA, ' +
-  'az iot dps certificate verify).';
+  'DPS admits the group only once the issuing CA is verified in the DPS instance (Certificates; how-to-verify-certificates): ' +
+  'upload it as verified (az iot dps certificate create --dps-name DPS -g RG --certificate-name keyline-issuing --path issuing-ca.pem --verified true), ' +
+  'or prove possession (az iot dps certificate generate-verification-code --etag E, a certificate with CN=<code> signed by the issuing CA key, ' +
+  'az iot dps certificate verify --path verification.pem --etag E2).';
 
 /** Creates or refreshes the enrollment group on the issuing CA (idempotent); never replaces another CA's group. */
 export async function setupAzureDpsEnrollmentGroup(name: string, cfg: AzureDpsRegistryConfig, ctx: RegistrySetupContext): Promise<Record<string, unknown>> {
@@ -59,8 +60,19 @@ export async function setupAzureDpsEnrollmentGroup(name: string, cfg: AzureDpsRe
     throw dpsError(err, 'createOrUpdateEnrollmentGroup');
   }
   ctx.progress(`${found ? 'updated' : 'created'} DPS enrollment group ${enrollmentGroupId} on the issuing CA (sha256 ${caSha256})`);
-  ctx.progress(DPS_CA_VERIFICATION_NOTE);
-  return { registry: name, type: 'azure-dps', enrollmentGroupId, created: !found, etag: written?.etag ?? null, issuingCaSha256: caSha256, caVerification: DPS_CA_VERIFICATION_NOTE };
+  // Manual proof of possession needs the CA key, which only the HSM holds: sign it here (the same
+  // CN = code certificate AWS asks for) when the operator has the code DPS generated.
+  let verification: string | undefined;
+  if (cfg.caVerificationCode) {
+    verification = await verificationCertificate(ctx, cfg.caVerificationCode);
+    ctx.progress(`signed a verification certificate (CN = ${cfg.caVerificationCode}) with the issuing CA key: upload it with az iot dps certificate verify`);
+  } else {
+    ctx.progress(DPS_CA_VERIFICATION_NOTE);
+  }
+  return {
+    registry: name, type: 'azure-dps', enrollmentGroupId, created: !found, etag: written?.etag ?? null, issuingCaSha256: caSha256,
+    caVerification: DPS_CA_VERIFICATION_NOTE, ...(verification ? { verificationCertificate: verification } : {}),
+  };
 }
 
 /** The 'azure-dps' registry kind. */

@@ -4,7 +4,10 @@
  * from the template issuer, idempotence, refusals, throttling and outages, revocation under
  * If-Match, and the enrollment-group mode (setup on the issuing CA, awaiting, confirmation).
  */
+import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { silentLogger } from '../../../common/log.js';
 import { createTemplateDeviceIssuer } from '../../../server/ca/template-device-issuer.js';
@@ -180,5 +183,21 @@ t.test('enrollment-group mode: setup on the issuing CA, register awaits, confirm
   t.equal(fake.state.enrollments.get(revoked.serial.toLowerCase())?.body.provisioningStatus, 'disabled');
   t.equal(fake.deviceConnects(toPem(revoked.certificateDer)).status, 'disabled', 'the individual entry overrides the group');
   t.equal(fake.deviceConnects(toPem((await unitFrom(pki)).certificateDer)).status, 'assigned', 'the rest of the group still provisions');
+  t.same(fake.violations, []);
+});
+
+t.test('setup with the DPS verification code signs the proof-of-possession certificate with the issuing CA key (openssl)', async (t) => {
+  const { pki, fake, ctx } = await setup(t);
+  const cfg = fakeDpsConfig(fake, { mode: 'enrollment-group', caVerificationCode: '2B0A9E5C1D7F43A6B8C0D1E2F3A4B5C6D7E8F9A0B1C2D3E4' });
+  const sctx = { ...ctx, issuingSigner: pki.signer, issuingCaDer: pki.issuingDer, progress: () => undefined } as unknown as RegistrySetupContext;
+  const out = await setupAzureDpsEnrollmentGroup('azure-eu', cfg, sctx);
+  t.type(out.verificationCertificate, 'string');
+  const dir = t.testdir({ 'ca.pem': pki.issuingPem, 'verification.pem': out.verificationCertificate as string });
+  writeFileSync(join(dir, 'root.pem'), pki.rootPem);
+  // Chains through the issuing CA to the root: only the issuing CA key can have signed it.
+  const verified = execFileSync('openssl', ['verify', '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'ca.pem'), join(dir, 'verification.pem')], { encoding: 'utf8' });
+  t.match(verified, /verification\.pem: OK/);
+  const subject = execFileSync('openssl', ['x509', '-in', join(dir, 'verification.pem'), '-noout', '-subject'], { encoding: 'utf8' });
+  t.match(subject, /CN ?= ?2B0A9E5C1D7F43A6B8C0D1E2F3A4B5C6D7E8F9A0B1C2D3E4/);
   t.same(fake.violations, []);
 });
