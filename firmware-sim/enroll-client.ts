@@ -74,11 +74,24 @@ export class EnrollClient {
     }
     const qos = opts.qos ?? 1;
     const c = new EnrollClient(client, opts.serial, version, timeoutMs, qos);
+    // With reconnectPeriod 0, mqtt.js never settles a SUBSCRIBE whose connection dropped before
+    // SUBACK (a broker restart): bound it by the connection's close and the time limit.
+    let timer: NodeJS.Timeout | undefined;
+    let onClose: (() => void) | undefined;
+    const lost = new Promise<never>((_, reject) => {
+      onClose = () => reject(new KeylineError('BROKER_UNREACHABLE', `connection of ${opts.serial} closed before SUBACK`));
+      client.once('close', onClose);
+      timer = setTimeout(() => reject(new KeylineError('ENROLLMENT_TIMEOUT', `no SUBACK for ${opts.serial} within ${timeoutMs} ms`)), timeoutMs);
+    });
     try {
-      await client.subscribeAsync(enrollResponseTopic(opts.serial), { qos });
+      await Promise.race([client.subscribeAsync(enrollResponseTopic(opts.serial), { qos }), lost]);
     } catch (err) {
       await c.close();
+      if (err instanceof KeylineError) throw err;
       throw new KeylineError('FORBIDDEN', `broker refused subscription to ${enrollResponseTopic(opts.serial)}`, { cause: err });
+    } finally {
+      clearTimeout(timer);
+      client.removeListener('close', onClose!);
     }
     return c;
   }
