@@ -1,6 +1,8 @@
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import t from 'tap';
 import { PgStore } from '../../../server/store/postgres/pg-store.js';
+import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
 import { freshPgDatabase, pgSkipReason } from '../../helpers/postgres.js';
 import { storeSuite } from './store.suite.js';
 
@@ -36,3 +38,23 @@ if (skip) {
     },
   });
 }
+
+t.test('the PostgreSQL migrations mirror the SQLite ones: same tables, columns and nullability', { skip }, async (t) => {
+  const file = `${t.testdir()}/mirror.db`;
+  await new SqliteStore(file).close();
+  const db = new Database(file, { readonly: true });
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]);
+  const sqlite = tables.flatMap((table) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string; notnull: number; pk: number }[])
+    .map((c) => `${table}.${c.name}${c.notnull || c.pk ? ' not null' : ''}`)).sort();
+  db.close();
+  url = await freshPgDatabase();
+  await (await PgStore.open(url)).close();
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  const r = await c.query<{ t: string; c: string; n: string }>(`SELECT table_name AS t, column_name AS c, is_nullable AS n
+    FROM information_schema.columns WHERE table_schema = 'public'`);
+  await c.end();
+  // revoked_certificates.seq makes SQLite's implicit rowid explicit (listSince polls it).
+  const postgres = r.rows.map((x) => `${x.t}.${x.c}${x.n === 'NO' ? ' not null' : ''}`).filter((x) => !x.startsWith('revoked_certificates.seq')).sort();
+  t.same(postgres, sqlite);
+});
