@@ -66,7 +66,6 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
     });
     const store = await openStore(config.store.url);
     closers.push(() => store.close());
-    const provisioning = createProvisioning({ store, issuer, log: log.child({ area: 'provisioning' }) });
     // Preregistration: every process leases jobs from the shared outbox, so running one per worker is safe.
     const registries = createRegistries(config, { store, issuingCaPem: issuingPem, env, log: log.child({ area: 'registry' }) });
     const o = config.outbox;
@@ -76,6 +75,10 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
       awaitingCheckMs: o.awaitingCheckSeconds * 1000, intervalMs: o.intervalMs, batch: o.batch,
     });
     outbox.start();
+    const provisioning = createProvisioning({
+      store, issuer, log: log.child({ area: 'provisioning' }),
+      registryNames: registries.map((r) => r.name), outbox, confirmWaitMs: o.confirmWaitMs,
+    });
     closers.push(() => outbox.stop());
     const revocationStack = await startRevocation({ config, keyStore, store, issuingSigner: signer, issuingDer, log });
     closers.push(() => revocationStack.close());

@@ -13,6 +13,12 @@ export const chipSerial = z
   .regex(/^[0-9A-Fa-f]{18}$/, '18 hex digits (the 9-byte chip serial number)')
   .transform((s) => s.toUpperCase());
 
+/** A registry name as keyline.json's `registries` keys are ('self' is Keyline's own). */
+export const registryName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a registry name: 1-64 of a-z 0-9 -');
+
+/** When a unit counts as complete at the station (see POST /v1/units/:serial/confirm). */
+export const preregistrationPolicy = z.enum(['confirmed', 'queued']);
+
 /** POST /v1/work-orders */
 export const workOrderCreate = z
   .object({
@@ -20,6 +26,11 @@ export const workOrderCreate = z
     product: z.string().min(1).max(64).regex(/^[^\u0000-\u001f]+$/, 'printable text'),
     quota: z.number().int().min(1).max(100_000_000),
     stations: z.array(id).max(1000).optional(),
+    /** Registries every unit must reach (default ['self']); each must be configured on the server. */
+    registries: z.array(registryName).min(1).max(16)
+      .refine((r) => new Set(r).size === r.length, 'each registry at most once').optional(),
+    /** 'confirmed' (default): confirm waits until every registry has the unit; 'queued': once its jobs are queued. */
+    preregistration: preregistrationPolicy.optional(),
   })
   .strict();
 export type WorkOrderCreate = z.infer<typeof workOrderCreate>;
@@ -34,6 +45,8 @@ export const workOrderView = z.object({
   stations: z.array(z.string()).nullable(),
   status: z.enum(['open', 'closed']),
   createdAt: z.string(),
+  registries: z.array(z.string()),
+  preregistration: preregistrationPolicy,
 });
 export type WorkOrderView = z.infer<typeof workOrderView>;
 
@@ -98,6 +111,26 @@ export const unitView = z.object({
   certificatePem: z.string().optional(),
 });
 export type UnitView = z.infer<typeof unitView>;
+
+/** Where one of a unit's registrations stands. */
+export const registrationState = z.object({
+  registry: z.string(),
+  /** 'awaiting-connection': a CA-level mode (AWS JITP, DPS enrollment group) covers it until first connection. */
+  state: z.enum(['registered', 'awaiting-connection', 'queued', 'parked']),
+  externalId: z.string().optional(),
+  error: z.string().optional(),
+});
+export type RegistrationState = z.infer<typeof registrationState>;
+
+/**
+ * The answer to POST /v1/units/:serial/confirm: the unit, its registrations, and whether it is
+ * complete under its work order's policy (REGISTRATION_PENDING / REGISTRY_REJECTED otherwise).
+ */
+export const unitConfirmed = unitView.extend({
+  registrations: z.array(registrationState),
+  complete: z.boolean(),
+});
+export type UnitConfirmed = z.infer<typeof unitConfirmed>;
 
 /** GET /v1/units query. */
 export const unitListQuery = z

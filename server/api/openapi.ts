@@ -10,7 +10,7 @@ const json = (s: z.ZodType) => z.toJSONSchema(s, { unrepresentable: 'any', io: '
 const body = (s: z.ZodType) => ({ required: true, content: { 'application/json': { schema: json(s) } } });
 const ok = (description: string, s?: z.ZodType) => ({ description, ...(s ? { content: { 'application/json': { schema: json(s) } } } : {}) });
 const refusals = {
-  '400': ok('Invalid input (VALIDATION_FAILED, MALFORMED_JSON, INVALID_PUBLIC_KEY, POINT_NOT_ON_CURVE, UNSUPPORTED_CURVE, INVALID_CSR, CSR_SIGNATURE_INVALID, UNKNOWN_WORK_ORDER, ...)', api.errorBody),
+  '400': ok('Invalid input (VALIDATION_FAILED, MALFORMED_JSON, INVALID_PUBLIC_KEY, POINT_NOT_ON_CURVE, UNSUPPORTED_CURVE, INVALID_CSR, CSR_SIGNATURE_INVALID, UNKNOWN_WORK_ORDER, UNKNOWN_REGISTRY, ...)', api.errorBody),
   '401': ok('No client certificate, or one this PKI did not issue or that expired', api.errorBody),
   '403': ok('Revoked certificate, wrong role, station not allowed, quota exceeded', api.errorBody),
   '409': ok('DUPLICATE_KEY, SERIAL_EXISTS', api.errorBody),
@@ -36,7 +36,18 @@ export function openApiDocument(): Record<string, unknown> {
       },
       '/v1/units:batch': { post: { summary: 'Up to 100 units, the same rules per unit', requestBody: body(api.unitBatchRequest), responses: { '200': ok('One result per unit, in order', api.unitBatchResponse), ...refusals } } },
       '/v1/units/{serial}': { get: { summary: 'One unit', parameters: serialParam, responses: { '200': ok('The unit', api.unitView), ...refusals } } },
-      '/v1/units/{serial}/confirm': { post: { summary: 'Confirm the certificate was written and verified on the chip', parameters: serialParam, requestBody: body(api.unitConfirm), responses: { '200': ok('Confirmed', api.unitView), ...refusals } } },
+      '/v1/units/{serial}/confirm': {
+        post: {
+          summary: 'Confirm the certificate was written and verified on the chip; for a \'confirmed\' work order, waits for its registrations',
+          parameters: serialParam, requestBody: body(api.unitConfirm),
+          responses: {
+            '200': ok('Confirmed and complete (registered, awaiting first connection, or queued for a \'queued\' work order)', api.unitConfirmed),
+            ...refusals,
+            '502': ok('REGISTRY_REJECTED: a registry refused the unit (detail.registrations)', api.errorBody),
+            '503': ok('REGISTRATION_PENDING: not all registries confirmed in time; retry (idempotent). detail.registrations', api.errorBody),
+          },
+        },
+      },
       '/v1/units/{serial}/quarantine': { post: { summary: 'Quarantine a unit with its reason', parameters: serialParam, requestBody: body(api.unitQuarantine), responses: { '200': ok('Quarantined', api.unitView), ...refusals } } },
       '/v1/revocations': { post: { summary: 'Revoke a unit, a work order\'s units or one certificate (security-officer role only; CRL re-issued, OCSP updated)', requestBody: body(revocationRequest), responses: { '200': ok('Every certificate touched, with alreadyRevoked for earlier revocations'), '404': ok('UNKNOWN_UNIT', api.errorBody), ...refusals } } },
       '/v1/ca/chain': { get: { summary: 'Issuing CA and root, PEM', security: [], responses: { '200': { description: 'application/pem-certificate-chain' } } } },

@@ -5,13 +5,16 @@
  */
 import { KeylineError, ValidationError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
-import { workOrderCreate, type UnitView, type WorkOrderView } from '../../common/protocol/station-api.js';
+import { workOrderCreate, type UnitConfirmed, type UnitView, type WorkOrderCreate, type WorkOrderView } from '../../common/protocol/station-api.js';
 import type { DeviceIssuer } from '../ca/device-issuer.js';
 import { UNIT_STATUSES, type StationRecord, type StationRole, type Store, type UnitStatus } from '../store/store.js';
 import { createIssuePipeline, type IssueResult, type UnitOutcome } from './issue-units.js';
 import type { IssueRequest } from './policies.js';
 import { parseCsr, parsePublicKey } from './public-key.js';
 import { unitView, workOrderView } from './views.js';
+import { createOutboxWorker } from '../registry/outbox-worker.js';
+import { createSelfRegistry, SELF_REGISTRY } from '../registry/self-registry.js';
+import { createRegistrationGate } from './registration-gate.js';
 
 export type { IssueResult, UnitOutcome } from './issue-units.js';
 
@@ -36,6 +39,12 @@ export interface ProvisioningDeps {
   issuer: DeviceIssuer;
   clock?: () => Date;
   log?: Logger;
+  /** Registries work orders may name (the server's configured ones); default ['self']. */
+  registryNames?: string[];
+  /** Delivers one unit's jobs now, for confirm gating; default: a worker for the self registry only. */
+  outbox?: { deliverUnit(serial: string): Promise<unknown> };
+  /** How long confirm waits for a 'confirmed' work order's registrations (ms); default 10 s. */
+  confirmWaitMs?: number;
 }
 
 /** The provisioning service's functions. */
@@ -48,6 +57,12 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const { store } = deps;
   const knownStations = new Map<string, StationRecord>();
   const issueUnits = createIssuePipeline({ store, issuer: deps.issuer, now, log });
+  const registryNames = deps.registryNames ?? [SELF_REGISTRY];
+  const gate = createRegistrationGate({
+    store,
+    outbox: deps.outbox ?? createOutboxWorker({ store, registries: [createSelfRegistry({ store, now })], now, log }),
+    waitMs: deps.confirmWaitMs ?? 10_000,
+  });
 
   async function parseRequest(input: IssueUnitInput): Promise<IssueRequest> {
     if ((input.publicKey === undefined) === (input.csr === undefined)) {
@@ -88,19 +103,26 @@ export function createProvisioning(deps: ProvisioningDeps) {
 
   return {
     /** Creates a work order; WORK_ORDER_EXISTS on a duplicate id, VALIDATION_FAILED on bad fields. */
-    async createWorkOrder(input: { id: string; product: string; quota: number; stations?: string[] }, actor: string): Promise<WorkOrderView> {
+    async createWorkOrder(input: WorkOrderCreate, actor: string): Promise<WorkOrderView> {
       const parsed = workOrderCreate.safeParse(input);
       if (!parsed.success) {
         const issue = parsed.error.issues[0]!;
         throw new ValidationError('VALIDATION_FAILED', `${issue.path.join('.') || 'workOrder'}: ${issue.message}`, { detail: { field: issue.path.join('.') } });
       }
       const wo = parsed.data;
+      const registries = wo.registries ?? [SELF_REGISTRY];
+      const preregistration = wo.preregistration ?? 'confirmed';
+      const unknown = registries.find((r) => !registryNames.includes(r));
+      if (unknown !== undefined) {
+        throw new KeylineError('UNKNOWN_REGISTRY', `registries: '${unknown}' is not configured on this server (configured: ${registryNames.join(', ')})`,
+          { detail: { field: 'registries', registry: unknown } });
+      }
       const created = await store.transaction(async (tx) => {
-        const rec = await tx.workOrders.create({ id: wo.id, product: wo.product, quota: wo.quota, stations: wo.stations ?? null, createdAt: now().toISOString() });
-        await tx.audit.append({ action: 'work_order.created', actor, subject: wo.id, detail: { product: wo.product, quota: wo.quota, stations: wo.stations ?? null } });
+        const rec = await tx.workOrders.create({ id: wo.id, product: wo.product, quota: wo.quota, stations: wo.stations ?? null, createdAt: now().toISOString(), registries, preregistration });
+        await tx.audit.append({ action: 'work_order.created', actor, subject: wo.id, detail: { product: wo.product, quota: wo.quota, stations: wo.stations ?? null, registries, preregistration } });
         return rec;
       });
-      log.info({ workOrder: wo.id, quota: wo.quota, actor }, 'work order created');
+      log.info({ workOrder: wo.id, quota: wo.quota, registries, preregistration, actor }, 'work order created');
       return workOrderView(created);
     },
 
@@ -145,9 +167,14 @@ export function createProvisioning(deps: ProvisioningDeps) {
       });
     },
 
-    /** The station confirms it wrote and verified the certificate: issued → confirmed (idempotent). */
-    confirmUnit(serial: string, body: { fingerprintSha256: string }, station: string): Promise<UnitDetail> {
-      return transition(serial, 'confirmed', ['issued'], station, { fingerprintSha256: body.fingerprintSha256 });
+    /**
+     * The station confirms it wrote and verified the certificate: issued → confirmed (idempotent),
+     * then the registration gate (registration-gate.ts): complete, or REGISTRATION_PENDING /
+     * REGISTRY_REJECTED, which a repeated confirm settles.
+     */
+    async confirmUnit(serial: string, body: { fingerprintSha256: string }, station: string): Promise<UnitDetail & Pick<UnitConfirmed, 'registrations' | 'complete'>> {
+      const unit = await transition(serial, 'confirmed', ['issued'], station, { fingerprintSha256: body.fingerprintSha256 });
+      return { ...unit, ...(await gate(unit.serial)) };
     },
 
     /** Sets a unit aside (failed verification, suspected clone); idempotent. */

@@ -7,7 +7,7 @@ import type { UnitRecord, WorkOrderRecord } from '../store/store.js';
 
 /** A work order with its remaining quota. */
 export function workOrderView(wo: WorkOrderRecord): WorkOrderView {
-  return { ...wo, remaining: wo.quota - wo.issued };
+  return { ...wo, remaining: wo.quota - wo.issued, registries: wo.registries ?? ['self'], preregistration: wo.preregistration ?? 'confirmed' };
 }
 
 /** A unit with its key as hex and, when asked, its certificate in PEM. */
