@@ -8,7 +8,7 @@
  * (Azure Resource Manager / `az iot dps certificate`), outside this service SDK; setup says so.
  */
 import { createHash } from 'node:crypto';
-import { RegistryError } from '../../common/errors.js';
+import { KeylineError, RegistryError } from '../../common/errors.js';
 import { verificationCertificate } from './aws-iot-setup.js';
 import { azureDpsRegistryConfig, type AzureDpsRegistryConfig } from './azure-dps-config.js';
 import { createAzureDpsRegistry, createDpsClient, dpsError, holdsCertificate, toPem } from './azure-dps-registry.js';
@@ -24,7 +24,7 @@ export const DPS_CA_VERIFICATION_NOTE =
 /** Creates or refreshes the enrollment group on the issuing CA (idempotent); never replaces another CA's group. */
 export async function setupAzureDpsEnrollmentGroup(name: string, cfg: AzureDpsRegistryConfig, ctx: RegistrySetupContext): Promise<Record<string, unknown>> {
   if (cfg.mode !== 'enrollment-group') {
-    throw new RegistryError('REGISTRY_REJECTED', `registries.${name}.mode is '${cfg.mode}': setup applies to 'enrollment-group' only`, { detail: { field: `registries.${name}.mode` } });
+    throw new KeylineError('NOT_SUPPORTED', `registries.${name}.mode is '${cfg.mode}': setup applies to 'enrollment-group' only`, { detail: { field: `registries.${name}.mode` } });
   }
   const client = createDpsClient(name, cfg, ctx);
   const enrollmentGroupId = cfg.enrollmentGroupId ?? name;

@@ -4,11 +4,15 @@
  * enrollments exactly once; a throttled call waits for Retry-After; a clone parks its job; in
  * enrollment-group mode the job waits for the device's first connection; a revoke job disables.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { silentLogger } from '../../../common/log.js';
 import { createTemplateDeviceIssuer } from '../../../server/ca/template-device-issuer.js';
 import { createAzureDpsRegistry, toPem } from '../../../server/registry/azure-dps-registry.js';
 import { createOutboxWorker } from '../../../server/registry/outbox-worker.js';
+import { createRegistries, setupRegistry } from '../../../server/registry/registries.js';
+import type { Config } from '../../../server/config.js';
 import { createIssuePipeline } from '../../../server/services/issue-units.js';
 import type { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
 import { makeTestPki } from '../../secure-element/atcacert/ca-fixture.js';
@@ -39,7 +43,7 @@ async function setup(t: Test, extra: Record<string, unknown> = {}) {
   }
   const jobs = (serial: string) => store.transaction((tx) => tx.outbox.jobsFor(serial));
   const unit = async (serial: string) => (await store.transaction((tx) => tx.units.getBySerial(serial)))!;
-  return { store: store as SqliteStore, fake, registry, worker, clock, issue, jobs, unit };
+  return { dir, store: store as SqliteStore, fake, registry, worker, clock, issue, jobs, unit };
 }
 
 t.test('issued units become one DPS individual enrollment each, once', async (t) => {
@@ -126,5 +130,22 @@ t.test('a revoke job disables the unit\'s enrollment', async (t) => {
   await store.transaction((tx) => tx.outbox.enqueue({ serial: s!, registry: REGISTRY, action: 'revoke', at: new Date(clock.at).toISOString() }));
   await worker.runOnce();
   t.equal(fake.state.enrollments.get(s!.toLowerCase())?.body.provisioningStatus, 'disabled');
+  t.same(fake.violations, []);
+});
+
+t.test('wired from keyline.json: a {file} connection string, the kind\'s factory and `registry setup`', async (t) => {
+  const { dir, fake, issue, store } = await setup(t);
+  const pki = await pkiP;
+  writeFileSync(join(dir, 'dps.conn'), `${fake.connectionString}\n`);
+  const section = { type: 'azure-dps', connectionString: { file: 'dps.conn' }, endpoint: { host: 'localhost', port: fake.port, ca: fake.caPath }, mode: 'enrollment-group' };
+  const config = { registries: { [REGISTRY]: section }, file: join(dir, 'keyline.json'), baseDir: dir } as unknown as Pick<Config, 'registries' | 'file' | 'baseDir'>;
+  const registries = createRegistries(config, { store, issuingCaPem: pki.issuingPem, log: silentLogger });
+  t.same(registries.map((r) => r.name), ['self', REGISTRY]);
+  const summary = await setupRegistry(config, REGISTRY, { issuingCaPem: pki.issuingPem, issuingCaDer: pki.issuingDer, issuingSigner: pki.signer, log: silentLogger, progress: () => undefined });
+  t.match(summary, { type: 'azure-dps', enrollmentGroupId: REGISTRY, created: true });
+  t.ok(fake.state.groups.has(REGISTRY.toLowerCase()), 'group written with the secret read from the file');
+  const [s] = await issue(1);
+  await createOutboxWorker({ store, registries, log: silentLogger }).runOnce();
+  t.equal((await store.transaction((tx) => tx.outbox.jobsFor(s!))).find((j) => j.registry === REGISTRY)?.status, 'awaiting');
   t.same(fake.violations, []);
 });

@@ -168,7 +168,7 @@ t.test('enrollment-group mode: setup on the issuing CA, register awaits, confirm
 
   const other = await makeTestPki({ issuingSubject: 'CN=Someone Else CA' });
   await t.rejects(setupAzureDpsEnrollmentGroup('azure-eu', cfg, { ...sctx, issuingCaPem: other.issuingPem, issuingCaDer: other.issuingDer }), { code: 'REGISTRY_REJECTED' });
-  await t.rejects(setupAzureDpsEnrollmentGroup('azure-eu', fakeDpsConfig(fake), sctx), { code: 'REGISTRY_REJECTED' }, 'individual mode has no setup');
+  await t.rejects(setupAzureDpsEnrollmentGroup('azure-eu', fakeDpsConfig(fake), sctx), { code: 'NOT_SUPPORTED' }, 'individual mode has no setup');
 
   const unit = await unitFrom(pki);
   const requests = fake.state.requests.length;
