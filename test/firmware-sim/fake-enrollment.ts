@@ -27,6 +27,8 @@ export interface FakeBehaviour {
   tamper?: boolean;
   /** Sign the configuration with a key whose certificate is not from the pinned chain. */
   foreignSigner?: boolean;
+  /** Record this many enrollments without answering them (an answer lost with the broker), counting down. */
+  dropAnswers?: number;
 }
 
 /** The running fake. */
@@ -94,6 +96,7 @@ export async function startFakeEnrollment(t: Test, issuer: Issuer, opts: { plain
     const signingKey = createPrivateKey(fake.behaviour.foreignSigner ? foreignKey.privateKeyPem : signerKey.privateKeyPem);
     const signature = sign('sha256', canonicalConfigBytes(config), signingKey).toString('base64');
     const sent = fake.behaviour.tamper ? { ...config, telemetryIntervalSeconds: 1 } : config;
+    if (fake.behaviour.dropAnswers) return void fake.behaviour.dropAnswers--;
     return answer({ type: 'enrolled', serial: msg.serial, group: 'sensors', config: sent, configSignature: signature, configSignerCertificate: signerDer, reenrolled });
   });
   t.teardown(async () => {
