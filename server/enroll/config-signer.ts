@@ -56,6 +56,11 @@ export interface EnsureConfigSignerOptions {
   mayGenerate?: boolean;
   /** How long a process that may not generate waits for the key (ms, default 30 s). */
   waitMs?: number;
+  /**
+   * Runs the look-again-then-generate step alone among every process on the token (replicas
+   * starting together: a database lease), so they cannot create two keys under one label.
+   */
+  exclusive?: <T>(fn: () => Promise<T>) => Promise<T>;
 }
 
 /** Finds (or generates) the config-signer key and issues its certificate. */
@@ -69,7 +74,16 @@ export async function ensureConfigSigner(o: EnsureConfigSignerOptions): Promise<
     } catch (err) {
       if (!hasCode(err, 'HSM_KEY_NOT_FOUND')) throw err;
       if (o.mayGenerate !== false) {
-        signer = await o.keyStore.getSigner(await o.keyStore.generateKeyPair({ label: o.label, curve: 'P-256' }));
+        const generate = async (): Promise<Signer> => {
+          // Another process may have made it while this one waited for its turn.
+          try {
+            return await o.keyStore.getSigner(ref);
+          } catch (again) {
+            if (!hasCode(again, 'HSM_KEY_NOT_FOUND')) throw again;
+          }
+          return o.keyStore.getSigner(await o.keyStore.generateKeyPair({ label: o.label, curve: 'P-256' }));
+        };
+        signer = await (o.exclusive ? o.exclusive(generate) : generate());
       } else if (Date.now() > deadline) {
         throw err;
       } else {

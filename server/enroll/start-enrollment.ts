@@ -3,7 +3,11 @@
  * signer, the embedded broker (or a connection to the external one) and the service.
  */
 import cluster from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KeylineError } from '../../common/errors.js';
 import { toPem } from '../../common/pem.js';
 import type { Logger } from '../../common/log.js';
 import type { Config } from '../config.js';
@@ -41,7 +45,9 @@ export async function startEnrollment(i: StartEnrollmentInput): Promise<RunningE
   const org = i.issuer.cert.subjectName.getField('O')[0] ?? 'Keyline';
   // In cluster mode only worker 1 may create the key; the others wait for it (config-signer.ts).
   const mayGenerate = !cluster.isWorker || cluster.worker?.id === 1;
-  const configSigner = await ensureConfigSigner({ keyStore: i.keyStore, tokenLabel: i.config.hsm.tokenLabel, label: e.configSignerLabel, issuer: i.issuer, org, mayGenerate });
+  // Replicas (separate servers on one database and token) take a database lease for it instead.
+  const exclusive = <T>(fn: () => Promise<T>) => underLease(i.store, 'config-signer-keygen', fn);
+  const configSigner = await ensureConfigSigner({ keyStore: i.keyStore, tokenLabel: i.config.hsm.tokenLabel, label: e.configSignerLabel, issuer: i.issuer, org, mayGenerate, exclusive });
   const service = createEnrollmentService({
     store: i.store, trust: new DeviceTrust(i.issuingDer), configSigner, groups: e.groups, defaultGroup: e.defaultGroup, nonceTtlSeconds: e.nonceTtlSeconds,
   });
@@ -76,4 +82,21 @@ export async function startEnrollment(i: StartEnrollmentInput): Promise<RunningE
       await embedded?.close();
     },
   };
+}
+
+/** Runs fn while holding database lease `name` (waiting up to 60 s for it; it lapses after 30 s if this process dies). */
+async function underLease<T>(store: Store, name: string, fn: () => Promise<T>): Promise<T> {
+  const holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const now = Date.now();
+    if (await store.transaction((tx) => tx.leases.acquire(name, holder, new Date(now).toISOString(), new Date(now + 30_000).toISOString()))) break;
+    if (now > deadline) throw new KeylineError('LEASE_HELD', `lease ${name} still held by another process after 60 s`);
+    await sleep(200);
+  }
+  try {
+    return await fn();
+  } finally {
+    await store.transaction((tx) => tx.leases.release(name, holder));
+  }
 }

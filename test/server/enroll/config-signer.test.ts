@@ -58,3 +58,25 @@ t.test('config signer: created once, reused, certificate from the issuing CA, si
 
   await t.rejects(ensureConfigSigner({ ...base, label: 'absent', mayGenerate: false, waitMs: 100 }), { code: 'HSM_KEY_NOT_FOUND' });
 });
+
+t.test('replicas starting together: generation runs exclusively, so one key is made', async (t) => {
+  const rs = createSoftSigner();
+  const root = await createRootCa({ signer: rs, org: 'Keyline Test' });
+  const is = createSoftSigner();
+  const issuing = await createIssuingCa({ root: { signer: rs, cert: root }, subjectSpki: await is.publicKeySpki(), org: 'Keyline Test' });
+  const base = { tokenLabel: 'line', label: 'config-signer', issuer: { signer: is, cert: issuing }, org: 'Keyline Test' };
+  // Without coordination both see no key and both generate (two keys under one label).
+  const racing = fakeKeyStore();
+  await Promise.all([ensureConfigSigner({ ...base, keyStore: racing }), ensureConfigSigner({ ...base, keyStore: racing })]);
+  t.equal(racing.generated, 2, 'the race the lease prevents');
+  // With `exclusive` (a database lease in start-enrollment.ts; a promise chain here) the second looks again first.
+  const ks = fakeKeyStore();
+  let chain: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = chain.then(fn);
+    chain = run.catch(() => undefined);
+    return run;
+  };
+  await Promise.all([ensureConfigSigner({ ...base, keyStore: ks, exclusive }), ensureConfigSigner({ ...base, keyStore: ks, exclusive })]);
+  t.equal(ks.generated, 1, 'one key generated');
+});
