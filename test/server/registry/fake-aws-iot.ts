@@ -63,6 +63,8 @@ export interface FakeAwsIot {
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** The next `n` requests (of operation `op`, when given) fail with `kind`. */
   failNext(kind: FakeFault, n: number, op?: string): void;
+  /** Requests held by an injected hang whose client is still connected. */
+  hanging(): number;
   /** Calls made of operation `op`. */
   count(op: string): number;
   /** A device's first TLS connection: JITP under a registered CA with auto-registration. */
@@ -301,6 +303,7 @@ export async function startFakeAwsIot(opts: FakeAwsIotOptions = {}): Promise<Fak
         if (f!.kind === 'throttle') return fail(res, new AwsFault(429, 'ThrottlingException', 'Rate exceeded'), { 'retry-after': String(opts.retryAfterSeconds ?? 1) });
         if (f!.kind === 'unavailable') return fail(res, new AwsFault(503, 'ServiceUnavailableException', 'Service unavailable'));
         hung.add(res);
+        res.on('close', () => hung.delete(res));
         return;
       }
       state.calls.push({ op, url: url.pathname });
@@ -323,6 +326,7 @@ export async function startFakeAwsIot(opts: FakeAwsIotOptions = {}): Promise<Fak
     url: `http://127.0.0.1:${port}`,
     state, region, credentials,
     failNext(kind, n, op) { for (let i = 0; i < n; i++) faults.push({ kind, ...(op ? { op } : {}) }); },
+    hanging: () => hung.size,
     count: (op) => state.calls.filter((c) => c.op === op).length,
     connect(certPem) {
       const x = new X509Certificate(certPem);
