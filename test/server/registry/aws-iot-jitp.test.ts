@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { toPem } from '../../../common/pem.js';
 import { awsIotKind } from '../../../server/registry/aws-iot-kind.js';
-import { awsCertificateId, createAwsIotRegistry } from '../../../server/registry/aws-iot-registry.js';
+import { awsCertificateId } from '../../../server/registry/aws-iot-registry.js';
 import { defaultJitpTemplate } from '../../../server/registry/aws-iot-setup.js';
 import { awsFixture } from './aws-iot-fixture.js';
 
