@@ -6,8 +6,8 @@ import { Agent, request } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { KeylineError, type ErrorCode } from '../common/errors.js';
 import {
-  unitBatchResponse, unitIssued, unitView, workOrderView,
-  type UnitBatchResponse, type UnitIssued, type UnitView, type WorkOrderCreate, type WorkOrderView,
+  unitBatchResponse, unitConfirmed, unitIssued, unitView, workOrderView,
+  type UnitBatchResponse, type UnitConfirmed, type UnitIssued, type UnitView, type WorkOrderCreate, type WorkOrderView,
 } from '../common/protocol/station-api.js';
 import type { z } from 'zod';
 
@@ -62,8 +62,9 @@ export class StationApiClient {
   issueBatch(units: unknown[]): Promise<UnitBatchResponse> {
     return this.call('POST', '/v1/units:batch', { units }, unitBatchResponse);
   }
-  confirmUnit(serial: string, fingerprintSha256: string): Promise<UnitView> {
-    return this.call('POST', `/v1/units/${serial}/confirm`, { fingerprintSha256 }, unitView);
+  /** Confirms a unit; REGISTRATION_PENDING (retry later) and REGISTRY_REJECTED come back as ApiError. */
+  confirmUnit(serial: string, fingerprintSha256: string): Promise<UnitConfirmed> {
+    return this.call('POST', `/v1/units/${serial}/confirm`, { fingerprintSha256 }, unitConfirmed);
   }
   quarantineUnit(serial: string, reason: string): Promise<UnitView> {
     return this.call('POST', `/v1/units/${serial}/quarantine`, { reason }, unitView);

@@ -18,7 +18,7 @@ import { chipDecision, type ChipLease, type ChipSource } from './chip-source.js'
 import { STEPS, type Journal, type Step, type UnitRecord } from './journal.js';
 import type { Progress, RunSummary } from './progress.js';
 import { ServerGate } from './server-gate.js';
-import { faultText, StopLine, UnitFault, UnitServer, type UnitApi } from './unit-server.js';
+import { faultText, RegistrationIncomplete, StopLine, UnitFault, UnitServer, type RegistrationWait, type UnitApi } from './unit-server.js';
 
 /** What the line is built from (all injected; the CLI builds the real ones). */
 export interface LineDeps {
@@ -41,6 +41,8 @@ export interface LineOptions {
   target: number;
   parallel: number;
   retry?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** How long a confirm waits out REGISTRATION_PENDING before the unit is left pending (default 60 s). */
+  registrationWait?: RegistrationWait;
   /** Aborted by the operator (Ctrl-C): units in progress finish, no new chip is taken. */
   signal?: AbortSignal;
 }
@@ -73,7 +75,7 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
     aborted: () => stop !== null,
   });
 
-  const server = new UnitServer(deps.api, gate, log);
+  const server = new UnitServer(deps.api, gate, log, opts.registrationWait);
   const chip = async <T>(fn: () => Promise<T>): Promise<T> => {
     const t = performance.now();
     try {
@@ -168,6 +170,14 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
       if (err instanceof StopLine) {
         journal.pend(serial, err.message);
         throw err;
+      }
+      if (err instanceof RegistrationIncomplete) {
+        // Written, locked and confirmed, but not known to every registry: never counted good;
+        // pending with the code (journal and report), confirmed again by a later run.
+        journal.pend(serial, err.message);
+        progress.event(`not complete ${serial}: ${err.message}`);
+        log.warn({ serial, workOrder: opts.workOrder, code: err.code }, `unit not complete: ${err.message}`);
+        return 'pending';
       }
       const partFault = err instanceof UnitFault || err instanceof SecureElementError || (err instanceof KeylineError && isPartCode(err.code));
       if (!partFault) {

@@ -17,9 +17,13 @@ export interface ServerGateOptions {
   aborted?: () => boolean;
 }
 
-/** True for failures that mean "try again later": no connection, or the server says 503. */
+/**
+ * True for failures that mean "try again later": no connection, or the server says 503. A
+ * REGISTRATION_PENDING 503 concerns one unit's registrations, not the server: UnitServer.confirm
+ * handles it without pausing the line.
+ */
 export function isUnreachable(err: unknown): boolean {
-  if (err instanceof ApiError) return err.status === 503;
+  if (err instanceof ApiError) return err.status === 503 && err.code !== 'REGISTRATION_PENDING';
   return err instanceof KeylineError && err.code === 'SERVER_UNREACHABLE';
 }
 

@@ -5,6 +5,7 @@
  */
 import { KeylineError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { UnitIssued } from '../common/protocol/station-api.js';
 import { ApiError, type StationApiClient } from './api-client.js';
 import type { ServerGate } from './server-gate.js';
@@ -23,6 +24,24 @@ export class UnitFault extends Error {
   }
 }
 
+/**
+ * The server recorded the confirmation but the unit's registrations are not complete
+ * (REGISTRATION_PENDING past the station's wait, or REGISTRY_REJECTED): the unit is not good;
+ * the line keeps it pending with this code, and a later run confirms it again.
+ */
+export class RegistrationIncomplete extends Error {
+  constructor(readonly code: 'REGISTRATION_PENDING' | 'REGISTRY_REJECTED', message: string) {
+    super(`${code}: ${message}`);
+  }
+}
+
+/** How long confirm keeps retrying REGISTRATION_PENDING, and its backoff. */
+export interface RegistrationWait {
+  totalMs?: number;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+}
+
 /** `CODE: message` for a KeylineError, the message otherwise (journal reasons, events). */
 export function faultText(err: unknown): string {
   return err instanceof KeylineError ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
@@ -39,7 +58,8 @@ export class UnitServer {
   /** Time spent in server calls, summed over workers. */
   ms = 0;
 
-  constructor(private readonly api: UnitApi, private readonly gate: ServerGate, private readonly log: Logger) {}
+  constructor(private readonly api: UnitApi, private readonly gate: ServerGate, private readonly log: Logger,
+    private readonly wait: RegistrationWait = {}) {}
 
   /** Asks for the certificate; the same idempotency key on every retry, across runs. */
   async issue(req: { serial: string; publicKeyHex: string; workOrder: string; idempotencyKey: string }): Promise<UnitIssued> {
@@ -54,12 +74,32 @@ export class UnitServer {
     }
   }
 
-  /** Confirms the unit; a confirmation whose answer was lost (a kill) is settled by looking it up. */
+  /**
+   * Confirms the unit and waits for its registrations: REGISTRATION_PENDING is retried with
+   * backoff for a bounded time (each retry is an idempotent confirm), then RegistrationIncomplete;
+   * REGISTRY_REJECTED is RegistrationIncomplete at once. Any other refusal whose answer may have
+   * been lost is settled by looking the unit up.
+   */
   async confirm(serial: string, fingerprint: string): Promise<void> {
+    const deadline = Date.now() + (this.wait.totalMs ?? 60_000);
+    let delay = this.wait.initialDelayMs ?? 1000;
     try {
-      await this.call(() => this.api.confirmUnit(serial, fingerprint));
+      for (;;) {
+        try {
+          const r = await this.call(() => this.api.confirmUnit(serial, fingerprint));
+          if (!r.complete) throw new RegistrationIncomplete('REGISTRATION_PENDING', `unit ${serial}: registrations not complete`);
+          return;
+        } catch (err) {
+          if (!(err instanceof ApiError && err.code === 'REGISTRATION_PENDING')) throw err;
+          if (Date.now() + delay > deadline) throw new RegistrationIncomplete('REGISTRATION_PENDING', err.message);
+          this.log.info({ serial, delayMs: delay }, 'registrations pending, confirming again');
+          await sleep(delay);
+          delay = Math.min(delay * 2, this.wait.maxDelayMs ?? 10_000);
+        }
+      }
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
+      if (err.code === 'REGISTRY_REJECTED') throw new RegistrationIncomplete('REGISTRY_REJECTED', err.message);
       const u = await this.call(() => this.api.getUnit(serial)).catch(() => null);
       if (u?.status === 'confirmed' && u.fingerprintSha256 === fingerprint) return;
       throw new UnitFault(`server refused the confirmation: ${err.code}: ${err.message}`);

@@ -20,7 +20,7 @@ import { CertChecker } from '../../station/cert-check.js';
 import { keylineProfile } from '../../station/chip-steps.js';
 import { InProcessChipSource } from '../../station/chip-source.js';
 import { Journal } from '../../station/journal.js';
-import { runLine, type LineDeps, type LineResult } from '../../station/line.js';
+import { runLine, type LineDeps, type LineOptions, type LineResult } from '../../station/line.js';
 import { Progress } from '../../station/progress.js';
 import { createSoftSigner } from '../helpers/soft-signer.js';
 
@@ -60,7 +60,7 @@ async function asApi<T>(b: Backend, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof KeylineError) throw new ApiError(err.code, err.message, ERROR_TABLE[err.code as ErrorCode]?.http ?? 500);
+    if (err instanceof KeylineError) throw new ApiError(err.code, err.message, ERROR_TABLE[err.code as ErrorCode]?.http ?? 500, err.detail);
     throw err;
   }
 }
@@ -74,7 +74,7 @@ export function apiFor(b: Backend, station = 'station-01'): LineDeps['api'] {
         const r = await b.prov.issueUnit(req, station);
         return { serial: r.serial, certificatePem: toPem(r.certificateDer), chainPem: b.chainPem, fingerprintSha256: r.fingerprintSha256, certificateSerial: r.certificateSerial };
       }),
-    confirmUnit: (serial, fp) => asApi(b, async () => view(await b.prov.confirmUnit(serial, { fingerprintSha256: fp }, station))),
+    confirmUnit: (serial, fp) => asApi(b, () => b.prov.confirmUnit(serial, { fingerprintSha256: fp }, station)),
     quarantineUnit: (serial, reason) => asApi(b, async () => view(await b.prov.quarantineUnit(serial, reason, station))),
     getUnit: (serial) => asApi(b, async () => view(await b.prov.getUnit(serial))),
   };
@@ -97,7 +97,7 @@ export async function runOver(
   b: Backend,
   chips: Atecc608Chip[],
   journalFile: string,
-  opts: { target: number; parallel?: number; workOrder?: string; onStep?: LineDeps['onStep']; api?: LineDeps['api']; profile?: LineDeps['profile']; source?: LineDeps['source']; signal?: AbortSignal; crashAt?: { step: string; n: number } },
+  opts: { target: number; parallel?: number; workOrder?: string; onStep?: LineDeps['onStep']; api?: LineDeps['api']; profile?: LineDeps['profile']; source?: LineDeps['source']; signal?: AbortSignal; crashAt?: { step: string; n: number }; registrationWait?: LineOptions['registrationWait'] },
 ): Promise<RunOutput> {
   const journal = new Journal(journalFile);
   let onStep = opts.onStep;
@@ -128,7 +128,8 @@ export async function runOver(
         api: opts.api ?? apiFor(b), journal, checker: new CertChecker(b.rootPem), profile: opts.profile ?? keylineProfile(),
         source: opts.source ?? new InProcessChipSource(chips), progress, ...(onStep ? { onStep } : {}),
       },
-      { workOrder, station: 'station-01', target: opts.target, parallel: opts.parallel ?? 2, retry: { initialDelayMs: 20, maxDelayMs: 80 }, ...(opts.signal ? { signal: opts.signal } : {}) },
+      { workOrder, station: 'station-01', target: opts.target, parallel: opts.parallel ?? 2, retry: { initialDelayMs: 20, maxDelayMs: 80 }, ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.registrationWait ? { registrationWait: opts.registrationWait } : {}) },
     );
     return { result, out, err };
   } finally {

@@ -1,0 +1,61 @@
+/**
+ * Work orders naming registries and confirm gating through the real server: config →
+ * registries (self plus an Azure DPS section whose endpoint refuses connections), HTTPS + mTLS,
+ * SQLite, the outbox worker. The cloud registries' own behaviour is tested with their fakes.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import t from 'tap';
+import { makeDevPki } from '../helpers/pki.js';
+import { clientFor, startTestServer } from '../helpers/server.js';
+import { chipSerialHex, deviceKey } from '../helpers/device-keys.js';
+
+const pki = await makeDevPki(t);
+const cfg = JSON.parse(readFileSync(pki.configPath, 'utf8'));
+cfg.registries = {
+  'dps-down': {
+    type: 'azure-dps', connectionString: { env: 'TEST_DPS_CONNECTION' }, endpoint: { host: '127.0.0.1', port: 1 }, timeoutMs: 500,
+  },
+};
+cfg.outbox = { confirmWaitMs: 400, baseDelayMs: 50, maxDelayMs: 100, intervalMs: 50, maxAttempts: 100 };
+writeFileSync(pki.configPath, JSON.stringify(cfg, null, 2));
+const server = await startTestServer(t, pki, {
+  TEST_DPS_CONNECTION: `HostName=test.azure-devices-provisioning.net;SharedAccessKeyName=provisioningserviceowner;SharedAccessKey=${Buffer.alloc(32, 7).toString('base64')}`,
+});
+const api = clientFor(t, pki, server.apiUrl);
+
+async function issue(workOrder: string) {
+  const u = await api.issueUnit({ serial: chipSerialHex(), publicKey: deviceKey().rawHex, workOrder });
+  return { serial: u.serial, fp: u.fingerprintSha256 };
+}
+
+t.test('POST /v1/work-orders: registries must be configured; both fields shown', async (t) => {
+  const bad = await api.raw('POST', '/v1/work-orders', { id: 'WO-X', product: 'S', quota: 1, registries: ['self', 'aws-us'] });
+  t.equal(bad.status, 400);
+  t.match(bad.body, { error: { code: 'UNKNOWN_REGISTRY', detail: { registry: 'aws-us' } } });
+  t.match(await api.createWorkOrder({ id: 'WO-SELF', product: 'S', quota: 5 }), { registries: ['self'], preregistration: 'confirmed' });
+  await api.createWorkOrder({ id: 'WO-DPS', product: 'S', quota: 5, registries: ['self', 'dps-down'] });
+  await api.createWorkOrder({ id: 'WO-Q', product: 'S', quota: 5, registries: ['self', 'dps-down'], preregistration: 'queued' });
+  t.match(await api.getWorkOrder('WO-Q'), { registries: ['self', 'dps-down'], preregistration: 'queued' });
+});
+
+t.test('confirm: self registered at once; an unreachable registry is 503 REGISTRATION_PENDING; queued completes', async (t) => {
+  const a = await issue('WO-SELF');
+  t.match(await api.confirmUnit(a.serial, a.fp), { status: 'confirmed', complete: true, registrations: [{ registry: 'self', state: 'registered', externalId: `keyline:${a.serial}` }] });
+
+  const b = await issue('WO-DPS');
+  const r = await api.raw('POST', `/v1/units/${b.serial}/confirm`, { fingerprintSha256: b.fp });
+  t.equal(r.status, 503);
+  t.match(r.body, { error: { code: 'REGISTRATION_PENDING', detail: { registrations: [{ registry: 'self', state: 'registered' }, { registry: 'dps-down', state: 'queued' }] } } });
+  t.match((await api.getUnit(b.serial)).status, 'confirmed', 'the confirmation is recorded; a retry only waits again');
+  const again = await api.raw('POST', `/v1/units/${b.serial}/confirm`, { fingerprintSha256: b.fp });
+  t.equal(again.status, 503);
+
+  const c = await issue('WO-Q');
+  t.match(await api.confirmUnit(c.serial, c.fp), { complete: true, registrations: [{ registry: 'self' }, { registry: 'dps-down', state: 'queued' }] });
+});
+
+t.test('GET /v1/openapi.json describes the confirm answers', async (t) => {
+  const doc = (await api.raw('GET', '/v1/openapi.json')).body as { paths: Record<string, { post?: { responses: Record<string, unknown> } }> };
+  t.ok(doc.paths['/v1/units/{serial}/confirm']?.post?.responses['503']);
+  t.ok(doc.paths['/v1/units/{serial}/confirm']?.post?.responses['502']);
+});
