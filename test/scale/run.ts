@@ -110,7 +110,7 @@ try {
   // Enrollment, with Mosquitto killed and restarted once a fifth of the devices have enrolled.
   const tEnroll = performance.now();
   const fleet = KeylineProc.spawn('fleet', ['device', 'fleet', '--chips', field, '--broker', e.broker.deviceUrl, '--config', e.pki.configPath, '--product', PRODUCT,
-    '--concurrency', String(devices.length), '--mqtt', '5', '--timeout', '5000', '--retries', '20', '--json']);
+    '--concurrency', String(devices.length), '--mqtt', '5', '--timeout', '15000', '--retries', '20', '--json']);
   const enrolledCount = async () => Number((await e.sql.all<{ c: unknown }>('SELECT count(*) AS c FROM enrollments'))[0]?.c);
   await until('a fifth of the devices to enroll', async () => (await enrolledCount()) >= devices.length / 5 || fleet.child.exitCode !== null, 120_000, 50);
   say(`fault: kill -9 Mosquitto at ${await enrolledCount()} enrollments`);
