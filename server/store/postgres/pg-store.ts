@@ -26,6 +26,11 @@ export interface PgStoreOptions {
   mustExist?: boolean;
   /** Timestamps for records the store stamps itself (tests pass a fixed clock). */
   now?: () => string;
+  /**
+   * Queue this process's write transactions (default true, see transaction()). Race tests turn
+   * it off to let one process's transactions contend in the database as many replicas' would.
+   */
+  queueWrites?: boolean;
 }
 
 /** The PostgreSQL implementation of Store. */
@@ -33,13 +38,17 @@ export class PgStore implements Store {
   readonly #pool: pg.Pool;
   readonly #now: () => string;
   readonly #where: string;
+  readonly #queueWrites: boolean;
   #running = new Set<Promise<unknown>>();
+  // Tail of this process's write-transaction queue.
+  #writes: Promise<unknown> = Promise.resolve();
   #closed = false;
 
-  private constructor(pool: pg.Pool, where: string, now: () => string) {
+  private constructor(pool: pg.Pool, where: string, now: () => string, queueWrites: boolean) {
     this.#pool = pool;
     this.#where = where;
     this.#now = now;
+    this.#queueWrites = queueWrites;
   }
 
   /** Connects to `url` (postgres://user@host:port/db) and migrates the schema. */
@@ -61,13 +70,25 @@ export class PgStore implements Store {
       await pool.end().catch(() => undefined);
       throw err;
     }
-    return new PgStore(pool, where, opts.now ?? (() => new Date().toISOString()));
+    return new PgStore(pool, where, opts.now ?? (() => new Date().toISOString()), opts.queueWrites ?? true);
   }
 
-  /** Runs fn in one READ COMMITTED transaction (READ ONLY when asked) on a pooled connection. */
+  /**
+   * Runs fn in one READ COMMITTED transaction (READ ONLY when asked) on a pooled connection.
+   * Write transactions of this process run one after another, as in SqliteStore: group commit
+   * (services/group-commit.ts) then gathers everything that arrived while the previous one ran,
+   * and a process never holds several connections waiting for the write lock. Read-only
+   * transactions run in parallel on the pool; other replicas are kept apart by the database's locks.
+   */
   transaction<T>(fn: (tx: Tx) => Promise<T>, opts: TxOptions = {}): Promise<T> {
     if (this.#closed) return Promise.reject(new KeylineError('STORE_ERROR', `postgres ${this.#where}: store is closed`));
-    const p = this.#run(fn, opts.readOnly === true);
+    const readOnly = opts.readOnly === true;
+    let p: Promise<T>;
+    if (readOnly || !this.#queueWrites) p = this.#run(fn, readOnly);
+    else {
+      p = this.#writes.then(() => this.#run(fn, false));
+      this.#writes = p.catch(() => undefined);
+    }
     this.#running.add(p);
     const done = () => this.#running.delete(p);
     p.then(done, done);

@@ -20,8 +20,10 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Two replicas on one fresh database, with WO-1 (quota `quota`) and `units` units. */
 async function twoReplicas(t: Test, o: { quota?: number; units?: number } = {}) {
   const url = await freshPgDatabase();
-  const a = await PgStore.open(url, { pool: 5 });
-  const b = await PgStore.open(url, { pool: 5 });
+  // queueWrites off: each store's own transactions contend in the database too, so the races
+  // below are between ten connections, as between many replicas.
+  const a = await PgStore.open(url, { pool: 5, queueWrites: false });
+  const b = await PgStore.open(url, { pool: 5, queueWrites: false });
   t.teardown(async () => { await a.close(); await b.close(); });
   const serials: string[] = [];
   await a.transaction(async (tx) => {
