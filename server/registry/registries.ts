@@ -10,6 +10,7 @@ import { resolveSecret, type Config } from '../config.js';
 import type { Store } from '../store/store.js';
 import type { Registry } from './registry.js';
 import type { RegistryContext, RegistryKind, RegistrySetupContext } from './registry-kind.js';
+import { awsIotKind } from './aws-iot-kind.js';
 import { azureDpsKind } from './azure-dps-kind.js';
 import { createSelfRegistry, SELF_REGISTRY } from './self-registry.js';
 
@@ -21,7 +22,7 @@ export type AnyRegistryKind = RegistryKind<any>;
  * Every registry kind this build ships (a section's `type` selects one). Each cloud's kind lives
  * in its own file; adding a cloud means adding it here and nowhere else.
  */
-export const REGISTRY_KINDS: readonly AnyRegistryKind[] = [azureDpsKind];
+export const REGISTRY_KINDS: readonly AnyRegistryKind[] = [awsIotKind, azureDpsKind];
 
 /** One validated `registries.<name>` section and the kind that owns it. */
 export interface RegistrySection {

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { KeylineError, ValidationError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import type { CertStatus } from '../ca/ocsp-response.js';
+import { SELF_REGISTRY } from '../registry/self-registry.js';
 import { normaliseSerialHex, type RevocationReason, type Store, type Tx, type UnitRecord } from '../store/store.js';
 
 /**
@@ -119,6 +120,22 @@ async function targetUnits(tx: Tx, req: RevocationRequest): Promise<UnitRecord[]
   return unit ? [unit] : [];
 }
 
+/**
+ * Queues a 'revoke' job for every registry the unit is registered with or has a register job
+ * for, in the revocation's transaction (the outbox delivers it: AWS revokes or deactivates the
+ * certificate, Azure disables the enrollment). 'self' needs none: enrollment refuses revoked units.
+ */
+async function enqueueRegistryRevokes(tx: Tx, unit: UnitRecord, at: string): Promise<void> {
+  const jobs = await tx.outbox.jobsFor(unit.serial);
+  const candidates = new Set([...((await tx.workOrders.get(unit.workOrder))?.registries ?? []), ...jobs.map((j) => j.registry)]);
+  for (const registry of candidates) {
+    if (registry === SELF_REGISTRY) continue;
+    if (jobs.some((j) => j.registry === registry && j.action === 'revoke')) continue;
+    const known = jobs.some((j) => j.registry === registry && j.action === 'register') || (await tx.outbox.getRegistration(unit.serial, registry)) !== null;
+    if (known) await tx.outbox.enqueue({ serial: unit.serial, registry, action: 'revoke', at });
+  }
+}
+
 async function revokeOne(tx: Tx, t: { unit: UnitRecord | null; certificateSerial: string }, reason: RevocationReason, at: string, actor: string): Promise<RevokedCertificate> {
   const certificateSerial = normaliseSerialHex(t.certificateSerial);
   const serial = t.unit?.serial ?? null;
@@ -128,7 +145,10 @@ async function revokeOne(tx: Tx, t: { unit: UnitRecord | null; certificateSerial
     return { certificateSerial, serial, kind: existing.kind, reason: existing.reason, revokedAt: existing.revokedAt, alreadyRevoked: true };
   }
   await tx.revocations.add({ certificateSerial, kind, subject: serial, reason, revokedAt: at, revokedBy: actor });
-  if (t.unit) await tx.units.setStatus(t.unit.serial, 'revoked', { at, reason });
+  if (t.unit) {
+    await tx.units.setStatus(t.unit.serial, 'revoked', { at, reason });
+    await enqueueRegistryRevokes(tx, t.unit, at);
+  }
   await tx.audit.append({ action: 'certificate.revoke', actor, subject: certificateSerial, detail: { serial, kind, reason, ...(t.unit ? { workOrder: t.unit.workOrder } : {}) } });
   return { certificateSerial, serial, kind, reason, revokedAt: at, alreadyRevoked: false };
 }
