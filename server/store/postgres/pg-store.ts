@@ -53,7 +53,14 @@ export class PgStore implements Store {
 
   /** Connects to `url` (postgres://user@host:port/db) and migrates the schema. */
   static async open(url: string, opts: PgStoreOptions = {}): Promise<PgStore> {
-    const pool = new pg.Pool({ connectionString: url, max: opts.pool ?? 10, types: PG_TYPES, application_name: 'keyline' });
+    const pool = new pg.Pool({
+      connectionString: url, max: opts.pool ?? 10, types: PG_TYPES, application_name: 'keyline',
+      // A replica that hangs (frozen, partitioned) must not hold the write lock for ever: the
+      // server ends a transaction left idle for 30 s, which releases its locks; a waiter gives
+      // up after 30 s (STORE_ERROR, retried by the caller) instead of queueing without bound.
+      // Keepalive lets either side notice a peer that vanished without closing the socket.
+      idle_in_transaction_session_timeout: 30_000, lock_timeout: 30_000, connectionTimeoutMillis: 30_000, keepAlive: true,
+    });
     // An idle pooled connection whose server went away emits 'error' on the pool; without a
     // listener that would crash the process. The pool drops it and the next checkout reconnects.
     pool.on('error', () => undefined);

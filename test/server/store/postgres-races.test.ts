@@ -206,3 +206,22 @@ t.test('postgres replicas', { skip }, async (t) => {
     t.notMatch((err as Error).message, /INSERT|VALUES|not-a-serial.*check/i, 'no SQL in the message');
   });
 });
+
+t.test('a replica whose connections are cut recovers on its next transaction', { skip }, async (t) => {
+  const url = await freshPgDatabase();
+  const a = await PgStore.open(url, { pool: 2 });
+  t.teardown(() => a.close());
+  await a.transaction((tx) => tx.workOrders.create(buildWorkOrder()));
+  // As a database restart or failover would: every session of this database is terminated.
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  const killed = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'keyline'");
+  await admin.end();
+  t.ok(killed.rowCount! >= 1, 'the pooled session was terminated');
+  await pause(100);
+  // The pool drops the dead connection; at most the first use fails, and with STORE_ERROR.
+  const first = await a.transaction((tx) => tx.workOrders.get('WO-1'), { readOnly: true }).catch((e: { code?: string }) => e);
+  if (!(first && 'id' in first)) t.match(first, { code: 'STORE_ERROR' });
+  t.equal((await a.transaction((tx) => tx.workOrders.get('WO-1'), { readOnly: true }))?.id, 'WO-1');
+  t.equal((await a.transaction((tx) => tx.audit.append({ action: 'x', actor: 'y' }))).seq, 1);
+});
