@@ -6,7 +6,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -177,4 +177,83 @@ export async function startMosquitto(o: MosquittoOptions): Promise<MosquittoHand
     },
     stop: () => stop(),
   };
+}
+
+/**
+ * Baseline: raw C_Sign/s on one key through pkcs11js in one session (no Keyline code), the
+ * ceiling for anything that signs with that key. Loads the module in this process.
+ */
+export async function rawSoftHsmSignPerSec(o: { softhsmConf: string; tokenLabel: string; pin: string; keyLabel: string; seconds: number }): Promise<number> {
+  const { default: pkcs11js } = await import('pkcs11js');
+  const { detectSoftHsmModule } = await import('../server/hsm/pkcs11-module.js');
+  process.env.SOFTHSM2_CONF = o.softhsmConf;
+  const p11 = new pkcs11js.PKCS11();
+  p11.load(detectSoftHsmModule());
+  p11.C_Initialize();
+  try {
+    const slot = p11.C_GetSlotList(true).find((s) => p11.C_GetTokenInfo(s).label.trim() === o.tokenLabel)!;
+    const session = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
+    p11.C_Login(session, pkcs11js.CKU_USER, o.pin);
+    p11.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }, { type: pkcs11js.CKA_LABEL, value: o.keyLabel }]);
+    const [key] = p11.C_FindObjects(session, 1);
+    p11.C_FindObjectsFinal(session);
+    const digest = Buffer.alloc(32, 7);
+    const out = Buffer.alloc(64);
+    let n = 0;
+    const start = performance.now();
+    const end = start + o.seconds * 1000;
+    while (performance.now() < end) {
+      for (let i = 0; i < 100; i++) {
+        p11.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, key!);
+        p11.C_Sign(session, digest, out);
+      }
+      n += 100;
+    }
+    const perSec = n / ((performance.now() - start) / 1000);
+    p11.C_Logout(session);
+    p11.C_CloseSession(session);
+    return perSec;
+  } finally {
+    p11.C_Finalize();
+  }
+}
+
+/**
+ * Baseline: `n` MQTT 5 clients each doing `k` sequential request/response round trips through one
+ * echo responder on the same broker (QoS 1, TCP_NODELAY): the ceiling for a protocol that needs
+ * round trips through the broker (an enrollment is two).
+ */
+export async function mqttRoundTripsPerSec(url: string, ca: string, n: number, k: number): Promise<{ rtPerSec: number; p50: number; p99: number }> {
+  const { default: mqtt } = await import('mqtt');
+  type Client = Awaited<ReturnType<typeof mqtt.connectAsync>>;
+  const nodelay = (c: Client) => (c.stream as Partial<Socket>).setNoDelay?.(true);
+  const opts = { ca, protocolVersion: 5 as const, reconnectPeriod: 0, rejectUnauthorized: true };
+  const tag = randomBytes(4).toString('hex');
+  const echo = await mqtt.connectAsync(url, { ...opts, clientId: `bench-echo-${tag}` });
+  nodelay(echo);
+  await echo.subscribeAsync(`bench/${tag}/+/req`, { qos: 1 });
+  echo.on('message', (topic, payload, packet) => {
+    echo.publish(packet.properties?.responseTopic ?? topic.replace(/req$/, 'res'), payload, { qos: 1, properties: { correlationData: packet.properties?.correlationData ?? Buffer.alloc(0) } });
+  });
+  const clients = await Promise.all(Array.from({ length: n }, async (_, i) => {
+    const c = await mqtt.connectAsync(url, { ...opts, clientId: `bench-${tag}-${i}` });
+    nodelay(c);
+    await c.subscribeAsync(`bench/${tag}/${i}/res`, { qos: 1 });
+    return c;
+  }));
+  const lat: number[] = [];
+  const t0 = performance.now();
+  await Promise.all(clients.map(async (c, i) => {
+    for (let j = 0; j < k; j++) {
+      const s = performance.now();
+      await new Promise<void>((resolve) => {
+        c.once('message', () => resolve());
+        c.publish(`bench/${tag}/${i}/req`, Buffer.from(JSON.stringify({ type: 'hello', i, j, pad: 'x'.repeat(600) })), { qos: 1, properties: { responseTopic: `bench/${tag}/${i}/res`, correlationData: Buffer.from(String(j)) } });
+      });
+      lat.push(performance.now() - s);
+    }
+  }));
+  const seconds = (performance.now() - t0) / 1000;
+  await Promise.all([...clients, echo].map((c) => c.endAsync()));
+  return { rtPerSec: (n * k) / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }
