@@ -122,7 +122,8 @@ export async function startScaleEnv(o: ScaleEnvOptions): Promise<ScaleEnv> {
     let storeUrl: string;
     let pgCluster: TempPostgres | undefined;
     if (o.store === 'postgres') {
-      pgCluster = await startTempPostgres({ dir: o.dir });
+      // In the system temp folder: the cluster may run as another user (root → keyline-pg), who cannot enter o.dir.
+      pgCluster = await startTempPostgres();
       closers.push(() => pgCluster!.stop());
       storeUrl = await pgCluster.createDatabase('keyline');
     } else {
