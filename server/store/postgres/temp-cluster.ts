@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { KeylineError } from '../../../common/errors.js';
-import { pgRunAs, requirePgBinDir } from './pg-binaries.js';
+import { PG_SYSTEM_USER, pgRunAs, requirePgBinDir } from './pg-binaries.js';
 
 /** A running throw-away cluster. */
 export interface TempPostgres {
@@ -36,10 +36,20 @@ let exitHookInstalled = false;
 export async function startTempPostgres(opts: TempPostgresOptions = {}): Promise<TempPostgres> {
   const bin = requirePgBinDir();
   const runAs = pgRunAs();
-  const dir = mkdtempSync(join(opts.dir ?? tmpdir(), 'keyline-pg-'));
-  const data = join(dir, 'data');
-  if (runAs) chownSync(dir, runAs.uid, runAs.gid);
+  const parent = opts.dir ?? tmpdir();
   const ids = runAs ? { uid: runAs.uid, gid: runAs.gid } : {};
+  // The cluster's user must be able to reach its directory (a TMPDIR under /root would not do).
+  if (runAs && spawnSync('test', ['-x', parent], ids).status !== 0) {
+    throw new KeylineError('STORE_ERROR', `temp PostgreSQL: ${parent} is not searchable by user ${PG_SYSTEM_USER}; pass opts.dir or set TMPDIR to a world-searchable directory`);
+  }
+  const dir = mkdtempSync(join(parent, 'keyline-pg-'));
+  const data = join(dir, 'data');
+  // A unix socket path is limited to 107 bytes (sun_path); a deep dir (tap's fixture dirs) gets
+  // its socket in a short dir of its own under /tmp.
+  const sockets = dir.length + '/.s.PGSQL.65535'.length <= 100 ? dir : mkdtempSync('/tmp/kpg-');
+  const dirs = sockets === dir ? [dir] : [dir, sockets];
+  const removeDirs = (): void => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); };
+  if (runAs) for (const d of dirs) chownSync(d, runAs.uid, runAs.gid);
   const tail: string[] = [];
   const onLine = (line: string): void => {
     tail.push(line);
@@ -57,11 +67,11 @@ export async function startTempPostgres(opts: TempPostgresOptions = {}): Promise
     // fsync/synchronous_commit/full_page_writes off: a test cluster wants speed, not durability;
     // a crash loses it entirely anyway, and it is deleted afterwards.
     appendFileSync(join(data, 'postgresql.conf'), [
-      "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${dir}'`, 'fsync = off', 'synchronous_commit = off',
+      "listen_addresses = '127.0.0.1'", `unix_socket_directories = '${sockets}'`, 'fsync = off', 'synchronous_commit = off',
       'full_page_writes = off', 'max_connections = 200', 'shared_buffers = 32MB', 'logging_collector = off', '',
     ].join('\n'));
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
+    removeDirs();
     throw err;
   }
 
@@ -70,10 +80,10 @@ export async function startTempPostgres(opts: TempPostgresOptions = {}): Promise
     const port = await freePort();
     const child = spawn(join(bin, 'postgres'), ['-D', data, '-p', String(port)], { ...ids, cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     pipeLines(child, onLine);
-    const cleanup = cleanupFor(child, dir);
+    const cleanup = cleanupFor(child, removeDirs);
     live.add(cleanup);
     installExitHook();
-    const watchdog = startWatchdog(child.pid, dir);
+    const watchdog = startWatchdog(child.pid, dirs);
     try {
       await waitReady(child, port, tail);
     } catch (err) {
@@ -81,7 +91,7 @@ export async function startTempPostgres(opts: TempPostgresOptions = {}): Promise
       await stopChild(child);
       watchdog?.kill('SIGKILL');
       if (attempt < 3 && tail.some((l) => /could not bind|Address already in use/.test(l))) continue;
-      rmSync(dir, { recursive: true, force: true });
+      removeDirs();
       throw err;
     }
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
@@ -92,7 +102,7 @@ export async function startTempPostgres(opts: TempPostgresOptions = {}): Promise
         live.delete(cleanup);
         await stopChild(child);
         watchdog?.kill('SIGKILL');
-        rmSync(dir, { recursive: true, force: true });
+        removeDirs();
       })()),
       createDatabase: async (name) => {
         if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new KeylineError('VALIDATION_FAILED', `database name ${JSON.stringify(name)} must match [a-z_][a-z0-9_]*`);
@@ -162,10 +172,10 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function cleanupFor(child: ChildProcess, dir: string): () => void {
+function cleanupFor(child: ChildProcess, removeDirs: () => void): () => void {
   return () => {
     try { child.kill('SIGQUIT'); } catch { /* already gone */ }
-    try { rmSync(dir, { recursive: true, force: true }); } catch { /* best effort at exit */ }
+    try { removeDirs(); } catch { /* best effort at exit */ }
   };
 }
 
@@ -180,10 +190,10 @@ function installExitHook(): void {
  * A detached shell that outlives us and stops the postmaster once our process is gone, so a
  * test killed by a signal (tap's timeout sends SIGTERM, which skips 'exit') leaves no postmaster.
  */
-function startWatchdog(pgPid: number | undefined, dir: string): ChildProcess | undefined {
+function startWatchdog(pgPid: number | undefined, dirs: string[]): ChildProcess | undefined {
   if (!pgPid) return undefined;
-  const script = 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -QUIT "$2" 2>/dev/null; sleep 1; rm -rf "$3"';
-  const w = spawn('sh', ['-c', script, 'keyline-pg-watchdog', String(process.pid), String(pgPid), dir], { detached: true, stdio: 'ignore' });
+  const script = 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -QUIT "$2" 2>/dev/null; sleep 1; shift 2; rm -rf "$@"';
+  const w = spawn('sh', ['-c', script, 'keyline-pg-watchdog', String(process.pid), String(pgPid), ...dirs], { detached: true, stdio: 'ignore' });
   w.unref();
   return w;
 }
