@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main(arg
   audit: { summary: 'verify the hash-chained audit log', load: () => import('../server/audit/cli.js') },
   revoke: { summary: 'revoke units or certificates (CRL and OCSP follow)', load: () => import('../server/revoke-cli.js') },
   reconcile: { summary: 'units not preregistered, orphan registrations, parked jobs (exit 1 if any)', load: () => import('../server/registry/reconcile-cli.js') },
+  registry: { summary: 'registries units are preregistered with (registry list | setup)', load: () => import('../server/registry/cli.js') },
   broker: { summary: 'Mosquitto ACL for the enrollment topics (broker acl)', load: () => import('../server/enroll/cli.js') },
   emulator: { summary: 'serve emulated ATECC608 chips over the kit protocol', load: () => import('../emulator/cli.js') },
   station: { summary: 'provision units on the line', load: () => import('../station/cli.js') },

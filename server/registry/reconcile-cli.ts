@@ -1,7 +1,9 @@
 /**
  * `keyline reconcile`: the shipment gate. Lists units logged but not preregistered, registrations
  * that name no unit, and parked jobs; exits 1 when any exist, so a factory script can refuse to
- * ship a work order until every unit is known to every registry it must reach.
+ * ship a work order until every unit is known to every registry it must reach. Units covered by a
+ * CA-level registration (AWS JITP, a DPS enrollment group) and still awaiting their first
+ * connection are listed apart: expected before shipping, so informational, never a failure.
  */
 import { parseCommand, runCli, UsageError } from '../../common/cli.js';
 import { loadConfigWithoutSecrets } from '../config.js';
@@ -11,7 +13,9 @@ import type { OutboxJobRecord, RegistrationRecord } from '../store/store.js';
 const USAGE = `Usage: keyline reconcile [--work-order ID] [--json] [--config FILE]
 
   Lists units logged but not preregistered, registrations without a unit, and parked jobs.
-  Exit status: 0 when none exist, 1 when any do (gate a shipment on it).
+  Exit status: 0 when none exist, 1 when any do (gate a shipment on it). Units awaiting their
+  first connection under a CA-level registration (AWS JITP, DPS enrollment group) are shown
+  separately and do not fail the gate.
 
 Options:
   --work-order ID  only this work order's units (orphan registrations are always listed)
@@ -30,6 +34,8 @@ export interface ReconcileReport {
   unregistered: Array<{ serial: string; registry: string }>;
   orphanRegistrations: RegistrationRecord[];
   parked: OutboxJobRecord[];
+  /** Informational: covered by a CA-level registration, awaiting the device's first connection. */
+  awaitingConnection: Array<{ serial: string; registry: string; externalId: string | null; since: string }>;
 }
 
 /** Entry point of `keyline reconcile`. */
@@ -46,6 +52,8 @@ export async function main(argv: string[]): Promise<number> {
         unregistered: await tx.outbox.unregistered(v['work-order']),
         orphanRegistrations: await tx.outbox.orphanRegistrations(),
         parked: await tx.outbox.parked(v['work-order']),
+        awaitingConnection: (await tx.outbox.awaiting(v['work-order']))
+          .map((j) => ({ serial: j.serial, registry: j.registry, externalId: j.externalId, since: j.createdAt })),
       }), { readOnly: true });
     } finally {
       await store.close();
@@ -62,6 +70,8 @@ function render(r: ReconcileReport): string {
   for (const u of r.unregistered) lines.push(`not preregistered  ${u.serial}  ${u.registry}`);
   for (const g of r.orphanRegistrations) lines.push(`registration without unit  ${g.serial}  ${g.registry}  ${g.externalId}`);
   for (const j of r.parked) lines.push(`parked job ${j.id}  ${j.serial}  ${j.registry}  ${j.action}  after ${j.attempts} attempts: ${j.lastError ?? ''}`);
-  lines.push(`${r.unregistered.length} not preregistered, ${r.orphanRegistrations.length} registrations without a unit, ${r.parked.length} parked jobs`);
+  for (const a of r.awaitingConnection) lines.push(`awaiting first connection  ${a.serial}  ${a.registry}  ${a.externalId ?? ''}`);
+  lines.push(`${r.unregistered.length} not preregistered, ${r.orphanRegistrations.length} registrations without a unit, ${r.parked.length} parked jobs`
+    + (r.awaitingConnection.length ? ` (${r.awaitingConnection.length} awaiting first connection: not a failure)` : ''));
   return lines.join('\n') + '\n';
 }

@@ -79,6 +79,7 @@ export function prepareStatements(db: Database.Database) {
     // A failed awaiting job stays awaiting (its registration exists; only the check failed).
     jobFailed: p(`UPDATE outbox_jobs SET status = CASE WHEN @park = 1 THEN 'parked' ELSE status END, attempts = attempts + 1,
       last_error = @error, next_attempt_at = @next, lease_until = NULL WHERE id = @id`),
+    jobCounts: p('SELECT registry, action, status, count(*) AS count FROM outbox_jobs GROUP BY registry, action, status ORDER BY registry, action, status'),
     jobsAwaiting: p(`SELECT j.* FROM outbox_jobs j JOIN units u ON u.serial = j.serial
       WHERE j.status = 'awaiting' AND (@wo IS NULL OR u.work_order = @wo) ORDER BY j.id`),
     jobsForSerial: p('SELECT * FROM outbox_jobs WHERE serial = ? ORDER BY id'),

@@ -189,6 +189,8 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
       }),
       // Beyond OutboxRepo: the worker's read-only idle check (OutboxDueProbe in outbox-worker.ts).
       anyDue: (nowIso: string) => run('outbox due', () => s.jobsAnyDue.get({ now: nowIso }) === 1),
+      // Beyond OutboxRepo: job counts for `keyline registry list` (OutboxCounts in registry/cli.ts).
+      jobCounts: () => run('outbox counts', () => s.jobCounts.all() as Array<{ registry: string; action: 'register' | 'revoke'; status: string; count: number }>),
       awaiting: (wo) => run('outbox awaiting', () => (s.jobsAwaiting.all({ wo: wo ?? null }) as Row[]).map(toOutboxJob)),
       jobsFor: (serial) => run(`outbox jobs ${serial}`, () => (s.jobsForSerial.all(serial) as Row[]).map(toOutboxJob)),
       parked: (wo) => run('outbox parked', () => (s.jobsParked.all({ wo: wo ?? null }) as Row[]).map(toOutboxJob)),
@@ -202,7 +204,7 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
       }),
       unregistered: (wo) => run('outbox unregistered', () => s.unregistered.all({ wo: wo ?? null }) as Array<{ serial: string; registry: string }>),
       orphanRegistrations: () => run('orphan registrations', () => (s.registrationsOrphan.all() as Row[]).map(toRegistration)),
-    } satisfies OutboxRepo & { anyDue(now: string): Promise<boolean> }) as OutboxRepo,
+    } satisfies OutboxRepo & { anyDue(now: string): Promise<boolean>; jobCounts(): Promise<unknown[]> }) as OutboxRepo,
     leases: {
       // One upsert statement: the WHERE on DO UPDATE makes take-if-free-or-mine atomic.
       acquire: (name, holder, nowIso, until) => run(`lease ${name}`, () =>

@@ -49,6 +49,23 @@ t.test('keyline reconcile gates on a real database file', async (t) => {
   t.match(r.out, /registration without unit  0123FFFFFFFFFFFFEE  aws  thing-x/);
 });
 
+t.test('units awaiting their first connection are listed apart and do not fail the gate', async (t) => {
+  const dir = t.testdir();
+  const { config } = writeConfig(dir);
+  const store = await storeWithOrder(dir, ['jitp']);
+  t.teardown(() => store.close());
+  const [u] = await issue(store, 1);
+  const serial = u!.ok ? u!.value.serial : '';
+  const jitp = { name: 'jitp', register: async (x: { serial: string }) => ({ externalId: `thing-${x.serial}`, awaitingConnection: true }), confirmConnection: async () => null, revoke: async () => {} };
+  await createOutboxWorker({ store, registries: [jitp] }).runOnce();
+  const r = await capture(() => main(['--config', config]));
+  t.equal(r.result, 0, r.out + r.err);
+  t.match(r.out, new RegExp(`awaiting first connection  ${serial}  jitp  thing-${serial}`));
+  t.match(r.out, /0 parked jobs \(1 awaiting first connection: not a failure\)/);
+  const json = JSON.parse((await capture(() => main(['--json', '--config', config]))).out);
+  t.match(json, { ok: true, unregistered: [], awaitingConnection: [{ serial, registry: 'jitp', externalId: `thing-${serial}` }] });
+});
+
 t.test('usage errors and a missing database', async (t) => {
   const dir = t.testdir();
   const { config } = writeConfig(dir);

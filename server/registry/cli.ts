@@ -1,0 +1,149 @@
+/**
+ * `keyline registry list | setup`: the configured registries with their outbox job counts, and
+ * the one-time CA-level setup of a registry (AWS JITP: the issuing CA registered with its
+ * provisioning template; Azure DPS: an enrollment group on the issuing CA). Setup opens the HSM
+ * as the server does, because registering a CA with AWS proves possession of its key.
+ */
+import { readFileSync } from 'node:fs';
+import { parseCommand, runCli, UsageError } from '../../common/cli.js';
+import { createLogger } from '../../common/log.js';
+import { fromPemAll } from '../../common/pem.js';
+import { checkCaAtStartup } from '../ca/startup-checks.js';
+import { loadConfig, loadConfigWithoutSecrets } from '../config.js';
+import { Pkcs11KeyStore } from '../hsm/pkcs11-key-store.js';
+import { openStore } from '../store/open-store.js';
+import type { OutboxRepo } from '../store/store.js';
+import { parseRegistrySections, setupRegistry } from './registries.js';
+import { SELF_REGISTRY } from './self-registry.js';
+
+const USAGE = `Usage: keyline registry <list|setup> [options]
+
+  list   the registries work orders may name ('self' and keyline.json's registries), their
+         type and mode, and their outbox jobs by state
+  setup  prepare a registry's CA-level mode from the issuing CA (AWS JITP, Azure DPS
+         enrollment group); idempotent
+
+Run \`keyline registry <list|setup> --help\` for options.`;
+
+const LIST_USAGE = `Usage: keyline registry list [--json] [--config FILE]
+
+  The registries work orders may name, with type, mode and outbox job counts by state.
+  Reads the config and the database only (no HSM PIN needed).
+
+Options:
+  --config FILE  server config (default certs-dev/keyline.json)
+  --json         machine-readable output
+  -h, --help     this text`;
+
+const SETUP_USAGE = `Usage: keyline registry setup --registry NAME [--json] [--config FILE]
+
+  Prepares registry NAME's CA-level mode with the issuing CA: AWS IoT 'jitp' registers the
+  issuing CA with its provisioning template (proof of possession signed in the HSM); Azure DPS
+  'enrollment-group' creates the enrollment group on the issuing CA. Safe to run again.
+
+Options:
+  --registry NAME  a registry of keyline.json's registries
+  --config FILE    server config (default certs-dev/keyline.json); opens the HSM like the server
+  --json           machine-readable summary
+  -h, --help       this text`;
+
+/** Job counts by registry, action and state, when the store can give them (SQLite does). */
+export interface OutboxCounts {
+  jobCounts?(): Promise<Array<{ registry: string; action: 'register' | 'revoke'; status: string; count: number }>>;
+}
+
+/** One row of `registry list`. */
+export interface RegistryListing {
+  name: string;
+  type: string;
+  mode: string | null;
+  /** Jobs by action then state; null when the store cannot count them. */
+  jobs: Record<string, Record<string, number>> | null;
+}
+
+/** Entry point of `keyline registry`. */
+export async function main(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'list') return list(rest);
+  if (sub === 'setup') return setup(rest);
+  if (sub === undefined || sub === '--help' || sub === '-h') {
+    process.stdout.write(USAGE + '\n');
+    return sub === undefined ? 2 : 0;
+  }
+  process.stderr.write(`keyline: registry: unknown subcommand '${sub}'\n\n${USAGE}\n`);
+  return 2;
+}
+
+async function list(argv: string[]): Promise<number> {
+  return runCli(async () => {
+    const args = parseCommand(argv, { usage: LIST_USAGE, options: { config: { type: 'string', default: 'certs-dev/keyline.json' }, json: { type: 'boolean', default: false } } });
+    if (!args) return 0;
+    const config = loadConfigWithoutSecrets(args.values.config);
+    const sections = parseRegistrySections(config);
+    const store = await openStore(config.store.url, { mustExist: true });
+    let counts;
+    try {
+      counts = await store.transaction((tx) => (tx.outbox as OutboxRepo & OutboxCounts).jobCounts?.() ?? Promise.resolve(null), { readOnly: true });
+    } finally {
+      await store.close();
+    }
+    const jobsOf = (name: string) => {
+      if (!counts) return null;
+      const out: Record<string, Record<string, number>> = {};
+      for (const c of counts.filter((c) => c.registry === name)) (out[c.action] ??= {})[c.status] = c.count;
+      return out;
+    };
+    const rows: RegistryListing[] = [
+      { name: SELF_REGISTRY, type: 'self', mode: null, jobs: jobsOf(SELF_REGISTRY) },
+      ...sections.map((s) => ({ name: s.name, type: s.kind.type as string, mode: s.cfg.mode ?? null, jobs: jobsOf(s.name) })),
+    ];
+    // Jobs naming a registry no longer configured would otherwise go unseen.
+    for (const name of new Set((counts ?? []).map((c) => c.registry))) {
+      if (!rows.some((r) => r.name === name)) rows.push({ name, type: '(not configured)', mode: null, jobs: jobsOf(name) });
+    }
+    if (args.values.json) {
+      process.stdout.write(JSON.stringify({ registries: rows }, null, 2) + '\n');
+      return 0;
+    }
+    for (const r of rows) {
+      const jobs = r.jobs === null ? 'job counts unavailable for this store'
+        : Object.entries(r.jobs).map(([action, st]) => `${action}: ${Object.entries(st).map(([k, n]) => `${n} ${k}`).join(', ')}`).join('; ') || 'no jobs';
+      process.stdout.write(`${r.name.padEnd(16)} ${r.type.padEnd(16)} ${(r.mode ?? '-').padEnd(16)} ${jobs}\n`);
+    }
+    return 0;
+  });
+}
+
+async function setup(argv: string[]): Promise<number> {
+  return runCli(async () => {
+    const args = parseCommand(argv, {
+      usage: SETUP_USAGE,
+      options: { registry: { type: 'string' }, config: { type: 'string', default: 'certs-dev/keyline.json' }, json: { type: 'boolean', default: false } },
+    });
+    if (!args) return 0;
+    const name = args.values.registry;
+    if (!name) throw new UsageError(`--registry NAME is required\n\n${SETUP_USAGE}`);
+    const { config, secrets } = loadConfig(args.values.config);
+    const log = createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level });
+    const rootPem = readFileSync(config.ca.rootCert, 'utf8');
+    const issuingPem = readFileSync(config.ca.issuingCert, 'utf8');
+    const [rootDer] = fromPemAll(rootPem);
+    const [issuingDer] = fromPemAll(issuingPem);
+    if (!rootDer || !issuingDer) throw new UsageError(`${config.ca.rootCert} or ${config.ca.issuingCert} holds no certificate`);
+    const keyStore = Pkcs11KeyStore.open({
+      module: config.hsm.module, softhsmConf: config.hsm.softhsmConf, tokenLabel: config.hsm.tokenLabel, pin: secrets.hsmPin, sessions: 1, log,
+    });
+    try {
+      const { signer } = await checkCaAtStartup({ keyStore, rootDer, issuingDer, issuingKeyRef: config.hsm.issuingKey });
+      const summary = await setupRegistry(config, name, {
+        issuingSigner: signer, issuingCaDer: issuingDer, issuingCaPem: issuingPem, log,
+        progress: (m) => process.stderr.write(`${m}\n`),
+      });
+      if (args.values.json) process.stdout.write(JSON.stringify({ registry: name, ...summary }, null, 2) + '\n');
+      else for (const [k, v] of Object.entries(summary)) process.stdout.write(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
+      return 0;
+    } finally {
+      await keyStore.close();
+    }
+  });
+}
