@@ -111,9 +111,10 @@ const api = new StationApiClient({
   ca: readFileSync(resolve(certs, cfg.ca.rootCert), 'utf8'),
 });
 const workOrder = `DEMO-${runId}`;
-await api.createWorkOrder({ id: workOrder, product: DEMO_PRODUCT, quota: units });
+// Keyline's own registry, and a unit is complete only once it is registered there (the default).
+await api.createWorkOrder({ id: workOrder, product: DEMO_PRODUCT, quota: units, registries: ['self'], preregistration: 'confirmed' });
 api.close();
-step(`work order ${workOrder}: quota ${units}`);
+step(`work order ${workOrder}: quota ${units}, preregistered with: self (confirmed)`);
 
 step(`station: provisioning ${units} units, ${parallel} at a time`);
 const t0 = performance.now();
@@ -126,6 +127,17 @@ const labels = lines.filter((l) => l.startsWith('label '));
 if (!o.json) {
   for (const l of labels.slice(0, 5)) step(l);
   if (labels.length > 5) step(`... ${labels.length - 5} more label lines`);
+}
+
+// The shipment gate: every unit known to every registry its work order names.
+const gate = await keyline(['reconcile', '--work-order', workOrder, '--config', config, '--json']);
+let reconcile: { ok: boolean; unregistered: unknown[]; parked: unknown[] } | null = null;
+try {
+  reconcile = JSON.parse(gate.out);
+} catch { /* reported below */ }
+if (!o.json) {
+  step(reconcile ? `reconcile: ${reconcile.ok ? 'ok' : 'NOT ok'} (${reconcile.unregistered.length} not preregistered, ${reconcile.parked.length} parked), exit ${gate.code}`
+    : `reconcile: no report (exit ${gate.code})`);
 }
 
 // The field: the units leave the factory (the emulator lets go of the chip images) and each one
@@ -169,6 +181,7 @@ const result = {
   totalSeconds: Number(((performance.now() - started) / 1000).toFixed(2)),
   stationExit: station.code,
   fieldExit,
+  reconcileExit: gate.code,
 };
 if (o.json) {
   process.stdout.write(JSON.stringify(result) + '\n');
@@ -185,5 +198,5 @@ if (o.json) {
   step(`inspect: node bin/keyline.js units list --work-order ${workOrder} --config certs-dev/keyline.json`);
   step(`inspect: a device's stored configuration is in ${chips}/<serial>.state`);
 }
-process.exitCode = station.code === 0 && labels.length === units && (!brokerUrl || (field !== null && result.enrolled === labels.length)) ? 0 : 1;
+process.exitCode = station.code === 0 && labels.length === units && gate.code === 0 && (!brokerUrl || (field !== null && result.enrolled === labels.length)) ? 0 : 1;
 for (const c of children) c.kill('SIGTERM');
