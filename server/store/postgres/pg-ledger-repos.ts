@@ -68,7 +68,11 @@ export function createEnrollmentRepo(c: PgTxContext): EnrollmentRepo {
       return r.rows[0] ? toNonce(r.rows[0], 'was_used') : null;
     },
     async purgeNonces(before) {
-      return (await c.query('nonce purge', 'DELETE FROM enroll_nonces WHERE expires_at < $1', [before])).rowCount ?? 0;
+      // SKIP LOCKED: a nonce a proof holds (useNonce, taken before the write lock) is left for
+      // the next purge. Waiting for it here, under the write lock the hello holds, could close
+      // a cycle with that proof, which waits for the write lock next.
+      return (await c.query('nonce purge', `DELETE FROM enroll_nonces WHERE nonce IN (
+        SELECT nonce FROM enroll_nonces WHERE expires_at < $1 FOR UPDATE SKIP LOCKED)`, [before])).rowCount ?? 0;
     },
     async lastCounter(serial) {
       // In a write transaction the counter is read under the write lock and FOR UPDATE, and the

@@ -76,6 +76,32 @@ t.test('postgres replicas', { skip }, async (t) => {
     }
   });
 
+  t.test('nonce purge under the write lock never waits for a proof holding that nonce (no deadlock)', async (t) => {
+    const { a, b, serials } = await twoReplicas(t, { units: 1 });
+    const nonce = 'e'.repeat(64);
+    await a.transaction((tx) => tx.enrollment.addNonce({ nonce, serial: serials[0]!, certFingerprint: 'c'.repeat(64), expiresAt: at(1) }));
+    let proofHoldsNonce!: () => void;
+    const held = new Promise<void>((r) => (proofHoldsNonce = r));
+    // The proof's order: nonce row lock first, then the write lock (checkUnitStanding).
+    const proof = a.transaction(async (tx) => {
+      await tx.enrollment.useNonce(nonce);
+      proofHoldsNonce();
+      await pause(300);
+      return (await tx.units.getBySerial(serials[0]!))?.serial;
+    });
+    await held;
+    // A hello on the other replica: write lock first, then the occasional purge past that nonce's expiry.
+    const hello = b.transaction(async (tx) => {
+      await tx.units.getBySerial(serials[0]!);
+      await pause(100);
+      return tx.enrollment.purgeNonces(at(2));
+    });
+    const [p, h] = await Promise.allSettled([proof, hello]);
+    t.same([p.status, h.status], ['fulfilled', 'fulfilled'], 'both committed');
+    t.equal((h as PromiseFulfilledResult<number>).value, 0, 'the locked nonce was skipped');
+    t.equal(await a.transaction((tx) => tx.enrollment.purgeNonces(at(2))), 1, 'and purged next time');
+  });
+
   t.test('counters: a replayed counter cannot win a race between replicas', async (t) => {
     const { both, serials } = await twoReplicas(t, { units: 1 });
     const serial = serials[0]!;
