@@ -251,3 +251,26 @@ t.test('a replica whose connections are cut recovers on its next transaction', {
   t.equal((await a.transaction((tx) => tx.workOrders.get('WO-1'), { readOnly: true }))?.id, 'WO-1');
   t.equal((await a.transaction((tx) => tx.audit.append({ action: 'x', actor: 'y' }))).seq, 1);
 });
+
+t.test('outbox extras SqliteStore also has: the idle probe and job counts', { skip }, async (t) => {
+  const url = await freshPgDatabase();
+  const s = await PgStore.open(url, { pool: 2 });
+  t.teardown(() => s.close());
+  type Extras = { anyDue(now: string): Promise<boolean>; jobCounts(): Promise<unknown[]> };
+  const u = buildUnit();
+  await s.transaction(async (tx) => {
+    await tx.workOrders.create(buildWorkOrder());
+    await tx.units.insert(u);
+    await tx.outbox.enqueue({ serial: u.serial, registry: 'self', action: 'register', at: at(10) });
+    await tx.outbox.enqueue({ serial: u.serial, registry: 'aws', action: 'register', at: at(10) });
+  });
+  const extras = (fn: (o: Extras) => Promise<unknown>) => s.transaction((tx) => fn(tx.outbox as unknown as Extras), { readOnly: true });
+  t.equal(await extras((o) => o.anyDue(at(5))), false, 'nothing due before 10 s');
+  t.equal(await extras((o) => o.anyDue(at(10))), true);
+  await s.transaction((tx) => tx.outbox.claimDue(at(10), at(60), 10));
+  t.equal(await extras((o) => o.anyDue(at(30))), false, 'leased jobs are not due');
+  t.same(await extras((o) => o.jobCounts()), [
+    { registry: 'aws', action: 'register', status: 'pending', count: 1 },
+    { registry: 'self', action: 'register', status: 'pending', count: 1 },
+  ]);
+});
