@@ -6,7 +6,9 @@
 import { createOutboxWorker } from '../../../server/registry/outbox-worker.js';
 import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
 
-const [path, delay] = process.argv.slice(2) as [string, string];
+const [path, delay] = process.argv.slice(2) as [string | undefined, string | undefined];
+// Run without arguments (tap given the folder): nothing to do.
+if (!path) process.exit(0);
 const delayMs = Number(delay);
 const store = new SqliteStore(path);
 const registered: string[] = [];

@@ -127,9 +127,10 @@ t.test('per-registry rate limit: calls are spaced by maxPerSecond, other registr
   const started = Date.now();
   t.same(await w.runOnce(), round({ delivered: 12 }));
   const times = slow.calls.map((c) => c.at).sort((a, b) => a - b);
+  // 50 ms apart (a few ms of slack: the call is logged just after its turn is handed out).
   for (let i = 1; i < times.length; i++) t.ok(times[i]! - times[i - 1]! >= 45, `call ${i} spaced ${times[i]! - times[i - 1]!} ms`);
   t.ok(Date.now() - started >= 240, 'six calls at 20/s take at least 250 ms');
-  t.ok(Math.max(...fast.calls.map((c) => c.at)) - started < 200, 'the unlimited registry did not wait');
+  t.ok(Math.max(...fast.calls.map((c) => c.at)) < times[2]!, 'the unlimited registry did not queue behind the limited one');
 });
 
 t.test('deliverUnit delivers one unit\'s jobs now, leaving the others', async (t) => {
