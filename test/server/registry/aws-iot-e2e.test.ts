@@ -13,8 +13,6 @@ import t from 'tap';
 import { chipSerialHex, deviceKey } from '../../helpers/device-keys.js';
 import { makeDevPki, type TestPki } from '../../helpers/pki.js';
 import { clientFor } from '../../helpers/server.js';
-import { REGISTRY_KINDS } from '../../../server/registry/registries.js';
-import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
 import { startFakeAwsIot } from './fake-aws-iot.js';
 
 const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'keyline.js');
@@ -45,10 +43,7 @@ async function until(what: string, cond: () => boolean, ms = 30_000): Promise<vo
   }
 }
 
-// Until server/registry/registries.ts lists awsIotKind, the server refuses type 'aws-iot'.
-const wired = REGISTRY_KINDS.some((k) => k.type === 'aws-iot');
-
-t.test('SIGKILL between the record and the AWS delivery: after restart each unit is registered once', { skip: wired ? false : 'awsIotKind is not yet in REGISTRY_KINDS' }, async (t) => {
+t.test('SIGKILL between the record and the AWS delivery: after restart each unit is registered once', async (t) => {
   const pki = await makeDevPki(t);
   const fake = await startFakeAwsIot({ policies: ['keyline-device'], thingGroups: ['line-1'] });
   t.teardown(() => fake.close());
@@ -63,28 +58,27 @@ t.test('SIGKILL between the record and the AWS delivery: after restart each unit
   };
   // A round waits for its slowest call, so the four units must be due in one round: issue them
   // within the first idle interval.
-  config.outbox = { leaseSeconds: 2, baseDelayMs: 100, maxDelayMs: 500, intervalMs: 3000 };
+  config.outbox = { leaseSeconds: 2, baseDelayMs: 100, maxDelayMs: 500, intervalMs: 5000 };
   writeFileSync(pki.configPath, JSON.stringify(config, null, 2));
   const env = { AWS_TEST_KEY_ID: fake.credentials.accessKeyId, AWS_TEST_SECRET: fake.credentials.secretAccessKey };
 
   // Two units' first call hangs (nothing at AWS); two hang at the attach, after certificate and thing exist.
   fake.failNext('hang', 2, 'RegisterCertificateWithoutCA');
   fake.failNext('hang', 2, 'AttachThingPrincipal');
-  // The work order goes straight into the database the server will open (as an operator's import would).
-  const store = new SqliteStore(join(pki.outDir, 'keyline.db'));
-  await store.transaction((tx) => tx.workOrders.create({
-    id: 'WO-AWS', product: 'Sensor', quota: 10, stations: null, createdAt: new Date().toISOString(), registries: ['self', 'aws'], preregistration: 'queued',
-  }));
-  await store.close();
   const first = await startServer(pki, env);
   t.teardown(() => void first.child.kill('SIGKILL'));
   const api = clientFor(t, pki, first.url);
+  await api.createWorkOrder({ id: 'WO-AWS', product: 'Sensor', quota: 10, registries: ['self', 'aws'], preregistration: 'queued' });
   const serials = (await Promise.all(Array.from({ length: 4 }, (_, i) =>
     api.issueUnit({ serial: chipSerialHex(), publicKey: deviceKey().rawHex, workOrder: 'WO-AWS', idempotencyKey: `aws-${i}` })))).map((r) => r.serial);
-  await until('four hung AWS calls', () => fake.hanging() === 4);
-  t.equal(fake.state.certificates.size, 2, 'two units reached AWS before the crash');
+  // Normally all four are due in one round and all four calls hang; on a loaded machine a unit may
+  // miss that round, and then stays pending behind the hung round, which the scenario allows too.
+  await until('a hung AWS call', () => fake.hanging() >= 1);
+  await until('four hung AWS calls', () => fake.hanging() === 4, 5_000).catch(() => t.comment(`${fake.hanging()} hung calls at the kill`));
+  t.ok(fake.state.certificates.size <= 2, `${fake.state.certificates.size} units reached AWS before the crash, none marked delivered`);
   first.child.kill('SIGKILL');
   await new Promise((r) => first.child.once('exit', r));
+  fake.clearFaults();
 
   const db = new Database(join(pki.outDir, 'keyline.db'), { readonly: true });
   t.teardown(() => db.close());
@@ -94,7 +88,11 @@ t.test('SIGKILL between the record and the AWS delivery: after restart each unit
 
   const second = await startServer(pki, env);
   t.teardown(() => void second.child.kill('SIGTERM'));
-  await until('AWS jobs delivered after restart', () => awsJobs().every((j) => j.status === 'delivered'));
+  await until('AWS jobs delivered after restart', () => awsJobs().every((j) => j.status === 'delivered'), 45_000).catch((e: unknown) => {
+    // What the fake saw and what the outbox holds, to tell a slow machine from a lost job.
+    t.comment(JSON.stringify({ calls: fake.state.calls, violations: fake.state.violations, jobs: db.prepare('SELECT * FROM outbox_jobs').all() }));
+    throw e;
+  });
 
   t.equal(fake.state.certificates.size, 4, 'one certificate per unit');
   t.equal(fake.state.things.size, 4, 'one thing per unit');

@@ -63,6 +63,8 @@ export interface FakeAwsIot {
   credentials: { accessKeyId: string; secretAccessKey: string };
   /** The next `n` requests (of operation `op`, when given) fail with `kind`. */
   failNext(kind: FakeFault, n: number, op?: string): void;
+  /** Drops the faults not yet served. */
+  clearFaults(): void;
   /** Requests held by an injected hang whose client is still connected. */
   hanging(): number;
   /** Calls made of operation `op`. */
@@ -326,6 +328,7 @@ export async function startFakeAwsIot(opts: FakeAwsIotOptions = {}): Promise<Fak
     url: `http://127.0.0.1:${port}`,
     state, region, credentials,
     failNext(kind, n, op) { for (let i = 0; i < n; i++) faults.push({ kind, ...(op ? { op } : {}) }); },
+    clearFaults() { faults.length = 0; },
     hanging: () => hung.size,
     count: (op) => state.calls.filter((c) => c.op === op).length,
     connect(certPem) {
