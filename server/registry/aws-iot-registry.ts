@@ -129,8 +129,9 @@ export function createAwsIotRegistry(name: string, cfg: AwsIotRegistryConfig, ct
       }
       // Never registered: register it withdrawn, so neither a late register job nor JITP at a
       // first connection can bring the device in (AWS provisions only unknown certificates).
-      await registerCertificate(u, 'INACTIVE');
-      if (cfg.revokeAs === 'REVOKED') await setStatus(certificateId, 'REVOKED');
+      // (A register job racing this one may have registered it ACTIVE meanwhile: the status is re-read.)
+      const cert = await registerCertificate(u, 'INACTIVE');
+      if (cert.status !== cfg.revokeAs && cert.status !== 'REVOKED') await setStatus(certificateId, cfg.revokeAs);
     },
   };
 }

@@ -120,8 +120,15 @@ t.test('revoke sets the configured status, idempotently; a never-registered unit
   await inactive.revoke(b!);
   t.equal(f.fake.state.certificates.get(b!.fingerprintSha256)?.status, 'INACTIVE');
 
+  // Revoke racing a register job: the certificate looked absent, then the registration finds it ACTIVE.
+  f.fake.failNext('notFound', 1, 'UpdateCertificate');
+  const [d] = await f.units(1);
+  await inactive.register(d!);
+  await inactive.revoke(d!);
+  t.equal(f.fake.state.certificates.get(d!.fingerprintSha256)?.status, 'INACTIVE', 'the ACTIVE certificate found on the way is withdrawn');
+
   await aws.revoke(c!);
   t.equal(f.fake.state.certificates.get(c!.fingerprintSha256)?.status, 'REVOKED', 'absent certificate: registered, then revoked');
-  t.equal(f.fake.state.things.size, 2, 'no thing for the unit that was never registered');
+  t.equal(f.fake.state.things.size, 3, 'no thing for the unit that was never registered');
   t.same(f.fake.state.violations, []);
 });

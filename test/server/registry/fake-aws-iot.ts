@@ -40,7 +40,7 @@ export interface FakeAwsIotState {
 }
 
 /** Faults the fake can inject. */
-export type FakeFault = 'throttle' | 'unavailable' | 'hang';
+export type FakeFault = 'throttle' | 'unavailable' | 'hang' | 'notFound';
 
 /** Options of the fake. */
 export interface FakeAwsIotOptions {
@@ -304,6 +304,8 @@ export async function startFakeAwsIot(opts: FakeAwsIotOptions = {}): Promise<Fak
         state.calls.push({ op: `${op}!${f!.kind}`, url: url.pathname });
         if (f!.kind === 'throttle') return fail(res, new AwsFault(429, 'ThrottlingException', 'Rate exceeded'), { 'retry-after': String(opts.retryAfterSeconds ?? 1) });
         if (f!.kind === 'unavailable') return fail(res, new AwsFault(503, 'ServiceUnavailableException', 'Service unavailable'));
+        // A stale read: the resource appears absent (e.g. registered by a concurrent call a moment later).
+        if (f!.kind === 'notFound') return fail(res, notFound('injected: resource not found'));
         hung.add(res);
         res.on('close', () => hung.delete(res));
         return;
