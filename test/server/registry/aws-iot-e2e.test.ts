@@ -53,7 +53,7 @@ t.test('SIGKILL between the record and the AWS delivery: after restart each unit
       type: 'aws-iot', region: fake.region, endpoint: fake.url, policyName: 'keyline-device', thingGroup: 'line-1',
       credentials: { accessKeyId: { env: 'AWS_TEST_KEY_ID' }, secretAccessKey: { env: 'AWS_TEST_SECRET' } },
       // Long enough that the hung calls are still open when the server is killed.
-      requestTimeoutMs: 60_000,
+      requestTimeoutMs: 15_000,
     },
   };
   // A round waits for its slowest call, so the four units must be due in one round: issue them
