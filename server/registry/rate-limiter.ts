@@ -14,17 +14,15 @@ export interface RateLimiter {
   pause(ms: number): void;
 }
 
-/** Creates a limiter admitting `perSecond` calls per second; unlimited when undefined. */
+/** Creates a limiter admitting `perSecond` calls per second; unlimited (pauses only) when undefined. */
 export function createRateLimiter(perSecond: number | undefined, clock: () => number = Date.now): RateLimiter {
-  if (perSecond === undefined || !Number.isFinite(perSecond) || perSecond <= 0) {
-    return { take: () => Promise.resolve(), pause: () => undefined };
-  }
-  const interval = 1000 / perSecond;
+  const interval = perSecond !== undefined && Number.isFinite(perSecond) && perSecond > 0 ? 1000 / perSecond : 0;
   let last = -Infinity;
   let pausedUntil = -Infinity;
   let queue: Promise<void> = Promise.resolve();
   return {
     take() {
+      if (interval === 0 && clock() >= pausedUntil) return Promise.resolve();
       const turn = queue.then(async () => {
         for (;;) {
           const now = clock();
