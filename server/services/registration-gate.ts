@@ -62,9 +62,10 @@ export function createRegistrationGate(d: RegistrationGateDeps): (serial: string
 
   return async function gate(serial: string): Promise<GateResult> {
     const deadline = Date.now() + d.waitMs;
-    let { policy, states } = await read(serial);
+    const initial = await read(serial);
+    let states = initial.states;
     // 'queued': the jobs were written with the unit, so it is complete as soon as it exists.
-    if (policy === 'queued') return { registrations: states, complete: true };
+    if (initial.policy === 'queued') return { registrations: states, complete: true };
     for (;;) {
       if (states.some((s) => s.state === 'queued')) {
         await d.outbox.deliverUnit(serial);
