@@ -123,7 +123,19 @@ export class EnrollClient {
       p.reject(new KeylineError('BROKER_UNREACHABLE', `connection of ${this.serial} closed with a request pending`));
       this.#pending.delete(id);
     }
-    await this.client.endAsync().catch(() => undefined);
+    // A polite end() waits for every in-flight QoS 1 acknowledgement, which never comes once the
+    // broker is gone (reconnectPeriod 0): the fleet then hangs. Force the close in that case.
+    const force = !this.client.connected || Object.keys(this.client.outgoing).length > 0;
+    // And if the connection drops while a polite end runs, give up on it after 3 s.
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        this.client.stream?.destroy();
+        resolve();
+      }, 3000);
+    });
+    await Promise.race([this.client.endAsync(force).catch(() => undefined), stuck]);
+    clearTimeout(timer);
   }
 
   #onMessage(topic: string, payload: Buffer, correlationData: Buffer | undefined): void {
