@@ -22,7 +22,8 @@ export class KeylineProc {
     live.add(child);
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.stdout += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderrTail = (this.stderrTail + d).slice(-4000)));
-    this.exited = new Promise((r) => child.once('exit', (code, signal) => {
+    // 'close', not 'exit': only then has every byte of stdout been read.
+    this.exited = new Promise((r) => child.once('close', (code, signal) => {
       live.delete(child);
       r({ code, signal });
     }));

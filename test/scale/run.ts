@@ -154,7 +154,7 @@ try {
   say('checking the invariants');
   checks = await checkInvariants(e, journal, devices, [revoked]);
   checks.unshift({ name: 'stations stopped as planned (target, or the shared quota)', ok: stationsOk, detail: `exit codes ${ends.map((r) => r.code).join(', ')}` });
-  checks.unshift({ name: 'provisioned units', ok: total() >= UNITS * 0.9, detail: `${total()} good units of ${UNITS} planned` });
+  checks.unshift({ name: 'provisioned units (label lines), all in the journals', ok: total() >= UNITS * 0.9 && devices.length === total(), detail: `${total()} good units of ${UNITS} planned, ${devices.length} good in the journals` });
 } catch (err) {
   say(`run failed: ${(err as Error).stack ?? String(err)}`);
   checks.push({ name: 'run completed', ok: false, detail: (err as Error).message });
