@@ -12,7 +12,6 @@ import { checkCaAtStartup } from '../ca/startup-checks.js';
 import { loadConfig, loadConfigWithoutSecrets } from '../config.js';
 import { Pkcs11KeyStore } from '../hsm/pkcs11-key-store.js';
 import { openStore } from '../store/open-store.js';
-import type { OutboxRepo } from '../store/store.js';
 import { parseRegistrySections, setupRegistry } from './registries.js';
 import { SELF_REGISTRY } from './self-registry.js';
 
@@ -47,11 +46,6 @@ Options:
   --json           machine-readable summary
   -h, --help       this text`;
 
-/** Job counts by registry, action and state, when the store can give them (SQLite does). */
-export interface OutboxCounts {
-  jobCounts?(): Promise<Array<{ registry: string; action: 'register' | 'revoke'; status: string; count: number }>>;
-}
-
 /** One row of `registry list`. */
 export interface RegistryListing {
   name: string;
@@ -83,7 +77,7 @@ async function list(argv: string[]): Promise<number> {
     const store = await openStore(config.store.url, { mustExist: true });
     let counts;
     try {
-      counts = await store.transaction((tx) => (tx.outbox as OutboxRepo & OutboxCounts).jobCounts?.() ?? Promise.resolve(null), { readOnly: true });
+      counts = await store.transaction((tx) => tx.outbox.jobCounts(), { readOnly: true });
     } finally {
       await store.close();
     }

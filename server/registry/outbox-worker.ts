@@ -5,11 +5,15 @@
  * lease that simply expires. What each outcome does to the job is in outbox-delivery.ts.
  *
  * Calls to one registry are spaced by its maxPerSecond (rate-limiter.ts). An idle round asks
- * a read-only question first when the store can answer it (`anyDue`), so an idle server does
- * not take the database's write lock every interval.
+ * a read-only question first (`anyDue`), so an idle server does not take the database's write
+ * lock every interval.
+ *
+ * The running loop is a pump, not a sequence of rounds: it keeps up to `batch` deliveries in
+ * flight and claims more as each one finishes, so one hung cloud call (bounded by its
+ * registry's request timeout, well inside the lease) holds one slot, never the whole outbox.
  */
 import type { Logger } from '../../common/log.js';
-import type { OutboxJobRecord, OutboxRepo, Store } from '../store/store.js';
+import type { OutboxJobRecord, Store } from '../store/store.js';
 import { deliverJob, type DeliveryDeps, type DeliveryOutcome } from './outbox-delivery.js';
 import { createRateLimiter } from './rate-limiter.js';
 import type { Registry } from './registry.js';
@@ -22,7 +26,7 @@ export interface OutboxWorkerOptions {
   now?: () => Date;
   /** How long a claimed job is held before another worker may take it (ms). */
   leaseMs?: number;
-  /** Jobs claimed per round. */
+  /** Jobs claimed per round, and deliveries the running loop keeps in flight. */
   batch?: number;
   /** Attempts before a job is parked (throttled calls do not count). */
   maxAttempts?: number;
@@ -48,11 +52,6 @@ export interface OutboxWorker {
   start(): void;
   /** Stops the loop and waits for the round in progress. */
   stop(): Promise<void>;
-}
-
-/** An optional read-only probe a store's outbox may offer: is any job due at `now`? */
-export interface OutboxDueProbe {
-  anyDue?(now: string): Promise<boolean>;
 }
 
 /** The retry delay after `attempts` failed attempts: base·2^(attempts-1), capped. */
@@ -93,52 +92,80 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     return round;
   }
 
-  async function claim(serial?: string): Promise<OutboxJobRecord[]> {
+  async function claim(limit: number, serial?: string): Promise<OutboxJobRecord[]> {
     const t = now();
     return o.store.transaction((tx) =>
-      tx.outbox.claimDue(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString(), serial === undefined ? batch : 100, serial));
+      tx.outbox.claimDue(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString(), limit, serial));
   }
 
   async function anyDue(): Promise<boolean> {
-    return o.store.transaction((tx) => {
-      const probe = (tx.outbox as OutboxRepo & OutboxDueProbe).anyDue;
-      return probe ? probe(now().toISOString()) : Promise.resolve(true);
-    }, { readOnly: true });
+    return o.store.transaction((tx) => tx.outbox.anyDue(now().toISOString()), { readOnly: true });
   }
 
   async function runOnce(): Promise<OutboxRound> {
     if (!(await anyDue())) return emptyRound();
-    return deliverAll(await claim());
+    return deliverAll(await claim(batch));
   }
 
+  // The pump: deliveries in flight, by unit and registry (a later job of the same pair waits
+  // for the earlier one, as in deliverAll).
+  const inFlight = new Map<string, Promise<void>>();
+  let slots = 0;
   let running = false;
   let timer: NodeJS.Timeout | undefined;
-  let current: Promise<unknown> = Promise.resolve();
-  const loop = (): void => {
-    if (!running) return;
-    current = runOnce()
-      .catch((err: unknown) => o.log?.error({ err: { message: (err as Error).message } }, 'outbox round failed'))
-      .then((r) => {
-        // A full batch means more may be due: go again at once; otherwise wait.
-        const busy = r !== undefined && Object.values(r).reduce((a, b) => a + b, 0) >= batch;
-        if (running) timer = setTimeout(loop, busy ? 0 : o.intervalMs ?? 1_000);
+  let pumping: Promise<void> = Promise.resolve();
+
+  function launch(job: OutboxJobRecord): void {
+    slots++;
+    const key = `${job.serial}\u0000${job.registry}`;
+    const tail: Promise<void> = (inFlight.get(key) ?? Promise.resolve())
+      .then(() => deliverJob(deps, job))
+      .then(() => undefined, (err: unknown) => o.log?.error({ err: { message: (err as Error).message }, job: job.id }, 'outbox delivery failed'))
+      .finally(() => {
+        slots--;
+        if (inFlight.get(key) === tail) inFlight.delete(key);
+        schedule(0);
       });
-  };
+    inFlight.set(key, tail);
+  }
+
+  async function pump(): Promise<void> {
+    const free = batch - slots;
+    if (free <= 0) return;
+    let claimed = 0;
+    try {
+      if (await anyDue()) for (const job of await claim(free)) { launch(job); claimed++; }
+    } catch (err) {
+      o.log?.error({ err: { message: (err as Error).message } }, 'outbox claim failed');
+    }
+    // Every free slot filled means more may be due: go again when a slot frees; otherwise wait.
+    if (claimed < free) schedule(o.intervalMs ?? 1_000);
+  }
+
+  function schedule(ms: number): void {
+    if (!running) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      pumping = pumping.then(pump);
+    }, ms);
+  }
 
   return {
     runOnce,
     async deliverUnit(serial) {
-      return deliverAll(await claim(serial));
+      return deliverAll(await claim(100, serial));
     },
     start() {
       if (running) return;
       running = true;
-      loop();
+      schedule(0);
     },
     async stop() {
       running = false;
       if (timer) clearTimeout(timer);
-      await current;
+      await pumping;
+      await Promise.all(inFlight.values());
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The production database seam: a narrow, async, transactional interface (tus KvStore /
- * step-ca AuthDB shape). SQLite implements it today and PostgreSQL can later, both passing
- * test/server/store/store.suite.ts. Callers never see SQL or driver errors: uniqueness and state
+ * step-ca AuthDB shape). SQLite (sqlite/, embedded default) and PostgreSQL (postgres/, for
+ * replicas) implement it, both passing test/server/store/store.suite.ts. Callers never see SQL or driver errors: uniqueness and state
  * violations surface as ConflictError / KeylineError with a code from ERROR_TABLE.
  */
 
@@ -244,6 +244,14 @@ export interface OutboxJobRecord {
   deliveredAt: string | null;
 }
 
+/** How many jobs of one registry, action and status exist. */
+export interface OutboxJobCount {
+  registry: string;
+  action: OutboxAction;
+  status: OutboxJobRecord['status'];
+  count: number;
+}
+
 /** A confirmed registration of a unit with one registry. */
 export interface RegistrationRecord {
   serial: string;
@@ -278,6 +286,10 @@ export interface OutboxRepo {
   addRegistration(r: RegistrationRecord): Promise<RegistrationRecord>;
   /** The registration of a unit with a registry, or null. */
   getRegistration(serial: string, registry: string): Promise<RegistrationRecord | null>;
+  /** Whether any job is due at `now` with a free lease (read-only: an idle worker's probe). */
+  anyDue(now: string): Promise<boolean>;
+  /** Job counts by registry, action and status (`keyline registry list`). */
+  jobCounts(): Promise<OutboxJobCount[]>;
   /** Jobs awaiting a first connection, optionally of one work order's units. */
   awaiting(workOrder?: string): Promise<OutboxJobRecord[]>;
   /** Serials and registries a unit must reach but has no registration with and no delivered or awaiting job for. */

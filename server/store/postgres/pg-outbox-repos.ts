@@ -4,20 +4,14 @@
  * so outbox workers and lease renewals on every replica run beside issuance.
  */
 import { KeylineError } from '../../../common/errors.js';
-import type { LeaseRepo, OutboxJobRecord, OutboxRepo } from '../store.js';
+import type { LeaseRepo, OutboxJobCount, OutboxJobRecord, OutboxRepo } from '../store.js';
 import type { PgTxContext } from './pg-tx.js';
 import { toOutboxJob, toRegistration, type Row } from './pg-rows.js';
 
 const byDue = (a: OutboxJobRecord, b: OutboxJobRecord) => (a.nextAttemptAt < b.nextAttemptAt ? -1 : a.nextAttemptAt > b.nextAttemptAt ? 1 : a.id - b.id);
 
-/** Beyond OutboxRepo, as in SqliteStore: the worker's idle probe and `keyline registry list`'s counts. */
-interface OutboxExtras {
-  anyDue(now: string): Promise<boolean>;
-  jobCounts(): Promise<Array<{ registry: string; action: 'register' | 'revoke'; status: string; count: number }>>;
-}
-
 /** The outbox. */
-export function createOutboxRepo(c: PgTxContext): OutboxRepo & OutboxExtras {
+export function createOutboxRepo(c: PgTxContext): OutboxRepo {
   const one = async (id: number, context: string, sql: string, params: unknown[], what = 'not found') => {
     if ((await c.query(context, sql, params)).rowCount !== 1) throw new KeylineError('STORE_ERROR', `outbox job ${id}: ${what}`);
   };
@@ -49,7 +43,6 @@ export function createOutboxRepo(c: PgTxContext): OutboxRepo & OutboxExtras {
     // A failed awaiting job stays awaiting (its registration exists; only the check failed).
     markFailed: (id, f) => one(id, `outbox job ${id}`, `UPDATE outbox_jobs SET status = CASE WHEN $1 THEN 'parked' ELSE status END,
       attempts = attempts + 1, last_error = $2, next_attempt_at = $3, lease_until = NULL WHERE id = $4`, [f.park, f.error, f.nextAttemptAt, id]),
-    // A read-only probe (OutboxDueProbe in outbox-worker.ts): an idle worker skips the claim.
     async anyDue(now) {
       const r = await c.query('outbox due', `SELECT EXISTS (SELECT 1 FROM outbox_jobs WHERE status IN ('pending', 'awaiting')
         AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)) AS due`, [now]);
@@ -58,7 +51,7 @@ export function createOutboxRepo(c: PgTxContext): OutboxRepo & OutboxExtras {
     async jobCounts() {
       const r = await c.query('outbox counts', `SELECT registry, action, status, count(*)::int AS count FROM outbox_jobs
         GROUP BY registry, action, status ORDER BY registry COLLATE "C", action COLLATE "C", status COLLATE "C"`, []);
-      return r.rows as Array<{ registry: string; action: 'register' | 'revoke'; status: string; count: number }>;
+      return r.rows as unknown as OutboxJobCount[];
     },
     jobsFor: (serial) => jobs(`outbox jobs ${serial}`, 'SELECT * FROM outbox_jobs WHERE serial = $1 ORDER BY id', [serial]),
     parked: (wo) => jobs('outbox parked', `SELECT j.* FROM outbox_jobs j JOIN units u ON u.serial = j.serial

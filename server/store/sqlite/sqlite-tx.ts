@@ -4,7 +4,7 @@
  */
 import { KeylineError, ValidationError } from '../../../common/errors.js';
 import { GENESIS_HASH, canonicalJson, recordHash } from '../../audit/hash-chain.js';
-import { normaliseSerialHex, type AuditRecord, type OutboxRepo, type Tx, type UnitPage, type UnitQuery, type UnitRecord } from '../store.js';
+import { normaliseSerialHex, type AuditRecord, type OutboxJobCount, type OutboxRepo, type Tx, type UnitPage, type UnitQuery, type UnitRecord } from '../store.js';
 import { mapSqliteError } from './sqlite-errors.js';
 import { toAudit, toEnrollment, toNonce, toOutboxJob, toRegistration, toRevocation, toStation, toUnit, toWorkOrder, type Statements } from './sqlite-statements.js';
 
@@ -187,10 +187,8 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
           throw new KeylineError('STORE_ERROR', `outbox job ${id}: not found`);
         }
       }),
-      // Beyond OutboxRepo: the worker's read-only idle check (OutboxDueProbe in outbox-worker.ts).
       anyDue: (nowIso: string) => run('outbox due', () => s.jobsAnyDue.get({ now: nowIso }) === 1),
-      // Beyond OutboxRepo: job counts for `keyline registry list` (OutboxCounts in registry/cli.ts).
-      jobCounts: () => run('outbox counts', () => s.jobCounts.all() as Array<{ registry: string; action: 'register' | 'revoke'; status: string; count: number }>),
+      jobCounts: () => run('outbox counts', () => s.jobCounts.all() as OutboxJobCount[]),
       awaiting: (wo) => run('outbox awaiting', () => (s.jobsAwaiting.all({ wo: wo ?? null }) as Row[]).map(toOutboxJob)),
       jobsFor: (serial) => run(`outbox jobs ${serial}`, () => (s.jobsForSerial.all(serial) as Row[]).map(toOutboxJob)),
       parked: (wo) => run('outbox parked', () => (s.jobsParked.all({ wo: wo ?? null }) as Row[]).map(toOutboxJob)),
@@ -204,7 +202,7 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
       }),
       unregistered: (wo) => run('outbox unregistered', () => s.unregistered.all({ wo: wo ?? null }) as Array<{ serial: string; registry: string }>),
       orphanRegistrations: () => run('orphan registrations', () => (s.registrationsOrphan.all() as Row[]).map(toRegistration)),
-    } satisfies OutboxRepo & { anyDue(now: string): Promise<boolean>; jobCounts(): Promise<unknown[]> }) as OutboxRepo,
+    } satisfies OutboxRepo),
     leases: {
       // One upsert statement: the WHERE on DO UPDATE makes take-if-free-or-mine atomic.
       acquire: (name, holder, nowIso, until) => run(`lease ${name}`, () =>
