@@ -143,12 +143,15 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
     closers.push(() => closeServer(https));
     const apiUrl = `https://${config.server.host}:${(https.address() as AddressInfo).port}`;
     log.info({ apiUrl, mqttUrl }, 'listening');
+    let closing: Promise<void> | undefined;
     return {
       apiUrl,
       ...(mqttUrl ? { mqttUrl } : {}),
       publicUrl: revocationStack.publicUrl,
-      async close() {
-        for (const c of closers.reverse()) await c();
+      // Idempotent: a second call waits for the first.
+      close() {
+        closing ??= (async () => { for (const c of closers.reverse()) await c(); })();
+        return closing;
       },
     };
   } catch (err) {

@@ -3,14 +3,14 @@
  * shell, then re-issues the CRL with the HSM (the issuing CA key). A running server notices the
  * revocation within a second (it polls the revocation sequence) and drops its cached OCSP answers.
  */
-import { userInfo } from 'node:os';
+import { hostname, userInfo } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { parseCommand, runCli, UsageError } from '../common/cli.js';
 import { fromPem } from '../common/pem.js';
 import { loadConfig } from './config.js';
 import { crlIssuerOf } from './ca/crl.js';
 import { Pkcs11KeyStore } from './hsm/pkcs11-key-store.js';
-import { CrlPublisher } from './services/crl-publisher.js';
+import { CRL_LEASE, CrlPublisher } from './services/crl-publisher.js';
 import { createRevocation, REVOCATION_REASONS } from './services/revocation.js';
 import { openStore } from './store/open-store.js';
 
@@ -48,22 +48,32 @@ export async function main(argv: string[]): Promise<number> {
     const keyStore = Pkcs11KeyStore.open({ module: config.hsm.module, softhsmConf: config.hsm.softhsmConf, tokenLabel: config.hsm.tokenLabel, pin: secrets.hsmPin, sessions: 1 });
     try {
       const issuingDer = fromPem(readFileSync(config.ca.issuingCert, 'utf8'));
-      const crl = new CrlPublisher({ store, issuer: crlIssuerOf(issuingDer, await keyStore.getSigner(config.hsm.issuingKey)), validityMs: config.ca.crlValidityHours * 3_600_000 });
+      // The CLI signs the CRL only when no server holds the 'crl-issuer' lease; otherwise that
+      // server notices the new revocations (revocation watcher) and re-issues within a second.
+      const crl = new CrlPublisher({
+        store, issuer: crlIssuerOf(issuingDer, await keyStore.getSigner(config.hsm.issuingKey)), validityMs: config.ca.crlValidityHours * 3_600_000,
+        lease: { holder: `cli:${hostname()}:${process.pid}`, ttlMs: 30_000 },
+      });
       const revocation = createRevocation({ store });
       const revoked = await revocation.revoke({
         ...(v.serial ? { serial: v.serial } : {}), ...(v['work-order'] ? { workOrder: v['work-order'] } : {}),
         ...(v['certificate-serial'] ? { certificateSerial: v['certificate-serial'] } : {}), reason: v.reason,
       }, `cli:${userInfo().username}`);
-      // The CRL is re-issued even when nothing new was revoked: it is cheap and confirms the HSM path.
-      const published = await crl.refresh();
+      // Re-issued when something was revoked or the CRL is due, unless a server holds the lease.
+      const published = await crl.sync();
+      const signedHere = crl.isIssuer();
+      await crl.close();
+      const crlLine = signedHere && published
+        ? `crl number ${published.number} (${published.der.length} bytes, next update ${published.nextUpdate.toISOString()})`
+        : `crl re-issued by the server holding the '${CRL_LEASE}' lease${published ? ` (current number ${published.number})` : ''}`;
       if (v.json) {
-        process.stdout.write(JSON.stringify({ revoked, crlNumber: published.number }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ revoked, crlNumber: published?.number ?? null, crlSignedBy: signedHere ? 'cli' : 'server' }, null, 2) + '\n');
       } else {
         for (const r of revoked) {
           process.stdout.write(`${r.alreadyRevoked ? 'already revoked' : 'revoked'} ${r.certificateSerial}${r.serial ? ` (unit ${r.serial})` : ''} ${r.reason} ${r.revokedAt}\n`);
         }
         if (revoked.length === 0) process.stdout.write('no units in that work order\n');
-        process.stdout.write(`crl number ${published.number} (${published.der.length} bytes, next update ${published.nextUpdate.toISOString()})\n`);
+        process.stdout.write(`${crlLine}\n`);
       }
       return 0;
     } finally {

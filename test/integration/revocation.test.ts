@@ -168,12 +168,13 @@ t.test('keyline revoke --work-order in another process: the server notices withi
   t.match(await ocsp(['-cert', eol[0]!.file, '-no_nonce']), /: good/);
   const r = await keyline(['revoke', '--work-order', 'WO-R2', '--reason', 'cessationOfOperation', '--config', pki.configPath, '--json']);
   t.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { revoked: { serial: string }[]; crlNumber: number };
+  const out = JSON.parse(r.stdout) as { revoked: { serial: string }[]; crlNumber: number | null; crlSignedBy: string };
   t.same(out.revoked.map((x) => x.serial).sort(), eol.map((u) => u.serial).sort());
-  t.ok(out.crlNumber > before, 'the CLI re-issued the CRL');
+  // The running server holds the 'crl-issuer' lease: the CLI leaves the signing to it.
+  t.equal(out.crlSignedBy, 'server', 'the lease holder re-issues, not the CLI');
   await until('OCSP revoked', async () => /: revoked/.test(await ocsp(['-cert', eol[0]!.file, '-no_nonce'])));
   t.match(await ocsp(['-cert', eol[1]!.file, '-no_nonce']), /Reason: cessationOfOperation/);
-  await until('the server to serve the new CRL', async () => crlNumber(await crlDer()) >= out.crlNumber);
+  await until('the server to serve a new CRL', async () => crlNumber(await crlDer()) > before);
   const [status] = await verifyWithCrl(eol[1]!.file);
   t.not(status, 0);
 });
@@ -191,4 +192,19 @@ t.test('keyline revoke --certificate-serial of a station: the API then refuses i
   t.match(refused.body, { error: { code: 'CERTIFICATE_REVOKED' } });
   const usage = await keyline(['revoke', '--serial', good.serial, '--config', pki.configPath]);
   t.equal(usage.status, 2, 'no --reason: usage error');
+});
+
+t.test('keyline revoke with no server running signs the CRL itself (the lease is free)', async (t) => {
+  const victim = await issue('WO-R1');
+  const second = await issue('WO-R1');
+  await server.close();
+  const r = await keyline(['revoke', '--serial', victim.serial, '--reason', 'keyCompromise', '--config', pki.configPath, '--json']);
+  t.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { crlNumber: number; crlSignedBy: string };
+  t.equal(out.crlSignedBy, 'cli');
+  // The CLI released its lease: the next CLI run takes it again.
+  const again = await keyline(['revoke', '--serial', second.serial, '--reason', 'keyCompromise', '--config', pki.configPath, '--json']);
+  const out2 = JSON.parse(again.stdout) as { crlNumber: number; crlSignedBy: string };
+  t.equal(out2.crlSignedBy, 'cli');
+  t.ok(out2.crlNumber > out.crlNumber, 'CRL numbers keep increasing');
 });
