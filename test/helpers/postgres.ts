@@ -10,9 +10,14 @@ import { startTempPostgres, type TempPostgres } from '../../server/store/postgre
 let cluster: Promise<TempPostgres> | undefined;
 let databases = 0;
 
-/** Why PostgreSQL tests cannot run here, or false when they can (pass as tap's `skip`). */
+/**
+ * Why PostgreSQL tests cannot run here, or false when they can (pass as tap's `skip`). Under CI
+ * (CI=true) they never skip: scripts/setup installs PostgreSQL there, and a silent skip would
+ * hide a broken set-up, so the tests run and fail instead.
+ */
 export function pgSkipReason(): string | false {
-  return findPgBinDir() ? false : 'PostgreSQL (initdb, postgres) is not installed: run scripts/setup';
+  if (findPgBinDir() || process.env.CI === 'true') return false;
+  return 'PostgreSQL (initdb, postgres) is not installed: run scripts/setup';
 }
 
 /** The file's cluster, started on first use and stopped at the end of the file. */
