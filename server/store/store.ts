@@ -99,6 +99,8 @@ export interface WorkOrderRepo {
   create(wo: Omit<WorkOrderRecord, 'issued' | 'status'>): Promise<WorkOrderRecord>;
   /** The order, or null. */
   get(id: string): Promise<WorkOrderRecord | null>;
+  /** The orders among `ids` that exist, in one read (a batch's orders, read as `get` reads one). */
+  getMany(ids: string[]): Promise<WorkOrderRecord[]>;
   /** Adds `n` to issued; the database refuses to pass the quota (QUOTA_EXCEEDED). */
   incrementIssued(id: string, n?: number): Promise<void>;
   /** Sets open/closed; UNKNOWN_WORK_ORDER when absent. */
@@ -109,10 +111,17 @@ export interface WorkOrderRepo {
 export interface UnitRepo {
   /** Inserts a unit; SERIAL_EXISTS / DUPLICATE_KEY when the database's uniqueness refuses it. */
   insert(unit: UnitRecord): Promise<void>;
+  /**
+   * Inserts every unit, or none when the database's uniqueness refuses any of them (against the
+   * table or each other): true when all went in. One statement on PostgreSQL, for batches.
+   */
+  insertMany(units: UnitRecord[]): Promise<boolean>;
   /** The unit with this chip serial, or null. */
   getBySerial(serial: string): Promise<UnitRecord | null>;
   /** The unit holding this raw public key, or null. */
   getByPublicKey(publicKey: Uint8Array): Promise<UnitRecord | null>;
+  /** Every unit whose serial is in `serials` or whose key is in `publicKeys`, in one read (a batch's getBySerial and getByPublicKey). */
+  findBySerialsOrKeys(serials: string[], publicKeys: Uint8Array[]): Promise<UnitRecord[]>;
   /** The unit whose certificate has this serial (lowercase hex), or null. */
   getByCertificateSerial(certificateSerial: string): Promise<UnitRecord | null>;
   /** One page of units matching the filters, ordered by serial. */
@@ -133,6 +142,8 @@ export interface StationRepo {
 export interface AuditRepo {
   /** Appends a record chained to the last one (inside this transaction's write lock). */
   append(entry: AuditEntry): Promise<AuditRecord>;
+  /** Appends records in order, each chained to the one before: what `append` in a loop does, in one statement on PostgreSQL. */
+  appendMany(entries: AuditEntry[]): Promise<AuditRecord[]>;
   /** Records with seq > afterSeq, ascending, at most `limit`. */
   list(opts: { afterSeq: number; limit: number }): Promise<AuditRecord[]>;
   /** Number of records. */
@@ -264,6 +275,8 @@ export interface RegistrationRecord {
 export interface OutboxRepo {
   /** Queues a job, due at `at`. */
   enqueue(job: { serial: string; registry: string; action: OutboxAction; at: string }): Promise<OutboxJobRecord>;
+  /** Queues jobs in order (ids ascending in that order), as `enqueue` in a loop does. */
+  enqueueMany(jobs: Array<{ serial: string; registry: string; action: OutboxAction; at: string }>): Promise<OutboxJobRecord[]>;
   /**
    * Leases up to `limit` pending or awaiting jobs due at `now` whose lease is free, until
    * `leaseUntil`; optionally only one unit's jobs. Two concurrent callers (processes, replicas)

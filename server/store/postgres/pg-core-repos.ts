@@ -3,7 +3,7 @@
  */
 import { ConflictError, KeylineError, ValidationError } from '../../../common/errors.js';
 import { GENESIS_HASH, canonicalJson, recordHash } from '../../audit/hash-chain.js';
-import { normaliseSerialHex, type AuditRepo, type StationRepo, type UnitPage, type UnitRepo, type WorkOrderRepo } from '../store.js';
+import { normaliseSerialHex, type AuditEntry, type AuditRecord, type AuditRepo, type UnitRecord, type StationRepo, type UnitPage, type UnitRepo, type WorkOrderRepo } from '../store.js';
 import type { PgTxContext } from './pg-tx.js';
 import { UNIT_COLUMNS, toAudit, toStation, toUnit, toWorkOrder } from './pg-rows.js';
 
@@ -34,6 +34,12 @@ export function createWorkOrderRepo(c: PgTxContext): WorkOrderRepo {
       await c.writeLock();
       const r = await c.query(`work order ${id}`, `SELECT * FROM work_orders WHERE id = $1${c.readOnly ? '' : ' FOR UPDATE'}`, [id]);
       return r.rows[0] ? toWorkOrder(r.rows[0]) : null;
+    },
+    async getMany(ids) {
+      await c.writeLock();
+      // ORDER BY id: row locks in one order whatever order the caller named the orders in.
+      const r = await c.query('work orders', `SELECT * FROM work_orders WHERE id = ANY($1::text[]) ORDER BY id${c.readOnly ? '' : ' FOR UPDATE'}`, [[...new Set(ids)]]);
+      return r.rows.map(toWorkOrder);
     },
     async incrementIssued(id, n = 1) {
       await c.writeLock();
@@ -77,6 +83,28 @@ export function createUnitRepo(c: PgTxContext): UnitRepo {
       if (hit?.s) throw new ConflictError('SERIAL_EXISTS', `${context}: units.serial already recorded`, { detail: { field: 'units.serial' } });
       if (hit?.k) throw new ConflictError('DUPLICATE_KEY', `${context}: units.public_key already recorded`, { detail: { field: 'units.public_key', existingSerial: hit.serial } });
       throw new ConflictError('SERIAL_EXISTS', `${context}: certificate already recorded`, { detail: { field: 'units.certificate_serial' } });
+    },
+    async insertMany(units) {
+      if (units.length === 0) return true;
+      await c.writeLock();
+      // One statement over column arrays (unnest); ON CONFLICT DO NOTHING skips a refused row
+      // (against the table or an earlier row of the batch) without aborting the transaction, and
+      // the savepoint then takes back the rows that did go in.
+      const col = <K extends keyof UnitRecord>(k: K) => units.map((u) => u[k]);
+      return c.atomically('units', async () => {
+        const r = await c.query('units', `INSERT INTO units (${UNIT_COLUMNS})
+          SELECT * FROM unnest($1::text[], $2::bytea[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+          ON CONFLICT DO NOTHING`, [col('serial'), col('publicKey'), col('fingerprintSha256'), col('certificateDer'), col('certificateSerial'),
+          col('workOrder'), col('station'), col('status'), col('statusReason'), col('idempotencyKey'), col('issuedAt'), col('confirmedAt'), col('updatedAt')]);
+        return r.rowCount === units.length;
+      });
+    },
+    async findBySerialsOrKeys(serials, publicKeys) {
+      await c.writeLock();
+      const r = await c.query('units by serial or key', `SELECT ${UNIT_COLUMNS} FROM units WHERE serial = ANY($1::text[]) OR public_key = ANY($2::bytea[])`,
+        [serials, publicKeys]);
+      return r.rows.map(toUnit);
     },
     getBySerial: (serial) => one(`unit ${serial}`, 'serial', serial),
     getByPublicKey: (publicKey) => one('unit by public key', 'public_key', publicKey),
@@ -122,24 +150,38 @@ export function createAuditRepo(c: PgTxContext): AuditRepo {
   // The chain's head as this transaction left it: the write lock is held until commit, so no
   // one else can append meanwhile and later appends need not read it again.
   let head: { seq: number; hash: string } | undefined;
-  return {
-    async append(e) {
-      const context = `audit ${e.action}`;
-      if (c.readOnly) throw new KeylineError('STORE_ERROR', `${context}: append in a read-only transaction`);
-      await c.writeLock();
-      // A separate statement after the lock: under READ COMMITTED it gets a snapshot taken once
-      // the lock is held, so it sees the last record the previous holder committed.
-      const last = head ?? (await c.query(context, 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')).rows[0] as { seq: number; hash: string } | undefined;
+  const appendAll = async (context: string, entries: AuditEntry[]): Promise<AuditRecord[]> => {
+    if (c.readOnly) throw new KeylineError('STORE_ERROR', `${context}: append in a read-only transaction`);
+    if (entries.length === 0) return [];
+    await c.writeLock();
+    // A separate statement after the lock: under READ COMMITTED it gets a snapshot taken once
+    // the lock is held, so it sees the last record the previous holder committed.
+    let last = head ?? (await c.query(context, 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')).rows[0] as { seq: number; hash: string } | undefined;
+    // The chain is computed here, each record hashing the one before (hash-chain.ts); the rows
+    // then go in with one statement.
+    const records = entries.map((e): AuditRecord => {
       const rec = {
         seq: (last?.seq ?? 0) + 1, at: c.now(), actor: e.actor, action: e.action, subject: e.subject ?? null,
         detail: e.detail === undefined ? null : canonicalJson(e.detail), prevHash: last?.hash ?? GENESIS_HASH,
       };
       const hash = recordHash(rec);
-      await c.query(context, `INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-        [rec.seq, rec.at, rec.actor, rec.action, rec.subject, rec.detail, rec.prevHash, hash]);
-      head = { seq: rec.seq, hash };
+      last = { seq: rec.seq, hash };
       return { ...rec, hash };
-    },
+    });
+    const col = <K extends keyof AuditRecord>(k: K) => records.map((r) => r[k]);
+    await c.query(context, records.length === 1
+      ? 'INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)'
+      : `INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash)
+        SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[])`,
+    records.length === 1
+      ? [records[0]!.seq, records[0]!.at, records[0]!.actor, records[0]!.action, records[0]!.subject, records[0]!.detail, records[0]!.prevHash, records[0]!.hash]
+      : [col('seq'), col('at'), col('actor'), col('action'), col('subject'), col('detail'), col('prevHash'), col('hash')]);
+    head = last;
+    return records;
+  };
+  return {
+    append: async (e) => (await appendAll(`audit ${e.action}`, [e]))[0]!,
+    appendMany: (entries) => appendAll('audit', entries),
     async list({ afterSeq, limit }) {
       return (await c.query('audit list', 'SELECT * FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2', [afterSeq, limit])).rows.map(toAudit);
     },

@@ -22,6 +22,14 @@ export function createOutboxRepo(c: PgTxContext): OutboxRepo {
         VALUES ($1, $2, $3, $4, $4) RETURNING *`, [j.serial, j.registry, j.action, j.at]);
       return toOutboxJob(r.rows[0]!);
     },
+    async enqueueMany(js) {
+      if (js.length === 0) return [];
+      // ORDER BY ordinality: ids are drawn in the caller's order, as a loop of enqueue would.
+      const r = await c.query('outbox jobs', `INSERT INTO outbox_jobs (serial, registry, action, next_attempt_at, created_at)
+        SELECT s, r, a, t, t FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS j(s, r, a, t, o) ORDER BY o
+        RETURNING *`, [js.map((j) => j.serial), js.map((j) => j.registry), js.map((j) => j.action), js.map((j) => j.at)]);
+      return r.rows.map(toOutboxJob).sort((a, b) => a.id - b.id);
+    },
     async claimDue(now, leaseUntil, limit, serial) {
       // SKIP LOCKED: a job another worker is claiming right now is passed over, not waited for;
       // a job claimed and committed meanwhile fails the re-checked lease condition. Two

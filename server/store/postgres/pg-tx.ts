@@ -30,6 +30,8 @@ export interface PgTxContext {
   query(context: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<Row>>;
   /** Like query, inside a savepoint: a refused statement (unique violation) leaves the transaction usable, as in SQLite. */
   guarded(context: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<Row>>;
+  /** Runs fn inside a savepoint, rolled back when fn throws or returns false (all-or-nothing batches). */
+  atomically(context: string, fn: () => Promise<boolean>): Promise<boolean>;
   /** Takes the write lock once per transaction (no-op when read-only). */
   writeLock(): Promise<void>;
   /** Timestamps for records the store stamps itself. */
@@ -62,6 +64,17 @@ export function createPgTxContext(client: pg.PoolClient, readOnly: boolean, live
       } catch (err) {
         await query(context, `ROLLBACK TO SAVEPOINT ${name}`);
         throw err;
+      }
+    },
+    async atomically(context, fn) {
+      const name = `k${++savepoints}`;
+      await query(context, `SAVEPOINT ${name}`);
+      let ok = false;
+      try {
+        ok = await fn();
+        return ok;
+      } finally {
+        await query(context, ok ? `RELEASE SAVEPOINT ${name}` : `ROLLBACK TO SAVEPOINT ${name}`);
       }
     },
     // Statements are queued on the one connection in call order, so a read issued right after

@@ -16,6 +16,10 @@ export function prepareStatements(db: Database.Database) {
     beginRead: p('BEGIN DEFERRED'),
     commit: p('COMMIT'),
     rollback: p('ROLLBACK'),
+    // insertMany's all-or-nothing step inside the transaction.
+    savepoint: p('SAVEPOINT insert_many'),
+    savepointRollback: p('ROLLBACK TO SAVEPOINT insert_many'),
+    savepointRelease: p('RELEASE SAVEPOINT insert_many'),
     woInsert: p(`INSERT INTO work_orders (id, product, quota, stations, created_at, preregistration) VALUES (?, ?, ?, ?, ?, ?)`),
     woGet: p('SELECT * FROM work_orders WHERE id = ?'),
     woIncrement: p('UPDATE work_orders SET issued = issued + ? WHERE id = ?'),

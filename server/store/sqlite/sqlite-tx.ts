@@ -4,11 +4,14 @@
  */
 import { KeylineError, ValidationError } from '../../../common/errors.js';
 import { GENESIS_HASH, canonicalJson, recordHash } from '../../audit/hash-chain.js';
-import { normaliseSerialHex, type AuditRecord, type OutboxJobCount, type OutboxRepo, type Tx, type UnitPage, type UnitQuery, type UnitRecord } from '../store.js';
+import { normaliseSerialHex, type AuditEntry, type AuditRecord, type OutboxJobCount, type OutboxRepo, type Tx, type UnitPage, type UnitQuery, type UnitRecord } from '../store.js';
 import { mapSqliteError } from './sqlite-errors.js';
 import { toAudit, toEnrollment, toNonce, toOutboxJob, toRegistration, toRevocation, toStation, toUnit, toWorkOrder, type Statements } from './sqlite-statements.js';
 
 type Row = Record<string, unknown>;
+
+const unitParams = (u: UnitRecord) => [u.serial, u.publicKey, u.fingerprintSha256, u.certificateDer, u.certificateSerial, u.workOrder,
+  u.station, u.status, u.statusReason, u.idempotencyKey, u.issuedAt, u.confirmedAt, u.updatedAt];
 
 /** Encodes the last serial of a page as an opaque cursor. */
 export function encodeCursor(serial: string): string {
@@ -34,6 +37,24 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
     }
   };
 
+  const appendOne = (e: AuditEntry): AuditRecord => {
+    // The last hash is read inside this write transaction (BEGIN IMMEDIATE), so two
+    // processes sharing the file can never chain two records to the same predecessor.
+    const last = s.auditLast.get() as { seq: number; hash: string } | undefined;
+    const rec = {
+      seq: (last?.seq ?? 0) + 1,
+      at: now(),
+      actor: e.actor,
+      action: e.action,
+      subject: e.subject ?? null,
+      detail: e.detail === undefined ? null : canonicalJson(e.detail),
+      prevHash: last?.hash ?? GENESIS_HASH,
+    };
+    const hash = recordHash(rec);
+    s.auditInsert.run(rec.seq, rec.at, rec.actor, rec.action, rec.subject, rec.detail, rec.prevHash, hash);
+    return { ...rec, hash };
+  };
+
   return {
     workOrders: {
       create: (wo) =>
@@ -47,6 +68,11 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
         const r = s.woGet.get(id) as Row | undefined;
         return r ? toWorkOrder(r) : null;
       }),
+      getMany: (ids) => run('work orders', () =>
+        [...new Set(ids)].flatMap((id) => {
+          const r = s.woGet.get(id) as Row | undefined;
+          return r ? [toWorkOrder(r)] : [];
+        })),
       incrementIssued: (id, n = 1) =>
         run(`work order ${id}`, () => {
           if (s.woIncrement.run(n, id).changes !== 1) throw new KeylineError('UNKNOWN_WORK_ORDER', `work order ${id}: not found`);
@@ -59,8 +85,23 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
     units: {
       insert: (u: UnitRecord) =>
         run(`unit ${u.serial}`, () => {
-          s.unitInsert.run(u.serial, u.publicKey, u.fingerprintSha256, u.certificateDer, u.certificateSerial, u.workOrder,
-            u.station, u.status, u.statusReason, u.idempotencyKey, u.issuedAt, u.confirmedAt, u.updatedAt);
+          s.unitInsert.run(...unitParams(u));
+        }),
+      insertMany: (units) =>
+        run('units', () => {
+          // A savepoint makes the batch all or nothing; a refused row leaves the transaction usable.
+          s.savepoint.run();
+          try {
+            for (const u of units) s.unitInsert.run(...unitParams(u));
+            s.savepointRelease.run();
+            return true;
+          } catch (err) {
+            s.savepointRollback.run();
+            s.savepointRelease.run();
+            const code = mapSqliteError(err, 'units').code;
+            if (code === 'SERIAL_EXISTS' || code === 'DUPLICATE_KEY') return false;
+            throw err;
+          }
         }),
       getBySerial: (serial) => run(`unit ${serial}`, () => {
         const r = s.unitBySerial.get(serial) as Row | undefined;
@@ -69,6 +110,13 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
       getByPublicKey: (publicKey) => run('unit by public key', () => {
         const r = s.unitByKey.get(publicKey) as Row | undefined;
         return r ? toUnit(r) : null;
+      }),
+      findBySerialsOrKeys: (serials, publicKeys) => run('units by serial or key', () => {
+        const found = new Map<string, UnitRecord>();
+        for (const r of [...serials.map((x) => s.unitBySerial.get(x)), ...publicKeys.map((k) => s.unitByKey.get(k))] as Array<Row | undefined>) {
+          if (r) found.set(r.serial as string, toUnit(r));
+        }
+        return [...found.values()];
       }),
       getByCertificateSerial: (cs) => run(`unit by certificate serial ${cs}`, () => {
         const r = s.unitByCertSerial.get(normaliseSerialHex(cs)) as Row | undefined;
@@ -101,24 +149,8 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
       }),
     },
     audit: {
-      append: (e) =>
-        run(`audit ${e.action}`, (): AuditRecord => {
-          // The last hash is read inside this write transaction (BEGIN IMMEDIATE), so two
-          // processes sharing the file can never chain two records to the same predecessor.
-          const last = s.auditLast.get() as { seq: number; hash: string } | undefined;
-          const rec = {
-            seq: (last?.seq ?? 0) + 1,
-            at: now(),
-            actor: e.actor,
-            action: e.action,
-            subject: e.subject ?? null,
-            detail: e.detail === undefined ? null : canonicalJson(e.detail),
-            prevHash: last?.hash ?? GENESIS_HASH,
-          };
-          const hash = recordHash(rec);
-          s.auditInsert.run(rec.seq, rec.at, rec.actor, rec.action, rec.subject, rec.detail, rec.prevHash, hash);
-          return { ...rec, hash };
-        }),
+      append: (e) => run(`audit ${e.action}`, () => appendOne(e)),
+      appendMany: (entries) => run('audit', () => entries.map(appendOne)),
       list: ({ afterSeq, limit }) => run('audit list', () => (s.auditList.all(afterSeq, limit) as Row[]).map(toAudit)),
       count: () => run('audit count', () => s.auditCount.get() as number),
     },
@@ -169,6 +201,8 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
     outbox: ({
       enqueue: (j) => run(`outbox job ${j.registry} ${j.serial}`, () =>
         toOutboxJob(s.jobInsert.get(j.serial, j.registry, j.action, j.at, j.at) as Row)),
+      enqueueMany: (jobs) => run('outbox jobs', () =>
+        jobs.map((j) => toOutboxJob(s.jobInsert.get(j.serial, j.registry, j.action, j.at, j.at) as Row))),
       claimDue: (nowIso, leaseUntil, limit, serial) => run('outbox claim', () =>
         (s.jobsDue.all({ now: nowIso, limit, serial: serial ?? null }) as number[]).map((id) => toOutboxJob(s.jobLease.get(leaseUntil, id) as Row))),
       markDelivered: (id, at) => run(`outbox job ${id}`, () => {

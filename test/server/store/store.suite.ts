@@ -6,6 +6,7 @@ import type { Test } from 'tap';
 import { verifyAuditChain } from '../../../server/audit/audit-log.js';
 import type { Store } from '../../../server/store/store.js';
 import { buildUnit, buildWorkOrder } from './build.js';
+import { batchSuite } from './batch.suite.js';
 import { registriesSuite } from './registries.suite.js';
 
 /** What an implementation provides: a fresh store, and raw access that bypasses the Store code. */
@@ -164,4 +165,5 @@ export function storeSuite(t: Test, h: StoreHarness): void {
   });
 
   registriesSuite(t, () => h.open());
+  batchSuite(t, () => h.open());
 }
