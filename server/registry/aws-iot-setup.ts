@@ -10,15 +10,11 @@
 import { DescribeCACertificateCommand, GetRegistrationCodeCommand, RegisterCACertificateCommand } from '@aws-sdk/client-iot';
 import { KeylineError } from '../../common/errors.js';
 import { toPem } from '../../common/pem.js';
-import * as x509 from '../../common/x509.js';
-import { toCert } from '../ca/chain.js';
-import { keyIdentifier, randomSerialHex } from '../ca/profiles.js';
-import { signerCrypto } from '../ca/signer-crypto.js';
-import { generateSoftwareKey } from '../ceremony/software-key.js';
 import type { AwsIotRegistryConfig } from './aws-iot-config.js';
 import { awsErrorName, createIotClient, iotCall } from './aws-iot-client.js';
 import { awsCertificateId } from './aws-iot-registry.js';
 import type { RegistrySetupContext } from './registry-kind.js';
+import { verificationCertificate } from '../ca/verification-certificate.js';
 
 const CN = 'AWS::IoT::Certificate::CommonName';
 const ORG = 'AWS::IoT::Certificate::Organization';
@@ -45,28 +41,6 @@ export function defaultJitpTemplate(cfg: AwsIotRegistryConfig): string {
     Parameters: { [CN]: { Type: 'String' }, [ORG]: { Type: 'String' }, 'AWS::IoT::Certificate::Id': { Type: 'String' } },
     Resources: resources,
   });
-}
-
-/** A certificate with CN = `code`, issued by the CA through its HSM signer (AWS's proof of possession). */
-export async function verificationCertificate(ctx: Pick<RegistrySetupContext, 'issuingSigner' | 'issuingCaDer'>, code: string, now = new Date()): Promise<string> {
-  const ca = toCert(ctx.issuingCaDer);
-  const { crypto, keys, signingAlgorithm } = signerCrypto(ctx.issuingSigner);
-  const spki = generateSoftwareKey().spki;
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerialHex(),
-    subject: [{ CN: [code] }],
-    issuer: new x509.Name(ca.subjectName.toArrayBuffer()),
-    notBefore: new Date(now.getTime() - 60_000),
-    notAfter: new Date(now.getTime() + 7 * 86_400_000),
-    publicKey: new x509.PublicKey(spki.slice().buffer),
-    signingKey: keys.privateKey,
-    signingAlgorithm,
-    extensions: [
-      new x509.SubjectKeyIdentifierExtension(keyIdentifier(spki)),
-      new x509.AuthorityKeyIdentifierExtension(ca.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId ?? keyIdentifier(new Uint8Array(ca.publicKey.rawData))),
-    ],
-  }, crypto);
-  return toPem(new Uint8Array(cert.rawData));
 }
 
 /** Registers the issuing CA for JITP (idempotent: an already registered CA is described and returned). */

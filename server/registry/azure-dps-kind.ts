@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { KeylineError, RegistryError } from '../../common/errors.js';
-import { verificationCertificate } from './aws-iot-setup.js';
+import { verificationCertificate } from '../ca/verification-certificate.js';
 import { azureDpsRegistryConfig, type AzureDpsRegistryConfig } from './azure-dps-config.js';
 import { createAzureDpsRegistry, createDpsClient, dpsError, holdsCertificate, toPem } from './azure-dps-registry.js';
 import type { RegistryKind, RegistrySetupContext } from './registry-kind.js';
