@@ -26,7 +26,8 @@ export async function hasSchema(client: pg.PoolClient): Promise<boolean> {
 export async function migratePg(client: pg.PoolClient, migrations: Migration[] = readMigrations(PG_MIGRATIONS_DIR)): Promise<number[]> {
   const applied: number[] = [];
   try {
-    await client.query('BEGIN');
+    // READ WRITE: the store's sessions default to read only (pg-store.ts).
+    await client.query('BEGIN READ WRITE');
     await client.query(`SELECT pg_advisory_xact_lock(${BigInt(MIGRATE_LOCK)})`);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);

@@ -68,9 +68,14 @@ export function createOutboxRepo(c: PgTxContext): OutboxRepo {
       WHERE j.status = 'awaiting' AND ($1::text IS NULL OR u.work_order = $1) ORDER BY j.id`, [wo ?? null]),
     async addRegistration(r) {
       const context = `registration ${r.registry} ${r.serial}`;
-      await c.query(context, `INSERT INTO registrations (serial, registry, external_id, registered_at) VALUES ($1, $2, $3, $4)
-        ON CONFLICT (serial, registry) DO NOTHING`, [r.serial, r.registry, r.externalId, r.registeredAt]);
-      return toRegistration((await c.query(context, 'SELECT * FROM registrations WHERE serial = $1 AND registry = $2', [r.serial, r.registry])).rows[0]!);
+      // One statement: the new row, or the earlier one. The outer SELECT reads the statement's
+      // snapshot, which never shows the CTE's own insert, so exactly one of the two is there,
+      // unless a concurrent insert committed after that snapshot: then one more read finds it.
+      const r1 = await c.query(context, `WITH ins AS (INSERT INTO registrations (serial, registry, external_id, registered_at) VALUES ($1, $2, $3, $4)
+          ON CONFLICT (serial, registry) DO NOTHING RETURNING *)
+        SELECT * FROM ins UNION ALL SELECT * FROM registrations WHERE serial = $1 AND registry = $2`, [r.serial, r.registry, r.externalId, r.registeredAt]);
+      const row = r1.rows[0] ?? (await c.query(context, 'SELECT * FROM registrations WHERE serial = $1 AND registry = $2', [r.serial, r.registry])).rows[0];
+      return toRegistration(row!);
     },
     async getRegistration(serial, registry) {
       const r = await c.query(`registration ${registry} ${serial}`, 'SELECT * FROM registrations WHERE serial = $1 AND registry = $2', [serial, registry]);

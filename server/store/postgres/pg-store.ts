@@ -60,6 +60,9 @@ export class PgStore implements Store {
       // up after 30 s (STORE_ERROR, retried by the caller) instead of queueing without bound.
       // Keepalive lets either side notice a peer that vanished without closing the socket.
       idle_in_transaction_session_timeout: 30_000, lock_timeout: 30_000, connectionTimeoutMillis: 30_000, keepAlive: true,
+      // Read-only transactions run their statements without BEGIN/COMMIT (see #run): the
+      // session default makes each of them read only; write transactions say READ WRITE.
+      options: '-c default_transaction_read_only=on',
     });
     // An idle pooled connection whose server went away emits 'error' on the pool; without a
     // listener that would crash the process. The pool drops it and the next checkout reconnects.
@@ -112,16 +115,21 @@ export class PgStore implements Store {
     }
     let live = true;
     let broken: Error | undefined;
+    // A read-only transaction sends no BEGIN or COMMIT: under READ COMMITTED every statement
+    // takes its own snapshot inside a transaction too, so running each as its own implicit
+    // transaction (read only by the session default) reads exactly the same, two round trips
+    // cheaper. A write transaction's BEGIN goes out with its first statement (pg-tx.ts).
+    const ctx = createPgTxContext(client, readOnly, readOnly ? null : 'BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE', () => live, this.#now);
     try {
-      await client.query(readOnly ? 'BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY' : 'BEGIN ISOLATION LEVEL READ COMMITTED')
-        .catch((e: unknown) => { throw mapPgError(e, `${context}: begin`); });
-      const value = await fn(createPgTx(createPgTxContext(client, readOnly, () => live, this.#now)));
+      const value = await fn(createPgTx(ctx));
       live = false;
-      await client.query('COMMIT').catch((e: unknown) => { throw mapPgError(e, `${context}: commit`); });
+      await ctx.idle();
+      if (ctx.began()) await client.query('COMMIT').catch((e: unknown) => { throw mapPgError(e, `${context}: commit`); });
       return value;
     } catch (err) {
       live = false;
-      await client.query('ROLLBACK').catch((e: Error) => { broken = e; });
+      await ctx.idle();
+      if (ctx.began()) await client.query('ROLLBACK').catch((e: Error) => { broken = e; });
       // Repository calls and BEGIN/COMMIT already threw typed errors; a caller's own error passes unchanged.
       throw err instanceof pg.DatabaseError ? mapPgError(err, context) : err;
     } finally {

@@ -36,18 +36,38 @@ export interface PgTxContext {
   writeLock(): Promise<void>;
   /** Timestamps for records the store stamps itself. */
   now(): string;
+  /** Whether BEGIN went out (a write transaction that ran a statement): only then is there something to commit. */
+  began(): boolean;
+  /** Settles once every statement queued so far has run (before COMMIT or ROLLBACK). */
+  idle(): Promise<unknown>;
 }
 
-/** Builds the context; `live()` turns false once the transaction ends, making it unusable. */
-export function createPgTxContext(client: pg.PoolClient, readOnly: boolean, live: () => boolean, now: () => string): PgTxContext {
+/**
+ * Builds the context; `live()` turns false once the transaction ends, making it unusable.
+ * `begin` is sent with the first statement, in the same round trip when that statement has no
+ * parameters (the write lock), so a write transaction costs no round trip of its own to open;
+ * null runs each statement on its own (read-only: see pg-store.ts).
+ */
+export function createPgTxContext(client: pg.PoolClient, readOnly: boolean, begin: string | null, live: () => boolean, now: () => string): PgTxContext {
   let locked: Promise<unknown> | undefined;
   let savepoints = 0;
+  let pendingBegin = begin;
+  // `b`: the BEGIN to send first (decided when the statement is queued, so in call order).
+  const send = (sql: string, params: unknown[] | undefined, b: string | null): Promise<pg.QueryResult<Row>> => {
+    const statement = () => client.query<Row>(params ? { name: statementName(sql), text: sql, values: params } : sql);
+    if (b === null) return statement();
+    // A simple query may hold several statements; node-postgres then answers with one result each.
+    if (!params) return (client.query(`${b}; ${sql}`) as Promise<unknown>).then((r) => (Array.isArray(r) ? r[r.length - 1] : r) as pg.QueryResult<Row>);
+    return client.query(b).then(statement);
+  };
   // One connection runs one statement at a time: callers may issue several at once (Promise.all),
   // so statements queue here in call order (node-postgres deprecates queueing on the client).
   let tail: Promise<unknown> = Promise.resolve();
   const query = (context: string, sql: string, params?: unknown[]): Promise<pg.QueryResult<Row>> => {
     if (!live()) return Promise.reject(new KeylineError('STORE_ERROR', `${context}: the transaction has already ended`));
-    const run = tail.then(() => client.query<Row>(params ? { name: statementName(sql), text: sql, values: params } : sql));
+    const b = pendingBegin;
+    pendingBegin = null;
+    const run = tail.then(() => send(sql, params, b));
     tail = run.catch(() => undefined);
     return run.catch((err: unknown) => { throw mapPgError(err, context); });
   };
@@ -81,6 +101,8 @@ export function createPgTxContext(client: pg.PoolClient, readOnly: boolean, live
     // (even in a concurrent Promise.all) runs only once the lock is granted.
     writeLock: () => (readOnly ? Promise.resolve() : (locked ??= query('write lock', `SELECT pg_advisory_xact_lock(${WRITE_LOCK_KEY})`)).then(() => undefined)),
     now,
+    began: () => begin !== null && pendingBegin === null,
+    idle: () => tail,
   };
 }
 
