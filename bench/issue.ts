@@ -19,7 +19,7 @@ import { fmt, opensslEcdsaP256SignPerSec, percentile, runConcurrent, spawnKeylin
 const { values: o } = parseArgs({ options: { units: { type: 'string' }, concurrency: { type: 'string' }, workers: { type: 'string' }, json: { type: 'boolean' } } });
 const UNITS = Number(o.units ?? 20000);
 const K = Number(o.concurrency ?? 64);
-const WORKERS = Number(o.workers ?? 2);
+const WORKERS = Number(o.workers ?? 1);
 const log = (s: string) => !o.json && process.stdout.write(s + '\n');
 
 const dir = mkdtempSync(join(tmpdir(), 'keyline-bench-'));
