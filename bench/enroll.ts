@@ -18,12 +18,9 @@
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
-import mqtt, { type MqttClient } from 'mqtt';
 import { createBlankChip } from '../emulator/atecc608/factory.js';
 import { saveChipImage } from '../emulator/atecc608/image.js';
 import { chipFileName } from '../emulator/chip-dir.js';
@@ -38,7 +35,7 @@ import { Progress } from '../station/progress.js';
 import { connectDevice, enrollDevice, powerOn, type PoweredDevice } from '../firmware-sim/boot.js';
 import type { EnrollClient } from '../firmware-sim/enroll-client.js';
 import { trustFromFactoryConfig } from '../firmware-sim/firmware-trust.js';
-import { fmt, percentile } from './lib.js';
+import { fmt, mqttRoundTripsPerSec, percentile, startMosquitto } from './lib.js';
 
 const { values } = parseArgs({ options: { devices: { type: 'string' }, rounds: { type: 'string' }, workers: { type: 'string' }, qos: { type: 'string' }, keep: { type: 'boolean' } } });
 const DEVICES = Number(values.devices ?? 256);
@@ -58,87 +55,6 @@ const cleanup = () => {
   if (!values.keep) rmSync(dir, { recursive: true, force: true });
 };
 process.on('exit', cleanup);
-
-/** A free TCP port on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** Waits until something accepts TCP connections on `port`. */
-async function waitListening(port: number, ms = 10_000): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = connect(port, '127.0.0.1', () => (s.end(), r(true)));
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`nothing listening on ${port} after ${ms} ms`);
-    await sleep(50);
-  }
-}
-
-/** Starts Mosquitto with TLS (server certificate from the dev PKI) on a free port. */
-async function startMosquitto(pki: { serverCertPath: string; serverKeyPath: string; rootCertPath: string; issuingCertPath: string }): Promise<string> {
-  const port = await freePort();
-  const chain = join(dir, 'mosquitto-chain.pem');
-  writeFileSync(chain, readFileSync(pki.serverCertPath, 'utf8') + readFileSync(pki.issuingCertPath, 'utf8'));
-  const conf = join(dir, 'mosquitto.conf');
-  // Devices authenticate by the signed challenge (no client certificate); the topic ACL is the
-  // server's concern (keyline broker acl) and is left out here: this measures throughput.
-  writeFileSync(conf, [
-    // Started as root (a container), Mosquitto would drop to its own user, which cannot read the
-    // mode-0600 key in this private temp folder; elsewhere the option is ignored.
-    ...(process.getuid?.() === 0 ? ['user root'] : []),
-    'per_listener_settings false', 'allow_anonymous true', 'persistence false', 'log_type error', 'max_inflight_messages 0', 'max_queued_messages 100000', 'set_tcp_nodelay true',
-    `listener ${port} 127.0.0.1`, `certfile ${chain}`, `keyfile ${pki.serverKeyPath}`, `cafile ${pki.rootCertPath}`, 'require_certificate false', '',
-  ].join('\n'));
-  const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let log = '';
-  child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  child.on('exit', (code) => code && process.stderr.write(`mosquitto exited ${code}: ${log.slice(-2000)}\n`));
-  await waitListening(port);
-  return `mqtts://127.0.0.1:${port}`;
-}
-
-/** N MQTT 5 clients doing `k` sequential request/response round trips each through one echo responder. */
-async function baseline(url: string, ca: string, n: number, k: number): Promise<{ rtPerSec: number; p50: number; p99: number }> {
-  const nodelay = (c: MqttClient) => (c.stream as Partial<Socket>).setNoDelay?.(true);
-  const opts = { ca, protocolVersion: 5 as const, reconnectPeriod: 0, rejectUnauthorized: true };
-  const echo = await mqtt.connectAsync(url, { ...opts, clientId: 'bench-echo' });
-  nodelay(echo);
-  await echo.subscribeAsync('bench/+/req', { qos: 1 });
-  echo.on('message', (topic, payload, packet) => {
-    echo.publish(packet.properties?.responseTopic ?? topic.replace(/req$/, 'res'), payload, { qos: 1, properties: { correlationData: packet.properties?.correlationData ?? Buffer.alloc(0) } });
-  });
-  const clients = await Promise.all(Array.from({ length: n }, async (_, i) => {
-    const c = await mqtt.connectAsync(url, { ...opts, clientId: `bench-${i}` });
-    nodelay(c);
-    await c.subscribeAsync(`bench/${i}/res`, { qos: 1 });
-    return c;
-  }));
-  const lat: number[] = [];
-  const t0 = performance.now();
-  await Promise.all(clients.map(async (c, i) => {
-    for (let j = 0; j < k; j++) {
-      const s = performance.now();
-      await new Promise<void>((resolve) => {
-        c.once('message', () => resolve());
-        c.publish(`bench/${i}/req`, Buffer.from(JSON.stringify({ type: 'hello', i, j, pad: 'x'.repeat(600) })), { qos: 1, properties: { responseTopic: `bench/${i}/res`, correlationData: Buffer.from(String(j)) } });
-      });
-      lat.push(performance.now() - s);
-    }
-  }));
-  const seconds = (performance.now() - t0) / 1000;
-  await Promise.all([...clients, echo].map((c) => c.endAsync()));
-  return { rtPerSec: (n * k) / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99) };
-}
 
 /**
  * Starts `keyline server` as a child and resolves with its API URL. ENROLL_PROF=DIR: a CPU
@@ -166,7 +82,8 @@ function startServer(): Promise<string> {
 
 out(`bench:enroll: ${DEVICES} devices, ${ROUNDS} rounds, server workers ${WORKERS}, device QoS ${QOS}, in ${dir}`);
 const pki = await initDevPki({ out: join(dir, 'pki') });
-const brokerUrl = await startMosquitto(pki);
+const broker = await startMosquitto({ dir, ...pki });
+const brokerUrl = broker.url;
 const rootPem = readFileSync(pki.rootCertPath, 'utf8');
 const cfg = JSON.parse(readFileSync(pki.configPath, 'utf8'));
 cfg.enroll = { ...(cfg.enroll ?? {}), broker: brokerUrl, protocolVersion: 5, rateLimitPerMinute: 1000 };
@@ -239,7 +156,7 @@ for (let r = 0; r < ROUNDS; r++) {
 await Promise.all(links.map((l) => l.close()));
 await Promise.all(devices.map((d) => d.dev.close()));
 
-const base = await baseline(brokerUrl, rootPem, DEVICES, 4 * 2);
+const base = await mqttRoundTripsPerSec(brokerUrl, rootPem, DEVICES, 4 * 2);
 out(`baseline: Mosquitto request/response with ${DEVICES} clients: ${fmt(base.rtPerSec)} round trips/s, p50 ${fmt(base.p50, 1)} ms, p99 ${fmt(base.p99, 1)} ms`);
 const first = rounds[0]!.perSec;
 const best = Math.max(...rounds.map((r) => r.perSec));
