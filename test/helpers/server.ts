@@ -2,7 +2,9 @@
  * Starts the real server (HTTPS, SoftHSM, SQLite) from a dev PKI in-process on a free port, and
  * builds station clients with any identity, for integration tests.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Test } from 'tap';
 import { startServer, type RunningServer } from '../../server/main.js';
 import { StationApiClient } from '../../station/api-client.js';
@@ -47,4 +49,29 @@ export async function issueStationIdentity(pki: TestPki, opts: { id: string; rol
   } finally {
     await ks.close();
   }
+}
+
+/** The keyline CLI entry, for tests that run it as a child process. */
+export const KEYLINE_BIN = join(import.meta.dirname, '..', '..', 'bin', 'keyline.js');
+
+/**
+ * Starts `keyline server` as a child process on free ports (a process that can be SIGKILLed);
+ * resolves with it and its API URL once it prints its `api` line, rejects if it exits first.
+ */
+export function spawnServer(pki: TestPki, env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [KEYLINE_BIN, 'server', '--config', pki.configPath], {
+      env: { ...process.env, ...env, KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = out.match(/^api (\S+)$/m);
+      if (m) resolve({ child, url: m[1]! });
+    });
+    child.stderr!.on('data', (d) => (err += d));
+    child.on('exit', (code, signal) => reject(new Error(`server exited ${code ?? signal}: ${err}`)));
+  });
 }

@@ -5,39 +5,22 @@
  * finish the rest without a second certificate for any serial.
  */
 import t from 'tap';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { makeDevPki, type TestPki } from '../helpers/pki.js';
-import { clientFor } from '../helpers/server.js';
+import { makeDevPki } from '../helpers/pki.js';
+import { clientFor, KEYLINE_BIN, spawnServer } from '../helpers/server.js';
 import { chipSerialHex, deviceKey } from '../helpers/device-keys.js';
 import type { UnitIssued } from '../../common/protocol/station-api.js';
 
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'keyline.js');
+const bin = KEYLINE_BIN;
 
 
-function startServer(pki: TestPki): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, 'server', '--config', pki.configPath], {
-      env: { ...process.env, KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = out.match(/^api (\S+)$/m);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.stderr!.on('data', (d) => (err += d));
-    child.on('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
-  });
-}
 
 // One enclosing test: the PKI fixture lives exactly as long as the scenario.
 t.test('a server killed mid-burst loses nothing', async (t) => {
   const pki = await makeDevPki(t);
-  const first = await startServer(pki);
+  const first = await spawnServer(pki);
   let api = clientFor(t, pki, first.url);
   await api.createWorkOrder({ id: 'WO-CRASH', product: 'Sensor', quota: 400 });
 
@@ -65,7 +48,7 @@ t.test('a server killed mid-burst loses nothing', async (t) => {
   t.ok(killed, 'the server was killed mid-burst');
   t.ok(received.size >= 60 && received.size < 400, `${received.size} certificates received before the crash`);
 
-  const second = await startServer(pki);
+  const second = await spawnServer(pki);
   t.teardown(() => void second.child.kill('SIGTERM'));
   api = clientFor(t, pki, second.url);
 

@@ -5,35 +5,18 @@
  * After a restart every unit is registered exactly once (one certificate, one thing each), no job
  * is pending and `keyline reconcile` is clean.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { chipSerialHex, deviceKey } from '../../helpers/device-keys.js';
-import { makeDevPki, type TestPki } from '../../helpers/pki.js';
-import { clientFor } from '../../helpers/server.js';
+import { makeDevPki } from '../../helpers/pki.js';
+import { clientFor, KEYLINE_BIN, spawnServer } from '../../helpers/server.js';
 import { startFakeAwsIot } from './fake-aws-iot.js';
 
-const bin = join(import.meta.dirname, '..', '..', '..', 'bin', 'keyline.js');
+const bin = KEYLINE_BIN;
 
-function startServer(pki: TestPki, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, 'server', '--config', pki.configPath], {
-      env: { ...process.env, ...env, KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = out.match(/^api (\S+)$/m);
-      if (m) resolve({ child, url: m[1]! });
-    });
-    child.stderr!.on('data', (d) => (err += d));
-    child.on('exit', (code, signal) => reject(new Error(`server exited ${code ?? signal}: ${err}`)));
-  });
-}
 
 async function until(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
@@ -65,7 +48,7 @@ t.test('SIGKILL between the record and the AWS delivery: after restart each unit
   // Two units' first call hangs (nothing at AWS); two hang at the attach, after certificate and thing exist.
   fake.failNext('hang', 2, 'RegisterCertificateWithoutCA');
   fake.failNext('hang', 2, 'AttachThingPrincipal');
-  const first = await startServer(pki, env);
+  const first = await spawnServer(pki, env);
   t.teardown(() => void first.child.kill('SIGKILL'));
   const api = clientFor(t, pki, first.url);
   await api.createWorkOrder({ id: 'WO-AWS', product: 'Sensor', quota: 10, registries: ['self', 'aws'], preregistration: 'queued' });
@@ -86,7 +69,7 @@ t.test('SIGKILL between the record and the AWS delivery: after restart each unit
   t.same(awsJobs().map((j) => j.status), ['pending', 'pending', 'pending', 'pending'], 'every AWS job still pending after the crash');
   t.equal((db.prepare("SELECT count(*) AS n FROM units WHERE work_order = 'WO-AWS'").get() as { n: number }).n, 4, 'all four units recorded');
 
-  const second = await startServer(pki, env);
+  const second = await spawnServer(pki, env);
   t.teardown(() => void second.child.kill('SIGTERM'));
   await until('AWS jobs delivered after restart', () => awsJobs().every((j) => j.status === 'delivered'), 45_000).catch((e: unknown) => {
     // What the fake saw and what the outbox holds, to tell a slow machine from a lost job.
