@@ -7,21 +7,12 @@
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { mosquittoAcl } from '../../server/enroll/acl.js';
+import { freePort } from '../helpers/net.js';
 
 const haveMosquitto = spawnSync('sh', ['-c', 'command -v mosquitto || test -x /usr/sbin/mosquitto']).status === 0;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 t.test('wildcard subscriptions and foreign publishes get nothing through', { skip: haveMosquitto ? false : 'mosquitto not installed' }, async (t) => {
   const dir = t.testdir();

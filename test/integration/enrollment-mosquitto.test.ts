@@ -7,7 +7,7 @@
 import t from 'tap';
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type AddressInfo } from 'node:net';
+import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,19 +21,12 @@ import { toCert } from '../../server/ca/chain.js';
 import { Pkcs11KeyStore } from '../../server/hsm/pkcs11-key-store.js';
 import { MqttBroker } from '../../server/enroll/mqtt-broker.js';
 import { brokerSuite } from '../server/enroll/broker.suite.js';
+import { freePort } from '../helpers/net.js';
 
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
 if (!MOSQUITTO) {
   t.plan(0, 'mosquitto is not installed');
   process.exit(0);
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 async function waitForPort(port: number, ms: number): Promise<void> {
