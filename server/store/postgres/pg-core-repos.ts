@@ -5,19 +5,9 @@ import { ConflictError, KeylineError, ValidationError } from '../../../common/er
 import { GENESIS_HASH, canonicalJson, recordHash } from '../../audit/hash-chain.js';
 import { normaliseSerialHex, type AuditEntry, type AuditRecord, type AuditRepo, type UnitRecord, type StationRepo, type UnitPage, type UnitRepo, type WorkOrderRepo } from '../store.js';
 import type { PgTxContext } from './pg-tx.js';
-import { UNIT_COLUMNS, toAudit, toStation, toUnit, toWorkOrder } from './pg-rows.js';
-
-/** Encodes the last serial of a page as an opaque cursor (the SQLite store's format). */
-function encodeCursor(serial: string): string {
-  return Buffer.from(serial, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string | undefined): string {
-  if (cursor === undefined || cursor === '') return '';
-  const serial = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[0-9A-F]{18}$/.test(serial)) throw new ValidationError('VALIDATION_FAILED', `cursor: '${cursor}' is not a cursor this server issued`);
-  return serial;
-}
+import { toAudit, toStation, toUnit, toWorkOrder } from '../rows.js';
+import { UNIT_COLUMNS } from './pg-rows.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 
 /** Work orders; a write transaction reads them FOR UPDATE, so quota decisions see the latest count. */
 export function createWorkOrderRepo(c: PgTxContext): WorkOrderRepo {

@@ -4,7 +4,7 @@
 import { KeylineError } from '../../../common/errors.js';
 import { normaliseSerialHex, type CrlRepo, type EnrollmentRepo, type RevocationRepo } from '../store.js';
 import type { PgTxContext } from './pg-tx.js';
-import { toEnrollment, toNonce, toRevocation } from './pg-rows.js';
+import { toEnrollment, toNonce, toRevocation } from '../rows.js';
 
 /** Revocations; inserts hold the write lock, so `seq` order is commit order (listSince never skips one). */
 export function createRevocationRepo(c: PgTxContext): RevocationRepo {

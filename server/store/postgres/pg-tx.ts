@@ -18,7 +18,7 @@ import { mapPgError } from './pg-errors.js';
 import { createAuditRepo, createStationRepo, createUnitRepo, createWorkOrderRepo } from './pg-core-repos.js';
 import { createCrlRepo, createEnrollmentRepo, createRevocationRepo } from './pg-ledger-repos.js';
 import { createLeaseRepo, createOutboxRepo } from './pg-outbox-repos.js';
-import type { Row } from './pg-rows.js';
+import type { Row } from '../rows.js';
 
 /** Advisory lock key of the store-wide write lock ('KLwrite!' as a 64-bit integer). */
 export const WRITE_LOCK_KEY = BigInt('0x4b4c777269746521').toString();

@@ -6,24 +6,14 @@ import { KeylineError, ValidationError } from '../../../common/errors.js';
 import { GENESIS_HASH, canonicalJson, recordHash } from '../../audit/hash-chain.js';
 import { normaliseSerialHex, type AuditEntry, type AuditRecord, type OutboxJobCount, type OutboxRepo, type Tx, type UnitPage, type UnitQuery, type UnitRecord } from '../store.js';
 import { mapSqliteError } from './sqlite-errors.js';
-import { toAudit, toEnrollment, toNonce, toOutboxJob, toRegistration, toRevocation, toStation, toUnit, toWorkOrder, type Statements } from './sqlite-statements.js';
+import { toAudit, toEnrollment, toNonce, toOutboxJob, toRegistration, toRevocation, toStation, toUnit, toWorkOrder } from '../rows.js';
+import type { Statements } from './sqlite-statements.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 
 type Row = Record<string, unknown>;
 
 const unitParams = (u: UnitRecord) => [u.serial, u.publicKey, u.fingerprintSha256, u.certificateDer, u.certificateSerial, u.workOrder,
   u.station, u.status, u.statusReason, u.idempotencyKey, u.issuedAt, u.confirmedAt, u.updatedAt];
-
-/** Encodes the last serial of a page as an opaque cursor. */
-export function encodeCursor(serial: string): string {
-  return Buffer.from(serial, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string | undefined): string {
-  if (cursor === undefined || cursor === '') return '';
-  const serial = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[0-9A-F]{18}$/.test(serial)) throw new ValidationError('VALIDATION_FAILED', `cursor: '${cursor}' is not a cursor this server issued`);
-  return serial;
-}
 
 /** Builds the Tx object; `live()` turns false once the transaction ends, making it unusable. */
 export function createSqliteTx(s: Statements, live: () => boolean, now: () => string): Tx {
