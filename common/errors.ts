@@ -12,6 +12,7 @@ export const ERROR_TABLE = {
   CONFIG_INVALID: { http: 500, mqtt: 'internal', expose: false },
   VALIDATION_FAILED: { http: 400, mqtt: 'rejected', expose: true },
   MALFORMED_JSON: { http: 400, mqtt: 'rejected', expose: true },
+  DUPLICATE_JSON_KEY: { http: 400, mqtt: 'rejected', expose: true },
   BODY_TOO_LARGE: { http: 413, mqtt: 'rejected', expose: true },
   NOT_FOUND: { http: 404, mqtt: 'rejected', expose: true },
   // authentication / authorisation
