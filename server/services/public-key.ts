@@ -67,8 +67,17 @@ export function spkiToRaw(der: Uint8Array): Uint8Array {
   }
   const xy = point.slice(1);
   assertOnP256(xy);
+  // DER has one encoding per value (X.690 §10): the parser above tolerates trailing bytes, BER
+  // lengths and extra fields, so the input must equal the one encoding of this key, or two
+  // byte strings would name one key (issue 11: trailing bytes after an SPKI are refused).
+  if (der.length !== P256_SPKI_PREFIX.length + 65 || !P256_SPKI_PREFIX.every((b, i) => der[i] === b) || der[P256_SPKI_PREFIX.length] !== 0x04) {
+    throw new ValidationError('MALFORMED_DER', `publicKey: not the DER encoding of a P-256 SubjectPublicKeyInfo (${der.length} bytes; exactly ${P256_SPKI_PREFIX.length + 65} expected: no trailing bytes, extra fields or long-form lengths)`);
+  }
   return xy;
 }
+
+/** SEQUENCE { SEQUENCE { id-ecPublicKey, secp256r1 }, BIT STRING (0 unused bits) … }: the fixed head of every P-256 SPKI. */
+const P256_SPKI_PREFIX = Uint8Array.from(Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'));
 
 /**
  * Parses a PKCS#10 request in PEM (RFC 2986), checks its key is on P-256 and verifies its
