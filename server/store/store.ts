@@ -232,6 +232,13 @@ export interface EnrollmentRepo {
   get(serial: string): Promise<EnrollmentRecord | null>;
   /** Records the first enrollment; SERIAL_EXISTS if the device already has one. */
   insert(e: EnrollmentRecord): Promise<void>;
+  /**
+   * Binds a unit's client id to certificate authentication at the broker (its device connected
+   * with its certificate at `at`): kept from the first call; nothing happens for an unknown serial.
+   */
+  bindCertificate(serial: string, at: string): Promise<void>;
+  /** When the unit's client id was bound to certificate authentication, or null. */
+  certificateBinding(serial: string): Promise<string | null>;
 }
 
 /** What an outbox job asks a registry to do. */

@@ -96,5 +96,14 @@ export function createEnrollmentRepo(c: PgTxContext): EnrollmentRepo {
       await c.writeLock();
       await c.guarded(`enrollment ${e.serial}`, 'INSERT INTO enrollments (serial, counter, grp, method, at) VALUES ($1, $2, $3, $4, $5)', [e.serial, e.counter, e.group, e.method, e.at]);
     },
+    async bindCertificate(serial, at) {
+      // Idempotent and per row: needs no write lock (ON CONFLICT settles two replicas racing).
+      await c.query(`broker binding ${serial}`, `INSERT INTO broker_bindings (serial, bound_at) SELECT $1, $2
+        WHERE EXISTS (SELECT 1 FROM units WHERE serial = $1) ON CONFLICT (serial) DO NOTHING`, [serial, at]);
+    },
+    async certificateBinding(serial) {
+      const r = await c.query(`broker binding ${serial}`, 'SELECT bound_at FROM broker_bindings WHERE serial = $1', [serial]);
+      return (r.rows[0]?.bound_at as string | undefined) ?? null;
+    },
   };
 }

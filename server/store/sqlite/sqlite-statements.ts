@@ -61,6 +61,10 @@ export function prepareStatements(db: Database.Database) {
       ON CONFLICT (serial) DO UPDATE SET last_counter = excluded.last_counter, updated_at = excluded.updated_at`),
     enrollmentGet: p('SELECT * FROM enrollments WHERE serial = ?'),
     enrollmentInsert: p('INSERT INTO enrollments (serial, counter, grp, method, at) VALUES (?, ?, ?, ?, ?)'),
+    // Only for a known unit (the WHERE also disambiguates INSERT … SELECT … ON CONFLICT in SQLite).
+    bindingInsert: p(`INSERT INTO broker_bindings (serial, bound_at) SELECT @serial, @at WHERE EXISTS (SELECT 1 FROM units WHERE serial = @serial)
+      ON CONFLICT (serial) DO NOTHING`),
+    bindingGet: p('SELECT bound_at FROM broker_bindings WHERE serial = ?').pluck(),
     woSetRegistries: p('UPDATE work_orders SET registries = ? WHERE id = ?'),
     jobInsert: p(`INSERT INTO outbox_jobs (serial, registry, action, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *`),
     // Claimed inside a write transaction (BEGIN IMMEDIATE), so two workers never lease one job.

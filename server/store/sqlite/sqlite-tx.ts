@@ -187,6 +187,8 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
         return row ? toEnrollment(row) : null;
       }),
       insert: (e) => run(`enrollment ${e.serial}`, () => void s.enrollmentInsert.run(e.serial, e.counter, e.group, e.method, e.at)),
+      bindCertificate: (serial, at) => run(`broker binding ${serial}`, () => void s.bindingInsert.run({ serial, at })),
+      certificateBinding: (serial) => run(`broker binding ${serial}`, () => (s.bindingGet.get(serial) as string | undefined) ?? null),
     },
     outbox: ({
       enqueue: (j) => run(`outbox job ${j.registry} ${j.serial}`, () =>

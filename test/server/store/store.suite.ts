@@ -164,6 +164,18 @@ export function storeSuite(t: Test, h: StoreHarness): void {
     t.match(verdict, { ok: false, seq: 3, reason: /hash/ , count: 2 });
   });
 
+  t.test('broker bindings (issue 11): kept from the first call, only for known units', async (t) => {
+    const store = await withStore(t);
+    const u = buildUnit();
+    await store.transaction((tx) => tx.units.insert(u));
+    t.equal(await store.transaction((tx) => tx.enrollment.certificateBinding(u.serial), { readOnly: true }), null);
+    await store.transaction((tx) => tx.enrollment.bindCertificate(u.serial, '2026-01-02T00:00:00.000Z'));
+    await store.transaction((tx) => tx.enrollment.bindCertificate(u.serial, '2026-03-04T00:00:00.000Z'));
+    t.equal(await store.transaction((tx) => tx.enrollment.certificateBinding(u.serial), { readOnly: true }), '2026-01-02T00:00:00.000Z', 'the first binding stays');
+    await store.transaction((tx) => tx.enrollment.bindCertificate('0123000000000000EE', '2026-01-02T00:00:00.000Z'));
+    t.equal(await store.transaction((tx) => tx.enrollment.certificateBinding('0123000000000000EE')), null, 'an unknown serial is not bound');
+  });
+
   registriesSuite(t, () => h.open());
   batchSuite(t, () => h.open());
 }
