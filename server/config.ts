@@ -60,6 +60,11 @@ export const configSchema = z
         crlLeaseSeconds: z.number().int().min(1).max(3600).default(30),
         /** OCSP response thisUpdate → nextUpdate; cached responses are re-signed at half of it. */
         ocspValidityMinutes: z.number().int().min(1).max(7 * 24 * 60).default(60),
+        /** OCSP response cache bounds per process (least recently used dropped first) and the HSM signing budget (server/ca/REVOCATION.md). */
+        ocspCacheMaxEntries: z.number().int().min(1).max(10_000_000).default(100_000),
+        ocspCacheMaxBytes: z.number().int().min(64 * 1024).max(16 * 1024 ** 3).default(64 * 1024 * 1024),
+        ocspSignsPerSecond: z.number().positive().max(100_000).default(100),
+        ocspSignBurst: z.number().int().min(1).max(1_000_000).default(500),
       })
       .strict(),
     store: z.object({ url: z.string().default('sqlite:keyline.db') }).strict().prefault({}),

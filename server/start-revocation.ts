@@ -68,6 +68,8 @@ export async function startRevocation(d: RevocationStackDeps): Promise<Revocatio
     issuerSpki: new Uint8Array(issuing.publicKey.rawData),
     lookup: (serial) => revocation.certificateStatus(serial),
     validityMs: config.ca.ocspValidityMinutes * 60_000,
+    cacheMaxEntries: config.ca.ocspCacheMaxEntries, cacheMaxBytes: config.ca.ocspCacheMaxBytes,
+    signsPerSecond: config.ca.ocspSignsPerSecond, signBurst: config.ca.ocspSignBurst,
     onError: (err) => log.error({ err }, 'ocsp response failed'),
   });
   watcher = new RevocationWatcher({ store, crl, invalidate: (s) => ocsp.invalidate(s), log });

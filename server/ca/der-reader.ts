@@ -1,6 +1,9 @@
 /**
  * A minimal DER walker for untrusted input (OCSP requests from anyone on the network): bounded
  * definite lengths only, no recursion, every read checked against its parent's end (X.690 §10.1).
+ * Strict where BER and DER differ on what reaches a comparison: lengths in their shortest form
+ * (X.690 §10.1), INTEGERs and OID arcs without padding octets (§8.3.2, §8.19.2), so one value has
+ * exactly one accepted encoding.
  */
 import { KeylineError } from '../../common/errors.js';
 
@@ -31,8 +34,12 @@ export function readTlv(buf: Uint8Array, offset: number, limit: number): Tlv {
     const n = len & 0x7f;
     // 0x80 is BER's indefinite form, refused by DER (X.690 §10.1).
     if (n === 0 || n > 3 || at + n > limit) malformed(offset, `length form 0x${len.toString(16)}`);
+    // X.690 §10.1: the minimum number of length octets; a leading zero octet or a long form
+    // for a length below 128 is BER, and would give one value several encodings.
+    if (buf[at] === 0) malformed(offset, 'length with a leading zero octet');
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + buf[at + i]!;
+    if (len < 0x80) malformed(offset, `long-form length for ${len} (short form required)`);
     at += n;
   }
   if (at + len > limit) malformed(offset, `length ${len} runs past ${limit}`);
@@ -57,9 +64,14 @@ export function childrenOf(buf: Uint8Array, parent: Tlv): Tlv[] {
   return out;
 }
 
-/** The dotted form of an OBJECT IDENTIFIER's content bytes (X.690 §8.19). */
+/** The dotted form of an OBJECT IDENTIFIER's content bytes (X.690 §8.19); padded or truncated arcs are refused. */
 export function oidText(buf: Uint8Array, t: Tlv): string {
   if (t.tag !== 0x06 || t.end === t.value) malformed(t.start, 'expected an OBJECT IDENTIFIER');
+  // §8.19.2: each arc in the fewest octets (no leading 0x80), the last octet of each arc without bit 8.
+  if (buf[t.end - 1]! & 0x80) malformed(t.start, 'OBJECT IDENTIFIER: last arc truncated');
+  for (let i = t.value; i < t.end; i++) {
+    if (buf[i] === 0x80 && (i === t.value || !(buf[i - 1]! & 0x80))) malformed(t.start, 'OBJECT IDENTIFIER: arc with a leading 0x80 octet');
+  }
   const first = buf[t.value]!;
   const arcs = [Math.min(2, Math.floor(first / 40)), first - Math.min(2, Math.floor(first / 40)) * 40];
   let v = 0;
@@ -73,9 +85,14 @@ export function oidText(buf: Uint8Array, t: Tlv): string {
   return arcs.join('.');
 }
 
-/** Lowercase hex of an INTEGER's value without leading zero bytes (as the revocation table stores serials). */
+/**
+ * Lowercase hex of a non-negative INTEGER's value without leading zero digits (as the revocation
+ * table stores serials). The encoding must be minimal (X.690 §8.3.2: the first nine bits are
+ * never all zero or all one), so a serial has one encoding only.
+ */
 export function integerHex(buf: Uint8Array, t: Tlv): string {
   if (t.tag !== 0x02 || t.end === t.value) malformed(t.start, 'expected an INTEGER');
   if (buf[t.value]! & 0x80) malformed(t.start, 'negative serial number');
+  if (t.end - t.value > 1 && buf[t.value] === 0 && !(buf[t.value + 1]! & 0x80)) malformed(t.start, 'INTEGER with a redundant leading 00 octet');
   return Buffer.from(buf.subarray(t.value, t.end)).toString('hex').replace(/^0+(?=.)/, '');
 }

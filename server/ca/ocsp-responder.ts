@@ -1,18 +1,29 @@
 /**
- * The OCSP responder (RFC 6960) with a response cache, so throughput does not depend on an HSM
- * signature per request. Policy:
- * - A request without a nonce for one certificate is answered from a cache of signed responses
- *   keyed by its exact CertID. An entry is signed on first request, served until half its
- *   validity has passed, then served once more while a fresh one is signed in the background
- *   (so it is refreshed before it expires), and never served past its nextUpdate.
- * - A request with a nonce (RFC 6960 §4.4.1) or with several CertIDs is signed for that request:
- *   a cached response cannot carry the client's nonce.
- * - `invalidate(serial)` drops the serial's responses at once (on revocation).
+ * The OCSP responder (RFC 6960, profiled by RFC 5019): answers from signed responses held in a
+ * bounded cache, so neither its memory nor its HSM use can be driven by what a client puts in a
+ * request (issue 11). Policy:
+ * - A request outside the strict profile (ocsp-request.ts) gets `malformedRequest`; one naming
+ *   another issuer, or a serial this CA has no record of, gets `unauthorized` (RFC 5019 §2.2.2):
+ *   both unsigned, neither cached.
+ * - A known serial is answered from the cache, keyed by (serial, hash algorithm, parameters
+ *   form): at most 8 entries per certificate. The issuer key hash is not in the key because it
+ *   is fixed by the hash algorithm (one issuer per responder, checked first); the echoed CertID
+ *   is therefore determined by the key.
+ * - A nonce is ignored and not echoed (RFC 5019 §4, RFC 8954 §2.1): a nonce would need a
+ *   signature per request.
+ * - Signing happens only for a known serial whose entry is missing or past half-life, once per
+ *   key at a time, and within a SigningBudget; over it the answer is an unsigned `tryLater`
+ *   (a stale entry is still served until its nextUpdate).
+ * - `invalidate(serial)` drops every key of the serial at once (on revocation); a response
+ *   signed across an invalidation is returned but not cached.
  */
 import { KeylineError, hasCode } from '../../common/errors.js';
+import { normaliseSerialHex } from '../store/store.js';
 import { childrenOf, expectTlv } from './der-reader.js';
-import { parseOcspRequest, type OcspCertId } from './ocsp-request.js';
+import { OcspResponseCache, type OcspCacheEntry } from './ocsp-cache.js';
+import { CERT_ID_HASH_ALGORITHMS, parseOcspRequest, type OcspCertId } from './ocsp-request.js';
 import { issuerHashes, ocspErrorResponse, signedOcspResponse, singleResponse, type CertStatus, type OcspResponderIdentity } from './ocsp-response.js';
+import { SigningBudget } from './signing-budget.js';
 
 /** What the responder needs. */
 export interface OcspResponderDeps {
@@ -24,54 +35,68 @@ export interface OcspResponderDeps {
   lookup: (serialHex: string) => Promise<CertStatus>;
   /** Lifetime of a response (thisUpdate → nextUpdate); default one hour. */
   validityMs?: number;
-  /** Most serials kept in the cache; the oldest are dropped first. Default 200,000. */
-  maxSerials?: number;
+  /** Cache bounds: most entries (default 100,000) and bytes (default 64 MiB); least recently used go first. */
+  cacheMaxEntries?: number;
+  cacheMaxBytes?: number;
+  /** Signing budget: sustained signatures per second (default 100) and burst (default 500). */
+  signsPerSecond?: number;
+  signBurst?: number;
   now?: () => Date;
   /** Told about unexpected failures (answered as internalError). */
   onError?: (err: unknown) => void;
 }
 
-interface Entry {
-  der: Buffer;
-  refreshAt: number;
-  expiresAt: number;
-  refreshing: boolean;
-}
+/** Default cache and budget limits (REVOCATION.md). */
+export const OCSP_DEFAULTS = { validityMs: 3_600_000, cacheMaxEntries: 100_000, cacheMaxBytes: 64 * 1024 * 1024, signsPerSecond: 100, signBurst: 500 } as const;
+
+// After the budget refused a background refresh, the next attempt for that key waits this long.
+const REFRESH_RETRY_MS = 1000;
 
 /** Answers DER OCSP requests with DER OCSP responses; never throws. */
 export class OcspResponder {
   readonly #d: Required<Omit<OcspResponderDeps, 'onError'>> & Pick<OcspResponderDeps, 'onError'>;
   readonly #hashes: ReturnType<typeof issuerHashes>;
-  /** serial → (CertID DER as latin1 → entry). */
-  readonly #cache = new Map<string, Map<string, Entry>>();
-  readonly #pending = new Map<string, Promise<Buffer>>();
+  readonly #cache: OcspResponseCache;
+  readonly #budget: SigningBudget;
+  /** Signatures in flight, per key, with the epoch they started in. */
+  readonly #pending = new Map<string, { p: Promise<Buffer>; epoch: number }>();
   // Bumped by every invalidation: a response computed across one is returned but not cached.
   #epoch = 0;
-  /** Counters for metrics and the benchmark. */
-  readonly stats = { hits: 0, signed: 0, errors: 0 };
+  /** Counters for metrics, tests and the benchmark: answers from cache, signatures made, refusals by kind. */
+  readonly stats = { hits: 0, coalesced: 0, signed: 0, errors: 0, noncesIgnored: 0, refused: { malformed: 0, unauthorized: 0, tryLater: 0 } };
 
   constructor(deps: OcspResponderDeps) {
-    this.#d = { validityMs: 3_600_000, maxSerials: 200_000, now: () => new Date(), ...deps };
+    this.#d = { ...OCSP_DEFAULTS, now: () => new Date(), ...deps };
     this.#hashes = issuerHashes(deps.issuerNameDer, spkiKeyBits(deps.issuerSpki));
+    this.#cache = new OcspResponseCache({ maxEntries: this.#d.cacheMaxEntries, maxBytes: this.#d.cacheMaxBytes });
+    this.#budget = new SigningBudget({ ratePerSecond: this.#d.signsPerSecond, burst: this.#d.signBurst, now: () => this.#d.now().getTime() });
   }
 
-  /** The DER OCSPResponse for a DER OCSPRequest (errors become unsigned error responses). */
+  /** The cache's current size (entries, bytes) and evictions so far. */
+  get cache(): { entries: number; bytes: number; evictions: number } {
+    return { entries: this.#cache.size, bytes: this.#cache.bytes, evictions: this.#cache.evictions };
+  }
+
+  /** The DER OCSPResponse for a DER OCSPRequest (refusals and failures become unsigned error responses). */
   async respond(requestDer: Uint8Array): Promise<Buffer> {
-    let req;
+    let c: OcspCertId;
     try {
-      req = parseOcspRequest(requestDer);
+      const req = parseOcspRequest(requestDer);
+      c = req.certId;
+      if (req.hasNonce) this.stats.noncesIgnored++;
     } catch (err) {
-      if (hasCode(err, 'MALFORMED_DER')) return ocspErrorResponse('malformedRequest');
-      throw err;
+      if (hasCode(err, 'MALFORMED_DER')) {
+        this.stats.refused.malformed++;
+        return ocspErrorResponse('malformedRequest');
+      }
+      this.stats.errors++;
+      this.#d.onError?.(err);
+      return ocspErrorResponse('internalError');
     }
     // RFC 6960 §2.3: "unauthorized" when asked about a certificate of another issuer.
-    if (!req.certIds.every((c) => this.#ours(c))) return ocspErrorResponse('unauthorized');
+    if (!this.#ours(c)) return this.#unauthorized();
     try {
-      if (req.certIds.length === 1 && !req.nonceExtension) return await this.#cached(req.certIds[0]!);
-      const now = this.#now();
-      const singles = await Promise.all(req.certIds.map(async (c) => singleResponse(c.der, await this.#d.lookup(c.serialHex), now, this.#until(now))));
-      this.stats.signed++;
-      return await signedOcspResponse(this.#d.identity, singles, now, req.nonceExtension);
+      return await this.#answer(c, cacheKey(c.serialHex, c.hash, c.params));
     } catch (err) {
       this.stats.errors++;
       this.#d.onError?.(err);
@@ -79,10 +104,14 @@ export class OcspResponder {
     }
   }
 
-  /** Drops every cached response about `serialHex` (after its revocation). */
+  /** Drops every cached response about `serialHex` (after its revocation): all 8 keys it can have. */
   invalidate(serialHex: string): void {
     this.#epoch++;
-    this.#cache.delete(serialHex);
+    const serial = normaliseSerialHex(serialHex);
+    for (const { name } of CERT_ID_HASH_ALGORITHMS) {
+      this.#cache.delete(cacheKey(serial, name, 'absent'));
+      this.#cache.delete(cacheKey(serial, name, 'null'));
+    }
   }
 
   /** Drops the whole cache. */
@@ -92,58 +121,89 @@ export class OcspResponder {
   }
 
   #ours(c: OcspCertId): boolean {
-    const h = this.#hashes.get(c.hashAlgorithm);
+    const h = this.#hashes.get(c.hash);
     return !!h && h.name.equals(c.issuerNameHash) && h.key.equals(c.issuerKeyHash);
   }
 
-  async #cached(c: OcspCertId): Promise<Buffer> {
-    const key = c.der.toString('latin1');
-    const entry = this.#cache.get(c.serialHex)?.get(key);
+  #unauthorized(): Buffer {
+    this.stats.refused.unauthorized++;
+    return ocspErrorResponse('unauthorized');
+  }
+
+  async #answer(c: OcspCertId, key: string): Promise<Buffer> {
+    const entry = this.#cache.get(key);
     const t = this.#d.now().getTime();
-    if (entry && t < entry.refreshAt) {
-      this.stats.hits++;
-      return entry.der;
-    }
     if (entry && t < entry.expiresAt) {
-      // Past half-life: serve this one, sign its successor once in the background.
       this.stats.hits++;
-      if (!entry.refreshing) {
-        entry.refreshing = true;
-        this.#sign(c, key).catch((err) => { entry.refreshing = false; this.#d.onError?.(err); });
-      }
+      // Past half-life: serve this one, sign its successor in the background (within the budget).
+      if (t >= entry.refreshAt && !entry.refreshing && t >= entry.retryAt) this.#refresh(c, key, entry);
       return entry.der;
     }
-    return this.#sign(c, key);
-  }
-
-  /** Signs one CertID's response, coalescing concurrent requests for the same CertID. */
-  #sign(c: OcspCertId, key: string): Promise<Buffer> {
-    let p = this.#pending.get(key);
-    if (p) return p;
-    const epoch = this.#epoch;
-    p = (async () => {
-      try {
-        const status = await this.#d.lookup(c.serialHex);
-        const now = this.#now();
-        const der = await signedOcspResponse(this.#d.identity, [singleResponse(c.der, status, now, this.#until(now))], now);
-        this.stats.signed++;
-        if (epoch === this.#epoch) this.#store(c.serialHex, key, { der, refreshAt: now.getTime() + this.#d.validityMs / 2, expiresAt: this.#until(now).getTime(), refreshing: false });
-        return der;
-      } finally {
-        this.#pending.delete(key);
-      }
-    })();
-    this.#pending.set(key, p);
-    return p;
-  }
-
-  #store(serial: string, key: string, e: Entry): void {
-    let m = this.#cache.get(serial);
-    if (!m) {
-      if (this.#cache.size >= this.#d.maxSerials) this.#cache.delete(this.#cache.keys().next().value!);
-      this.#cache.set(serial, (m = new Map()));
+    const joined = this.#joinPending(key);
+    if (joined) return joined;
+    // The lookup comes before any signature: a serial this CA has no record of costs one read, never a signature.
+    const status = await this.#d.lookup(c.serialHex);
+    if (status.status === 'unknown') {
+      if (entry) this.#cache.delete(key);
+      return this.#unauthorized();
     }
-    m.set(key, e);
+    const p = this.#sign(c, key, status);
+    if (p) return p;
+    this.stats.refused.tryLater++;
+    return ocspErrorResponse('tryLater');
+  }
+
+  #refresh(c: OcspCertId, key: string, entry: OcspCacheEntry): void {
+    entry.refreshing = true;
+    void (async () => {
+      const status = await this.#d.lookup(c.serialHex);
+      if (status.status === 'unknown') {
+        this.#cache.delete(key);
+        return;
+      }
+      const p = this.#sign(c, key, status);
+      if (!p) {
+        entry.refreshing = false;
+        entry.retryAt = this.#d.now().getTime() + REFRESH_RETRY_MS;
+        return;
+      }
+      await p;
+    })().catch((err) => {
+      entry.refreshing = false;
+      this.stats.errors++;
+      this.#d.onError?.(err);
+    });
+  }
+
+  /** A signature for `key` already in flight in the current epoch, if any. */
+  #joinPending(key: string): Promise<Buffer> | undefined {
+    const pending = this.#pending.get(key);
+    if (!pending || pending.epoch !== this.#epoch) return undefined;
+    this.stats.coalesced++;
+    return pending.p;
+  }
+
+  /** Signs and caches the response for `key`, coalesced per key; null when over the signing budget. */
+  #sign(c: OcspCertId, key: string, status: CertStatus): Promise<Buffer> | null {
+    const joined = this.#joinPending(key);
+    if (joined) return joined;
+    if (!this.#budget.take()) return null;
+    const epoch = this.#epoch;
+    const sign = async (): Promise<Buffer> => {
+      const now = this.#now();
+      const until = this.#until(now);
+      const der = await signedOcspResponse(this.#d.identity, [singleResponse(c.der, status, now, until)], now);
+      this.stats.signed++;
+      if (epoch === this.#epoch) {
+        this.#cache.set(key, { der, refreshAt: now.getTime() + this.#d.validityMs / 2, expiresAt: until.getTime(), refreshing: false, retryAt: 0 });
+      }
+      return der;
+    };
+    const p: Promise<Buffer> = sign().finally(() => {
+      if (this.#pending.get(key)?.p === p) this.#pending.delete(key);
+    });
+    this.#pending.set(key, { p, epoch });
+    return p;
   }
 
   // Whole seconds: GeneralizedTime carries no fraction here (RFC 5280 §4.1.2.5.2).
@@ -154,6 +214,11 @@ export class OcspResponder {
   #until(now: Date): Date {
     return new Date(now.getTime() + this.#d.validityMs);
   }
+}
+
+/** The cache key of a CertID: everything that varies in an accepted CertID of this issuer. */
+function cacheKey(serialHex: string, hash: string, params: string): string {
+  return `${serialHex}/${hash}/${params}`;
 }
 
 /** The subjectPublicKey BIT STRING contents (without the unused-bits byte) of a DER SPKI. */

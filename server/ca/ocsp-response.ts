@@ -8,6 +8,7 @@ import type { Signer } from '../hsm/key-store.js';
 import type { RevocationReason } from '../store/store.js';
 import { CRL_REASON_CODES } from './crl.js';
 import { bitString, ecdsaAlgorithm, ecdsaSigValue, enumerated, generalizedTime, octetString, oid, seq, tlv, tlvOf } from './der-writer.js';
+import { CERT_ID_HASH_ALGORITHMS, type CertIdHash } from './ocsp-request.js';
 import { keyIdentifier } from './profiles.js';
 
 /** OCSPResponseStatus values (RFC 6960 §4.2.1) other than successful. */
@@ -15,7 +16,7 @@ export type OcspErrorStatus = 'malformedRequest' | 'internalError' | 'tryLater' 
 
 const ERROR_CODES: Record<OcspErrorStatus, number> = { malformedRequest: 1, internalError: 2, tryLater: 3, sigRequired: 5, unauthorized: 6 };
 
-/** An unsigned error response: OCSPResponse { responseStatus } without responseBytes. */
+/** An unsigned error response: OCSPResponse { responseStatus } without responseBytes (a fresh Buffer). */
 export function ocspErrorResponse(status: OcspErrorStatus): Buffer {
   return seq(enumerated(ERROR_CODES[status]));
 }
@@ -55,13 +56,15 @@ export function responderIdentity(signer: Signer, certDer: Uint8Array, spki: Uin
 
 const OID_BASIC = '1.3.6.1.5.5.7.48.1.1';
 
-/** Signs SingleResponses into a successful OCSPResponse, echoing the request's nonce extension when given. */
-export async function signedOcspResponse(id: OcspResponderIdentity, singles: Buffer[], producedAt: Date, nonceExtension?: Buffer): Promise<Buffer> {
+/**
+ * Signs SingleResponses into a successful OCSPResponse. No responseExtensions: responses are
+ * signed ahead of the requests they answer, so none carries a client's nonce (RFC 5019 §4).
+ */
+export async function signedOcspResponse(id: OcspResponderIdentity, singles: Buffer[], producedAt: Date): Promise<Buffer> {
   const tbs = seq(
     tlv(0xa2, octetString(id.keyHash)), // responderID byKey [2] EXPLICIT KeyHash
     generalizedTime(producedAt),
     tlvOf(0x30, singles),
-    ...(nonceExtension ? [tlv(0xa1, seq(nonceExtension))] : []), // responseExtensions [1] EXPLICIT
   );
   const sig = await id.signer.sign(tbs);
   const basic = seq(tbs, ecdsaAlgorithm(id.signer.curve), bitString(ecdsaSigValue(sig)), tlv(0xa0, seq(id.certDer)));
@@ -69,19 +72,11 @@ export async function signedOcspResponse(id: OcspResponderIdentity, singles: Buf
   return seq(enumerated(0), tlv(0xa0, seq(oid(OID_BASIC), octetString(basic))));
 }
 
-/** Hash algorithms a CertID may use, by OID, with Node's name for them. */
-export const CERT_ID_HASHES: Record<string, string> = {
-  '1.3.14.3.2.26': 'sha1',
-  '2.16.840.1.101.3.4.2.1': 'sha256',
-  '2.16.840.1.101.3.4.2.2': 'sha384',
-  '2.16.840.1.101.3.4.2.3': 'sha512',
-};
-
-/** The issuer's name and key hashes per CertID hash OID (RFC 6960 §4.1.1), for matching requests. */
-export function issuerHashes(issuerNameDer: Uint8Array, issuerKeyBits: Uint8Array): Map<string, { name: Buffer; key: Buffer }> {
-  const out = new Map<string, { name: Buffer; key: Buffer }>();
-  for (const [oidDotted, alg] of Object.entries(CERT_ID_HASHES)) {
-    out.set(oidDotted, { name: createHash(alg).update(issuerNameDer).digest(), key: createHash(alg).update(issuerKeyBits).digest() });
+/** The issuer's name and key hashes per CertID hash algorithm (RFC 6960 §4.1.1), for matching requests. */
+export function issuerHashes(issuerNameDer: Uint8Array, issuerKeyBits: Uint8Array): Map<CertIdHash, { name: Buffer; key: Buffer }> {
+  const out = new Map<CertIdHash, { name: Buffer; key: Buffer }>();
+  for (const { name } of CERT_ID_HASH_ALGORITHMS) {
+    out.set(name, { name: createHash(name).update(issuerNameDer).digest(), key: createHash(name).update(issuerKeyBits).digest() });
   }
   return out;
 }
