@@ -93,7 +93,9 @@ const apiUrl = await startServer();
 
 // Provisioning: the station's line code in this process, chips in-process, the real server API.
 const api = new StationApiClient({ baseUrl: apiUrl, cert: readFileSync(pki.stationCertPath, 'utf8'), key: readFileSync(pki.stationKeyPath, 'utf8'), ca: rootPem, maxSockets: 8 });
-await api.createWorkOrder({ id: 'BENCH-ENROLL', product: PRODUCT, quota: DEVICES });
+const operator = new StationApiClient({ baseUrl: apiUrl, cert: readFileSync(pki.operatorCertPath, 'utf8'), key: readFileSync(pki.operatorKeyPath, 'utf8'), ca: rootPem });
+await operator.createWorkOrder({ id: 'BENCH-ENROLL', product: PRODUCT, quota: DEVICES });
+operator.close();
 const chips = Array.from({ length: DEVICES }, () => createBlankChip());
 const journal = new Journal(join(dir, 'journal.db'));
 const tProv = performance.now();

@@ -86,7 +86,14 @@ const api = new StationApiClient({
   ca: readFileSync(join(dir, 'root-ca.pem'), 'utf8'),
   maxSockets: K,
 });
-await api.createWorkOrder({ id: 'BENCH', product: 'Bench', quota: UNITS * 3 });
+const operator = new StationApiClient({
+  baseUrl: match[1]!,
+  cert: readFileSync(join(dir, 'operator-01.pem'), 'utf8'),
+  key: readFileSync(join(dir, 'operator-01.key.pem'), 'utf8'),
+  ca: readFileSync(join(dir, 'root-ca.pem'), 'utf8'),
+});
+await operator.createWorkOrder({ id: 'BENCH', product: 'Bench', quota: UNITS * 3 });
+operator.close();
 let k = 0;
 
 // One at a time: the latency a single station sees.

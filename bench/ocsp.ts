@@ -55,7 +55,9 @@ const publicUrl = new URL(match[1]!);
 const identity = (cert: string, key: string) => ({ cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8'), ca: readFileSync(pki.rootCertPath, 'utf8') });
 const station = new StationApiClient({ baseUrl: apiUrl!, ...identity(pki.stationCertPath, pki.stationKeyPath) });
 const officer = new StationApiClient({ baseUrl: apiUrl!, ...identity(pki.officerCertPath, pki.officerKeyPath) });
-await station.createWorkOrder({ id: 'WO-BENCH', product: 'Bench', quota: 10 });
+const operator = new StationApiClient({ baseUrl: apiUrl!, ...identity(pki.operatorCertPath, pki.operatorKeyPath) });
+await operator.createWorkOrder({ id: 'WO-BENCH', product: 'Bench', quota: 10 });
+operator.close();
 const unitFiles: string[] = [];
 for (const serial of ['0123000000000001EE', '0123000000000002EE']) {
   const spki = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ format: 'der', type: 'spki' });

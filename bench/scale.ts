@@ -86,8 +86,10 @@ async function measure(store: 'sqlite' | 'postgres', replicas: number): Promise<
   const lb = await startTcpBalancer({ backends: ports.map((port) => ({ host: '127.0.0.1', port })) });
   const api = new StationApiClient({ baseUrl: `https://127.0.0.1:${lb.port}`, cert: readFileSync(pki.stationCertPath, 'utf8'), key: readFileSync(pki.stationKeyPath, 'utf8'), ca: rootPem, maxSockets: 8 });
   try {
-    await api.createWorkOrder({ id: 'BENCH', product: PRODUCT, quota: UNITS + 100 });
-    await api.createWorkOrder({ id: 'BENCH-ENROLL', product: PRODUCT, quota: DEVICES });
+    const operator = new StationApiClient({ baseUrl: `https://127.0.0.1:${lb.port}`, cert: readFileSync(pki.operatorCertPath, 'utf8'), key: readFileSync(pki.operatorKeyPath, 'utf8'), ca: rootPem });
+    await operator.createWorkOrder({ id: 'BENCH', product: PRODUCT, quota: UNITS + 100 });
+    await operator.createWorkOrder({ id: 'BENCH-ENROLL', product: PRODUCT, quota: DEVICES });
+    operator.close();
     let k = 0;
     const batch = () => api.issueBatch(Array.from({ length: 100 }, () => ({ serial: serials[k]!, publicKey: keys[k++]!, workOrder: 'BENCH' })));
     await batch(); // warm-up: TLS sessions to both replicas, prepared statements

@@ -15,6 +15,8 @@ export const ERROR_TABLE = {
   DUPLICATE_JSON_KEY: { http: 400, mqtt: 'rejected', expose: true },
   BODY_TOO_LARGE: { http: 413, mqtt: 'rejected', expose: true },
   NOT_FOUND: { http: 404, mqtt: 'rejected', expose: true },
+  METHOD_NOT_ALLOWED: { http: 405, mqtt: 'rejected', expose: true },
+  UNSUPPORTED_MEDIA_TYPE: { http: 415, mqtt: 'rejected', expose: true },
   // authentication / authorisation
   UNAUTHENTICATED: { http: 401, mqtt: 'unauthorized', expose: true },
   CERTIFICATE_UNTRUSTED: { http: 401, mqtt: 'CERTIFICATE_UNTRUSTED', expose: true },
@@ -31,15 +33,17 @@ export const ERROR_TABLE = {
   CSR_SIGNATURE_INVALID: { http: 400, mqtt: 'rejected', expose: true },
   INVALID_SERIAL: { http: 400, mqtt: 'rejected', expose: true },
   // issuance policy
-  UNKNOWN_WORK_ORDER: { http: 400, mqtt: 'rejected', expose: true },
+  UNKNOWN_WORK_ORDER: { http: 404, mqtt: 'rejected', expose: true },
   WORK_ORDER_EXISTS: { http: 409, mqtt: 'rejected', expose: true },
   WORK_ORDER_CLOSED: { http: 403, mqtt: 'rejected', expose: true },
   QUOTA_EXCEEDED: { http: 403, mqtt: 'rejected', expose: true },
+  QUOTA_BELOW_ISSUED: { http: 409, mqtt: 'rejected', expose: true },
   DUPLICATE_KEY: { http: 409, mqtt: 'duplicate_key', expose: true },
   SERIAL_EXISTS: { http: 409, mqtt: 'rejected', expose: true },
   IDEMPOTENCY_MISMATCH: { http: 409, mqtt: 'rejected', expose: true },
   UNKNOWN_UNIT: { http: 404, mqtt: 'UNKNOWN_DEVICE', expose: true },
   UNIT_NOT_CONFIRMED: { http: 409, mqtt: 'UNIT_NOT_CONFIRMED', expose: true },
+  UNIT_REVOKED: { http: 409, mqtt: 'DEVICE_REVOKED', expose: true },
   // HSM / CA
   HSM_ERROR: { http: 503, mqtt: 'internal', expose: false },
   HSM_KEY_NOT_FOUND: { http: 500, mqtt: 'internal', expose: false },
@@ -49,6 +53,7 @@ export const ERROR_TABLE = {
   CHAIN_INVALID: { http: 500, mqtt: 'internal', expose: false },
   ROOT_KEY_ON_LINE: { http: 500, mqtt: 'internal', expose: false },
   CA_KEY_NOT_IN_HSM: { http: 500, mqtt: 'internal', expose: false },
+  CA_KEY_USAGE: { http: 500, mqtt: 'internal', expose: false },
   PKI_EXISTS: { http: 409, mqtt: 'internal', expose: true },
   // store / audit
   STORE_ERROR: { http: 503, mqtt: 'internal', expose: false },

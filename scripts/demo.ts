@@ -104,10 +104,11 @@ const [, kit] = await daemon(['emulator', 'serve', '--chips', chips, '--count', 
 step(`emulator: kit://${kit}`);
 
 const cfg = JSON.parse(readFileSync(config, 'utf8'));
+// Work orders are the operator's to make (a station may not set its own quota).
 const api = new StationApiClient({
   baseUrl: apiUrl!,
-  cert: readFileSync(resolve(certs, cfg.station.cert), 'utf8'),
-  key: readFileSync(resolve(certs, cfg.station.key), 'utf8'),
+  cert: readFileSync(resolve(certs, 'operator-01.pem'), 'utf8'),
+  key: readFileSync(resolve(certs, 'operator-01.key.pem'), 'utf8'),
   ca: readFileSync(resolve(certs, cfg.ca.rootCert), 'utf8'),
 });
 const workOrder = `DEMO-${runId}`;

@@ -20,6 +20,8 @@ import cluster from 'node:cluster';
 import { startRevocation } from './start-revocation.js';
 import { createOutboxWorker } from './registry/outbox-worker.js';
 import { createRegistries } from './registry/registries.js';
+import { verifyAuditChain } from './audit/audit-log.js';
+import { reconcile } from './services/reconcile.js';
 
 /** A running server. */
 export interface RunningServer {
@@ -95,6 +97,11 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
     const app = createApp({
       provisioning,
       revocation: revocationStack.revocation,
+      oversight: {
+        auditPage: (afterSeq, limit) => store.transaction((tx) => tx.audit.list({ afterSeq, limit }), { readOnly: true }),
+        verifyAudit: () => verifyAuditChain(store),
+        reconcile: (workOrder) => reconcile(store, workOrder),
+      },
       chainPem,
       auth: {
         isRevoked: async (serial) => (await store.transaction((tx) => tx.revocations.get(serial), { readOnly: true })) !== null,

@@ -6,8 +6,8 @@ import { Agent, request } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { KeylineError, type ErrorCode } from '../common/errors.js';
 import {
-  unitBatchResponse, unitConfirmed, unitIssued, unitView, workOrderView,
-  type UnitBatchResponse, type UnitConfirmed, type UnitIssued, type UnitView, type WorkOrderCreate, type WorkOrderView,
+  unitBatchResponse, unitConfirmed, unitIssued, unitView, workOrderList, workOrderView,
+  type UnitBatchResponse, type UnitConfirmed, type UnitIssued, type UnitView, type WorkOrderCreate, type WorkOrderUpdate, type WorkOrderView,
 } from '../common/protocol/station-api.js';
 import type { z } from 'zod';
 
@@ -38,7 +38,11 @@ export function loadIdentity(opts: { baseUrl: string; certFile: string; keyFile:
   return { baseUrl: opts.baseUrl, cert: readFileSync(opts.certFile, 'utf8'), key: readFileSync(opts.keyFile, 'utf8'), ca: readFileSync(opts.caFile, 'utf8') };
 }
 
-/** The station API, one method per route. */
+/**
+ * The API, one method per route, as whichever identity it is given: a station's for the line,
+ * an operator's for work orders, an officer's for quarantine release (the server's route table
+ * decides what each may call).
+ */
 export class StationApiClient {
   private readonly agent: Agent;
   private readonly base: URL;
@@ -56,6 +60,15 @@ export class StationApiClient {
   getWorkOrder(id: string): Promise<WorkOrderView> {
     return this.call('GET', `/v1/work-orders/${encodeURIComponent(id)}`, undefined, workOrderView);
   }
+  async listWorkOrders(): Promise<WorkOrderView[]> {
+    return (await this.call('GET', '/v1/work-orders', undefined, workOrderList)).workOrders;
+  }
+  updateWorkOrder(id: string, patch: WorkOrderUpdate): Promise<WorkOrderView> {
+    return this.call('PATCH', `/v1/work-orders/${encodeURIComponent(id)}`, patch, workOrderView);
+  }
+  closeWorkOrder(id: string): Promise<WorkOrderView> {
+    return this.call('POST', `/v1/work-orders/${encodeURIComponent(id)}/close`, undefined, workOrderView);
+  }
   issueUnit(req: { serial: string; publicKey?: string; csr?: string; workOrder: string; idempotencyKey?: string }): Promise<UnitIssued> {
     return this.call('POST', '/v1/units', req, unitIssued);
   }
@@ -68,6 +81,9 @@ export class StationApiClient {
   }
   quarantineUnit(serial: string, reason: string): Promise<UnitView> {
     return this.call('POST', `/v1/units/${serial}/quarantine`, { reason }, unitView);
+  }
+  releaseUnit(serial: string, reason: string): Promise<UnitView> {
+    return this.call('POST', `/v1/units/${serial}/release`, { reason }, unitView);
   }
   getUnit(serial: string): Promise<UnitView> {
     return this.call('GET', `/v1/units/${serial}`, undefined, unitView);

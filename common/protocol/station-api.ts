@@ -7,6 +7,9 @@ import { z } from 'zod';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (1-64, starting with a letter or digit)');
 
+/** A work order or station id. */
+export const workOrderId = id;
+
 /** A chip serial number: 9 bytes as 18 hex digits (normalised to upper case). */
 export const chipSerial = z
   .string()
@@ -35,6 +38,16 @@ export const workOrderCreate = z
   .strict();
 export type WorkOrderCreate = z.infer<typeof workOrderCreate>;
 
+/** PATCH /v1/work-orders/:id: a new quota (not below what was issued) and/or station list (null = any station). */
+export const workOrderUpdate = z
+  .object({
+    quota: workOrderCreate.shape.quota.optional(),
+    stations: z.array(id).max(1000).nullable().optional(),
+  })
+  .strict()
+  .refine((p) => p.quota !== undefined || p.stations !== undefined, { message: 'give quota and/or stations' });
+export type WorkOrderUpdate = z.infer<typeof workOrderUpdate>;
+
 /** A work order with its issued count. */
 export const workOrderView = z.object({
   id: z.string(),
@@ -49,6 +62,9 @@ export const workOrderView = z.object({
   preregistration: preregistrationPolicy,
 });
 export type WorkOrderView = z.infer<typeof workOrderView>;
+
+/** GET /v1/work-orders */
+export const workOrderList = z.object({ workOrders: z.array(workOrderView) });
 
 /** POST /v1/units: the chip's public key (raw X‖Y hex or SPKI base64) or a PKCS#10 CSR in PEM. */
 export const unitIssueRequest = z
@@ -96,6 +112,9 @@ export const unitConfirm = z.object({ fingerprintSha256: z.string().regex(/^[0-9
 
 /** POST /v1/units/:serial/quarantine */
 export const unitQuarantine = z.object({ reason: z.string().min(1).max(500) }).strict();
+
+/** POST /v1/units/:serial/release (security officer): why the unit may return to service. */
+export const unitRelease = unitQuarantine;
 
 /** A unit record as the API shows it. */
 export const unitView = z.object({

@@ -1,58 +1,81 @@
 /**
- * GET /v1/openapi.json: the station API as OpenAPI 3.1, generated from the same zod schemas the
- * server validates with, so the description cannot drift from the code.
+ * GET /v1/openapi.json: the API as OpenAPI 3.1, generated from the same zod schemas the server
+ * validates with and from the route table, so neither the shapes nor who may call what can drift
+ * from the code. Each operation lists its roles in `x-keyline-roles`.
  */
 import { z } from 'zod';
 import * as api from '../../common/protocol/station-api.js';
 import { revocationRequest } from '../services/revocation.js';
+import { ROUTES, type RouteKey } from './route-table.js';
 
 const json = (s: z.ZodType) => z.toJSONSchema(s, { unrepresentable: 'any', io: 'input' });
 const body = (s: z.ZodType) => ({ required: true, content: { 'application/json': { schema: json(s) } } });
 const ok = (description: string, s?: z.ZodType) => ({ description, ...(s ? { content: { 'application/json': { schema: json(s) } } } : {}) });
 const refusals = {
-  '400': ok('Invalid input (VALIDATION_FAILED, MALFORMED_JSON, INVALID_PUBLIC_KEY, POINT_NOT_ON_CURVE, UNSUPPORTED_CURVE, INVALID_CSR, CSR_SIGNATURE_INVALID, UNKNOWN_WORK_ORDER, UNKNOWN_REGISTRY, ...)', api.errorBody),
+  '400': ok('Invalid input (VALIDATION_FAILED, MALFORMED_JSON, DUPLICATE_JSON_KEY, INVALID_PUBLIC_KEY, POINT_NOT_ON_CURVE, UNSUPPORTED_CURVE, INVALID_CSR, CSR_SIGNATURE_INVALID, UNKNOWN_REGISTRY, ...)', api.errorBody),
   '401': ok('No client certificate, or one this PKI did not issue or that expired', api.errorBody),
-  '403': ok('Revoked certificate, wrong role, station not allowed, quota exceeded', api.errorBody),
-  '409': ok('DUPLICATE_KEY, SERIAL_EXISTS', api.errorBody),
+  '403': ok('Revoked certificate, wrong role (FORBIDDEN), station not allowed on the work order, quota exceeded', api.errorBody),
+  '404': ok('UNKNOWN_WORK_ORDER, UNKNOWN_UNIT', api.errorBody),
+  '409': ok('DUPLICATE_KEY, SERIAL_EXISTS, UNIT_REVOKED, QUOTA_BELOW_ISSUED', api.errorBody),
   '413': ok('BODY_TOO_LARGE', api.errorBody),
+  '415': ok('UNSUPPORTED_MEDIA_TYPE: the body must be application/json (UTF-8)', api.errorBody),
 };
-const serialParam = [{ name: 'serial', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9A-Fa-f]{18}$' } }];
+const serial = [{ name: 'serial', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9A-Fa-f]{18}$' } }];
+const woId = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
+const query = (...names: string[]) => names.map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } }));
+
+type Operation = { summary: string; parameters?: unknown[]; requestBody?: unknown; responses: Record<string, unknown> };
+
+// Record<RouteKey, …>: the compiler refuses a table route without a description, and the reverse.
+const OPERATIONS: Record<RouteKey, Operation> = {
+  'GET /health': { summary: 'Readiness: HSM, store', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } },
+  'GET /v1/ca/chain': { summary: 'Issuing CA and root, PEM', responses: { '200': { description: 'application/pem-certificate-chain' } } },
+  'GET /v1/openapi.json': { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } },
+  'GET /metrics': { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' }, ...refusals } },
+  'POST /v1/work-orders': { summary: 'Create a work order', requestBody: body(api.workOrderCreate), responses: { '201': ok('Created', api.workOrderView), ...refusals } },
+  'GET /v1/work-orders': { summary: 'Every work order, newest first', responses: { '200': ok('The work orders', api.workOrderList), ...refusals } },
+  'GET /v1/work-orders/:id': { summary: 'A work order with its issued count (a station: only orders it is allowed on)', parameters: woId, responses: { '200': ok('The work order', api.workOrderView), ...refusals } },
+  'PATCH /v1/work-orders/:id': { summary: 'Set the quota (not below the issued count) and/or the stations allowed', parameters: woId, requestBody: body(api.workOrderUpdate), responses: { '200': ok('The work order', api.workOrderView), ...refusals } },
+  'POST /v1/work-orders/:id/close': { summary: 'Close a work order: it issues nothing more (idempotent)', parameters: woId, responses: { '200': ok('The work order', api.workOrderView), ...refusals } },
+  'POST /v1/units': { summary: 'Sign a unit\'s certificate (raw X||Y hex, SPKI base64, or CSR PEM)', requestBody: body(api.unitIssueRequest), responses: { '201': ok('Issued', api.unitIssued), '200': ok('Safe retry: the same certificate', api.unitIssued), ...refusals } },
+  'POST /v1/units:batch': { summary: 'Up to 100 units, the same rules per unit', requestBody: body(api.unitBatchRequest), responses: { '200': ok('One result per unit, in order', api.unitBatchResponse), ...refusals } },
+  'POST /v1/units/:serial/confirm': {
+    summary: 'Confirm the certificate was written and verified on the chip; for a \'confirmed\' work order, waits for its registrations',
+    parameters: serial, requestBody: body(api.unitConfirm),
+    responses: {
+      '200': ok('Confirmed and complete (registered, awaiting first connection, or queued for a \'queued\' work order)', api.unitConfirmed),
+      ...refusals,
+      '502': ok('REGISTRY_REJECTED: a registry refused the unit (detail.registrations)', api.errorBody),
+      '503': ok('REGISTRATION_PENDING: not all registries confirmed in time; retry (idempotent). detail.registrations', api.errorBody),
+    },
+  },
+  'POST /v1/units/:serial/quarantine': { summary: 'Quarantine a unit with its reason (a confirmed unit: security officer only)', parameters: serial, requestBody: body(api.unitQuarantine), responses: { '200': ok('Quarantined', api.unitView), ...refusals } },
+  'POST /v1/units/:serial/release': { summary: 'Return a quarantined unit to service (confirmed if it had been, else issued)', parameters: serial, requestBody: body(api.unitRelease), responses: { '200': ok('Released', api.unitView), ...refusals } },
+  'GET /v1/units': { summary: 'List units (paged)', parameters: query('workOrder', 'status', 'cursor', 'limit'), responses: { '200': ok('A page of units', api.unitListResponse), ...refusals } },
+  'GET /v1/units/:serial': { summary: 'One unit (a station: only units of orders it is allowed on)', parameters: serial, responses: { '200': ok('The unit', api.unitView), ...refusals } },
+  'POST /v1/revocations': { summary: 'Revoke a unit, a work order\'s units or one certificate (CRL re-issued, OCSP updated)', requestBody: body(revocationRequest), responses: { '200': ok('Every certificate touched, with alreadyRevoked for earlier revocations'), ...refusals } },
+  'GET /v1/audit': { summary: 'Audit records after a sequence number (paged: nextAfterSeq)', parameters: query('afterSeq', 'limit'), responses: { '200': ok('{records, nextAfterSeq}'), ...refusals } },
+  'GET /v1/audit/verify': { summary: 'Walk the audit hash chain', responses: { '200': ok('{ok, count, lastHash} or the first broken link'), ...refusals } },
+  'GET /v1/reconcile': { summary: 'The shipment gate: units not preregistered, orphan registrations, parked jobs', parameters: query('workOrder'), responses: { '200': ok('The report'), ...refusals } },
+};
 
 /** The OpenAPI document. */
 export function openApiDocument(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const key of Object.keys(ROUTES) as RouteKey[]) {
+    const [method, path] = key.split(' ') as [string, string];
+    const access = ROUTES[key];
+    const oaPath = path.replace(/\/:([A-Za-z]+)/g, '/{$1}');
+    (paths[oaPath] ??= {})[method.toLowerCase()] = {
+      ...OPERATIONS[key],
+      ...(access === 'public' ? { security: [] } : { 'x-keyline-roles': access }),
+    };
+  }
   return {
     openapi: '3.1.0',
-    info: { title: 'Keyline station API', version: '1' },
-    components: { securitySchemes: { mtls: { type: 'mutualTLS', description: 'Station certificate issued by this PKI (OU = role, CN = station id)' } } },
+    info: { title: 'Keyline API', version: '1' },
+    components: { securitySchemes: { mtls: { type: 'mutualTLS', description: 'Client certificate issued by this PKI (CN = id, OU = role: station, operator, security-officer, auditor)' } } },
     security: [{ mtls: [] }],
-    paths: {
-      '/v1/work-orders': { post: { summary: 'Create a work order', requestBody: body(api.workOrderCreate), responses: { '201': ok('Created', api.workOrderView), ...refusals } } },
-      '/v1/work-orders/{id}': {
-        get: { summary: 'A work order with its issued count', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }], responses: { '200': ok('The work order', api.workOrderView), ...refusals } },
-      },
-      '/v1/units': {
-        post: { summary: 'Sign a unit\'s certificate (raw X||Y hex, SPKI base64, or CSR PEM)', requestBody: body(api.unitIssueRequest), responses: { '201': ok('Issued', api.unitIssued), '200': ok('Safe retry: the same certificate', api.unitIssued), ...refusals } },
-        get: { summary: 'List units (paged)', parameters: ['workOrder', 'status', 'cursor', 'limit'].map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } })), responses: { '200': ok('A page of units', api.unitListResponse), ...refusals } },
-      },
-      '/v1/units:batch': { post: { summary: 'Up to 100 units, the same rules per unit', requestBody: body(api.unitBatchRequest), responses: { '200': ok('One result per unit, in order', api.unitBatchResponse), ...refusals } } },
-      '/v1/units/{serial}': { get: { summary: 'One unit', parameters: serialParam, responses: { '200': ok('The unit', api.unitView), ...refusals } } },
-      '/v1/units/{serial}/confirm': {
-        post: {
-          summary: 'Confirm the certificate was written and verified on the chip; for a \'confirmed\' work order, waits for its registrations',
-          parameters: serialParam, requestBody: body(api.unitConfirm),
-          responses: {
-            '200': ok('Confirmed and complete (registered, awaiting first connection, or queued for a \'queued\' work order)', api.unitConfirmed),
-            ...refusals,
-            '502': ok('REGISTRY_REJECTED: a registry refused the unit (detail.registrations)', api.errorBody),
-            '503': ok('REGISTRATION_PENDING: not all registries confirmed in time; retry (idempotent). detail.registrations', api.errorBody),
-          },
-        },
-      },
-      '/v1/units/{serial}/quarantine': { post: { summary: 'Quarantine a unit with its reason', parameters: serialParam, requestBody: body(api.unitQuarantine), responses: { '200': ok('Quarantined', api.unitView), ...refusals } } },
-      '/v1/revocations': { post: { summary: 'Revoke a unit, a work order\'s units or one certificate (security-officer role only; CRL re-issued, OCSP updated)', requestBody: body(revocationRequest), responses: { '200': ok('Every certificate touched, with alreadyRevoked for earlier revocations'), '404': ok('UNKNOWN_UNIT', api.errorBody), ...refusals } } },
-      '/v1/ca/chain': { get: { summary: 'Issuing CA and root, PEM', security: [], responses: { '200': { description: 'application/pem-certificate-chain' } } } },
-      '/health': { get: { summary: 'Readiness: HSM, store', security: [], responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } } },
-      '/metrics': { get: { summary: 'Prometheus metrics', security: [], responses: { '200': { description: 'text exposition format' } } } },
-    },
+    paths,
   };
 }

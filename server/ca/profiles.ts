@@ -4,6 +4,7 @@
  * @peculiar/x509 through signer-crypto, so CA keys sign inside the HSM.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { Role } from '../../common/roles.js';
 import * as x509 from '../../common/x509.js';
 import type { Signer } from '../hsm/key-store.js';
 import { signerCrypto } from './signer-crypto.js';
@@ -112,11 +113,11 @@ export async function createIssuingCa(p: ProfileBase & { root: Issuer; subjectSp
 }
 
 /**
- * A station's mTLS client certificate: CN = station id, OU = its role (the API authorises by it;
- * device certificates from the same CA carry no OU and so can never act as a station), EKU
- * clientAuth, KU digitalSignature.
+ * A person's or station's mTLS client certificate: CN = its id, OU = its role (common/roles.ts;
+ * the API authorises by it; device certificates from the same CA carry no OU and so can never
+ * act as a station), EKU clientAuth, KU digitalSignature.
  */
-export async function createStationCert(p: ProfileBase & { issuer: Issuer; stationId: string; org: string; spki: Uint8Array; years?: number; role?: 'station' | 'security-officer' }): Promise<x509.X509Certificate> {
+export async function createClientCert(p: ProfileBase & { issuer: Issuer; stationId: string; org: string; spki: Uint8Array; years?: number; role?: Role }): Promise<x509.X509Certificate> {
   const notBefore = hourFloor(p.now ?? new Date());
   return issue(p.issuer, {
     serialHex: p.serialHex, subject: [{ O: [p.org] }, { OU: [p.role ?? 'station'] }, { CN: [p.stationId] }], spki: p.spki, notBefore, notAfter: addYears(notBefore, p.years ?? 2),

@@ -1,7 +1,8 @@
 /**
  * The refusals at server start-up (pitfall guards): the issuing key must live in a PKCS#11 token,
- * the line token must not hold a self-signed CA's key, the issuing certificate must match its key,
- * and the chain must verify to the configured root. Each refusal has its own code.
+ * the line token must not hold a self-signed CA's key, the issuing key must be sensitive,
+ * non-extractable and sign-only, the issuing certificate must match its key, and the chain must
+ * verify to the configured root. Each refusal has its own code.
  */
 import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { hasCode, KeylineError } from '../../common/errors.js';
@@ -30,6 +31,7 @@ export async function checkCaAtStartup(input: CaStartupInput): Promise<{ signer:
   const issuing = toCert(input.issuingDer);
   const signer = await requireHsmKey(input);
   await refuseSelfSignedKeysOnLine(input, [root, ...(input.otherSelfSigned ?? []).map(toCert)]);
+  await requireSignOnly(input, signer);
   await requireKeyMatchesCert(signer, issuing);
   verifyIssuingCa(issuing, root, input.now);
   return { signer, root, issuing };
@@ -45,6 +47,23 @@ async function requireHsmKey(input: CaStartupInput): Promise<Signer> {
   } catch (err) {
     if (hasCode(err, 'HSM_KEY_NOT_FOUND')) throw new KeylineError('CA_KEY_NOT_IN_HSM', `hsm.issuingKey: no private key '${ref}' in the token`, { cause: err });
     throw err;
+  }
+}
+
+/**
+ * CA_KEY_USAGE: the issuing key (found by its public key) must be sensitive, never extractable,
+ * and able to sign only: a key imported by hand or made by another tool with decrypt, unwrap or
+ * derive allowed would serve as an oracle for more than certificates.
+ */
+async function requireSignOnly(input: CaStartupInput, signer: Signer): Promise<void> {
+  const spki = Buffer.from(await signer.publicKeySpki());
+  const keys = (await input.keyStore.listPrivateKeys!()).filter((k) => k.publicKeySpki && spki.equals(Buffer.from(k.publicKeySpki)));
+  for (const k of keys) {
+    const u = k.usage;
+    const wrong = [!u.sensitive && 'not sensitive', u.extractable && 'extractable', !u.sign && 'cannot sign', u.decrypt && 'may decrypt', u.unwrap && 'may unwrap', u.derive && 'may derive'].filter(Boolean);
+    if (wrong.length) {
+      throw new KeylineError('CA_KEY_USAGE', `hsm.issuingKey: key '${k.label}' (id ${k.idHex}) is ${wrong.join(', ')}; a CA key must be sensitive, non-extractable and sign-only (regenerate it with keyline ceremony)`, { detail: { label: k.label, id: k.idHex } });
+    }
   }
 }
 

@@ -37,7 +37,8 @@ never from the command line). Writes the issuing CA certificate and appends audi
 const USAGE = `Usage: keyline ceremony init --dev [--out certs-dev] [--force] [--org NAME] [--root-curve P-256|P-384] [--dns NAME]... [--json]
 
 Builds the development PKI in one step: SoftHSM2 tokens (root and line), the root and issuing CA,
-a station identity (station-01.pem + key), a server TLS identity and keyline.json.
+client identities (OU = role) for a station, an operator, a security officer and an auditor
+(station-01, operator-01, officer-01, auditor-01: .pem + .key.pem), a server TLS identity and keyline.json.
 
 Options:
   --dev          required: the development ceremony (SoftHSM tokens, PIN files, no offline media)
@@ -79,7 +80,7 @@ export async function main(argv: string[]): Promise<number> {
       const pki = await initDevPki({ out, force: v.force, org: v.org, rootCurve, dnsNames: v.dns, record: async (e) => void events.push(e), progress });
       await writeAudit(out, events);
       if (v.json) {
-        process.stdout.write(JSON.stringify({ out: pki.outDir, config: pki.configPath, rootCert: pki.rootCertPath, issuingCert: pki.issuingCertPath, stationCert: pki.stationCertPath, serverCert: pki.serverCertPath, issuingKey: pki.issuingKeyRef, auditRecords: events.length }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ out: pki.outDir, config: pki.configPath, rootCert: pki.rootCertPath, issuingCert: pki.issuingCertPath, stationCert: pki.stationCertPath, operatorCert: pki.operatorCertPath, officerCert: pki.officerCertPath, auditorCert: pki.auditorCertPath, serverCert: pki.serverCertPath, issuingKey: pki.issuingKeyRef, auditRecords: events.length }, null, 2) + '\n');
       } else {
         progress(`done: ${events.length} audit records; start the server with: keyline server --config ${pki.configPath}`);
       }

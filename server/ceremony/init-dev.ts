@@ -12,11 +12,12 @@ import { toPem } from '../../common/pem.js';
 import type * as x509 from '../../common/x509.js';
 import { configSchema } from '../config.js';
 import type { KeyCurve } from '../hsm/key-store.js';
+import type { Role } from '../../common/roles.js';
 import { openPkcs11Module } from '../hsm/pkcs11-module.js';
 import { Pkcs11KeyStore } from '../hsm/pkcs11-key-store.js';
 import { initSoftHsmToken, randomPin, writeSoftHsmConf } from '../hsm/softhsm.js';
 import { ecdsaSignatureValid, verifyChain } from '../ca/chain.js';
-import { createIssuingCa, createIssuingCaCsr, createOcspResponderCert, createRootCa, createServerTlsCert, createStationCert } from '../ca/profiles.js';
+import { createIssuingCa, createIssuingCaCsr, createOcspResponderCert, createRootCa, createServerTlsCert, createClientCert } from '../ca/profiles.js';
 import { generateSoftwareKey } from './software-key.js';
 
 /** One audit event of the ceremony (the shape of the store's AuditEntry). */
@@ -69,13 +70,27 @@ export interface DevPki {
   /** The delegated OCSP responder: key in the line token, certificate issued by the issuing CA. */
   ocspResponderKeyRef: string;
   ocspResponderCertPath: string;
-  /** A security-officer identity (may revoke: POST /v1/revocations). */
+  /** A security-officer identity (revokes, quarantines confirmed units, releases). */
   officerCertPath: string;
   officerKeyPath: string;
+  /** An operator identity (creates, changes and closes work orders; reads everything). */
+  operatorCertPath: string;
+  operatorKeyPath: string;
+  /** An auditor identity (reads units, the audit log and the reconciliation). */
+  auditorCertPath: string;
+  auditorKeyPath: string;
 }
 
+/** The people's identities the dev ceremony issues beside the station's: file stem and role. */
+const PEOPLE = [
+  { id: 'officer-01', role: 'security-officer', event: 'officer' },
+  { id: 'operator-01', role: 'operator', event: 'operator' },
+  { id: 'auditor-01', role: 'auditor', event: 'auditor' },
+] as const satisfies ReadonlyArray<{ id: string; role: Role; event: string }>;
+
 /** Files and folders that make up a PKI in the out folder (removed by --force). */
-export const PKI_ARTIFACTS = ['tokens', 'keyline.json', 'root-ca.pem', 'issuing-ca.pem', 'server.pem', 'server.key.pem', 'keyline.db', 'keyline.db-wal', 'keyline.db-shm', 'ocsp-responder.pem', 'officer-01.pem', 'officer-01.key.pem'];
+export const PKI_ARTIFACTS = ['tokens', 'keyline.json', 'root-ca.pem', 'issuing-ca.pem', 'server.pem', 'server.key.pem', 'keyline.db', 'keyline.db-wal', 'keyline.db-shm', 'ocsp-responder.pem',
+  'officer-01.pem', 'officer-01.key.pem', 'operator-01.pem', 'operator-01.key.pem', 'auditor-01.pem', 'auditor-01.key.pem'];
 
 const ROOT_TOKEN = 'keyline-root';
 const LINE_TOKEN = 'keyline-line';
@@ -156,7 +171,7 @@ export async function initDevPki(opts: InitDevOptions): Promise<DevPki> {
     // TLS identities: software keys in PEM files, certificates from the issuing CA (PKCS#11).
     const issuer = { signer: issuingSigner, cert: issuing };
     const stationKey = generateSoftwareKey();
-    const station = await createStationCert({ issuer, stationId, org, spki: stationKey.spki, now });
+    const station = await createClientCert({ issuer, stationId, org, spki: stationKey.spki, now });
     writeFileSync(p(`${stationId}.pem`), pem(station) + pem(issuing));
     writeSecret(p(`${stationId}.key.pem`), stationKey.privateKeyPem);
     say(`station identity ${stationId}.pem (CN=${stationId})`);
@@ -178,12 +193,14 @@ export async function initDevPki(opts: InitDevOptions): Promise<DevPki> {
     writeFileSync(p('ocsp-responder.pem'), pem(ocsp));
     say(`OCSP responder certificate ocsp-responder.pem (key '${ocspKeyRef}')`);
     await record({ action: 'ceremony.ocsp.issue', actor: ACTOR, subject: ocsp.serialNumber, detail: certFacts(ocsp) });
-    const officerKey = generateSoftwareKey();
-    const officer = await createStationCert({ issuer, stationId: 'officer-01', org, spki: officerKey.spki, role: 'security-officer', now });
-    writeFileSync(p('officer-01.pem'), pem(officer) + pem(issuing));
-    writeSecret(p('officer-01.key.pem'), officerKey.privateKeyPem);
-    say('security-officer identity officer-01.pem (CN=officer-01, OU=security-officer)');
-    await record({ action: 'ceremony.officer.issue', actor: ACTOR, subject: 'officer-01', detail: certFacts(officer) });
+    for (const person of PEOPLE) {
+      const key = generateSoftwareKey();
+      const cert = await createClientCert({ issuer, stationId: person.id, org, spki: key.spki, role: person.role, now });
+      writeFileSync(p(`${person.id}.pem`), pem(cert) + pem(issuing));
+      writeSecret(p(`${person.id}.key.pem`), key.privateKeyPem);
+      say(`${person.role} identity ${person.id}.pem (CN=${person.id}, OU=${person.role})`);
+      await record({ action: `ceremony.${person.event}.issue`, actor: ACTOR, subject: person.id, detail: certFacts(cert) });
+    }
 
     const config = configSchema.parse({
       server: { port: 8443, publicPort: 8080, tlsCert: 'server.pem', tlsKey: 'server.key.pem' },
@@ -210,6 +227,8 @@ export async function initDevPki(opts: InitDevOptions): Promise<DevPki> {
       rootDer: new Uint8Array(root.rawData), issuingDer: new Uint8Array(issuing.rawData),
       ocspResponderKeyRef: ocspKeyRef, ocspResponderCertPath: p('ocsp-responder.pem'),
       officerCertPath: p('officer-01.pem'), officerKeyPath: p('officer-01.key.pem'),
+      operatorCertPath: p('operator-01.pem'), operatorKeyPath: p('operator-01.key.pem'),
+      auditorCertPath: p('auditor-01.pem'), auditorKeyPath: p('auditor-01.key.pem'),
     };
   } finally {
     await rootStore?.close();

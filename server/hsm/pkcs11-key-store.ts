@@ -38,7 +38,24 @@ export interface TokenPrivateKey {
   publicKeySpki?: Uint8Array;
   /** Signs a digest with this key (proof of possession, independent of any public object). */
   signDigest(digest: Uint8Array): Promise<Uint8Array>;
+  /** What the token lets this key do and reveal (PKCS#11 v2.40 §4.9 attributes). */
+  usage: KeyUsageAttributes;
 }
+
+/** The private key attributes the start-up guards look at: a CA key is sensitive, never extractable, sign-only. */
+export interface KeyUsageAttributes {
+  sensitive: boolean;
+  extractable: boolean;
+  sign: boolean;
+  decrypt: boolean;
+  unwrap: boolean;
+  derive: boolean;
+}
+
+const USAGE_ATTRIBUTES = {
+  sensitive: pkcs11js.CKA_SENSITIVE, extractable: pkcs11js.CKA_EXTRACTABLE, sign: pkcs11js.CKA_SIGN,
+  decrypt: pkcs11js.CKA_DECRYPT, unwrap: pkcs11js.CKA_UNWRAP, derive: pkcs11js.CKA_DERIVE,
+} as const;
 
 /** A KeyStore backed by one PKCS#11 token. */
 export class Pkcs11KeyStore implements KeyStore {
@@ -77,7 +94,9 @@ export class Pkcs11KeyStore implements KeyStore {
 
   /**
    * Generates an EC key pair on the token: private part CKA_TOKEN, CKA_PRIVATE, CKA_SENSITIVE,
-   * never CKA_EXTRACTABLE (PKCS#11 v2.40 §4.9), so its value can never be read out.
+   * never CKA_EXTRACTABLE (PKCS#11 v2.40 §4.9), so its value can never be read out; and sign-only:
+   * no decrypt, unwrap, derive or sign-recover, so a CA key cannot be turned into a key-transport
+   * or key-agreement oracle (one key, one purpose: NIST SP 800-57 Part 1 §5.2).
    */
   async generateKeyPair(req: GenerateKeyRequest): Promise<string> {
     const id = req.id ? Buffer.from(req.id, 'hex') : createHash('sha1').update(req.label).digest().subarray(0, 8);
@@ -96,7 +115,17 @@ export class Pkcs11KeyStore implements KeyStore {
       this.pool.p11.C_GenerateKeyPair(
         session,
         { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN },
-        [...common, { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY }, { type: pkcs11js.CKA_PRIVATE, value: false }, { type: pkcs11js.CKA_VERIFY, value: true }, { type: pkcs11js.CKA_EC_PARAMS, value: curve.params }],
+        [
+          ...common,
+          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
+          { type: pkcs11js.CKA_PRIVATE, value: false },
+          { type: pkcs11js.CKA_VERIFY, value: true },
+          { type: pkcs11js.CKA_VERIFY_RECOVER, value: false },
+          { type: pkcs11js.CKA_ENCRYPT, value: false },
+          { type: pkcs11js.CKA_WRAP, value: false },
+          { type: pkcs11js.CKA_DERIVE, value: false },
+          { type: pkcs11js.CKA_EC_PARAMS, value: curve.params },
+        ],
         [
           ...common,
           { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
@@ -104,6 +133,9 @@ export class Pkcs11KeyStore implements KeyStore {
           { type: pkcs11js.CKA_SENSITIVE, value: true },
           { type: pkcs11js.CKA_EXTRACTABLE, value: false },
           { type: pkcs11js.CKA_SIGN, value: true },
+          { type: pkcs11js.CKA_SIGN_RECOVER, value: false },
+          { type: pkcs11js.CKA_DECRYPT, value: false },
+          { type: pkcs11js.CKA_UNWRAP, value: false },
           { type: pkcs11js.CKA_DERIVE, value: false },
         ],
       );
@@ -125,11 +157,14 @@ export class Pkcs11KeyStore implements KeyStore {
           const pub = findObjects(p11, session, { id: id! }, pkcs11js.CKO_PUBLIC_KEY)[0];
           if (pub) publicKeySpki = spkiFromEcPoint(curve, p11.C_GetAttributeValue(session, pub, [{ type: pkcs11js.CKA_EC_POINT }])[0]!.value);
         }
-        return { handle: h, gen, label: label!.toString('utf8'), id: id!, curve, publicKeySpki };
+        const names = Object.keys(USAGE_ATTRIBUTES) as Array<keyof KeyUsageAttributes>;
+        const values = p11.C_GetAttributeValue(session, h, names.map((n) => ({ type: USAGE_ATTRIBUTES[n] })));
+        const usage = Object.fromEntries(names.map((n, i) => [n, values[i]!.value[0] === 1])) as unknown as KeyUsageAttributes;
+        return { handle: h, gen, label: label!.toString('utf8'), id: id!, curve, publicKeySpki, usage };
       });
     });
-    return found.map(({ handle, gen, label, id, curve, publicKeySpki }) => ({
-      label, idHex: id.toString('hex'), curve, publicKeySpki,
+    return found.map(({ handle, gen, label, id, curve, publicKeySpki, usage }) => ({
+      label, idHex: id.toString('hex'), curve, publicKeySpki, usage,
       // Signs through the object handle itself: a key without a public object (e.g. one imported by hand) must still be testable.
       signDigest: (digest: Uint8Array) =>
         this.pool.run(`signing with key '${label}'`, (session) => {

@@ -8,7 +8,7 @@
 import { parseCommand, runCli, UsageError } from '../../common/cli.js';
 import { loadConfigWithoutSecrets } from '../config.js';
 import { openStore } from '../store/open-store.js';
-import type { OutboxJobRecord, RegistrationRecord } from '../store/store.js';
+import { reconcile, reconcileProblems, type ReconcileReport } from '../services/reconcile.js';
 
 const USAGE = `Usage: keyline reconcile [--work-order ID] [--json] [--config FILE]
 
@@ -29,15 +29,6 @@ const OPTIONS = {
   json: { type: 'boolean', default: false },
 } as const;
 
-/** What reconcile found. */
-export interface ReconcileReport {
-  unregistered: Array<{ serial: string; registry: string }>;
-  orphanRegistrations: RegistrationRecord[];
-  parked: OutboxJobRecord[];
-  /** Informational: covered by a CA-level registration, awaiting the device's first connection. */
-  awaitingConnection: Array<{ serial: string; registry: string; externalId: string | null; since: string }>;
-}
-
 /** Entry point of `keyline reconcile`. */
 export async function main(argv: string[]): Promise<number> {
   return runCli(async () => {
@@ -48,17 +39,11 @@ export async function main(argv: string[]): Promise<number> {
     const store = await openStore(loadConfigWithoutSecrets(v.config).store.url, { mustExist: true });
     let report: ReconcileReport;
     try {
-      report = await store.transaction(async (tx) => ({
-        unregistered: await tx.outbox.unregistered(v['work-order']),
-        orphanRegistrations: await tx.outbox.orphanRegistrations(),
-        parked: await tx.outbox.parked(v['work-order']),
-        awaitingConnection: (await tx.outbox.awaiting(v['work-order']))
-          .map((j) => ({ serial: j.serial, registry: j.registry, externalId: j.externalId, since: j.createdAt })),
-      }), { readOnly: true });
+      report = await reconcile(store, v['work-order']);
     } finally {
       await store.close();
     }
-    const problems = report.unregistered.length + report.orphanRegistrations.length + report.parked.length;
+    const problems = reconcileProblems(report);
     if (v.json) process.stdout.write(JSON.stringify({ ok: problems === 0, ...report }, null, 2) + '\n');
     else process.stdout.write(render(report));
     return problems === 0 ? 0 : 1;

@@ -4,6 +4,7 @@
  * refusal, or (the idempotent retry) names the already-issued unit to return instead.
  */
 import { ConflictError, KeylineError, ValidationError } from '../../common/errors.js';
+import type { Actor } from '../../common/roles.js';
 import type { UnitRecord, WorkOrderRecord } from '../store/store.js';
 
 /** One issuance request after its public key was parsed and checked on the curve. */
@@ -41,13 +42,17 @@ export const checkWorkOrderOpen: IssueRule = (s) => {
   if (order(s).status !== 'open') throw new KeylineError('WORK_ORDER_CLOSED', `workOrder: '${s.req.workOrder}' is closed`, { detail: { workOrder: s.req.workOrder } });
 };
 
+/**
+ * When a work order names its stations, a station acts only on that order and its units (issue,
+ * confirm, quarantine, read); other roles are not stations and pass. Shared by every service path.
+ */
+export function assertStationOnWorkOrder(actor: Actor, wo: WorkOrderRecord): void {
+  if (actor.role !== 'station' || !wo.stations || wo.stations.includes(actor.id)) return;
+  throw new KeylineError('STATION_NOT_ALLOWED', `station '${actor.id}' is not allowed on work order '${wo.id}'`, { detail: { station: actor.id, workOrder: wo.id } });
+}
+
 /** When the order names its stations, only those may issue on it. */
-export const checkStationAllowed: IssueRule = (s) => {
-  const allowed = order(s).stations;
-  if (allowed && !allowed.includes(s.station)) {
-    throw new KeylineError('STATION_NOT_ALLOWED', `station '${s.station}' is not allowed on work order '${s.req.workOrder}'`, { detail: { station: s.station, workOrder: s.req.workOrder } });
-  }
-};
+export const checkStationAllowed: IssueRule = (s) => assertStationOnWorkOrder({ id: s.station, role: 'station' }, order(s));
 
 /** The chip serial is 9 bytes, 18 uppercase hex digits (ATECC608 datasheet §2.2, SN[0:8]). */
 export const checkSerial: IssueRule = (s) => {
@@ -72,7 +77,11 @@ export const checkSerialReplay: IssueRule = (s) => {
   const u = s.bySerial;
   if (!u) return;
   const sameKey = Buffer.compare(Buffer.from(u.publicKey), Buffer.from(s.req.publicKey)) === 0;
-  if (sameKey && u.workOrder === s.req.workOrder && u.idempotencyKey !== null && u.idempotencyKey === s.req.idempotencyKey) return u;
+  if (sameKey && u.workOrder === s.req.workOrder && u.idempotencyKey !== null && u.idempotencyKey === s.req.idempotencyKey) {
+    // A retry must not hand a station a certificate it would write to a chip that can never enroll.
+    if (u.status === 'revoked') throw new KeylineError('UNIT_REVOKED', `serial: unit ${s.req.serial} was issued and then revoked`, { detail: { serial: s.req.serial } });
+    return u;
+  }
   throw new ConflictError('SERIAL_EXISTS', `serial: ${s.req.serial} already has a certificate${sameKey ? ' (retry without its idempotency key)' : ' for another key'}`, { detail: { serial: s.req.serial } });
 };
 

@@ -5,16 +5,18 @@
  * violations surface as ConflictError / KeylineError with a code from ERROR_TABLE.
  */
 
-/** Lifecycle of a provisioned unit. */
 import type { ChainFields } from '../audit/hash-chain.js';
+import type { Role } from '../../common/roles.js';
+
+/** Lifecycle of a provisioned unit. */
 
 export type UnitStatus = 'issued' | 'confirmed' | 'quarantined' | 'revoked';
 
 /** Every unit status, in lifecycle order (for validation of filters). */
 export const UNIT_STATUSES: readonly UnitStatus[] = ['issued', 'confirmed', 'quarantined', 'revoked'];
 
-/** Role of an authenticated client certificate. */
-export type StationRole = 'station' | 'security-officer' | 'admin';
+/** Role of an authenticated client certificate (common/roles.ts). */
+export type StationRole = Role;
 
 /** A work order: how many units of which product, and which stations may build them. */
 export interface WorkOrderRecord {
@@ -56,7 +58,7 @@ export interface UnitRecord {
   updatedAt: string;
 }
 
-/** A station (or officer/admin) known by its client certificate. */
+/** A station, operator, officer or auditor known by its client certificate. */
 export interface StationRecord {
   id: string;
   fingerprint: string;
@@ -105,6 +107,10 @@ export interface WorkOrderRepo {
   incrementIssued(id: string, n?: number): Promise<void>;
   /** Sets open/closed; UNKNOWN_WORK_ORDER when absent. */
   setStatus(id: string, status: 'open' | 'closed'): Promise<void>;
+  /** Every order, newest first. */
+  list(): Promise<WorkOrderRecord[]>;
+  /** Sets the quota and/or the station list (null = any station); UNKNOWN_WORK_ORDER when absent. The caller keeps quota >= issued. */
+  update(id: string, patch: { quota?: number; stations?: string[] | null }): Promise<void>;
 }
 
 /** Unit persistence. */

@@ -9,6 +9,7 @@ import { readChipIdentity } from '../../firmware-sim/chip-identity.js';
 import { loadTrust } from '../../firmware-sim/firmware-trust.js';
 import { createSoftSigner } from '../helpers/soft-signer.js';
 import { provisionChips } from './provisioned.js';
+import { OPERATOR } from '../helpers/actors.js';
 
 const dev = (chip: ConstructorParameters<typeof InProcessTransport>[0]) => new AteccDevice(new InProcessTransport(chip));
 
@@ -17,7 +18,7 @@ t.test('rebuilds the issued device and signer certificates from the chip and ver
   const trust = loadTrust(p.trust);
   for (const chip of p.chips) {
     const id = await readChipIdentity(dev(chip), trust);
-    const unit = await p.backend.prov.getUnit(id.serialHex);
+    const unit = await p.backend.prov.getUnit(id.serialHex, OPERATOR);
     t.equal(id.fingerprint, unit.fingerprintSha256, 'device certificate rebuilt byte for byte (same fingerprint as issued)');
     const device = new X509Certificate(Buffer.from(id.deviceDer));
     t.match(device.subject, `CN=${id.serialHex}`);

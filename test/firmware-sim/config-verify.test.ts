@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createPrivateKey, sign, X509Certificate } from 'node:crypto';
 import { canonicalConfigBytes } from '../../common/protocol/enrollment.js';
-import { createIssuingCa, createRootCa, createStationCert, type Issuer } from '../../server/ca/profiles.js';
+import { createIssuingCa, createRootCa, createClientCert, type Issuer } from '../../server/ca/profiles.js';
 import { generateSoftwareKey } from '../../server/ceremony/software-key.js';
 import { verifyConfiguration } from '../../firmware-sim/config-verify.js';
 import { createSoftSigner } from '../helpers/soft-signer.js';
@@ -17,7 +17,7 @@ async function pki(org: string) {
 
 async function signed(issuer: Issuer, config: Record<string, unknown>, opts: { now?: Date; years?: number } = {}) {
   const key = generateSoftwareKey();
-  const cert = await createStationCert({ issuer, stationId: 'config-signer', org: 'Test', spki: key.spki, ...opts });
+  const cert = await createClientCert({ issuer, stationId: 'config-signer', org: 'Test', spki: key.spki, ...opts });
   return {
     config,
     configSignature: sign('sha256', canonicalConfigBytes(config), createPrivateKey(key.privateKeyPem)).toString('base64'),

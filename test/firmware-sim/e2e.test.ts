@@ -22,7 +22,7 @@ import { loadDeviceState, stateFileFor } from '../../firmware-sim/device-state.j
 import { bootFleet } from '../../firmware-sim/fleet.js';
 import { trustFromFactoryConfig } from '../../firmware-sim/firmware-trust.js';
 import { makeDevPki, type TestPki } from '../helpers/pki.js';
-import { clientFor, startTestServer } from '../helpers/server.js';
+import { clientFor, operatorFor, startTestServer } from '../helpers/server.js';
 
 const PRODUCT = 'Field Sensor';
 const root = resolve(import.meta.dirname, '../..');
@@ -46,7 +46,7 @@ t.test('devices enroll against the real server and embedded broker; refusals car
   t.match(server.mqttUrl, /^mqtts:\/\/127\.0\.0\.1:\d+$/, 'the server announces its TLS broker');
   const brokerUrl = server.mqttUrl!;
   const api = clientFor(t, pki, server.apiUrl);
-  await api.createWorkOrder({ id: 'WO-FIELD', product: PRODUCT, quota: 10 });
+  await operatorFor(t, pki, server.apiUrl).createWorkOrder({ id: 'WO-FIELD', product: PRODUCT, quota: 10 });
 
   // t.testdir() again would wipe the PKI made in it: the devices get a folder beside the PKI.
   const dir = join(dirname(pki.outDir), 'devices');

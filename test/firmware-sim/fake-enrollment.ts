@@ -14,7 +14,7 @@ import {
   canonicalConfigBytes, certificateFingerprint, encodeMessage, enrollmentSignedBytes, enrollRequest, enrollResponseTopic, parseRequestTopic,
   type EnrollErrorCode, type EnrollResponse,
 } from '../../common/protocol/enrollment.js';
-import { createServerTlsCert, createStationCert } from '../../server/ca/profiles.js';
+import { createServerTlsCert, createClientCert } from '../../server/ca/profiles.js';
 import { generateSoftwareKey } from '../../server/ceremony/software-key.js';
 import { toPem } from '../../common/pem.js';
 import type { Issuer } from '../../server/ca/profiles.js';
@@ -47,7 +47,7 @@ export async function startFakeEnrollment(t: Test, issuer: Issuer, opts: { plain
   const tlsKey = generateSoftwareKey();
   const tlsCert = await createServerTlsCert({ issuer, org: 'Keyline Test', spki: tlsKey.spki, ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
   const signerKey = generateSoftwareKey();
-  const signerCert = await createStationCert({ issuer, stationId: 'config-signer', org: 'Keyline Test', spki: signerKey.spki });
+  const signerCert = await createClientCert({ issuer, stationId: 'config-signer', org: 'Keyline Test', spki: signerKey.spki });
   const signerDer = Buffer.from(signerCert.rawData).toString('base64');
   const foreignKey = generateSoftwareKey();
 

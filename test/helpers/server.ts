@@ -9,11 +9,12 @@ import type { Test } from 'tap';
 import { startServer, type RunningServer } from '../../server/main.js';
 import { StationApiClient } from '../../station/api-client.js';
 import { Pkcs11KeyStore } from '../../server/hsm/pkcs11-key-store.js';
-import { createStationCert } from '../../server/ca/profiles.js';
+import { createClientCert } from '../../server/ca/profiles.js';
 import { generateSoftwareKey } from '../../server/ceremony/software-key.js';
 import { toCert } from '../../server/ca/chain.js';
 import { toPem } from '../../common/pem.js';
 import type { TestPki } from './pki.js';
+import type { Role } from '../../common/roles.js';
 
 /** Starts the server on a free port; closed at teardown. */
 export async function startTestServer(t: Test, pki: TestPki, env: Record<string, string> = {}): Promise<RunningServer> {
@@ -34,14 +35,24 @@ export function clientFor(t: Test, pki: TestPki, url: string, identity?: { cert:
   return c;
 }
 
-/** Issues another station identity from the issuing CA in the line token (e.g. expired, or another role). */
-export async function issueStationIdentity(pki: TestPki, opts: { id: string; role?: 'station' | 'security-officer'; now?: Date; years?: number }): Promise<{ cert: string; key: string; serialHex: string }> {
+/** A client as the dev operator (creates and changes work orders). */
+export function operatorFor(t: Test, pki: TestPki, url: string): StationApiClient {
+  return clientFor(t, pki, url, { cert: readFileSync(pki.operatorCertPath, 'utf8'), key: readFileSync(pki.operatorKeyPath, 'utf8') });
+}
+
+/** A client as the dev security officer. */
+export function officerFor(t: Test, pki: TestPki, url: string): StationApiClient {
+  return clientFor(t, pki, url, { cert: readFileSync(pki.officerCertPath, 'utf8'), key: readFileSync(pki.officerKeyPath, 'utf8') });
+}
+
+/** Issues another client identity from the issuing CA in the line token (e.g. expired, or another role). */
+export async function issueStationIdentity(pki: TestPki, opts: { id: string; role?: Role; now?: Date; years?: number }): Promise<{ cert: string; key: string; serialHex: string }> {
   const pin = readFileSync(pki.linePinPath, 'utf8').trim();
   const ks = Pkcs11KeyStore.open({ softhsmConf: pki.softhsmConf, tokenLabel: pki.lineTokenLabel, pin, sessions: 1 });
   try {
     const signer = await ks.getSigner(pki.issuingKeyRef);
     const key = generateSoftwareKey();
-    const cert = await createStationCert({
+    const cert = await createClientCert({
       issuer: { signer, cert: toCert(pki.issuingDer) }, stationId: opts.id, org: 'Keyline Dev', spki: key.spki,
       ...(opts.role ? { role: opts.role } : {}), ...(opts.now ? { now: opts.now } : {}), ...(opts.years ? { years: opts.years } : {}),
     });

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { makeDevPki } from '../helpers/pki.js';
-import { clientFor, KEYLINE_BIN, spawnServer } from '../helpers/server.js';
+import { clientFor, KEYLINE_BIN, operatorFor, spawnServer } from '../helpers/server.js';
 import { chipSerialHex, deviceKey } from '../helpers/device-keys.js';
 import type { UnitIssued } from '../../common/protocol/station-api.js';
 
@@ -22,7 +22,7 @@ t.test('a server killed mid-burst loses nothing', async (t) => {
   const pki = await makeDevPki(t);
   const first = await spawnServer(pki);
   let api = clientFor(t, pki, first.url);
-  await api.createWorkOrder({ id: 'WO-CRASH', product: 'Sensor', quota: 400 });
+  await operatorFor(t, pki, first.url).createWorkOrder({ id: 'WO-CRASH', product: 'Sensor', quota: 400 });
 
   const requests = Array.from({ length: 400 }, (_, i) => ({ serial: chipSerialHex(), publicKey: deviceKey().rawHex, workOrder: 'WO-CRASH', idempotencyKey: `idem-${i}` }));
   const received = new Map<string, UnitIssued>();

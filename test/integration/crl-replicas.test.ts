@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { makeDevPki } from '../helpers/pki.js';
-import { clientFor, startTestServer } from '../helpers/server.js';
+import { clientFor, officerFor, operatorFor, startTestServer } from '../helpers/server.js';
 import { chipSerialHex, deviceKey } from '../helpers/device-keys.js';
 import { openStore } from '../../server/store/open-store.js';
 import { CRL_LEASE } from '../../server/services/crl-publisher.js';
@@ -41,7 +41,7 @@ const childPublic = await new Promise<string>((resolve, reject) => {
 // Replica 2: in this process, on the same database file and token.
 const local = await startTestServer(t, pki);
 const api = clientFor(t, pki, local.apiUrl);
-const officer = clientFor(t, pki, local.apiUrl, { cert: readFileSync(pki.officerCertPath, 'utf8'), key: readFileSync(pki.officerKeyPath, 'utf8') });
+const officer = officerFor(t, pki, local.apiUrl);
 const chain = join(pki.outDir, 'chain.pem');
 writeFileSync(chain, readFileSync(pki.rootCertPath, 'utf8') + readFileSync(pki.issuingCertPath, 'utf8'));
 
@@ -82,7 +82,7 @@ async function revokeOne(): Promise<string> {
   return unit.certificateSerial.toUpperCase().replace(/^0+/, '');
 }
 
-await api.createWorkOrder({ id: 'WO-CRL', product: 'Sensor', quota: 10 });
+await operatorFor(t, pki, local.apiUrl).createWorkOrder({ id: 'WO-CRL', product: 'Sensor', quota: 10 });
 
 t.test('both replicas serve the one CRL the lease holder signed', async (t) => {
   const [a, b] = [await served(childPublic), await served(local.publicUrl)];

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import t from 'tap';
 import { makeDevPki } from '../helpers/pki.js';
-import { clientFor, startTestServer } from '../helpers/server.js';
+import { clientFor, operatorFor, startTestServer } from '../helpers/server.js';
 import { chipSerialHex, deviceKey } from '../helpers/device-keys.js';
 
 const pki = await makeDevPki(t);
@@ -22,6 +22,7 @@ const server = await startTestServer(t, pki, {
   TEST_DPS_CONNECTION: `HostName=test.azure-devices-provisioning.net;SharedAccessKeyName=provisioningserviceowner;SharedAccessKey=${Buffer.alloc(32, 7).toString('base64')}`,
 });
 const api = clientFor(t, pki, server.apiUrl);
+const operator = operatorFor(t, pki, server.apiUrl);
 
 async function issue(workOrder: string) {
   const u = await api.issueUnit({ serial: chipSerialHex(), publicKey: deviceKey().rawHex, workOrder });
@@ -29,12 +30,12 @@ async function issue(workOrder: string) {
 }
 
 t.test('POST /v1/work-orders: registries must be configured; both fields shown', async (t) => {
-  const bad = await api.raw('POST', '/v1/work-orders', { id: 'WO-X', product: 'S', quota: 1, registries: ['self', 'aws-us'] });
+  const bad = await operator.raw('POST', '/v1/work-orders', { id: 'WO-X', product: 'S', quota: 1, registries: ['self', 'aws-us'] });
   t.equal(bad.status, 400);
   t.match(bad.body, { error: { code: 'UNKNOWN_REGISTRY', detail: { registry: 'aws-us' } } });
-  t.match(await api.createWorkOrder({ id: 'WO-SELF', product: 'S', quota: 5 }), { registries: ['self'], preregistration: 'confirmed' });
-  await api.createWorkOrder({ id: 'WO-DPS', product: 'S', quota: 5, registries: ['self', 'dps-down'] });
-  await api.createWorkOrder({ id: 'WO-Q', product: 'S', quota: 5, registries: ['self', 'dps-down'], preregistration: 'queued' });
+  t.match(await operator.createWorkOrder({ id: 'WO-SELF', product: 'S', quota: 5 }), { registries: ['self'], preregistration: 'confirmed' });
+  await operator.createWorkOrder({ id: 'WO-DPS', product: 'S', quota: 5, registries: ['self', 'dps-down'] });
+  await operator.createWorkOrder({ id: 'WO-Q', product: 'S', quota: 5, registries: ['self', 'dps-down'], preregistration: 'queued' });
   t.match(await api.getWorkOrder('WO-Q'), { registries: ['self', 'dps-down'], preregistration: 'queued' });
 });
 

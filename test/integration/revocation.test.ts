@@ -11,13 +11,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeDevPki } from '../helpers/pki.js';
-import { clientFor, issueStationIdentity, startTestServer } from '../helpers/server.js';
+import { clientFor, issueStationIdentity, officerFor, operatorFor, startTestServer } from '../helpers/server.js';
 import { chipSerialHex, deviceKey } from '../helpers/device-keys.js';
 
 const pki = await makeDevPki(t);
 const server = await startTestServer(t, pki);
 const api = clientFor(t, pki, server.apiUrl);
-const officer = clientFor(t, pki, server.apiUrl, { cert: readFileSync(pki.officerCertPath, 'utf8'), key: readFileSync(pki.officerKeyPath, 'utf8') });
+const officer = officerFor(t, pki, server.apiUrl);
+const operator = operatorFor(t, pki, server.apiUrl);
 const dir = pki.outDir;
 const bin = fileURLToPath(new URL('../../bin/keyline.ts', import.meta.url));
 const ocspUrl = `${server.publicUrl}/ocsp`;
@@ -81,8 +82,8 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
   }
 }
 
-await api.createWorkOrder({ id: 'WO-R1', product: 'Sensor', quota: 100 });
-await api.createWorkOrder({ id: 'WO-R2', product: 'Sensor', quota: 100 });
+await operator.createWorkOrder({ id: 'WO-R1', product: 'Sensor', quota: 100 });
+await operator.createWorkOrder({ id: 'WO-R2', product: 'Sensor', quota: 100 });
 const good = await issue('WO-R1');
 const victim = await issue('WO-R1');
 const eol = [await issue('WO-R2'), await issue('WO-R2')];

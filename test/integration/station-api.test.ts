@@ -10,7 +10,7 @@ import { webcrypto } from 'node:crypto';
 import Database from 'better-sqlite3';
 import * as x509 from '../../common/x509.js';
 import { makeDevPki } from '../helpers/pki.js';
-import { clientFor, issueStationIdentity, startTestServer } from '../helpers/server.js';
+import { clientFor, issueStationIdentity, operatorFor, startTestServer } from '../helpers/server.js';
 import { chipSerialHex, deviceKey } from '../helpers/device-keys.js';
 import type { StationApiClient } from '../../station/api-client.js';
 import { openStore } from '../../server/store/open-store.js';
@@ -18,6 +18,8 @@ import { openStore } from '../../server/store/open-store.js';
 const pki = await makeDevPki(t);
 const server = await startTestServer(t, pki);
 const api = clientFor(t, pki, server.apiUrl);
+// Work orders are the operator's: a station cannot give itself a quota.
+const operator = operatorFor(t, pki, server.apiUrl);
 const dir = pki.outDir; // t.testdir() again would wipe the PKI's tokens
 let n = 0;
 
@@ -43,7 +45,7 @@ function auditActions(): string[] {
   }
 }
 
-await api.createWorkOrder({ id: 'WO-1', product: 'Sensor', quota: 1000 });
+await operator.createWorkOrder({ id: 'WO-1', product: 'Sensor', quota: 1000 });
 
 t.test('issue: 201, the certificate verifies with openssl, and the record is there', async (t) => {
   const k = deviceKey();
@@ -103,16 +105,17 @@ t.test('one key under two serials is DUPLICATE_KEY, and the attempt is audited',
 });
 
 t.test('quota and station permissions', async (t) => {
-  await api.createWorkOrder({ id: 'WO-Q', product: 'Sensor', quota: 2 });
+  await operator.createWorkOrder({ id: 'WO-Q', product: 'Sensor', quota: 2 });
   await api.issueUnit({ serial: chipSerialHex(), publicKey: deviceKey().rawHex, workOrder: 'WO-Q' });
   await api.issueUnit({ serial: chipSerialHex(), publicKey: deviceKey().rawHex, workOrder: 'WO-Q' });
   await refused(t, api.issueUnit({ serial: chipSerialHex(), publicKey: deviceKey().rawHex, workOrder: 'WO-Q' }), 403, 'QUOTA_EXCEEDED');
   const wo = await api.getWorkOrder('WO-Q');
   t.equal(wo.issued, 2);
   t.equal(wo.remaining, 0);
-  await api.createWorkOrder({ id: 'WO-S', product: 'Sensor', quota: 5, stations: ['station-99'] });
+  await operator.createWorkOrder({ id: 'WO-S', product: 'Sensor', quota: 5, stations: ['station-99'] });
   await refused(t, api.issueUnit({ serial: chipSerialHex(), publicKey: deviceKey().rawHex, workOrder: 'WO-S' }), 403, 'STATION_NOT_ALLOWED');
-  await refused(t, api.createWorkOrder({ id: 'WO-Q', product: 'Sensor', quota: 2 }), 409, 'WORK_ORDER_EXISTS');
+  await refused(t, operator.createWorkOrder({ id: 'WO-Q', product: 'Sensor', quota: 2 }), 409, 'WORK_ORDER_EXISTS');
+  await refused(t, api.createWorkOrder({ id: 'WO-Z', product: 'Sensor', quota: 100_000 }), 403, 'FORBIDDEN');
 });
 
 t.test('bad input gets a precise 400 (or 413) and nothing is recorded', async (t) => {
@@ -124,7 +127,7 @@ t.test('bad input gets a precise 400 (or 413) and nothing is recorded', async (t
   await refused(t, api.issueUnit({ serial: chipSerialHex(), publicKey: deviceKey('secp256k1').spkiB64, workOrder: 'WO-1' }), 400, 'UNSUPPORTED_CURVE');
   await refused(t, api.issueUnit({ serial: chipSerialHex(), publicKey: 'zz' + good.slice(2), workOrder: 'WO-1' }), 400, 'INVALID_PUBLIC_KEY');
   await refused(t, api.issueUnit({ serial: chipSerialHex(), publicKey: Buffer.from([0x30, 0x59, 0x30]).toString('base64'), workOrder: 'WO-1' }), 400, 'MALFORMED_DER');
-  await refused(t, api.issueUnit({ serial: chipSerialHex(), publicKey: good, workOrder: 'NO-SUCH' }), 400, 'UNKNOWN_WORK_ORDER');
+  await refused(t, api.issueUnit({ serial: chipSerialHex(), publicKey: good, workOrder: 'NO-SUCH' }), 404, 'UNKNOWN_WORK_ORDER');
   await refused(t, api.issueUnit({ serial: '0123', publicKey: good, workOrder: 'WO-1' }), 400, 'VALIDATION_FAILED');
   const malformed = await api.raw('POST', '/v1/units', '{"serial": ');
   t.equal(malformed.status, 400);
@@ -171,7 +174,7 @@ t.test('authentication: no certificate, another CA, expired, a device certificat
 });
 
 t.test('batch: up to 100 units, the same rules per unit', async (t) => {
-  await api.createWorkOrder({ id: 'WO-B', product: 'Gateway', quota: 100 });
+  await operator.createWorkOrder({ id: 'WO-B', product: 'Gateway', quota: 100 });
   const dup = deviceKey().rawHex;
   const units: unknown[] = Array.from({ length: 97 }, () => ({ serial: chipSerialHex(), publicKey: deviceKey().rawHex, workOrder: 'WO-B' }));
   units.push({ serial: chipSerialHex(), publicKey: dup, workOrder: 'WO-B' }, { serial: chipSerialHex(), publicKey: dup, workOrder: 'WO-B' }, { serial: 'nope', publicKey: dup, workOrder: 'WO-B' });
@@ -193,7 +196,7 @@ t.test('listing pages through every unit once', async (t) => {
   let pages = 0;
   do {
     const q: string = `/v1/units?workOrder=WO-B&limit=30${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-    const page = (await api.raw('GET', q)).body as { units: { serial: string }[]; nextCursor: string | null };
+    const page = (await operator.raw('GET', q)).body as { units: { serial: string }[]; nextCursor: string | null };
     for (const u of page.units) {
       t.notOk(seen.has(u.serial), 'no unit twice');
       seen.add(u.serial);
@@ -205,17 +208,19 @@ t.test('listing pages through every unit once', async (t) => {
   t.equal(pages, 4);
 });
 
-t.test('public routes: health, metrics, chain, OpenAPI', async (t) => {
+t.test('public routes: health, chain, OpenAPI; metrics for readers', async (t) => {
   const anon: StationApiClient = clientFor(t, pki, server.apiUrl, { cert: '', key: '' });
   const health = await anon.raw('GET', '/health');
   t.equal(health.status, 200);
   t.match(health.body, { ok: true, checks: { hsm: 'ok' } });
-  const metrics = await anon.raw('GET', '/metrics');
+  t.equal((await anon.raw('GET', '/metrics')).status, 401, 'metrics need a reader\'s identity');
+  const metrics = await operator.raw('GET', '/metrics');
   t.match(metrics.body as string, /keyline_certificates_issued_total\{via="single"\} \d+/);
   t.match(metrics.body as string, /keyline_api_refusals_total\{code="DUPLICATE_KEY"\} \d+/);
   const chain = await anon.raw('GET', '/v1/ca/chain');
   t.equal((chain.body as string).match(/BEGIN CERTIFICATE/g)?.length, 2);
   const doc = (await anon.raw('GET', '/v1/openapi.json')).body as { openapi: string; paths: Record<string, unknown> };
   t.match(doc.openapi, /^3\./);
-  for (const p of ['/v1/work-orders', '/v1/work-orders/{id}', '/v1/units', '/v1/units:batch', '/v1/units/{serial}', '/v1/ca/chain', '/health', '/metrics']) t.ok(doc.paths[p], p);
+  for (const p of ['/v1/work-orders', '/v1/work-orders/{id}', '/v1/work-orders/{id}/close', '/v1/units', '/v1/units:batch', '/v1/units/{serial}', '/v1/units/{serial}/release', '/v1/audit', '/v1/reconcile', '/v1/ca/chain', '/health', '/metrics']) t.ok(doc.paths[p], p);
+  t.match(doc.paths['/v1/work-orders'], { post: { 'x-keyline-roles': ['operator'] } });
 });

@@ -32,6 +32,8 @@ export interface ScalePki {
   issuingCertPath: string;
   officerCertPath: string;
   officerKeyPath: string;
+  operatorCertPath: string;
+  operatorKeyPath: string;
 }
 
 /** One `keyline server` replica on fixed ports. */
@@ -102,6 +104,7 @@ export async function startScaleEnv(o: ScaleEnvOptions): Promise<ScaleEnv> {
     const pki: ScalePki = {
       dir: pkiDir, configPath: join(pkiDir, 'keyline.json'), rootCertPath: join(pkiDir, 'root-ca.pem'), issuingCertPath: join(pkiDir, 'issuing-ca.pem'),
       officerCertPath: join(pkiDir, 'officer-01.pem'), officerKeyPath: join(pkiDir, 'officer-01.key.pem'),
+      operatorCertPath: join(pkiDir, 'operator-01.pem'), operatorKeyPath: join(pkiDir, 'operator-01.key.pem'),
     };
     const cfg = JSON.parse(readFileSync(pki.configPath, 'utf8'));
     o.say(`pki: ${pkiDir} (SoftHSM tokens, root and issuing CA)`);

@@ -58,7 +58,7 @@ try {
   // Work orders: the last two stations share one whose quota is smaller than both their counts together.
   const per = Math.floor(UNITS / STATIONS);
   const shared = Math.min(2, STATIONS);
-  const api = new StationApiClient({ baseUrl: e.apiUrl, cert: readFileSync(e.pki.officerCertPath, 'utf8'), key: readFileSync(e.pki.officerKeyPath, 'utf8'), ca: readFileSync(e.pki.rootCertPath, 'utf8') });
+  const api = new StationApiClient({ baseUrl: e.apiUrl, cert: readFileSync(e.pki.operatorCertPath, 'utf8'), key: readFileSync(e.pki.operatorKeyPath, 'utf8'), ca: readFileSync(e.pki.rootCertPath, 'utf8') });
   await api.createWorkOrder({ id: 'WO-SCALE-A', product: PRODUCT, quota: per * (STATIONS - shared) });
   await api.createWorkOrder({ id: 'WO-SCALE-B', product: PRODUCT, quota: UNITS - per * (STATIONS - shared) });
   api.close();

@@ -3,6 +3,7 @@ import { createProvisioning } from '../../server/services/provisioning.js';
 import { main } from '../../server/units-cli.js';
 import { capture, openFixtureStore, writeConfig } from './audit/cli-fixture.js';
 import { chipSerial, fakeIssuer, p256Key } from './services/helpers.js';
+import { STATION } from '../helpers/actors.js';
 
 t.test('keyline units list / show against a real database file', async (t) => {
   const { config, db } = writeConfig(t.testdir());
@@ -16,7 +17,7 @@ t.test('keyline units list / show against a real database file', async (t) => {
     serials.push(serial);
     await prov.issueUnit({ serial, publicKey: p256Key().hex, workOrder: i < 3 ? 'WO-A' : 'WO-B' }, 'station-01');
   }
-  await prov.quarantineUnit(serials[4]!, 'bad read-back', 'station-01');
+  await prov.quarantineUnit(serials[4]!, 'bad read-back', STATION);
   await store.close();
 
   const all = await capture(() => main(['list', '--config', config]));

@@ -10,14 +10,12 @@ import type { Atecc608Chip } from '../../emulator/atecc608/chip.js';
 import { KitServer } from '../../emulator/kit/kit-server.js';
 import { listenKitTcp } from '../../emulator/kit/tcp.js';
 import { startServer } from '../../server/main.js';
-import { createProvisioning } from '../../server/services/provisioning.js';
-import { SqliteStore } from '../../server/store/sqlite/sqlite-store.js';
 import { StationApiClient, loadIdentity } from '../../station/api-client.js';
 import { makeDevPki, type TestPki } from '../helpers/pki.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-/** A running server with its PKI and a station-identity client. */
+/** A running server with its PKI and an operator's client (work orders, reading units). */
 export interface E2eServer {
   pki: TestPki;
   apiUrl: string;
@@ -28,23 +26,16 @@ export interface E2eServer {
 /** Builds the dev PKI, starts the server on a free port, and returns a client. */
 export async function startE2eServer(t: Test): Promise<E2eServer> {
   const pki = await makeDevPki(t);
-  const storeFile = join(pki.outDir, 'keyline.db');
   const server = await startServer({ configFile: pki.configPath, env: { KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_LOG_LEVEL: 'silent' } });
   t.teardown(() => server.close());
-  const api = new StationApiClient(loadIdentity({ baseUrl: server.apiUrl, certFile: pki.stationCertPath, keyFile: pki.stationKeyPath, caFile: pki.rootCertPath }));
+  const api = new StationApiClient(loadIdentity({ baseUrl: server.apiUrl, certFile: pki.operatorCertPath, keyFile: pki.operatorKeyPath, caFile: pki.rootCertPath }));
   t.teardown(() => api.close());
   return {
     pki,
     apiUrl: server.apiUrl,
     api,
-    // Work orders are a security officer's act; the test writes them through the service itself.
     async createWorkOrder(id, quota) {
-      const store = new SqliteStore(storeFile);
-      try {
-        await createProvisioning({ store, issuer: { issue: () => Promise.reject(new Error('not here')) } }).createWorkOrder({ id, product: 'Sensor', quota }, 'officer:test');
-      } finally {
-        await store.close();
-      }
+      await api.createWorkOrder({ id, product: 'Sensor', quota });
     },
   };
 }

@@ -23,6 +23,7 @@ import { Journal } from '../../station/journal.js';
 import { runLine, type LineDeps, type LineOptions, type LineResult } from '../../station/line.js';
 import { Progress } from '../../station/progress.js';
 import { createSoftSigner } from '../helpers/soft-signer.js';
+import type { Actor } from '../../common/roles.js';
 
 /** The PKI and server side shared by the tests of one file. */
 export interface Backend {
@@ -68,15 +69,16 @@ async function asApi<T>(b: Backend, fn: () => Promise<T>): Promise<T> {
 /** The station API over the in-process service, as station `station`. */
 export function apiFor(b: Backend, station = 'station-01'): LineDeps['api'] {
   const view = (u: UnitView) => u;
+  const actor: Actor = { id: station, role: 'station' };
   return {
     issueUnit: (req) =>
       asApi(b, async (): Promise<UnitIssued> => {
         const r = await b.prov.issueUnit(req, station);
         return { serial: r.serial, certificatePem: toPem(r.certificateDer), chainPem: b.chainPem, fingerprintSha256: r.fingerprintSha256, certificateSerial: r.certificateSerial };
       }),
-    confirmUnit: (serial, fp) => asApi(b, () => b.prov.confirmUnit(serial, { fingerprintSha256: fp }, station)),
-    quarantineUnit: (serial, reason) => asApi(b, async () => view(await b.prov.quarantineUnit(serial, reason, station))),
-    getUnit: (serial) => asApi(b, async () => view(await b.prov.getUnit(serial))),
+    confirmUnit: (serial, fp) => asApi(b, () => b.prov.confirmUnit(serial, { fingerprintSha256: fp }, actor)),
+    quarantineUnit: (serial, reason) => asApi(b, async () => view(await b.prov.quarantineUnit(serial, reason, actor))),
+    getUnit: (serial) => asApi(b, async () => view(await b.prov.getUnit(serial, actor))),
   };
 }
 

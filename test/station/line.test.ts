@@ -15,6 +15,7 @@ import { Journal } from '../../station/journal.js';
 import { blankChips, makeBackend, runOver } from './harness.js';
 import { AteccDevice } from '../../secure-element/device.js';
 import { InProcessTransport } from '../../secure-element/transports/in-process.js';
+import { OPERATOR } from '../helpers/actors.js';
 
 t.test('provisions every chip: journal good, server confirmed, one label per unit', async (t) => {
   const b = await makeBackend(t);
@@ -33,7 +34,7 @@ t.test('provisions every chip: journal good, server confirmed, one label per uni
     const rec = j.get(serial)!;
     t.equal(rec.status, 'good');
     t.equal(rec.step, 'confirmed');
-    const u = await b.prov.getUnit(serial);
+    const u = await b.prov.getUnit(serial, OPERATOR);
     t.equal(u.status, 'confirmed');
     t.equal(u.fingerprintSha256, rec.fingerprintSha256);
     t.ok(labels.includes(`label serial=${serial} fingerprint=${rec.fingerprintSha256}`));
@@ -60,7 +61,7 @@ t.test('a chip fault quarantines the unit with its reason; it is never good', as
   const serial = Buffer.from(faulty[0]!.serialNumber).toString('hex').toUpperCase();
   t.match(result.quarantinedUnits, [{ serial, reason: /ATCA_EXECUTION_ERROR/, possibleClone: false }]);
   t.match(err, new RegExp(`quarantined ${serial}`));
-  await t.rejects(b.prov.getUnit(serial), { code: 'UNKNOWN_UNIT' }, 'nothing was issued for a part that failed before its key');
+  await t.rejects(b.prov.getUnit(serial, OPERATOR), { code: 'UNKNOWN_UNIT' }, 'nothing was issued for a part that failed before its key');
 });
 
 t.test('a fault after issuance quarantines the unit on the server too', async (t) => {
@@ -78,7 +79,7 @@ t.test('a fault after issuance quarantines the unit on the server too', async (t
   t.equal(result.good, 0);
   t.equal(result.quarantined, 1);
   const serial = Buffer.from(chip!.serialNumber).toString('hex').toUpperCase();
-  const u = await b.prov.getUnit(serial);
+  const u = await b.prov.getUnit(serial, OPERATOR);
   t.equal(u.status, 'quarantined', 'the issued certificate is quarantined on the server');
 });
 
@@ -93,7 +94,7 @@ t.test('a cloned part is refused by the server and flagged as a possible clone',
   const cloneSerial = Buffer.from(clone.serialNumber).toString('hex').toUpperCase();
   t.match(result.quarantinedUnits, [{ serial: cloneSerial, possibleClone: true, reason: /possible clone/ }]);
   t.match(err, /possible clone/);
-  await t.rejects(b.prov.getUnit(cloneSerial), { code: 'UNKNOWN_UNIT' });
+  await t.rejects(b.prov.getUnit(cloneSerial, OPERATOR), { code: 'UNKNOWN_UNIT' });
 });
 
 t.test('quota exceeded stops the line cleanly with the count done; a later run resumes', async (t) => {
@@ -105,7 +106,7 @@ t.test('quota exceeded stops the line cleanly with the count done; a later run r
   t.equal(result.good, 3);
   t.equal(result.quarantined, 0);
   t.match(err, /line stopped: QUOTA_EXCEEDED/);
-  const wo = await b.prov.getWorkOrder('WO-1');
+  const wo = await b.prov.getWorkOrder('WO-1', OPERATOR);
   t.equal(wo.issued, 3);
   // The unit that met the quota is kept, keyed and pending, for a later run.
   const j = new Journal(jf);
@@ -139,7 +140,7 @@ for (const step of CRASH_STEPS) {
     const again = await runOver(b, chips, jf, { target: 4, parallel: 2 });
     t.equal(again.result.good, 4, 'all four good after the rerun');
     t.equal(again.result.quarantined, 0);
-    const wo = await b.prov.getWorkOrder('WO-1');
+    const wo = await b.prov.getWorkOrder('WO-1', OPERATOR);
     t.equal(wo.issued, 4, 'the server issued exactly four certificates');
     const listed = await b.prov.listUnits({ workOrder: 'WO-1' });
     t.equal(new Set(listed.units.map((u) => u.serial)).size, 4);
@@ -221,7 +222,7 @@ t.test('a kit link lost mid-unit pauses the unit (not a chip fault) and takes it
   t.match(err, /paused [0-9A-F]{18}: kit link lost at kit 127\.0\.0\.1:\d+ #0: ATCA_(COMM_ERROR|WAKE_FAILED)[^\n]*it will be taken again/);
   t.equal(result.quarantined, 0, 'no chip blamed for the link');
   t.equal(result.good, 3, 'the paused unit finished on a new link');
-  t.equal((await b.prov.getWorkOrder('WO-1')).issued, 3);
+  t.equal((await b.prov.getWorkOrder('WO-1', OPERATOR)).issued, 3);
 });
 
 t.test('interrupted (Ctrl-C): the unit in progress finishes, no new chip is taken', async (t) => {
@@ -240,10 +241,10 @@ t.test('a certificate the journal never recorded is not left orphaned when the p
   // The server issues, then the station dies before recording it...
   await t.rejects(runOver(b, [chip!], jf, { target: 1, parallel: 1, crashAt: { step: 'issued-unrecorded', n: 1 } }));
   const serial = Buffer.from(chip!.serialNumber).toString('hex').toUpperCase();
-  t.equal((await b.prov.getUnit(serial)).status, 'issued');
+  t.equal((await b.prov.getUnit(serial, OPERATOR)).status, 'issued');
   // ...and the part's key is no longer the one the journal holds (a swapped or tampered part).
   await new AteccDevice(new InProcessTransport(chip!)).genKey(0);
   const { result } = await runOver(b, [chip!], jf, { target: 1, parallel: 1 });
   t.match(result.quarantinedUnits, [{ serial, reason: /not the key the journal recorded/ }]);
-  t.equal((await b.prov.getUnit(serial)).status, 'quarantined', 'the issued certificate is quarantined on the server');
+  t.equal((await b.prov.getUnit(serial, OPERATOR)).status, 'quarantined', 'the issued certificate is quarantined on the server');
 });

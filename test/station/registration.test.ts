@@ -9,6 +9,7 @@ import { ApiError } from '../../station/api-client.js';
 import { Journal } from '../../station/journal.js';
 import { journalCsv } from '../../station/report.js';
 import { apiFor, blankChips, makeBackend, runOver, type Backend } from './harness.js';
+import { OPERATOR } from '../helpers/actors.js';
 
 /** The in-process API whose confirm answers `script(n)` (n = 1, 2, ...) before really confirming. */
 function scriptedConfirm(b: Backend, script: (n: number) => ApiError | null) {
@@ -56,10 +57,10 @@ t.test('registrations still pending after the wait: unit pending with the code, 
   t.match(journalCsv(j).csv, /,pending,locked,REGISTRATION_PENDING: /);
   j.close();
   // The registry caught up: the next run confirms both from the journal, without re-issuing.
-  const issued = (await b.prov.getWorkOrder('WO-1')).issued;
+  const issued = (await b.prov.getWorkOrder('WO-1', OPERATOR)).issued;
   const second = await runOver(b, chips, jf, { target: 2, parallel: 1, registrationWait: wait });
   t.equal(second.result.good, 2);
-  t.equal((await b.prov.getWorkOrder('WO-1')).issued, issued, 'nothing issued twice');
+  t.equal((await b.prov.getWorkOrder('WO-1', OPERATOR)).issued, issued, 'nothing issued twice');
 });
 
 t.test('REGISTRY_REJECTED: pending at once with the reason, never good', async (t) => {

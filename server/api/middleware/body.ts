@@ -1,23 +1,33 @@
 /**
  * Reads a JSON request body with a hard size limit, so an oversized or malformed body is a
- * precise 413/400 instead of a parser's stack trace.
+ * precise 413/400 instead of a parser's stack trace. Only `application/json` in UTF-8 is read
+ * (415 otherwise: a form or text body is never guessed at), and a member named twice is refused
+ * rather than silently taking the last value (common/json-strict.ts).
  */
 import type { Context } from 'koa';
-import { ValidationError } from '../../../common/errors.js';
+import { KeylineError, ValidationError } from '../../../common/errors.js';
+import { parseJsonStrict } from '../../../common/json-strict.js';
 import type { z } from 'zod';
 
 /** Parses the body as JSON (at most `limit` bytes) and validates it with `schema`. */
 export async function readJson<S extends z.ZodType>(ctx: Context, schema: S, limit: number): Promise<z.output<S>> {
+  checkContentType(ctx);
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > limit) throw new ValidationError('BODY_TOO_LARGE', `body of ${declared} bytes exceeds the ${limit}-byte limit`);
   const body = await readBody(ctx, limit);
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new ValidationError('MALFORMED_JSON', `request body is not valid JSON: ${(err as Error).message}`);
+  return validate(schema, parseJsonStrict(body.toString('utf8')));
+}
+
+/** RFC 8259 §8.1: JSON is UTF-8; a declared charset other than that is refused, not transcoded. */
+function checkContentType(ctx: Context): void {
+  const header = ctx.get('content-type');
+  const [type, ...params] = header.split(';').map((s) => s.trim().toLowerCase());
+  const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
+  if (type !== 'application/json' || (charset !== undefined && charset !== 'utf-8')) {
+    // The unread body would otherwise be taken as the next request on a keep-alive connection.
+    ctx.set('Connection', 'close');
+    throw new KeylineError('UNSUPPORTED_MEDIA_TYPE', `content-type: expected application/json, got '${header.slice(0, 100)}'`);
   }
-  return validate(schema, json);
 }
 
 /**

@@ -1,16 +1,17 @@
 /**
- * Station authentication: the TLS layer has already checked the client certificate's chain against
- * this PKI (requestCert, ca = root + issuing); here the outcome becomes a principal or a typed
- * 401/403. The handshake itself accepts unauthorised peers so that refusals carry a JSON body.
+ * Client authentication: the TLS layer has already checked the client certificate's chain against
+ * this PKI (requestCert, ca = root + issuing); here the outcome becomes a principal (CN = id,
+ * OU = role) or a typed 401/403. The handshake accepts unauthorised peers so that refusals carry
+ * a JSON body. Which routes need a principal, and which roles, is the route table's decision
+ * (route-table.ts); this file only answers "who is calling".
  */
 import type { TLSSocket, PeerCertificate } from 'node:tls';
-import type { Context, Next } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import { KeylineError } from '../../../common/errors.js';
+import { isRole, type Actor } from '../../../common/roles.js';
 
-/** Who is calling: a station or a security officer, from its certificate subject (CN = id, OU = role). */
-export interface Principal {
-  id: string;
-  role: 'station' | 'security-officer';
+/** Who is calling, from its certificate. */
+export interface Principal extends Actor {
   certificateSerial: string;
   fingerprintSha256: string;
 }
@@ -18,27 +19,26 @@ export interface Principal {
 /** Answers whether a certificate serial (lowercase hex) has been revoked. */
 export type RevocationCheck = (certificateSerialHex: string) => Promise<boolean> | boolean;
 
-/** What station authentication needs. */
-export interface StationAuthDeps {
+/** What client authentication needs. */
+export interface ClientAuthDeps {
   isRevoked: RevocationCheck;
-  /** Called once per connection with the authenticated principal (records the station). */
+  /** Called once per connection with the authenticated principal (records the identity). */
   onAuthenticated?: (p: Principal) => Promise<unknown>;
   /** How long a connection's "not revoked" answer is reused; a revocation takes effect within it. */
   revocationTtlMs?: number;
 }
 
-const ROLES = new Set(['station', 'security-officer']);
 // The identity parsed from a connection's certificate never changes during the connection.
 const identities = new WeakMap<TLSSocket, { principal: Principal; checkedAt: number }>();
 
-/** Koa middleware that sets `ctx.state.principal` or refuses the request. */
-export function requireStation(deps: StationAuthDeps) {
+/** Koa middleware that sets `ctx.state.principal` or refuses the request (401/403). */
+export function authenticate(deps: ClientAuthDeps): Middleware {
   const ttl = deps.revocationTtlMs ?? 1000;
   return async function mtls(ctx: Context, next: Next): Promise<void> {
     const socket = ctx.req.socket as TLSSocket;
     let entry = identities.get(socket);
     if (!entry) {
-      const principal = authenticate(socket);
+      const principal = principalFromCertificate(socket);
       entry = { principal, checkedAt: -Infinity };
       identities.set(socket, entry);
       await deps.onAuthenticated?.(principal);
@@ -57,16 +57,15 @@ export function requireStation(deps: StationAuthDeps) {
   };
 }
 
-/** Requires the principal to hold `role`. */
-export function requireRole(role: Principal['role']) {
-  return async function role_(ctx: Context, next: Next): Promise<void> {
-    const p = ctx.state.principal as Principal | undefined;
-    if (!p || p.role !== role) throw new KeylineError('FORBIDDEN', `this action needs the '${role}' role`);
-    await next();
-  };
+/** The authenticated caller of a route that required one. */
+export function principalOf(ctx: Context): Principal {
+  const p = ctx.state.principal as Principal | undefined;
+  // Unreachable through mountRoute: a non-public route always authenticates first.
+  if (!p) throw new KeylineError('UNAUTHENTICATED', 'a TLS client certificate is required');
+  return p;
 }
 
-function authenticate(socket: TLSSocket): Principal {
+function principalFromCertificate(socket: TLSSocket): Principal {
   if (typeof socket.getPeerCertificate !== 'function') throw new KeylineError('UNAUTHENTICATED', 'a TLS client certificate is required');
   const cert = socket.getPeerCertificate(false) as PeerCertificate | Record<string, never>;
   if (!cert || !('raw' in cert) || !cert.raw) throw new KeylineError('UNAUTHENTICATED', 'a TLS client certificate is required');
@@ -77,18 +76,19 @@ function authenticate(socket: TLSSocket): Principal {
     }
     throw new KeylineError('CERTIFICATE_UNTRUSTED', `client certificate does not chain to this PKI (${reason})`);
   }
-  const ou = first(cert.subject?.OU);
-  const cn = first(cert.subject?.CN);
+  // A subject with two OUs or two CNs is ambiguous: refuse it rather than pick one.
+  const ou = single(cert.subject?.OU);
+  const cn = single(cert.subject?.CN);
   // Device certificates chain to the same issuing CA but carry no OU role: they never pass here.
-  if (!cn || !ou || !ROLES.has(ou)) throw new KeylineError('FORBIDDEN', 'client certificate is not a station or security-officer identity');
+  if (!cn || !isRole(ou)) throw new KeylineError('FORBIDDEN', 'client certificate names no Keyline role (OU station, operator, security-officer or auditor)');
   return {
     id: cn,
-    role: ou as Principal['role'],
+    role: ou,
     certificateSerial: cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''),
     fingerprintSha256: cert.fingerprint256.replace(/:/g, '').toLowerCase(),
   };
 }
 
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
+function single(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? undefined : v;
 }

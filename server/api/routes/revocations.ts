@@ -1,21 +1,19 @@
 /**
  * POST /v1/revocations: revoke a unit, a work order's units or one certificate. Security officers
- * only (a station must never be able to cut off devices); the service does the work.
+ * only (route table: a station must never be able to cut off devices); the service does the work.
  */
-import type Router from '@koa/router';
 import { KeylineError } from '../../../common/errors.js';
 import { revocationRequest } from '../../services/revocation.js';
 import { readJson } from '../middleware/body.js';
-import { requireRole, type Principal } from '../middleware/mtls.js';
+import { principalOf } from '../middleware/mtls.js';
+import type { MountRoute } from '../route.js';
 import type { ApiDeps } from '../app.js';
 
 /** Mounts POST /v1/revocations (answers NOT_SUPPORTED when the server runs without the revocation service). */
-export function mountRevocations(router: Router, deps: ApiDeps): void {
-  router.post('/v1/revocations', requireRole('security-officer'), async (ctx) => {
+export function mountRevocations(mount: MountRoute, deps: ApiDeps): void {
+  mount('POST /v1/revocations', async (ctx) => {
     if (!deps.revocation) throw new KeylineError('NOT_SUPPORTED', 'revocation is not configured on this server');
     const body = await readJson(ctx, revocationRequest, deps.bodyLimitBytes);
-    const principal = ctx.state.principal as Principal;
-    const revoked = await deps.revocation.revoke(body, principal.id);
-    ctx.body = { revoked };
+    ctx.body = { revoked: await deps.revocation.revoke(body, principalOf(ctx).id) };
   });
 }

@@ -1,53 +1,62 @@
 /**
- * Units: issue (one or a batch), confirm, quarantine, look up and list. Each handler validates
- * with the shared schema, calls one service function and shapes the answer.
+ * Units: issue (one or a batch), confirm, quarantine, release, look up and list. Each handler
+ * validates with the shared schema, calls one service function and shapes the answer; the route
+ * table (route-table.ts) has already decided which roles reach it.
  */
-import type Router from '@koa/router';
 import type { Context } from 'koa';
 import {
-  chipSerial, unitBatchRequest, unitConfirm, unitIssueRequest, unitListQuery, unitQuarantine,
+  chipSerial, unitBatchRequest, unitConfirm, unitIssueRequest, unitListQuery, unitQuarantine, unitRelease,
   type UnitIssued,
 } from '../../../common/protocol/station-api.js';
 import { toPem } from '../../../common/pem.js';
 import { readJson, validate } from '../middleware/body.js';
+import { principalOf } from '../middleware/mtls.js';
 import { errorResponse } from '../errors.js';
+import type { MountRoute } from '../route.js';
 import type { ApiDeps } from '../app.js';
-import type { Principal } from '../middleware/mtls.js';
 
 /** Mounts the /v1/units routes. */
-export function mountUnits(router: Router, deps: ApiDeps): void {
+export function mountUnits(mount: MountRoute, deps: ApiDeps): void {
   const issued = (name: string, n: number) => deps.metrics.inc('keyline_certificates_issued_total', 'Device certificates issued.', { via: name }, n);
+  const serialParam = (params: Record<string, string>) => validate(chipSerial, params.serial);
 
-  router.post('/v1/units', async (ctx) => {
+  mount('POST /v1/units', async (ctx) => {
     const body = await readJson(ctx, unitIssueRequest, deps.bodyLimitBytes);
-    const r = await deps.provisioning.issueUnit(body, station(ctx));
+    const r = await deps.provisioning.issueUnit(body, principalOf(ctx).id);
     if (!r.replayed) issued('single', 1);
     ctx.status = r.replayed ? 200 : 201;
     ctx.body = issuedBody(r, deps.chainPem);
   });
 
-  router.post('/v1/units/:serial/confirm', async (ctx) => {
+  mount('POST /v1/units:batch', batchHandler(deps));
+
+  mount('POST /v1/units/:serial/confirm', async (ctx) => {
     const body = await readJson(ctx, unitConfirm, deps.bodyLimitBytes);
-    ctx.body = await deps.provisioning.confirmUnit(serialParam(ctx), body, station(ctx));
+    ctx.body = await deps.provisioning.confirmUnit(serialParam(ctx.params), body, principalOf(ctx));
   });
 
-  router.post('/v1/units/:serial/quarantine', async (ctx) => {
+  mount('POST /v1/units/:serial/quarantine', async (ctx) => {
     const body = await readJson(ctx, unitQuarantine, deps.bodyLimitBytes);
-    ctx.body = await deps.provisioning.quarantineUnit(serialParam(ctx), body.reason, station(ctx));
+    ctx.body = await deps.provisioning.quarantineUnit(serialParam(ctx.params), body.reason, principalOf(ctx));
   });
 
-  router.get('/v1/units/:serial', async (ctx) => {
-    ctx.body = await deps.provisioning.getUnit(serialParam(ctx));
+  mount('POST /v1/units/:serial/release', async (ctx) => {
+    const body = await readJson(ctx, unitRelease, deps.bodyLimitBytes);
+    ctx.body = await deps.provisioning.releaseUnit(serialParam(ctx.params), body.reason, principalOf(ctx));
   });
 
-  router.get('/v1/units', async (ctx) => {
+  mount('GET /v1/units/:serial', async (ctx) => {
+    ctx.body = await deps.provisioning.getUnit(serialParam(ctx.params), principalOf(ctx));
+  });
+
+  mount('GET /v1/units', async (ctx) => {
     const q = validate(unitListQuery, ctx.query);
     ctx.body = await deps.provisioning.listUnits(q);
   });
 }
 
-/** POST /v1/units:batch, matched before the router: its colon is not a path parameter. */
-export function batchHandler(deps: ApiDeps) {
+/** POST /v1/units:batch: up to 100 units, each validated and answered on its own. */
+function batchHandler(deps: ApiDeps) {
   return async function batch(ctx: Context): Promise<void> {
     const { units } = await readJson(ctx, unitBatchRequest, deps.bodyLimitBytes);
     // Each element is validated on its own so one bad unit does not sink the other 99.
@@ -59,7 +68,7 @@ export function batchHandler(deps: ApiDeps) {
       }
     });
     const valid = parsed.flatMap((p) => (p.ok ? [p.req] : []));
-    const results = valid.length ? await deps.provisioning.issueBatch(valid, station(ctx)) : [];
+    const results = valid.length ? await deps.provisioning.issueBatch(valid, principalOf(ctx).id) : [];
     let next = 0;
     let count = 0;
     ctx.body = {
@@ -91,12 +100,4 @@ function issuedBody(r: { serial: string; certificateDer: Uint8Array; fingerprint
     fingerprintSha256: r.fingerprintSha256,
     certificateSerial: r.certificateSerial,
   };
-}
-
-function station(ctx: Context): string {
-  return (ctx.state.principal as Principal).id;
-}
-
-function serialParam(ctx: Context): string {
-  return validate(chipSerial, (ctx as unknown as { params: Record<string, string> }).params.serial);
 }

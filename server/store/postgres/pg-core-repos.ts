@@ -46,6 +46,19 @@ export function createWorkOrderRepo(c: PgTxContext): WorkOrderRepo {
       const r = await c.query(`work order ${id}`, 'UPDATE work_orders SET status = $1 WHERE id = $2', [status, id]);
       if (r.rowCount !== 1) throw new KeylineError('UNKNOWN_WORK_ORDER', `work order ${id}: not found`);
     },
+    async list() {
+      await c.writeLock();
+      const r = await c.query('work orders', 'SELECT * FROM work_orders ORDER BY created_at DESC, id');
+      return r.rows.map(toWorkOrder);
+    },
+    async update(id, patch) {
+      await c.writeLock();
+      // One statement: a field left out keeps its value ($2/$4 say whether it was given).
+      const r = await c.query(`work order ${id}`, `UPDATE work_orders SET quota = CASE WHEN $2 THEN $3::integer ELSE quota END,
+        stations = CASE WHEN $4 THEN $5::text ELSE stations END WHERE id = $1`,
+      [id, patch.quota !== undefined, patch.quota ?? null, patch.stations !== undefined, patch.stations ? JSON.stringify(patch.stations) : null]);
+      if (r.rowCount !== 1) throw new KeylineError('UNKNOWN_WORK_ORDER', `work order ${id}: not found`);
+    },
   };
 }
 

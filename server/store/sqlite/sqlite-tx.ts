@@ -71,6 +71,13 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
         run(`work order ${id}`, () => {
           if (s.woSetStatus.run(status, id).changes !== 1) throw new KeylineError('UNKNOWN_WORK_ORDER', `work order ${id}: not found`);
         }),
+      list: () => run('work orders', () => (s.woList.all() as Row[]).map(toWorkOrder)),
+      update: (id, patch) =>
+        run(`work order ${id}`, () => {
+          if (!s.woGet.get(id)) throw new KeylineError('UNKNOWN_WORK_ORDER', `work order ${id}: not found`);
+          if (patch.quota !== undefined) s.woSetQuota.run(patch.quota, id);
+          if (patch.stations !== undefined) s.woSetStations.run(patch.stations === null ? null : JSON.stringify(patch.stations), id);
+        }),
     },
     units: {
       insert: (u: UnitRecord) =>

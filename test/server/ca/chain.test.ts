@@ -1,6 +1,6 @@
 import t from 'tap';
 import { isSelfSigned, verifyChain, verifyIssuingCa } from '../../../server/ca/chain.js';
-import { createIssuingCa, createRootCa, createStationCert } from '../../../server/ca/profiles.js';
+import { createIssuingCa, createRootCa, createClientCert } from '../../../server/ca/profiles.js';
 import { generateSoftwareKey } from '../../../server/ceremony/software-key.js';
 import { createSoftSigner } from '../../helpers/soft-signer.js';
 
@@ -11,7 +11,7 @@ async function pki(org: string) {
   const issuingSigner = createSoftSigner();
   const root = await createRootCa({ signer: rootSigner, org, now: NOW });
   const issuing = await createIssuingCa({ root: { signer: rootSigner, cert: root }, subjectSpki: await issuingSigner.publicKeySpki(), org, now: NOW });
-  const station = await createStationCert({ issuer: { signer: issuingSigner, cert: issuing }, stationId: 's1', org, spki: generateSoftwareKey().spki, now: NOW });
+  const station = await createClientCert({ issuer: { signer: issuingSigner, cert: issuing }, stationId: 's1', org, spki: generateSoftwareKey().spki, now: NOW });
   return { root, issuing, station, rootSigner, issuingSigner };
 }
 
@@ -37,6 +37,6 @@ t.test('refuses with CHAIN_INVALID', async (t) => {
   // pathlen 0 on the issuing CA (RFC 5280 §4.2.1.9): no CA may sit below it.
   const subSigner = createSoftSigner();
   const sub = await createIssuingCa({ root: { signer: a.issuingSigner, cert: a.issuing }, subjectSpki: await subSigner.publicKeySpki(), org: 'Sub', now: NOW });
-  const leaf = await createStationCert({ issuer: { signer: subSigner, cert: sub }, stationId: 's2', org: 'Sub', spki: generateSoftwareKey().spki, now: NOW });
+  const leaf = await createClientCert({ issuer: { signer: subSigner, cert: sub }, stationId: 's2', org: 'Sub', spki: generateSoftwareKey().spki, now: NOW });
   t.throws(() => verifyChain(leaf, [sub, a.issuing], a.root, NOW), { code: 'CHAIN_INVALID', message: /pathLenConstraint/ });
 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { toPem } from '../../../common/pem.js';
 import * as x509 from '../../../common/x509.js';
-import { addYears, createIssuingCa, createIssuingCaCsr, createOcspResponderCert, createRootCa, createServerTlsCert, createStationCert, hourFloor, keyIdentifier, OID_OCSP_NOCHECK, randomSerialHex } from '../../../server/ca/profiles.js';
+import { addYears, createIssuingCa, createIssuingCaCsr, createOcspResponderCert, createRootCa, createServerTlsCert, createClientCert, hourFloor, keyIdentifier, OID_OCSP_NOCHECK, randomSerialHex } from '../../../server/ca/profiles.js';
 import { ecdsaSignatureValid } from '../../../server/ca/chain.js';
 import { generateSoftwareKey } from '../../../server/ceremony/software-key.js';
 import { createSoftSigner } from '../../helpers/soft-signer.js';
@@ -60,7 +60,7 @@ t.test('leaf profiles verify with openssl and carry their purposes', async (t) =
   writeFileSync(join(dir, 'root.pem'), toPem(der(root)));
   writeFileSync(join(dir, 'issuing.pem'), toPem(der(issuing)));
   const k = () => generateSoftwareKey().spki;
-  const station = await createStationCert({ issuer, stationId: 'station-07', org: 'Acme', spki: k(), now: NOW });
+  const station = await createClientCert({ issuer, stationId: 'station-07', org: 'Acme', spki: k(), now: NOW });
   const server = await createServerTlsCert({ issuer, org: 'Acme', spki: k(), dnsNames: ['factory.local'], now: NOW });
   const ocsp = await createOcspResponderCert({ issuer, org: 'Acme', spki: k(), now: NOW });
   t.equal(station.subject, 'O=Acme, OU=station, CN=station-07');

@@ -70,6 +70,21 @@ t.test('ROOT_KEY_ON_LINE: a self-signed CA made with a line-token key', async (t
   await t.rejects(checkCaAtStartup({ ...input, otherSelfSigned: [der(root)] }), { code: 'ROOT_KEY_ON_LINE' });
 });
 
+t.test('CA_KEY_USAGE (issue 11): an issuing key that may derive or decrypt is refused', async (t) => {
+  const { keyStore, input } = await setup(t);
+  const [issuing] = (await keyStore.listPrivateKeys()).filter((k) => k.label === 'issuing-ca');
+  t.match(issuing?.usage, { sign: true, decrypt: false, unwrap: false, derive: false, extractable: false, sensitive: true });
+  // As if someone recreated the key with another tool's defaults (or changed it with pkcs11-tool).
+  await keyStore.pool.run('loosen', (session) => {
+    const p11 = keyStore.pool.p11;
+    p11.C_FindObjectsInit(session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }, { type: pkcs11js.CKA_LABEL, value: 'issuing-ca' }]);
+    const [h] = p11.C_FindObjects(session, 1);
+    p11.C_FindObjectsFinal(session);
+    p11.C_SetAttributeValue(session, h!, [{ type: pkcs11js.CKA_DERIVE, value: true }]);
+  });
+  await t.rejects(checkCaAtStartup(input), { code: 'CA_KEY_USAGE', message: /may derive/ });
+});
+
 t.test('CA_KEY_MISMATCH: an issuing certificate for another key', async (t) => {
   const { input } = await setup(t);
   const other = await foreignRoot(await createSoftSigner().publicKeySpki());

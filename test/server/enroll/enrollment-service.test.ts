@@ -2,7 +2,7 @@ import t from 'tap';
 import { createPublicKey, verify } from 'node:crypto';
 import { canonicalConfigBytes } from '../../../common/protocol/enrollment.js';
 import * as x509 from '../../../common/x509.js';
-import { createStationCert } from '../../../server/ca/profiles.js';
+import { createClientCert } from '../../../server/ca/profiles.js';
 import { generateSoftwareKey } from '../../../server/ceremony/software-key.js';
 import { createSoftSigner } from '../../helpers/soft-signer.js';
 import { createIssuingCa, createRootCa } from '../../../server/ca/profiles.js';
@@ -91,7 +91,7 @@ t.test('signed challenge: enroll, re-authenticate, replay and every refusal', as
     const is = createSoftSigner();
     const issuing = await createIssuingCa({ root: { signer: rs, cert: root }, subjectSpki: await is.publicKeySpki(), org: 'Keyline Test' });
     const k = generateSoftwareKey();
-    const foreign = await createStationCert({ issuer: { signer: is, cert: issuing }, stationId: b!.serial, org: 'Keyline Test', spki: k.spki });
+    const foreign = await createClientCert({ issuer: { signer: is, cert: issuing }, stationId: b!.serial, org: 'Keyline Test', spki: k.spki });
     await t.rejects(bed.service.hello(b!.serial, new Uint8Array(foreign.rawData)), { code: 'CERTIFICATE_UNTRUSTED' });
     await t.rejects(bed.service.hello(b!.serial, new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x01])), { code: 'CERTIFICATE_UNTRUSTED' });
   });

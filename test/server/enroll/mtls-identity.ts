@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { toPem } from '../../../common/pem.js';
-import { createStationCert, type Issuer } from '../../../server/ca/profiles.js';
+import { createClientCert, type Issuer } from '../../../server/ca/profiles.js';
 import { generateSoftwareKey } from '../../../server/ceremony/software-key.js';
 import type { Store } from '../../../server/store/store.js';
 
@@ -22,7 +22,7 @@ export interface SoftDevice {
 export async function softDevice(issuer: Issuer, store: Store, o: { serial?: string; record?: boolean; workOrder?: string } = {}): Promise<SoftDevice> {
   const serial = o.serial ?? `01${randomBytes(8).toString('hex').toUpperCase()}`;
   const k = generateSoftwareKey();
-  const cert = await createStationCert({ issuer, stationId: serial, org: 'Keyline Test', spki: k.spki });
+  const cert = await createClientCert({ issuer, stationId: serial, org: 'Keyline Test', spki: k.spki });
   const der = new Uint8Array(cert.rawData);
   const at = new Date().toISOString();
   if (o.record !== false) {

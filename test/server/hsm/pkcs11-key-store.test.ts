@@ -44,12 +44,20 @@ t.test('generates non-extractable P-256 and P-384 keys that sign verifiably', as
         { type: pkcs11js.CKA_ALWAYS_SENSITIVE }, { type: pkcs11js.CKA_NEVER_EXTRACTABLE },
       ]).map((a) => a.value[0]);
       t.same(attrs, [1, 1, 0, 1, 1, 1, 1], 'TOKEN, SENSITIVE, !EXTRACTABLE, PRIVATE, SIGN, ALWAYS_SENSITIVE, NEVER_EXTRACTABLE');
+      // Issue 11: sign-only. No decrypt, unwrap, derive or sign-recover on the private key.
+      const usage = p11.C_GetAttributeValue(session, h!, [
+        { type: pkcs11js.CKA_DECRYPT }, { type: pkcs11js.CKA_UNWRAP }, { type: pkcs11js.CKA_DERIVE }, { type: pkcs11js.CKA_SIGN_RECOVER },
+      ]).map((a) => a.value[0]);
+      t.same(usage, [0, 0, 0, 0], '!DECRYPT, !UNWRAP, !DERIVE, !SIGN_RECOVER');
+      const ecdh = (() => { try { p11.C_DeriveKey(session, { mechanism: pkcs11js.CKM_ECDH1_DERIVE, parameter: { type: pkcs11js.CK_PARAMS_EC_DH, kdf: pkcs11js.CKD_NULL, publicData: Buffer.alloc(65, 4) } as pkcs11js.ECDH1 }, h!, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY }, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET }, { type: pkcs11js.CKA_VALUE_LEN, value: 32 }]); return 'derived'; } catch (err) { return (err as Error).message; } })();
+      t.match(ecdh, /CKR_KEY_FUNCTION_NOT_PERMITTED/, 'the token refuses ECDH with a CA key');
       t.throws(() => p11.C_GetAttributeValue(session, h!, [{ type: pkcs11js.CKA_VALUE }]), /CKR_ATTRIBUTE_SENSITIVE/, 'the private value cannot be read');
     });
   }
   const listed = await ks.listPrivateKeys();
   t.same(listed.map((k) => [k.label, k.curve]).sort(), [['k-P-256', 'P-256'], ['k-P-384', 'P-384']]);
   t.ok(listed.every((k) => k.publicKeySpki), 'public objects found by CKA_ID');
+  t.ok(listed.every((k) => k.usage.sign && k.usage.sensitive && !k.usage.extractable && !k.usage.decrypt && !k.usage.unwrap && !k.usage.derive), 'listed with their usage');
 });
 
 t.test('typed refusals: duplicate label, unknown key, foreign token, wrong PIN', async (t) => {

@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 import { chipSerialHex, deviceKey } from '../../helpers/device-keys.js';
 import { makeDevPki } from '../../helpers/pki.js';
-import { clientFor, KEYLINE_BIN, spawnServer } from '../../helpers/server.js';
+import { clientFor, KEYLINE_BIN, operatorFor, spawnServer } from '../../helpers/server.js';
 import { startFakeAwsIot } from './fake-aws-iot.js';
 
 const bin = KEYLINE_BIN;
@@ -51,7 +51,7 @@ t.test('SIGKILL between the record and the AWS delivery: after restart each unit
   const first = await spawnServer(pki, env);
   t.teardown(() => void first.child.kill('SIGKILL'));
   const api = clientFor(t, pki, first.url);
-  await api.createWorkOrder({ id: 'WO-AWS', product: 'Sensor', quota: 10, registries: ['self', 'aws'], preregistration: 'queued' });
+  await operatorFor(t, pki, first.url).createWorkOrder({ id: 'WO-AWS', product: 'Sensor', quota: 10, registries: ['self', 'aws'], preregistration: 'queued' });
   const serials = (await Promise.all(Array.from({ length: 4 }, (_, i) =>
     api.issueUnit({ serial: chipSerialHex(), publicKey: deviceKey().rawHex, workOrder: 'WO-AWS', idempotencyKey: `aws-${i}` })))).map((r) => r.serial);
   // Normally all four are due in one round and all four calls hang; on a loaded machine a unit may

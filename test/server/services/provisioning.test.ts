@@ -5,6 +5,7 @@ import { createProvisioning } from '../../../server/services/provisioning.js';
 import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
 import type { Store } from '../../../server/store/store.js';
 import { chipSerial, fakeIssuer, p256Key } from './helpers.js';
+import { OFFICER, OPERATOR, STATION, station } from '../../helpers/actors.js';
 
 const CLOCK = () => new Date('2026-03-01T10:20:30.000Z');
 
@@ -23,11 +24,11 @@ const auditActions = (store: Store) =>
 
 t.test('work orders: create, get, duplicate and bad fields', async (t) => {
   const { prov, store } = await setup(t, { quota: 3 });
-  t.match(await prov.getWorkOrder('WO-1'), { id: 'WO-1', quota: 3, issued: 0, remaining: 3, status: 'open', stations: null });
+  t.match(await prov.getWorkOrder('WO-1', OPERATOR), { id: 'WO-1', quota: 3, issued: 0, remaining: 3, status: 'open', stations: null });
   await t.rejects(prov.createWorkOrder({ id: 'WO-1', product: 'X', quota: 1 }, 'admin'), { code: 'WORK_ORDER_EXISTS' });
   await t.rejects(prov.createWorkOrder({ id: 'WO-2', product: 'X', quota: 0 }, 'admin'), { code: 'VALIDATION_FAILED', message: /quota/ });
   await t.rejects(prov.createWorkOrder({ id: 'bad id!', product: 'X', quota: 1 }, 'admin'), { code: 'VALIDATION_FAILED', message: /id/ });
-  await t.rejects(prov.getWorkOrder('WO-9'), { code: 'UNKNOWN_WORK_ORDER' });
+  await t.rejects(prov.getWorkOrder('WO-9', OPERATOR), { code: 'UNKNOWN_WORK_ORDER' });
   t.match(await auditActions(store), [['work_order.created', 'WO-1', { product: 'Sensor', quota: 3 }]]);
 });
 
@@ -37,10 +38,10 @@ t.test('issueUnit: records the unit, counts it, audits it, and only then returns
   const serial = chipSerial();
   const r = await prov.issueUnit({ serial: serial.toLowerCase(), publicKey: k.hex, workOrder: 'WO-1' }, 'station-01');
   t.match(r, { serial, replayed: false });
-  const unit = await prov.getUnit(serial);
+  const unit = await prov.getUnit(serial, OPERATOR);
   t.match(unit, { serial, publicKey: k.hex, status: 'issued', station: 'station-01', workOrder: 'WO-1', fingerprintSha256: r.fingerprintSha256, issuedAt: '2026-03-01T10:20:30.000Z' });
   t.match(unit.certificatePem, /BEGIN CERTIFICATE/);
-  t.equal((await prov.getWorkOrder('WO-1')).issued, 1);
+  t.equal((await prov.getWorkOrder('WO-1', OPERATOR)).issued, 1);
   const audit = await auditActions(store);
   t.same(audit[1], ['unit.issued', serial, { certificateSerial: r.certificateSerial, fingerprint: r.fingerprintSha256, workOrder: 'WO-1' }]);
   // The SPKI form of the same key is the same key: a different serial with it is a clone.
@@ -60,7 +61,7 @@ t.test('each refusal, by code', async (t) => {
   await issue();
   await issue();
   await t.rejects(issue(), { code: 'QUOTA_EXCEEDED' });
-  t.equal((await prov.getWorkOrder('WO-1')).issued, 2);
+  t.equal((await prov.getWorkOrder('WO-1', OPERATOR)).issued, 2);
   await prov.createWorkOrder({ id: 'WO-2', product: 'P', quota: 5 }, 'admin');
   await prov.closeWorkOrder('WO-2', 'admin');
   await t.rejects(issue({ workOrder: 'WO-2' }), { code: 'WORK_ORDER_CLOSED' });
@@ -75,8 +76,8 @@ t.test('duplicate key: refused, and the refusal is in the audit log', async (t) 
   await t.rejects(prov.issueUnit({ serial: clone, publicKey: k.hex, workOrder: 'WO-1' }, 'station-02'), { code: 'DUPLICATE_KEY' });
   const audit = await auditActions(store);
   t.match(audit.at(-1), ['unit.duplicate_key', clone, { existingSerial: first, workOrder: 'WO-1', publicKeySha256: /^[0-9a-f]{64}$/ }]);
-  await t.rejects(prov.getUnit(clone), { code: 'UNKNOWN_UNIT' });
-  t.equal((await prov.getWorkOrder('WO-1')).issued, 1);
+  await t.rejects(prov.getUnit(clone, OPERATOR), { code: 'UNKNOWN_UNIT' });
+  t.equal((await prov.getWorkOrder('WO-1', OPERATOR)).issued, 1);
   t.match(await verifyAuditChain(store), { ok: true, count: 3 });
 });
 
@@ -92,7 +93,7 @@ t.test('idempotent retry vs serial conflicts', async (t) => {
   t.equal(b.replayed, true);
   t.same(Buffer.from(b.certificateDer), Buffer.from(a.certificateDer));
   t.equal(issuer.calls, calls, 'no new signature for a replay');
-  t.equal((await prov.getWorkOrder('WO-1')).issued, 1);
+  t.equal((await prov.getWorkOrder('WO-1', OPERATOR)).issued, 1);
   await t.rejects(prov.issueUnit({ ...req, idempotencyKey: 'job-2' }, 'station-01'), { code: 'SERIAL_EXISTS' });
   const { idempotencyKey: _, ...noKey } = req;
   await t.rejects(prov.issueUnit(noKey, 'station-01'), { code: 'SERIAL_EXISTS' });
@@ -107,7 +108,7 @@ t.test('two identical requests at once: one issues, the other replays the same c
   t.same([a.replayed, b.replayed].sort(), [false, true]);
   t.same(Buffer.from(a.certificateDer), Buffer.from(b.certificateDer));
   t.equal(issuer.calls, 2, 'both were signed; the loser\'s certificate was discarded, never returned');
-  t.equal((await prov.getWorkOrder('WO-1')).issued, 1);
+  t.equal((await prov.getWorkOrder('WO-1', OPERATOR)).issued, 1);
 });
 
 t.test('quota race: concurrent calls, and two store connections on one file, never pass the quota', async (t) => {
@@ -122,7 +123,7 @@ t.test('quota race: concurrent calls, and two store connections on one file, nev
   const ok = results.filter((r) => r.status === 'fulfilled').length;
   t.equal(ok, 7);
   t.ok(results.every((r) => r.status === 'fulfilled' || (r.reason as { code: string }).code === 'QUOTA_EXCEEDED'));
-  t.equal((await prov.getWorkOrder('WO-1')).issued, 7);
+  t.equal((await prov.getWorkOrder('WO-1', OPERATOR)).issued, 7);
   t.equal((await prov.listUnits({ limit: 100 })).units.length, 7);
   t.match(await verifyAuditChain(other), { ok: true, count: 8 });
 });
@@ -141,7 +142,7 @@ t.test('batch: per-unit outcomes in one call, good units unaffected by bad ones'
   t.equal(out.length, 100);
   const codes = Object.fromEntries(out.flatMap((o, i) => (o.ok ? [] : [[i, o.error.code]])));
   t.same(codes, { 4: 'DUPLICATE_KEY', 10: 'INVALID_SERIAL', 11: 'INVALID_PUBLIC_KEY', 12: 'UNKNOWN_WORK_ORDER', 21: 'SERIAL_EXISTS' });
-  t.equal((await prov.getWorkOrder('WO-1')).issued, 95);
+  t.equal((await prov.getWorkOrder('WO-1', OPERATOR)).issued, 95);
   t.ok(out[3]!.ok && out[3]!.value.serial === reqs[3]!.serial);
   t.match(await verifyAuditChain(store), { ok: true, count: 1 + 95 + 1 });
   // A batch over the remaining quota issues exactly what is left.
@@ -157,23 +158,70 @@ t.test('a failing issuer fails only its unit and records nothing for it', async 
   const prov = createProvisioning({ store, issuer: failing, clock: CLOCK });
   const serial = chipSerial();
   await t.rejects(prov.issueUnit({ serial, publicKey: p256Key().hex, workOrder: 'WO-1' }, 's'), { code: 'INTERNAL' });
-  await t.rejects(prov.getUnit(serial), { code: 'UNKNOWN_UNIT' });
-  t.equal((await prov.getWorkOrder('WO-1')).issued, 0);
+  await t.rejects(prov.getUnit(serial, OPERATOR), { code: 'UNKNOWN_UNIT' });
+  t.equal((await prov.getWorkOrder('WO-1', OPERATOR)).issued, 0);
 });
 
 t.test('confirm and quarantine', async (t) => {
   const { prov, store } = await setup(t);
   const serial = chipSerial();
   const r = await prov.issueUnit({ serial, publicKey: p256Key().hex, workOrder: 'WO-1' }, 'station-01');
-  await t.rejects(prov.confirmUnit(serial, { fingerprintSha256: 'ab'.repeat(32) }, 'station-01'), { code: 'VALIDATION_FAILED' });
-  await t.rejects(prov.confirmUnit(chipSerial(), { fingerprintSha256: r.fingerprintSha256 }, 'station-01'), { code: 'UNKNOWN_UNIT' });
-  t.match(await prov.confirmUnit(serial, { fingerprintSha256: r.fingerprintSha256 }, 'station-01'), { status: 'confirmed', confirmedAt: '2026-03-01T10:20:30.000Z' });
-  t.match(await prov.confirmUnit(serial, { fingerprintSha256: r.fingerprintSha256 }, 'station-01'), { status: 'confirmed' }, 'idempotent');
-  t.match(await prov.quarantineUnit(serial, 'read-back mismatch', 'station-01'), { status: 'quarantined', statusReason: 'read-back mismatch' });
-  await t.rejects(prov.confirmUnit(serial, { fingerprintSha256: r.fingerprintSha256 }, 'station-01'), { code: 'VALIDATION_FAILED' });
+  await t.rejects(prov.confirmUnit(serial, { fingerprintSha256: 'ab'.repeat(32) }, STATION), { code: 'VALIDATION_FAILED' });
+  await t.rejects(prov.confirmUnit(chipSerial(), { fingerprintSha256: r.fingerprintSha256 }, STATION), { code: 'UNKNOWN_UNIT' });
+  t.match(await prov.confirmUnit(serial, { fingerprintSha256: r.fingerprintSha256 }, STATION), { status: 'confirmed', confirmedAt: '2026-03-01T10:20:30.000Z' });
+  t.match(await prov.confirmUnit(serial, { fingerprintSha256: r.fingerprintSha256 }, STATION), { status: 'confirmed' }, 'idempotent');
+  // Issue 11: a confirmed unit may be in the field; only the security officer takes it out of service.
+  await t.rejects(prov.quarantineUnit(serial, 'read-back mismatch', STATION), { code: 'FORBIDDEN' });
+  t.match(await prov.quarantineUnit(serial, 'reported lost', OFFICER), { status: 'quarantined', statusReason: 'reported lost' });
+  await t.rejects(prov.confirmUnit(serial, { fingerprintSha256: r.fingerprintSha256 }, STATION), { code: 'VALIDATION_FAILED' });
   t.match((await prov.listUnits({ status: 'quarantined' })).units, [{ serial }]);
-  const actions = (await auditActions(store)).map((a) => a[0]);
-  t.same(actions, ['work_order.created', 'unit.issued', 'unit.confirmed', 'unit.quarantined'], 'a repeated confirm adds no record');
+  // Reversible by the officer alone: back to confirmed, since it had been.
+  await t.rejects(prov.releaseUnit(serial, 'found', STATION), { code: 'FORBIDDEN' });
+  t.match(await prov.releaseUnit(serial, 'found in the warehouse', OFFICER), { status: 'confirmed', confirmedAt: '2026-03-01T10:20:30.000Z', statusReason: 'found in the warehouse' });
+  await t.rejects(prov.releaseUnit(serial, 'again', OFFICER), { code: 'VALIDATION_FAILED' }, 'only a quarantined unit is released');
+  const audit = await auditActions(store);
+  t.same(audit.map((a) => a[0]), ['work_order.created', 'unit.issued', 'unit.confirmed', 'unit.quarantined', 'unit.released'], 'a repeated confirm adds no record');
+  t.match(audit[3], ['unit.quarantined', serial, { from: 'confirmed', reason: 'reported lost', role: 'security-officer' }]);
+  t.match(audit[4], ['unit.released', serial, { from: 'quarantined', to: 'confirmed', quarantineReason: 'reported lost' }]);
+  t.ok((await verifyAuditChain(store)).ok);
+});
+
+t.test('issue 11: a station acts only on the units of work orders it is allowed on', async (t) => {
+  const { prov } = await setup(t, { stations: ['station-01'] });
+  const serial = chipSerial();
+  const r = await prov.issueUnit({ serial, publicKey: p256Key().hex, workOrder: 'WO-1' }, 'station-01');
+  const other = station('station-02');
+  await t.rejects(prov.confirmUnit(serial, { fingerprintSha256: r.fingerprintSha256 }, other), { code: 'STATION_NOT_ALLOWED' });
+  await t.rejects(prov.quarantineUnit(serial, 'sabotage', other), { code: 'STATION_NOT_ALLOWED' });
+  await t.rejects(prov.getUnit(serial, other), { code: 'STATION_NOT_ALLOWED' });
+  await t.rejects(prov.getWorkOrder('WO-1', other), { code: 'STATION_NOT_ALLOWED' });
+  t.match(await prov.getUnit(serial, OPERATOR), { status: 'issued' }, 'nothing changed');
+  // A station allowed on the order may quarantine an unconfirmed unit another station issued.
+  await prov.updateWorkOrder('WO-1', { stations: ['station-01', 'station-02'] }, 'operator-01');
+  t.match(await prov.quarantineUnit(serial, 'failed read-back', other), { status: 'quarantined' });
+  t.match(await prov.releaseUnit(serial, 'retested', OFFICER), { status: 'issued' }, 'never confirmed: back to issued');
+});
+
+t.test('work orders: update, list, close', async (t) => {
+  const { prov, store } = await setup(t, { quota: 3 });
+  await prov.issueBatch(Array.from({ length: 2 }, () => ({ serial: chipSerial(), publicKey: p256Key().hex, workOrder: 'WO-1' })), 'station-01');
+  await t.rejects(prov.updateWorkOrder('WO-1', { quota: 1 }, 'operator-01'), { code: 'QUOTA_BELOW_ISSUED' });
+  t.match(await prov.updateWorkOrder('WO-1', { quota: 2, stations: ['station-07'] }, 'operator-01'), { quota: 2, issued: 2, remaining: 0, stations: ['station-07'] });
+  await t.rejects(prov.updateWorkOrder('WO-9', { quota: 5 }, 'operator-01'), { code: 'UNKNOWN_WORK_ORDER' });
+  await prov.createWorkOrder({ id: 'WO-2', product: 'P', quota: 1 }, 'operator-01');
+  t.same((await prov.listWorkOrders()).map((w) => w.id).sort(), ['WO-1', 'WO-2']);
+  t.match(await prov.closeWorkOrder('WO-2', 'operator-01'), { status: 'closed' });
+  const audit = await auditActions(store);
+  t.match(audit.find((a) => a[0] === 'work_order.updated'), ['work_order.updated', 'WO-1', { from: { quota: 3, stations: null }, to: { quota: 2, stations: ['station-07'] } }]);
+});
+
+t.test('issue 11: replaying an idempotent request for a revoked unit says it is revoked', async (t) => {
+  const { prov, store } = await setup(t);
+  const req = { serial: chipSerial(), publicKey: p256Key().hex, workOrder: 'WO-1', idempotencyKey: 'k-1' };
+  await prov.issueUnit(req, 'station-01');
+  t.match(await prov.issueUnit(req, 'station-01'), { replayed: true });
+  await store.transaction((tx) => tx.units.setStatus(req.serial, 'revoked', { at: '2026-03-02T00:00:00.000Z', reason: 'keyCompromise' }));
+  await t.rejects(prov.issueUnit(req, 'station-01'), { code: 'UNIT_REVOKED' });
 });
 
 t.test('listUnits pages through every unit', async (t) => {
@@ -199,7 +247,7 @@ t.test('issue from a CSR', async (t) => {
   const serial = chipSerial();
   await prov.issueUnit({ serial, csr: csr.toString('pem'), workOrder: 'WO-1' }, 's');
   const raw = Buffer.from(await webcrypto.subtle.exportKey('raw', keys.publicKey)).subarray(1).toString('hex');
-  t.equal((await prov.getUnit(serial)).publicKey, raw);
+  t.equal((await prov.getUnit(serial, OPERATOR)).publicKey, raw);
 });
 
 t.test('registerStation: first call recorded and audited, repeats free, a new certificate audited', async (t) => {

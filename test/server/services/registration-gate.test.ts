@@ -6,6 +6,7 @@ import { createSelfRegistry } from '../../../server/registry/self-registry.js';
 import { createProvisioning } from '../../../server/services/provisioning.js';
 import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
 import { chipSerial, fakeIssuer, p256Key } from './helpers.js';
+import { OPERATOR, STATION } from '../../helpers/actors.js';
 
 /** A registry whose answer the test switches at will. */
 function switchable(name: string) {
@@ -45,7 +46,7 @@ t.test('work orders name configured registries and a preregistration policy', as
   t.match(await prov.createWorkOrder({ id: 'WO-1', product: 'S', quota: 5 }, 'admin'), { registries: ['self'], preregistration: 'confirmed' });
   t.match(await prov.createWorkOrder({ id: 'WO-2', product: 'S', quota: 5, registries: ['self', 'cloud'], preregistration: 'queued' }, 'admin'),
     { registries: ['self', 'cloud'], preregistration: 'queued' });
-  t.match(await prov.getWorkOrder('WO-2'), { registries: ['self', 'cloud'], preregistration: 'queued' });
+  t.match(await prov.getWorkOrder('WO-2', OPERATOR), { registries: ['self', 'cloud'], preregistration: 'queued' });
   await t.rejects(prov.createWorkOrder({ id: 'WO-3', product: 'S', quota: 5, registries: ['self', 'azure-eu'] }, 'admin'),
     { code: 'UNKNOWN_REGISTRY', message: /'azure-eu' is not configured/ });
   await t.rejects(prov.createWorkOrder({ id: 'WO-4', product: 'S', quota: 5, registries: ['cloud', 'cloud'] }, 'admin'), { code: 'VALIDATION_FAILED' });
@@ -56,7 +57,7 @@ t.test('confirmed: the self registration is delivered by the confirm itself', as
   const { prov, issue } = await setup(t, []);
   await prov.createWorkOrder({ id: 'WO-1', product: 'S', quota: 5 }, 'admin');
   const u = await issue('WO-1');
-  const r = await prov.confirmUnit(u.serial, { fingerprintSha256: u.fp }, 'station-01');
+  const r = await prov.confirmUnit(u.serial, { fingerprintSha256: u.fp }, STATION);
   t.match(r, { status: 'confirmed', complete: true, registrations: [{ registry: 'self', state: 'registered', externalId: `keyline:${u.serial}` }] });
 });
 
@@ -66,14 +67,14 @@ t.test('confirmed: REGISTRATION_PENDING while a registry is down; a repeated con
   await prov.createWorkOrder({ id: 'WO-1', product: 'S', quota: 5, registries: ['self', 'cloud'] }, 'admin');
   const u = await issue('WO-1');
   const started = Date.now();
-  const err = await prov.confirmUnit(u.serial, { fingerprintSha256: u.fp }, 'station-01').catch((e: unknown) => e) as RegistryError;
+  const err = await prov.confirmUnit(u.serial, { fingerprintSha256: u.fp }, STATION).catch((e: unknown) => e) as RegistryError;
   t.equal(err.code, 'REGISTRATION_PENDING');
   t.ok(Date.now() - started >= 240, 'waited confirmWaitMs');
   t.same(err.detail?.registrations, [{ registry: 'self', state: 'registered', externalId: `keyline:${u.serial}` }, { registry: 'cloud', state: 'queued' }]);
   t.equal((await store.transaction((tx) => tx.units.getBySerial(u.serial)))?.status, 'confirmed', 'the confirmation itself is recorded');
   t.ok(cloud.calls() >= 2, 'retried within the wait');
   cloud.set(() => ({ externalId: '' }));
-  const again = await prov.confirmUnit(u.serial, { fingerprintSha256: u.fp }, 'station-01');
+  const again = await prov.confirmUnit(u.serial, { fingerprintSha256: u.fp }, STATION);
   t.match(again, { complete: true, registrations: [{ registry: 'self', state: 'registered' }, { registry: 'cloud', state: 'registered', externalId: `cloud-${u.serial}` }] });
 });
 
@@ -83,7 +84,7 @@ t.test('confirmed: a rejected registration is REGISTRY_REJECTED with the reason'
   const { prov, issue } = await setup(t, [cloud.registry]);
   await prov.createWorkOrder({ id: 'WO-1', product: 'S', quota: 5, registries: ['cloud'] }, 'admin');
   const u = await issue('WO-1');
-  await t.rejects(prov.confirmUnit(u.serial, { fingerprintSha256: u.fp }, 'station-01'),
+  await t.rejects(prov.confirmUnit(u.serial, { fingerprintSha256: u.fp }, STATION),
     { code: 'REGISTRY_REJECTED', message: /registry 'cloud' refused the registration \(REGISTRY_REJECTED: thing type Sensor does not exist\)/,
       detail: { registrations: [{ registry: 'cloud', state: 'parked' }] } });
 });
@@ -94,7 +95,7 @@ t.test('confirmed: a CA-level registration awaiting first connection counts as c
   const { prov, issue } = await setup(t, [cloud.registry]);
   await prov.createWorkOrder({ id: 'WO-1', product: 'S', quota: 5, registries: ['self', 'jitp'] }, 'admin');
   const u = await issue('WO-1');
-  t.match(await prov.confirmUnit(u.serial, { fingerprintSha256: u.fp }, 'station-01'),
+  t.match(await prov.confirmUnit(u.serial, { fingerprintSha256: u.fp }, STATION),
     { complete: true, registrations: [{ registry: 'self', state: 'registered' }, { registry: 'jitp', state: 'awaiting-connection', externalId: `jitp-${u.serial}` }] });
 });
 
@@ -103,7 +104,7 @@ t.test('queued: complete at once with the jobs in the outbox, nothing delivered 
   const { prov, issue } = await setup(t, [cloud.registry]);
   await prov.createWorkOrder({ id: 'WO-1', product: 'S', quota: 5, registries: ['self', 'cloud'], preregistration: 'queued' }, 'admin');
   const u = await issue('WO-1');
-  t.match(await prov.confirmUnit(u.serial, { fingerprintSha256: u.fp }, 'station-01'),
+  t.match(await prov.confirmUnit(u.serial, { fingerprintSha256: u.fp }, STATION),
     { complete: true, registrations: [{ registry: 'self', state: 'queued' }, { registry: 'cloud', state: 'queued' }] });
   t.equal(cloud.calls(), 0);
 });

@@ -9,7 +9,7 @@ import { PgStore } from '../../../server/store/postgres/pg-store.js';
 import { chipSerialHex, deviceKey } from '../../helpers/device-keys.js';
 import { makeDevPki } from '../../helpers/pki.js';
 import { freshPgDatabase, pgSkipReason } from '../../helpers/postgres.js';
-import { clientFor, startTestServer } from '../../helpers/server.js';
+import { clientFor, operatorFor, startTestServer } from '../../helpers/server.js';
 
 const skip = pgSkipReason();
 
@@ -22,8 +22,8 @@ t.test('two server replicas on one PostgreSQL database', { skip }, async (t) => 
   const apis = [apiA, apiB];
   const code = (r: PromiseSettledResult<unknown>) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'ok');
 
-  await apiA.createWorkOrder({ id: 'WO-Q', product: 'Sensor', quota: 30 });
-  await apiB.createWorkOrder({ id: 'WO-R', product: 'Sensor', quota: 10 });
+  await operatorFor(t, pki, a.apiUrl).createWorkOrder({ id: 'WO-Q', product: 'Sensor', quota: 30 });
+  await operatorFor(t, pki, b.apiUrl).createWorkOrder({ id: 'WO-R', product: 'Sensor', quota: 10 });
 
   t.test('quota: 45 units at once through both replicas: exactly 30 issued, the rest QUOTA_EXCEEDED', async (t) => {
     const r = await Promise.allSettled(Array.from({ length: 45 }, (_, i) =>
@@ -47,7 +47,7 @@ t.test('two server replicas on one PostgreSQL database', { skip }, async (t) => 
   });
 
   t.test('one key under two serials on two replicas: one certificate, one DUPLICATE_KEY', async (t) => {
-    await apiA.createWorkOrder({ id: 'WO-K', product: 'Sensor', quota: 100 });
+    await operatorFor(t, pki, a.apiUrl).createWorkOrder({ id: 'WO-K', product: 'Sensor', quota: 100 });
     for (let i = 0; i < 4; i++) {
       const key = deviceKey().rawHex;
       const r = await Promise.allSettled(apis.map((api) => api.issueUnit({ serial: chipSerialHex(), publicKey: key, workOrder: 'WO-K' })));

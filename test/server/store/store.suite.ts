@@ -141,9 +141,25 @@ export function storeSuite(t: Test, h: StoreHarness): void {
     t.match(await store.transaction((tx) => tx.units.getBySerial(u.serial)), { status: 'confirmed', confirmedAt: '2026-01-02T00:00:00.000Z', updatedAt: '2026-01-02T00:00:00.000Z' });
     await t.rejects(store.transaction((tx) => tx.units.setStatus('0123000000000000EE', 'revoked', { at: 'x' })), { code: 'UNKNOWN_UNIT' });
     const first = await store.transaction((tx) => tx.stations.upsert({ id: 's1', fingerprint: 'aa', role: 'station', createdAt: '2026-01-01T00:00:00.000Z' }));
-    const again = await store.transaction((tx) => tx.stations.upsert({ id: 's1', fingerprint: 'bb', role: 'admin', createdAt: '2026-02-01T00:00:00.000Z' }));
+    const again = await store.transaction((tx) => tx.stations.upsert({ id: 's1', fingerprint: 'bb', role: 'operator', createdAt: '2026-02-01T00:00:00.000Z' }));
     t.equal(first.createdAt, again.createdAt);
-    t.match(again, { fingerprint: 'bb', role: 'admin' });
+    t.match(again, { fingerprint: 'bb', role: 'operator' });
+    for (const role of ['security-officer', 'auditor'] as const) {
+      t.match(await store.transaction((tx) => tx.stations.upsert({ id: role, fingerprint: 'cc', role, createdAt: '2026-02-01T00:00:00.000Z' })), { role });
+    }
+  });
+
+  t.test('work orders: list newest first, update quota and stations', async (t) => {
+    const store = await withStore(t);
+    await store.transaction((tx) => tx.workOrders.create(buildWorkOrder({ id: 'WO-2', createdAt: '2027-01-01T00:00:00.000Z' })));
+    t.same((await store.transaction((tx) => tx.workOrders.list(), { readOnly: true })).map((w) => w.id), ['WO-2', 'WO-1']);
+    await store.transaction((tx) => tx.workOrders.update('WO-2', { quota: 3 }));
+    t.match(await store.transaction((tx) => tx.workOrders.get('WO-2')), { quota: 3, stations: null });
+    await store.transaction((tx) => tx.workOrders.update('WO-2', { stations: ['s1'] }));
+    t.match(await store.transaction((tx) => tx.workOrders.get('WO-2')), { quota: 3, stations: ['s1'] });
+    await store.transaction((tx) => tx.workOrders.update('WO-2', { quota: 4, stations: null }));
+    t.match(await store.transaction((tx) => tx.workOrders.get('WO-2')), { quota: 4, stations: null });
+    await t.rejects(store.transaction((tx) => tx.workOrders.update('nope', { quota: 1 })), { code: 'UNKNOWN_WORK_ORDER' });
   });
 
   t.test('audit log: chained, append-only, tampering named by seq', async (t) => {

@@ -1,0 +1,102 @@
+/**
+ * Work orders: what a line may produce (product, quota, the stations allowed, the registries each
+ * unit must reach). Operators create, change and close them (the route table says who may call);
+ * a station reads only the orders it is allowed on. Every change is audited in its transaction.
+ */
+import { KeylineError, ValidationError } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import { workOrderCreate, type WorkOrderCreate, type WorkOrderUpdate, type WorkOrderView } from '../../common/protocol/station-api.js';
+import type { Actor } from '../../common/roles.js';
+import type { Store, Tx, WorkOrderRecord } from '../store/store.js';
+import { SELF_REGISTRY } from '../registry/self-registry.js';
+import { assertStationOnWorkOrder } from './policies.js';
+import { workOrderView } from './views.js';
+
+/** What the work-order functions need. */
+export interface WorkOrderDeps {
+  store: Store;
+  now: () => Date;
+  log: Logger;
+  /** Registries work orders may name (the server's configured ones). */
+  registryNames: readonly string[];
+}
+
+/** Reads a work order inside `tx`; UNKNOWN_WORK_ORDER when absent. */
+export async function workOrderOf(tx: Tx, id: string): Promise<WorkOrderRecord> {
+  const wo = await tx.workOrders.get(id);
+  if (!wo) throw new KeylineError('UNKNOWN_WORK_ORDER', `workOrder: '${id}' does not exist`, { detail: { workOrder: id } });
+  return wo;
+}
+
+/** Builds the work-order functions of the provisioning service. */
+export function createWorkOrders(d: WorkOrderDeps) {
+  const { store, now, log } = d;
+  return {
+    /** Creates a work order; WORK_ORDER_EXISTS on a duplicate id, VALIDATION_FAILED on bad fields. */
+    async createWorkOrder(input: WorkOrderCreate, actor: string): Promise<WorkOrderView> {
+      const parsed = workOrderCreate.safeParse(input);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw new ValidationError('VALIDATION_FAILED', `${issue.path.join('.') || 'workOrder'}: ${issue.message}`, { detail: { field: issue.path.join('.') } });
+      }
+      const wo = parsed.data;
+      const registries = wo.registries ?? [SELF_REGISTRY];
+      const preregistration = wo.preregistration ?? 'confirmed';
+      const unknown = registries.find((r) => !d.registryNames.includes(r));
+      if (unknown !== undefined) {
+        throw new KeylineError('UNKNOWN_REGISTRY', `registries: '${unknown}' is not configured on this server (configured: ${d.registryNames.join(', ')})`,
+          { detail: { field: 'registries', registry: unknown } });
+      }
+      const created = await store.transaction(async (tx) => {
+        const rec = await tx.workOrders.create({ id: wo.id, product: wo.product, quota: wo.quota, stations: wo.stations ?? null, createdAt: now().toISOString(), registries, preregistration });
+        await tx.audit.append({ action: 'work_order.created', actor, subject: wo.id, detail: { product: wo.product, quota: wo.quota, stations: wo.stations ?? null, registries, preregistration } });
+        return rec;
+      });
+      log.info({ workOrder: wo.id, quota: wo.quota, registries, preregistration, actor }, 'work order created');
+      return workOrderView(created);
+    },
+
+    /** A work order with issued vs quota; UNKNOWN_WORK_ORDER when absent, STATION_NOT_ALLOWED for a station it does not name. */
+    async getWorkOrder(id: string, actor: Actor): Promise<WorkOrderView> {
+      const wo = await store.transaction((tx) => workOrderOf(tx, id), { readOnly: true });
+      assertStationOnWorkOrder(actor, wo);
+      return workOrderView(wo);
+    },
+
+    /** Every work order, newest first. */
+    async listWorkOrders(): Promise<WorkOrderView[]> {
+      return (await store.transaction((tx) => tx.workOrders.list(), { readOnly: true })).map(workOrderView);
+    },
+
+    /**
+     * Changes the quota and/or the stations allowed. A quota below what was already issued is
+     * refused (QUOTA_BELOW_ISSUED): certificates that exist cannot be un-issued.
+     */
+    async updateWorkOrder(id: string, patch: WorkOrderUpdate, actor: string): Promise<WorkOrderView> {
+      const updated = await store.transaction(async (tx) => {
+        const cur = await workOrderOf(tx, id);
+        if (patch.quota !== undefined && patch.quota < cur.issued) {
+          throw new KeylineError('QUOTA_BELOW_ISSUED', `quota: ${patch.quota} is below the ${cur.issued} certificates already issued on '${id}'`, { detail: { workOrder: id, issued: cur.issued } });
+        }
+        await tx.workOrders.update(id, patch);
+        const from = { ...(patch.quota !== undefined ? { quota: cur.quota } : {}), ...(patch.stations !== undefined ? { stations: cur.stations } : {}) };
+        await tx.audit.append({ action: 'work_order.updated', actor, subject: id, detail: { from, to: patch } });
+        return { ...cur, ...patch };
+      });
+      log.info({ workOrder: id, ...patch, actor }, 'work order updated');
+      return workOrderView(updated);
+    },
+
+    /** Closes a work order: it issues nothing more (idempotent). */
+    async closeWorkOrder(id: string, actor: string): Promise<WorkOrderView> {
+      const wo = await store.transaction(async (tx) => {
+        const cur = await workOrderOf(tx, id);
+        if (cur.status === 'closed') return cur;
+        await tx.workOrders.setStatus(id, 'closed');
+        await tx.audit.append({ action: 'work_order.closed', actor, subject: id, detail: { issued: cur.issued, quota: cur.quota } });
+        return { ...cur, status: 'closed' as const };
+      });
+      return workOrderView(wo);
+    },
+  };
+}
