@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { KeylineError } from '../common/errors.js';
+import { DEFAULT_BROKER_LIMITS } from './enroll/broker-limits.js';
 
 const secretRef = z.union([z.object({ env: z.string().min(1) }).strict(), z.object({ file: z.string().min(1) }).strict()]);
 
@@ -97,6 +98,21 @@ export const configSchema = z
         nonceTtlSeconds: z.number().int().min(5).max(3600).default(60),
         /** Label of the config-signer key in the line token (created with its certificate at start when missing). */
         configSignerLabel: z.string().min(1).default('config-signer'),
+        /** Limits of the embedded broker's device listener (server/enroll/broker-limits.ts; Mosquitto: `keyline broker conf`). */
+        limits: z
+          .object({
+            /** Largest MQTT Remaining Length a device packet may declare (the protocol's 16 KiB body + headroom). */
+            maxPacketBytes: z.number().int().min(1024).max(268_435_455).default(DEFAULT_BROKER_LIMITS.maxPacketBytes),
+            maxConnections: z.number().int().min(1).max(1_000_000).default(DEFAULT_BROKER_LIMITS.maxConnections),
+            connectTimeoutSeconds: z.number().int().min(1).max(300).default(DEFAULT_BROKER_LIMITS.connectTimeoutSeconds),
+            idleTimeoutSeconds: z.number().int().min(10).max(86_400).default(DEFAULT_BROKER_LIMITS.idleTimeoutSeconds),
+            publishesPerMinute: z.number().int().min(1).max(100_000).default(DEFAULT_BROKER_LIMITS.publishesPerMinute),
+            publishBurst: z.number().int().min(1).max(10_000).default(DEFAULT_BROKER_LIMITS.publishBurst),
+            maxSubscriptions: z.number().int().min(1).max(1000).default(DEFAULT_BROKER_LIMITS.maxSubscriptions),
+            queueLimit: z.number().int().min(1).max(1000).default(DEFAULT_BROKER_LIMITS.queueLimit),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -179,17 +195,29 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
  */
 export function loadConfigWithoutSecrets(file: string, env: NodeJS.ProcessEnv = process.env): Config {
   const path = resolve(file);
-  let raw: Record<string, Record<string, unknown>>;
+  let text: string;
   try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new KeylineError('CONFIG_INVALID', `cannot read config ${path}: ${(err as Error).message}`, { cause: err });
   }
+  let raw: unknown;
+  try {
+    // A UTF-8 byte order mark (some editors write one) is not part of the JSON text (RFC 8259 §8.1).
+    raw = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (err) {
+    // No cause: V8's message quotes the text around the error, which may be a secret in clear.
+    throw new KeylineError('CONFIG_INVALID', `invalid config ${path}: not JSON: ${jsonSyntaxReason(err as Error, text)}`);
+  }
+  // Overrides go into sections that are objects (or absent); anything else is left for the
+  // schema to report, rather than written through (a TypeError on a string section).
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   for (const [name, [section, field, type]] of Object.entries(ENV_OVERRIDES)) {
-    const v = env[name];
-    if (v === undefined) continue;
-    raw[section] ??= {};
-    raw[section]![field] = type === 'number' ? Number(v) : v;
+    const v = Object.hasOwn(env, name) ? env[name] : undefined;
+    if (v === undefined || !isObject(raw)) continue;
+    if (raw[section] === undefined) raw[section] = {};
+    const target = raw[section];
+    if (isObject(target)) target[field] = type === 'number' ? Number(v) : v;
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
@@ -216,8 +244,9 @@ export function loadConfigWithoutSecrets(file: string, env: NodeJS.ProcessEnv = 
 /** Reads a secret reference ({env} or {file}); the value never appears in an error message. */
 export function resolveSecret(ref: z.infer<typeof secretRef>, baseDir: string, env: NodeJS.ProcessEnv, field: string): string {
   if ('env' in ref) {
-    const v = env[ref.env];
-    if (!v) throw new KeylineError('CONFIG_INVALID', `${field}: environment variable ${ref.env} is not set`);
+    // Own variables only: `{ "env": "constructor" }` must not resolve to Object.prototype's.
+    const v = Object.hasOwn(env, ref.env) ? env[ref.env] : undefined;
+    if (typeof v !== 'string' || !v) throw new KeylineError('CONFIG_INVALID', `${field}: environment variable ${ref.env} is not set`);
     return v;
   }
   const p = isAbsolute(ref.file) ? ref.file : resolve(baseDir, ref.file);
@@ -226,4 +255,19 @@ export function resolveSecret(ref: z.infer<typeof secretRef>, baseDir: string, e
   } catch (err) {
     throw new KeylineError('CONFIG_INVALID', `${field}: cannot read secret file ${p}`, { cause: err });
   }
+}
+
+/**
+ * JSON.parse's reason with the position as line and column, without the excerpt V8 quotes
+ * around an unexpected token (`..."pin":12345678"...`): a config may hold a secret by mistake.
+ */
+function jsonSyntaxReason(err: Error, text: string): string {
+  const at = /^(.*?) in JSON at position (\d+)/.exec(err.message);
+  if (at) {
+    const before = text.slice(0, Number(at[2]));
+    return `${at[1]} at line ${before.split('\n').length}, column ${before.length - before.lastIndexOf('\n')}`;
+  }
+  const token = /^Unexpected token '(.)'/u.exec(err.message);
+  if (token) return `unexpected character ${JSON.stringify(token[1])}`;
+  return /end of JSON input/.test(err.message) ? 'unexpected end of JSON input' : 'not valid JSON text';
 }

@@ -87,7 +87,9 @@ export class KitServer {
       for (const l of this.#locks) l.release(conn);
     };
     stream.on('close', cleanup);
-    stream.on('end', () => stream.end());
+    // A host that half-closes after its last request still gets every reply: end once the
+    // queue has answered (issue 11, found by the kit fuzz target).
+    stream.on('end', () => void queue.finally(() => stream.end()));
     stream.on('error', (err) => this.#log.debug({ err: err.message }, 'kit connection error'));
     stream.on('data', (chunk: string | Buffer) => {
       buf += typeof chunk === 'string' ? chunk : chunk.toString('latin1');

@@ -3,10 +3,16 @@
  */
 import type { FuzzTarget } from '../harness.js';
 import { chipTarget } from './chip.js';
+import { configTarget } from './config.js';
+import { kitTarget } from './kit.js';
 import { publicKeyTarget } from './public-key.js';
+import { seHostTarget } from './se-host.js';
 
 /** The targets by name. */
 export const TARGETS: readonly FuzzTarget<never>[] = [
   publicKeyTarget,
   chipTarget,
+  kitTarget,
+  seHostTarget,
+  configTarget,
 ] as FuzzTarget<never>[];
