@@ -130,9 +130,9 @@ function arbitrary(images: readonly ChipImage[], c: CertSample): fc.Arbitrary<In
         kind: fc.constant('rebuild' as const),
         compressed: fc.oneof({ weight: 4, arbitrary: mutatedBytes([c.compressed], 2) }, { weight: 1, arbitrary: fc.uint8Array({ minLength: 72, maxLength: 72 }) }),
         publicKey: fc.oneof({ weight: 3, arbitrary: fc.constant(c.publicKey) }, { weight: 1, arbitrary: mutatedBytes([c.publicKey], 1) }),
-        chipSerial: fc.oneof({ weight: 3, arbitrary: fc.constant(c.chipSerial) }, { weight: 1, arbitrary: fc.option(mutatedBytes([c.chipSerial], 1)) }),
+        chipSerial: fc.oneof({ weight: 3, arbitrary: fc.constant<Uint8Array | null>(c.chipSerial) }, { weight: 1, arbitrary: fc.option(mutatedBytes([c.chipSerial], 1)) }),
         verify: fc.boolean(),
-      }),
+      }).map((r): Input => r),
     },
     { weight: 2, arbitrary: hostileDer([c.der]).map((der): Input => ({ kind: 'compress', der })) },
   );
