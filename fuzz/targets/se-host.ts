@@ -126,13 +126,12 @@ function arbitrary(images: readonly ChipImage[], c: CertSample): fc.Arbitrary<In
     { weight: 1, arbitrary: fc.array(fc.oneof(fc.uint8Array({ maxLength: 65 }), fc.constant(new Uint8Array(2100).fill(0x41))), { maxLength: 6 }).map((reports): Input => ({ kind: 'hid', reports })) },
     {
       weight: 3,
-      arbitrary: fc.record({
-        kind: fc.constant('rebuild' as const),
-        compressed: fc.oneof({ weight: 4, arbitrary: mutatedBytes([c.compressed], 2) }, { weight: 1, arbitrary: fc.uint8Array({ minLength: 72, maxLength: 72 }) }),
-        publicKey: fc.oneof({ weight: 3, arbitrary: fc.constant(c.publicKey) }, { weight: 1, arbitrary: mutatedBytes([c.publicKey], 1) }),
-        chipSerial: fc.oneof({ weight: 3, arbitrary: fc.constant<Uint8Array | null>(c.chipSerial) }, { weight: 1, arbitrary: fc.option(mutatedBytes([c.chipSerial], 1)) }),
-        verify: fc.boolean(),
-      }).map((r): Input => r),
+      arbitrary: fc.tuple(
+        fc.oneof({ weight: 4, arbitrary: mutatedBytes([c.compressed], 2) }, { weight: 1, arbitrary: fc.uint8Array({ minLength: 72, maxLength: 72 }) }),
+        fc.oneof({ weight: 3, arbitrary: fc.constant(c.publicKey) }, { weight: 1, arbitrary: mutatedBytes([c.publicKey], 1) }),
+        fc.oneof({ weight: 3, arbitrary: fc.constant(c.chipSerial) }, { weight: 1, arbitrary: fc.option(mutatedBytes([c.chipSerial], 1)) }) as fc.Arbitrary<Uint8Array | null>,
+        fc.boolean(),
+      ).map(([compressed, publicKey, chipSerial, verify]): Input => ({ kind: 'rebuild', compressed, publicKey, chipSerial, verify })),
     },
     { weight: 2, arbitrary: hostileDer([c.der]).map((der): Input => ({ kind: 'compress', der })) },
   );
