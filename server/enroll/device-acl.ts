@@ -1,10 +1,11 @@
 /**
  * Topic policy for device clients (pure functions, used by the embedded broker's hooks and
- * mirrored by the Mosquitto ACL in acl.ts): a device reaches only its own subtree
- * `keyline/v1/devices/{serial}/`, never publishes the server's answers, and may use the mTLS
- * shortcut topic only when the broker verified its certificate.
+ * mirrored by the Mosquitto ACL in acl.ts): a device publishes only its own request topics
+ * (`enroll/req`, and `enroll/mtls` only when the broker verified its certificate), never the
+ * server's answers or anything else (issue 11: a device's "own" subtree held a 50 MB retained
+ * message), and subscribes only below its own `keyline/v1/devices/{serial}/`.
  */
-import { TOPIC_ROOT, enrollMtlsTopic, enrollResponseTopic } from '../../common/protocol/enrollment.js';
+import { TOPIC_ROOT, enrollMtlsTopic, enrollRequestTopic } from '../../common/protocol/enrollment.js';
 
 /** Who a broker connection is. */
 export type ClientIdentity =
@@ -17,10 +18,8 @@ export type ClientIdentity =
 /** True when `identity` may publish on `topic`. */
 export function mayPublish(identity: ClientIdentity, topic: string): boolean {
   if (identity.kind === 'service') return true;
-  if (!topic.startsWith(`${TOPIC_ROOT}/${identity.serial}/`)) return false;
-  if (topic === enrollResponseTopic(identity.serial)) return false;
-  if (topic === enrollMtlsTopic(identity.serial)) return identity.kind === 'certificate';
-  return true;
+  if (topic === enrollRequestTopic(identity.serial)) return true;
+  return topic === enrollMtlsTopic(identity.serial) && identity.kind === 'certificate';
 }
 
 /** True when `identity` may subscribe to `filter` (wildcards only below its own serial level). */

@@ -56,7 +56,9 @@ export function createEnrollHandler(d: EnrollHandlerDeps): MessageHandler {
       // Echo the correlation id even when the rest is malformed, so the device can match the refusal.
       const cid = (body as { correlationId?: unknown } | null)?.correlationId;
       if (typeof cid === 'string' && cid.length >= 1 && cid.length <= 64) correlationId = cid;
-      const wait = d.limiter.take(serial);
+      // The mTLS topic has its own budget: only a broker-verified certificate publishes there, so
+      // a connection known only by client id (a squatter on the serial) can never spend it.
+      const wait = d.limiter.take(channel === 'mtls' ? `${serial}/mtls` : serial);
       if (wait > 0) throw new KeylineError('RATE_LIMITED', `device ${serial}: too many requests`, { detail: { retryAfterSeconds: wait } });
       const parsed = (channel === 'mtls' ? enrollMessage : enrollRequest).safeParse(body);
       if (!parsed.success) {

@@ -16,6 +16,7 @@ import type { Issuer } from '../ca/profiles.js';
 import type { Store } from '../store/store.js';
 import { AedesBroker } from './aedes-broker.js';
 import { ensureConfigSigner } from './config-signer.js';
+import { storeAdmission } from './device-admission.js';
 import { DeviceTrust } from './device-trust.js';
 import { createEnrollment } from './enrollment.js';
 import { createEnrollmentService } from './enrollment-service.js';
@@ -59,6 +60,7 @@ export async function startEnrollment(i: StartEnrollmentInput): Promise<RunningE
       host: e.host, port: e.port, log: i.log,
       tls: { key: readFileSync(i.config.server.tlsKey), cert: readFileSync(i.config.server.tlsCert, 'utf8') + ca[1], ca },
       isRevoked: async (s) => (await i.store.transaction((tx) => tx.revocations.get(s), { readOnly: true })) !== null,
+      admission: storeAdmission(i.store), limits: e.limits,
     });
     const b = embedded;
     broker = await MqttBroker.connect({ stream: () => b.serviceStream(), protocolVersion: 4 });

@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toPem } from '../../../common/pem.js';
 import { enrollMtlsTopic, enrollRequestTopic, enrollResponseTopic } from '../../../common/protocol/enrollment.js';
@@ -11,13 +11,15 @@ t.test('embedded broker: enrollment over MQTT 3.1.1, topic isolation, mTLS short
   const { url } = await startEmbedded(t, bed, { rateLimitPerMinute: 600 });
   const ca = [bed.rootPem, toPem(bed.issuingDer)];
   const [a, b, c] = await Promise.all(bed.chips.map((chip) => chipDevice(chip, bed.store)));
-  const conn = (serial: string, o: Partial<Parameters<typeof MqttDevice.connect>[2]> = {}) => MqttDevice.connect(url, serial, { ca, ...o }).then((d) => {
+  // Each subtest closes its connections: a second connection without a certificate never
+  // displaces a connected one with the same client id (issue 11), so none may linger.
+  const conn = (t: Test, serial: string, o: Partial<Parameters<typeof MqttDevice.connect>[2]> = {}) => MqttDevice.connect(url, serial, { ca, ...o }).then((d) => {
     t.teardown(() => d.close());
     return d;
   });
 
   await t.test('hello → challenge → proof → enrolled, correlationId echoed', async (t) => {
-    const d = await conn(a!.serial);
+    const d = await conn(t, a!.serial);
     const ch = await d.request({ type: 'hello', serial: a!.serial, deviceCertificate: Buffer.from(a!.certDer).toString('base64') });
     t.equal(ch.type, 'challenge');
     if (ch.type !== 'challenge') return;
@@ -33,7 +35,7 @@ t.test('embedded broker: enrollment over MQTT 3.1.1, topic isolation, mTLS short
   });
 
   await t.test('malformed messages get MALFORMED_MESSAGE on the answer topic', async (t) => {
-    const d = await conn(b!.serial);
+    const d = await conn(t, b!.serial);
     t.match(await d.request(new TextEncoder().encode('{not json')), { type: 'error', code: 'MALFORMED_MESSAGE' });
     t.match(await d.request({ type: 'hello', serial: b!.serial }), { type: 'error', code: 'MALFORMED_MESSAGE' });
     t.match(await d.request({ type: 'hello', serial: c!.serial, deviceCertificate: Buffer.from(c!.certDer).toString('base64') }), { type: 'error', code: 'MALFORMED_MESSAGE' }, 'body serial must be the topic serial');
@@ -41,7 +43,7 @@ t.test('embedded broker: enrollment over MQTT 3.1.1, topic isolation, mTLS short
   });
 
   await t.test("a device cannot subscribe to another device's topics or to wildcards over serials", async (t) => {
-    const d = await conn(b!.serial, { subscribe: false });
+    const d = await conn(t, b!.serial, { subscribe: false });
     for (const filter of [enrollResponseTopic(c!.serial), 'keyline/v1/devices/+/enroll/res', 'keyline/v1/#', '#', `$share/x/${enrollResponseTopic(b!.serial)}`]) {
       // SUBACK 0x80 (MQTT 3.1.1 §3.9.3): mqtt.js rejects with the packet attached.
       const err = (await d.client.subscribeAsync(filter, { qos: 1 }).then(() => null, (e: unknown) => e)) as { packet?: { granted?: number[] } } | null;
@@ -53,7 +55,7 @@ t.test('embedded broker: enrollment over MQTT 3.1.1, topic isolation, mTLS short
 
   await t.test("publishing on another device's topic, on its own answer topic, or on enroll/mtls without a certificate ends the connection", async (t) => {
     for (const topic of [enrollRequestTopic(c!.serial), enrollResponseTopic(b!.serial), enrollMtlsTopic(b!.serial)]) {
-      const d = await conn(b!.serial, { subscribe: false });
+      const d = await conn(t, b!.serial, { subscribe: false });
       const closed = new Promise<void>((r) => d.client.once('close', () => r()));
       d.client.publish(topic, JSON.stringify({ type: 'enroll', serial: b!.serial }), { qos: 1 });
       await closed;
@@ -68,7 +70,7 @@ t.test('embedded broker: enrollment over MQTT 3.1.1, topic isolation, mTLS short
 
   await t.test('mTLS: a certificate-verified device enrolls with {type: enroll} on enroll/mtls', async (t) => {
     const sd = await softDevice(bed.issuing, bed.store);
-    const d = await conn(sd.serial, { cert: sd.cert, key: sd.key });
+    const d = await conn(t, sd.serial, { cert: sd.cert, key: sd.key });
     const res = await d.request({ type: 'enroll', serial: sd.serial }, { topic: enrollMtlsTopic(sd.serial) });
     t.match(res, { type: 'enrolled', serial: sd.serial, reenrolled: false });
     t.match(await bed.store.transaction((tx) => tx.enrollment.get(sd.serial), { readOnly: true }), { method: 'mtls' });
@@ -83,7 +85,7 @@ t.test('embedded broker: enrollment over MQTT 3.1.1, topic isolation, mTLS short
     });
     await t.test('a certificate-verified but unknown device is UNKNOWN_DEVICE', async (t) => {
       const ud = await softDevice(bed.issuing, bed.store, { record: false });
-      const d2 = await conn(ud.serial, { cert: ud.cert, key: ud.key });
+      const d2 = await conn(t, ud.serial, { cert: ud.cert, key: ud.key });
       t.match(await d2.request({ type: 'enroll', serial: ud.serial }, { topic: enrollMtlsTopic(ud.serial) }), { type: 'error', code: 'UNKNOWN_DEVICE' });
     });
   });

@@ -2,13 +2,16 @@
  * The enrollment test bed: chips provisioned through the station line against an in-process
  * backend (test/firmware-sim/provisioned.ts), a soft-key config signer from the same issuing CA,
  * the enrollment service over that store, and, on demand, the embedded broker with the service
- * subscribed. Devices are driven by device-client.ts.
+ * subscribed, admitting devices without a certificate by the store (as the server does).
+ * Devices are driven by device-client.ts.
  */
 import type { Test } from 'tap';
 import { toPem } from '../../../common/pem.js';
 import { createConfigSignerCert, createServerTlsCert, type Issuer } from '../../../server/ca/profiles.js';
 import { generateSoftwareKey } from '../../../server/ceremony/software-key.js';
 import { AedesBroker } from '../../../server/enroll/aedes-broker.js';
+import type { BrokerLimits } from '../../../server/enroll/broker-limits.js';
+import { storeAdmission } from '../../../server/enroll/device-admission.js';
 import { configSignerOf, type ConfigSigner } from '../../../server/enroll/config-signer.js';
 import { DeviceTrust } from '../../../server/enroll/device-trust.js';
 import { createEnrollment } from '../../../server/enroll/enrollment.js';
@@ -47,13 +50,14 @@ export async function makeEnrollBed(t: Test, n: number, o: Partial<EnrollmentSer
 }
 
 /** The embedded broker with the service subscribed; closed at teardown. */
-export async function startEmbedded(t: Test, bed: EnrollBed, o: { rateLimitPerMinute?: number; service?: EnrollmentService } = {}): Promise<{ url: string; broker: AedesBroker }> {
+export async function startEmbedded(t: Test, bed: EnrollBed, o: { rateLimitPerMinute?: number; service?: EnrollmentService; limits?: Partial<BrokerLimits> } = {}): Promise<{ url: string; broker: AedesBroker }> {
   const key = generateSoftwareKey();
   const cert = await createServerTlsCert({ issuer: bed.issuing, org: 'Keyline Test', spki: key.spki });
   const ca = [bed.rootPem, toPem(bed.issuingDer)];
   const broker = await AedesBroker.start({
     host: '127.0.0.1', port: 0, tls: { key: key.privateKeyPem, cert: toPem(new Uint8Array(cert.rawData)) + ca[1], ca },
     isRevoked: async (s) => (await bed.store.transaction((tx) => tx.revocations.get(s), { readOnly: true })) !== null,
+    admission: storeAdmission(bed.store), ...(o.limits ? { limits: o.limits } : {}),
   });
   const client = await MqttBroker.connect({ stream: () => broker.serviceStream(), protocolVersion: 4 });
   const enrollment = await createEnrollment({ broker: client, service: o.service ?? bed.service, rateLimitPerMinute: o.rateLimitPerMinute ?? 600 });

@@ -21,6 +21,8 @@ t.test('device topic policy', async (t) => {
   t.notOk(mayPublish(cert, `${root}/${A}/enroll/res`), 'answers are the server\'s');
   t.notOk(mayPublish(cert, `${root}/${B}/enroll/req`));
   t.notOk(mayPublish(cert, `${root}/${A}`), 'the serial level itself is not a device topic');
+  t.notOk(mayPublish(plain, `${root}/${A}/blob`), 'issue 11: nothing but the request topics, even below its own serial');
+  t.notOk(mayPublish(cert, `${root}/${A}/enroll/req/x`));
   t.ok(mayPublish({ kind: 'service' }, `${root}/${B}/enroll/res`));
   t.ok(maySubscribe(plain, `${root}/${A}/enroll/res`));
   t.ok(maySubscribe(plain, `${root}/${A}/#`));
