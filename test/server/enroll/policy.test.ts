@@ -1,6 +1,8 @@
 import t from 'tap';
 import { canonicalConfigJson, enrollmentSignedBytes, parseRequestTopic, topicSerial } from '../../../common/protocol/enrollment.js';
 import { mosquittoAcl } from '../../../server/enroll/acl.js';
+import { DEFAULT_BROKER_LIMITS } from '../../../server/enroll/broker-limits.js';
+import { mosquittoConfFragment, mosquittoLimits } from '../../../server/enroll/mosquitto-conf.js';
 import { mayPublish, maySubscribe } from '../../../server/enroll/device-acl.js';
 import { assignGroup } from '../../../server/enroll/group-rules.js';
 import { toWireError } from '../../../server/enroll/handler.js';
@@ -99,4 +101,12 @@ t.test('Mosquitto ACL: service user, %u device patterns, no %c unless asked', as
   const withIds = mosquittoAcl({ serviceUser: 'svc', clientIdDevices: true });
   t.match(withIds, /^pattern write keyline\/v1\/devices\/%c\/enroll\/req$/m);
   t.notMatch(withIds, /%c\/enroll\/mtls/, 'client-id devices never get the mTLS topic');
+});
+
+t.test('Mosquitto limit lines (issue 11): no retained messages, QoS at most 1, the whole packet counted', async (t) => {
+  const m = mosquittoLimits({ ...DEFAULT_BROKER_LIMITS, maxPacketBytes: 1000, maxConnections: 7 });
+  t.ok(m.global.includes('retain_available false'));
+  t.ok(m.global.includes('max_packet_size 1005'), 'Remaining Length + at most 5 header bytes');
+  t.same(m.listener, ['max_qos 1', 'max_connections 7']);
+  t.match(mosquittoConfFragment(), /Not enforceable by stock Mosquitto/);
 });
