@@ -8,10 +8,8 @@
  * it was after a warm-up; both numbers are printed. Nothing may be retained.
  */
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { TOPIC_ROOT, enrollRequestTopic } from '../../common/protocol/enrollment.js';
 import { loadConfigWithoutSecrets } from '../../server/config.js';
@@ -19,11 +17,11 @@ import { openStore } from '../../server/store/open-store.js';
 import { makeDevPki } from '../helpers/pki.js';
 import { buildUnit, buildWorkOrder } from '../server/store/build.js';
 import { connectPacket, publishPacket, rawTls, within } from '../server/enroll/raw-mqtt.js';
+import { rssMb, spawnKeyline } from './keyline-child.js';
 
 const PUBLISHES = 200;
 const MB = 1024 * 1024;
 const LIMIT_MB = 50;
-const KEYLINE_BIN = fileURLToPath(new URL('../../bin/keyline.js', import.meta.url));
 
 const pki = await makeDevPki(t);
 const config = loadConfigWithoutSecrets(pki.configPath);
@@ -35,35 +33,7 @@ await store.transaction(async (tx) => {
 });
 await store.close();
 
-/** `keyline server` in a child process; resolves with it and its broker URL. */
-function spawnKeyline(): Promise<{ child: ChildProcess; mqttUrl: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KEYLINE_BIN, 'server', '--config', pki.configPath], {
-      env: { ...process.env, KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_ENROLL_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /^mqtt (\S+)$/m.exec(out);
-      if (m) resolve({ child, mqttUrl: m[1]! });
-    });
-    child.stderr!.on('data', (d) => (err += d));
-    child.on('exit', (code, signal) => reject(new Error(`server exited ${code ?? signal}: ${err}`)));
-  });
-}
-const { child, mqttUrl } = await spawnKeyline();
-t.teardown(() => new Promise<void>((resolve) => {
-  if (child.exitCode !== null) return resolve();
-  child.once('exit', () => resolve());
-  child.kill('SIGTERM');
-}));
-
-function rssMb(pid: number): number {
-  const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-  return kb / 1024;
-}
+const { child, mqttUrl } = await spawnKeyline(t, pki.configPath);
 
 const ca = [readFileSync(pki.rootCertPath, 'utf8'), readFileSync(pki.issuingCertPath, 'utf8')];
 const options: IClientOptions = { clientId: unit.serial, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ca, rejectUnauthorized: true };
