@@ -13,8 +13,11 @@ import { ERROR_TABLE, KeylineError, type ErrorCode } from '../common/errors.js';
 /** One built target: how to generate an input, how to judge one, and what must hold afterwards. */
 export interface FuzzProperty<T> {
   arbitrary: fc.Arbitrary<T>;
-  /** Judges one input; throws a FuzzFinding (or anything) when the answer is not acceptable. */
-  check(input: T): void | Promise<void>;
+  /**
+   * Judges one input; throws a FuzzFinding (or anything) when the answer is not acceptable.
+   * May return a label of the outcome (`issueUnit ok`, `MALFORMED_DER`) for --stats.
+   */
+  check(input: T): Outcome | Promise<Outcome>;
   /** True when check never returns a promise (a synchronous property runs several times faster). */
   sync?: boolean;
   /** Whole-run invariants, checked once after the last input (store consistency, counters). */
@@ -33,6 +36,9 @@ export interface FuzzTarget<T = unknown> {
   setup(): Promise<FuzzProperty<T>>;
 }
 
+/** A check's optional outcome label. */
+export type Outcome = string | void;
+
 /** What the check of one input found wrong; the message names the rule broken. */
 export class FuzzFinding extends Error {
   override name = 'FuzzFinding';
@@ -49,6 +55,8 @@ export interface FuzzResult {
   heapGrowthBytes: number;
   heapBoundBytes: number;
   interrupted: boolean;
+  /** How many inputs ended in each outcome label the check returned. */
+  outcomes: Record<string, number>;
   failure?: {
     kind: 'property' | 'unhandled' | 'heap' | 'invariant';
     message: string;
@@ -97,6 +105,10 @@ export async function runTarget<T>(target: FuzzTarget<T>, o: RunOptions): Promis
   const prop = await target.setup();
   const warmup = o.warmup ?? Math.min(2000, Math.floor(o.runs / 10));
   let calls = 0;
+  const outcomes = new Map<string, number>();
+  const tally = (o: Outcome) => {
+    if (o) outcomes.set(o, (outcomes.get(o) ?? 0) + 1);
+  };
   let baseline = warmup === 0 ? heapUsed() : 0;
   const count = () => {
     if (++calls === warmup) baseline = heapUsed();
@@ -110,12 +122,12 @@ export async function runTarget<T>(target: FuzzTarget<T>, o: RunOptions): Promis
   const property = prop.sync
     ? fc.property(prop.arbitrary, (input) => {
       count();
-      prop.check(input);
+      tally(prop.check(input) as Outcome);
       guard();
     })
     : fc.asyncProperty(prop.arbitrary, async (input) => {
       count();
-      await prop.check(input);
+      tally(await prop.check(input));
       if (calls % 32 === 0) await new Promise((r) => setImmediate(r));
       guard();
     });
@@ -132,6 +144,7 @@ export async function runTarget<T>(target: FuzzTarget<T>, o: RunOptions): Promis
     const runs = details.numRuns;
     result = {
       target: target.name, runs, seconds, perSecond: runs / seconds, heapGrowthBytes: 0, heapBoundBytes: target.heapBoundBytes, interrupted: details.interrupted,
+      outcomes: Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1])),
     };
     if (details.failed && details.counterexample && details.counterexamplePath !== null) {
       const message = describe(details.errorInstance);

@@ -103,16 +103,25 @@ function applyTextEdit(text: string, e: TextEdit): string {
 
 /**
  * Text of hostile documents derived from `templates` (valid ones), mixed with any JSON value and
- * any text. `valid` weighs how often a template goes through unchanged.
+ * any text.
  */
 export function hostileJsonText(templates: readonly Doc[]): fc.Arbitrary<string> {
-  const derived = fc.tuple(fc.nat(templates.length - 1), fc.array(docEdit, { maxLength: 2 }), fc.array(textEdit, { maxLength: 1 }))
-    .map(([i, docEdits, textEdits]) => {
-      const doc = docEdits.reduce(applyDocEdit, templates[i]!);
+  return hostileJsonFrom(fc.constantFrom(...templates));
+}
+
+/**
+ * As hostileJsonText, from generated valid documents (fresh ids, keys, serials); `unchanged`
+ * weighs valid documents sent as they are (against 12 for edited ones), to reach deep code.
+ */
+export function hostileJsonFrom(valid: fc.Arbitrary<Doc>, unchanged = 0): fc.Arbitrary<string> {
+  const derived = fc.tuple(valid, fc.array(docEdit, { maxLength: 2 }), fc.array(textEdit, { maxLength: 1 }))
+    .map(([template, docEdits, textEdits]) => {
+      const doc = docEdits.reduce(applyDocEdit, template);
       return textEdits.reduce(applyTextEdit, JSON.stringify(doc));
     });
   return fc.oneof(
     { weight: 12, arbitrary: derived },
+    ...(unchanged ? [{ weight: unchanged, arbitrary: valid.map((d) => JSON.stringify(d)) }] : []),
     { weight: 1, arbitrary: fc.json({ maxDepth: 3 }) },
     { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 60 }) },
   );

@@ -1,5 +1,5 @@
 /**
- * npm run fuzz -- [--target T[,T…]] [--runs N] [--seconds S] [--seed N] [--path P] [--json] [--help]
+ * npm run fuzz -- [--target T[,T…]] [--runs N] [--seconds S] [--seed N] [--path P] [--stats] [--json] [--help]
  *
  * Drives each entry point with generated hostile input (fast-check) and prints, per target, the
  * inputs judged, the seconds, inputs/s, heap growth, and any failure with the seed and path that
@@ -18,6 +18,7 @@ const USAGE = `Usage: npm run fuzz -- [options]
   --seconds S      wall-clock cap per target (default 300); a target stopped short fails
   --seed N         fast-check seed (default: random, printed)
   --path P         with --seed: replay one failing input (fast-check counterexample path)
+  --stats          also print how inputs ended per target (outcome labels), to see what is reached
   --json           one JSON document instead of the table
   --help           this text
 
@@ -31,7 +32,7 @@ async function main(): Promise<number> {
   const { values: o } = parseArgs({
     options: {
       target: { type: 'string' }, runs: { type: 'string' }, seconds: { type: 'string' }, seed: { type: 'string' },
-      path: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      path: { type: 'string' }, json: { type: 'boolean' }, stats: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (o.help) {
@@ -63,6 +64,7 @@ async function main(): Promise<number> {
     const r = await runTarget(target, { runs, seconds, seed, ...(o.path ? { path: o.path } : {}) });
     results.push(r);
     if (!o.json) out(line(r, runs));
+    if (!o.json && o.stats) out(Object.entries(r.outcomes).map(([k, n]) => `        ${String(n).padStart(8)}  ${k}`).join('\n'));
   }
   const total = (performance.now() - started) / 1000;
   const short = results.filter((r) => !r.failure && r.runs < runs && !o.path);

@@ -4,15 +4,19 @@
 import type { FuzzTarget } from '../harness.js';
 import { chipTarget } from './chip.js';
 import { configTarget } from './config.js';
+import { csrTarget } from './csr.js';
 import { kitTarget } from './kit.js';
 import { publicKeyTarget } from './public-key.js';
 import { seHostTarget } from './se-host.js';
+import { stationApiTarget } from './station-api.js';
 
 /** The targets by name. */
 export const TARGETS: readonly FuzzTarget<never>[] = [
   publicKeyTarget,
+  csrTarget,
   chipTarget,
   kitTarget,
   seHostTarget,
   configTarget,
+  stationApiTarget,
 ] as FuzzTarget<never>[];

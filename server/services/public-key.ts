@@ -90,7 +90,17 @@ export async function parseCsr(pem: string): Promise<{ publicKey: Uint8Array; su
   } catch (err) {
     throw new ValidationError('INVALID_CSR', 'csr: not a PKCS#10 certificate request in PEM', { cause: err });
   }
-  const publicKey = spkiToRaw(new Uint8Array(csr.publicKey.rawData));
+  // @peculiar/x509 decodes the key's algorithm parameters lazily, on first access: a request
+  // whose parameters are not a curve it knows throws from this getter (issue 11 fuzz finding).
+  let spki: Uint8Array;
+  let subject: string;
+  try {
+    spki = new Uint8Array(csr.publicKey.rawData);
+    subject = csr.subject;
+  } catch (err) {
+    throw new ValidationError('INVALID_CSR', 'csr: the request\'s subject or public key cannot be decoded', { cause: err });
+  }
+  const publicKey = spkiToRaw(spki);
   let valid: boolean;
   try {
     valid = await csr.verify();
@@ -98,5 +108,5 @@ export async function parseCsr(pem: string): Promise<{ publicKey: Uint8Array; su
     throw new ValidationError('CSR_SIGNATURE_INVALID', 'csr: signature could not be verified', { cause: err });
   }
   if (!valid) throw new ValidationError('CSR_SIGNATURE_INVALID', 'csr: signature does not verify with the request\'s own key');
-  return { publicKey, subject: csr.subject };
+  return { publicKey, subject };
 }
