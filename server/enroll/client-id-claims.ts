@@ -6,7 +6,10 @@
  * never displaces anybody, not even an earlier anonymous one, since nothing tells the two apart.
  *
  * Claims are made synchronously at the end of authentication, before aedes registers the
- * client, so two connections racing through the asynchronous checks cannot both win.
+ * client, so two connections racing through the asynchronous checks cannot both win. aedes then
+ * registers clients in claim order (the steps after authentication are the same for every device
+ * connection: clean session, no Will), so a certificate claim made after an anonymous one also
+ * registers after it and closes it, never the reverse.
  */
 
 /** How a connection proved its client id. */
