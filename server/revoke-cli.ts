@@ -4,12 +4,10 @@
  * revocation within a second (it polls the revocation sequence) and drops its cached OCSP answers.
  */
 import { hostname, userInfo } from 'node:os';
-import { readFileSync } from 'node:fs';
 import { parseCommand, runCli, UsageError } from '../common/cli.js';
-import { fromPem } from '../common/pem.js';
 import { loadConfig } from './config.js';
 import { crlIssuerOf } from './ca/crl.js';
-import { Pkcs11KeyStore } from './hsm/pkcs11-key-store.js';
+import { openCa, type OpenedCa } from './open-ca.js';
 import { CRL_LEASE, CrlPublisher } from './services/crl-publisher.js';
 import { createRevocation, REVOCATION_REASONS } from './services/revocation.js';
 import { openStore } from './store/open-store.js';
@@ -45,13 +43,13 @@ export async function main(argv: string[]): Promise<number> {
     if (!v.reason) throw new UsageError(`--reason is required (one of ${REVOCATION_REASONS.join(', ')})`);
     const { config, secrets } = loadConfig(v.config);
     const store = await openStore(config.store.url, { mustExist: true });
-    const keyStore = Pkcs11KeyStore.open({ module: config.hsm.module, softhsmConf: config.hsm.softhsmConf, tokenLabel: config.hsm.tokenLabel, pin: secrets.hsmPin, sessions: 1 });
+    let ca: OpenedCa | undefined;
     try {
-      const issuingDer = fromPem(readFileSync(config.ca.issuingCert, 'utf8'));
+      ca = await openCa(config, secrets, { sessions: 1 });
       // The CLI signs the CRL only when no server holds the 'crl-issuer' lease; otherwise that
       // server notices the new revocations (revocation watcher) and re-issues within a second.
       const crl = new CrlPublisher({
-        store, issuer: crlIssuerOf(issuingDer, await keyStore.getSigner(config.hsm.issuingKey)), validityMs: config.ca.crlValidityHours * 3_600_000,
+        store, issuer: crlIssuerOf(ca.issuingDer, ca.signer), validityMs: config.ca.crlValidityHours * 3_600_000,
         lease: { holder: `cli:${hostname()}:${process.pid}`, ttlMs: 30_000 },
       });
       const revocation = createRevocation({ store });
@@ -77,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       return 0;
     } finally {
-      await keyStore.close();
+      await ca?.close();
       await store.close();
     }
   });

@@ -8,14 +8,13 @@ import { createHash, createPublicKey, randomBytes, verify } from 'node:crypto';
 import { hasCode, KeylineError } from '../../common/errors.js';
 import * as x509 from '../../common/x509.js';
 import type { KeyCurve, KeyStore, Signer } from '../hsm/key-store.js';
-import type { TokenPrivateKey } from '../hsm/pkcs11-key-store.js';
 import { CURVES, curveOfSpki } from '../hsm/ec-key-info.js';
 import { isSelfSigned, toCert, verifyIssuingCa, type CertInput } from './chain.js';
 
 /** What the guards look at. */
 export interface CaStartupInput {
-  /** The line token's key store; must be able to list its private keys (Pkcs11KeyStore can). */
-  keyStore: KeyStore & { listPrivateKeys?(): Promise<TokenPrivateKey[]> };
+  /** The line token's key store. */
+  keyStore: KeyStore;
   /** hsm.issuingKey from config. */
   issuingKeyRef: string;
   rootDer: CertInput;
@@ -41,7 +40,7 @@ export async function checkCaAtStartup(input: CaStartupInput): Promise<{ signer:
 async function requireHsmKey(input: CaStartupInput): Promise<Signer> {
   const ref = input.issuingKeyRef;
   if (!/^pkcs11:/i.test(ref)) throw new KeylineError('CA_KEY_NOT_IN_HSM', `hsm.issuingKey: '${ref}' is not a pkcs11: URI; the issuing CA key must live in a PKCS#11 token`);
-  if (typeof input.keyStore.listPrivateKeys !== 'function') throw new KeylineError('CA_KEY_NOT_IN_HSM', `hsm.issuingKey: key store ${input.keyStore.constructor.name} is not a PKCS#11 token`);
+  if (!input.keyStore.hardware) throw new KeylineError('CA_KEY_NOT_IN_HSM', `hsm.issuingKey: the key store is not an HSM; the issuing CA key must live in a PKCS#11 token`);
   try {
     return await input.keyStore.getSigner(ref);
   } catch (err) {
@@ -57,7 +56,7 @@ async function requireHsmKey(input: CaStartupInput): Promise<Signer> {
  */
 async function requireSignOnly(input: CaStartupInput, signer: Signer): Promise<void> {
   const spki = Buffer.from(await signer.publicKeySpki());
-  const keys = (await input.keyStore.listPrivateKeys!()).filter((k) => k.publicKeySpki && spki.equals(Buffer.from(k.publicKeySpki)));
+  const keys = (await input.keyStore.listPrivateKeys()).filter((k) => k.publicKeySpki && spki.equals(Buffer.from(k.publicKeySpki)));
   for (const k of keys) {
     const u = k.usage;
     const wrong = [!u.sensitive && 'not sensitive', u.extractable && 'extractable', !u.sign && 'cannot sign', u.decrypt && 'may decrypt', u.unwrap && 'may unwrap', u.derive && 'may derive'].filter(Boolean);
@@ -75,7 +74,7 @@ async function requireSignOnly(input: CaStartupInput, signer: Signer): Promise<v
 async function refuseSelfSignedKeysOnLine(input: CaStartupInput, candidates: x509.X509Certificate[]): Promise<void> {
   const roots = candidates.filter((c) => isSelfSigned(c));
   if (roots.length === 0) return;
-  const keys = await input.keyStore.listPrivateKeys!();
+  const keys = await input.keyStore.listPrivateKeys();
   for (const root of roots) {
     const rootSpki = new Uint8Array(root.publicKey.rawData);
     const curve = curveOfSpki(rootSpki);

@@ -9,7 +9,6 @@ import { hasCode } from '../../common/errors.js';
 import { parseCommand, runCli, UsageError } from '../../common/cli.js';
 import { loadConfig } from '../config.js';
 import { openKeyStore } from '../hsm/open-key-store.js';
-import { Pkcs11KeyStore } from '../hsm/pkcs11-key-store.js';
 import { initDevPki, type CeremonyEvent } from './init-dev.js';
 import { appendJsonl, makeIssuingCsr, readOption, signIssuingCsr } from './sign-csr.js';
 
@@ -114,7 +113,7 @@ async function csrStep(argv: string[]): Promise<number> {
   if (!args.values.config) throw new UsageError(`--config is required\n\n${CSR_USAGE}`);
   const { config, secrets } = loadConfig(args.values.config);
   const events: CeremonyEvent[] = [];
-  const store = await openKeyStore(config.hsm, secrets.hsmPin);
+  const store = openKeyStore(config.hsm, secrets.hsmPin);
   try {
     const pem = await makeIssuingCsr({ lineStore: store, keyRef: config.hsm.issuingKey, org: args.values.org ?? 'Keyline', record: async (e) => void events.push(e) });
     const out = resolve(args.values.out ?? 'issuing-ca.csr');
@@ -152,7 +151,7 @@ async function signCsrStep(argv: string[]): Promise<number> {
   const pin = readOption(v['pin-file']!, '--pin-file').trim();
   const out = resolve(v.out ?? 'issuing-ca.pem');
   const events: CeremonyEvent[] = [];
-  const rootStore = Pkcs11KeyStore.open({ module: v.module, softhsmConf: v['softhsm-conf'] && resolve(v['softhsm-conf']), tokenLabel: decodeURIComponent(token), pin, sessions: 1 });
+  const rootStore = openKeyStore({ module: v.module, softhsmConf: v['softhsm-conf'] && resolve(v['softhsm-conf']), tokenLabel: decodeURIComponent(token) }, pin, { sessions: 1 });
   try {
     const pem = await signIssuingCsr({
       rootStore, rootKeyRef: rootKey, rootCertPem: readOption(v['root-cert']!, '--root-cert'), csrPem: readOption(v.csr!, '--csr'),

@@ -14,7 +14,8 @@ import { configSchema } from '../config.js';
 import type { KeyCurve } from '../hsm/key-store.js';
 import type { Role } from '../../common/roles.js';
 import { openPkcs11Module } from '../hsm/pkcs11-module.js';
-import { Pkcs11KeyStore } from '../hsm/pkcs11-key-store.js';
+import type { KeyStore } from '../hsm/key-store.js';
+import { openKeyStore } from '../hsm/open-key-store.js';
 import { initSoftHsmToken, randomPin, writeSoftHsmConf } from '../hsm/softhsm.js';
 import { ecdsaSignatureValid, verifyChain } from '../ca/chain.js';
 import { createIssuingCa, createIssuingCaCsr, createOcspResponderCert, createRootCa, createServerTlsCert, createClientCert } from '../ca/profiles.js';
@@ -124,8 +125,8 @@ export async function initDevPki(opts: InitDevOptions): Promise<DevPki> {
   writeSecret(p('tokens/line.so.pin'), pins.lineSo);
 
   const module = openPkcs11Module({ path: opts.module, softhsmConf });
-  let rootStore: Pkcs11KeyStore | undefined;
-  let lineStore: Pkcs11KeyStore | undefined;
+  let rootStore: KeyStore | undefined;
+  let lineStore: KeyStore | undefined;
   try {
     for (const [label, so, user] of [[ROOT_TOKEN, pins.rootSo, pins.root], [LINE_TOKEN, pins.lineSo, pins.line]] as const) {
       initSoftHsmToken(module, { label, soPin: so, userPin: user });
@@ -134,7 +135,7 @@ export async function initDevPki(opts: InitDevOptions): Promise<DevPki> {
     }
 
     // Root: own token, self-signed.
-    rootStore = Pkcs11KeyStore.open({ module: opts.module, softhsmConf, tokenLabel: ROOT_TOKEN, pin: pins.root, sessions: 1 });
+    rootStore = openKeyStore({ module: opts.module, softhsmConf, tokenLabel: ROOT_TOKEN }, pins.root, { sessions: 1 });
     const rootKeyRef = await rootStore.generateKeyPair({ label: 'root-ca', curve: opts.rootCurve ?? 'P-256' });
     const rootSigner = await rootStore.getSigner(rootKeyRef);
     const rootSpki = await rootSigner.publicKeySpki();
@@ -145,7 +146,7 @@ export async function initDevPki(opts: InitDevOptions): Promise<DevPki> {
     await record({ action: 'ceremony.root.certify', actor: ACTOR, subject: root.serialNumber, detail: certFacts(root) });
 
     // Issuing CA: key on the line token, CSR out, root signs it in this (controlled) step.
-    lineStore = Pkcs11KeyStore.open({ module: opts.module, softhsmConf, tokenLabel: LINE_TOKEN, pin: pins.line, sessions: 1 });
+    lineStore = openKeyStore({ module: opts.module, softhsmConf, tokenLabel: LINE_TOKEN }, pins.line, { sessions: 1 });
     await lineStore.generateKeyPair({ label: 'issuing-ca', curve: 'P-256' });
     const issuingKeyRef = `pkcs11:token=${LINE_TOKEN};object=issuing-ca`;
     const issuingSigner = await lineStore.getSigner(issuingKeyRef);

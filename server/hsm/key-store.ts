@@ -27,10 +27,38 @@ export interface GenerateKeyRequest {
   id?: string;
 }
 
+/** What a store lets a private key do and reveal (PKCS#11 v2.40 §4.9 attributes); a CA key is sensitive, never extractable, sign-only. */
+export interface KeyUsageAttributes {
+  sensitive: boolean;
+  extractable: boolean;
+  sign: boolean;
+  decrypt: boolean;
+  unwrap: boolean;
+  derive: boolean;
+}
+
+/** One private key found in a store, as the start-up guards inspect it. */
+export interface StoredKey {
+  label: string;
+  /** The key's id (CKA_ID for a token), lowercase hex. */
+  idHex: string;
+  /** undefined for curves (or key types) Keyline does not use. */
+  curve?: KeyCurve;
+  /** The matching public key's SPKI, when the store holds one. */
+  publicKeySpki?: Uint8Array;
+  /** Signs a digest with this key (proof of possession, independent of any public object). */
+  signDigest(digest: Uint8Array): Promise<Uint8Array>;
+  usage: KeyUsageAttributes;
+}
+
 /** A store of private keys addressed by reference. */
 export interface KeyStore {
+  /** True when the keys live in an HSM (a PKCS#11 token; SoftHSM stands in during development). */
+  readonly hardware: boolean;
   getSigner(ref: string): Promise<Signer>;
   /** Generates a non-extractable key pair; returns its reference. */
   generateKeyPair(req: GenerateKeyRequest): Promise<string>;
+  /** Every private key in the store (the start-up guards: no root key on the line, CA key usage). */
+  listPrivateKeys(): Promise<StoredKey[]>;
   close(): Promise<void>;
 }

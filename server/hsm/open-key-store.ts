@@ -1,12 +1,25 @@
 /**
- * Chooses the KeyStore implementation from the `hsm` config section; the composition root calls
- * this and sees only the KeyStore it returns.
+ * Chooses the KeyStore implementation for a token address; every process (server, CLIs,
+ * ceremony) opens its key store here and sees only the KeyStore interface it returns.
  */
-import type { Config } from '../config.js';
 import type { Logger } from '../../common/log.js';
+import type { KeyStore } from './key-store.js';
 import { Pkcs11KeyStore } from './pkcs11-key-store.js';
 
-/** Opens the PKCS#11 key store the config names (module, SoftHSM conf, token, pool size). */
-export async function openKeyStore(hsm: Config['hsm'], pin: string, log?: Logger): Promise<Pkcs11KeyStore> {
-  return Pkcs11KeyStore.open({ module: hsm.module, softhsmConf: hsm.softhsmConf, tokenLabel: hsm.tokenLabel, pin, sessions: hsm.sessions, log });
+/** Where a token is: the `hsm` section of keyline.json has this shape. */
+export interface TokenAddress {
+  /** PKCS#11 module path; SoftHSM2's is found when absent. */
+  module?: string | undefined;
+  /** SoftHSM2's config file (development). */
+  softhsmConf?: string | undefined;
+  tokenLabel: string;
+}
+
+/** Opens the PKCS#11 token at `at` and logs in with `pin`; `sessions` defaults to the number of cores. */
+export function openKeyStore(at: TokenAddress, pin: string, opts: { sessions?: number | undefined; log?: Logger | undefined } = {}): KeyStore {
+  return Pkcs11KeyStore.open({
+    tokenLabel: at.tokenLabel, pin,
+    ...(at.module ? { module: at.module } : {}), ...(at.softhsmConf ? { softhsmConf: at.softhsmConf } : {}),
+    ...(opts.sessions ? { sessions: opts.sessions } : {}), ...(opts.log ? { log: opts.log } : {}),
+  });
 }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import pkcs11js from 'pkcs11js';
 import { HsmError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import type { GenerateKeyRequest, KeyCurve, KeyStore, Signer } from './key-store.js';
+import type { GenerateKeyRequest, KeyStore, KeyUsageAttributes, Signer, StoredKey } from './key-store.js';
 import { CURVES, curveFromParams, spkiFromEcPoint } from './ec-key-info.js';
 import { openPkcs11Module, type Pkcs11Module } from './pkcs11-module.js';
 import { Pkcs11SessionPool } from './pkcs11-session-pool.js';
@@ -27,31 +27,6 @@ export interface Pkcs11KeyStoreOptions {
   log?: Logger;
 }
 
-/** One private key found on the token, as the start-up guards inspect it. */
-export interface TokenPrivateKey {
-  label: string;
-  /** CKA_ID, lowercase hex. */
-  idHex: string;
-  /** undefined for curves (or key types) Keyline does not use. */
-  curve?: KeyCurve;
-  /** The matching public key object's SPKI, when the token holds one. */
-  publicKeySpki?: Uint8Array;
-  /** Signs a digest with this key (proof of possession, independent of any public object). */
-  signDigest(digest: Uint8Array): Promise<Uint8Array>;
-  /** What the token lets this key do and reveal (PKCS#11 v2.40 §4.9 attributes). */
-  usage: KeyUsageAttributes;
-}
-
-/** The private key attributes the start-up guards look at: a CA key is sensitive, never extractable, sign-only. */
-export interface KeyUsageAttributes {
-  sensitive: boolean;
-  extractable: boolean;
-  sign: boolean;
-  decrypt: boolean;
-  unwrap: boolean;
-  derive: boolean;
-}
-
 const USAGE_ATTRIBUTES = {
   sensitive: pkcs11js.CKA_SENSITIVE, extractable: pkcs11js.CKA_EXTRACTABLE, sign: pkcs11js.CKA_SIGN,
   decrypt: pkcs11js.CKA_DECRYPT, unwrap: pkcs11js.CKA_UNWRAP, derive: pkcs11js.CKA_DERIVE,
@@ -59,6 +34,7 @@ const USAGE_ATTRIBUTES = {
 
 /** A KeyStore backed by one PKCS#11 token. */
 export class Pkcs11KeyStore implements KeyStore {
+  readonly hardware = true;
   readonly tokenLabel: string;
   readonly pool: Pkcs11SessionPool;
   readonly #module: Pkcs11Module;
@@ -144,7 +120,7 @@ export class Pkcs11KeyStore implements KeyStore {
   }
 
   /** Every private key on the token, for the start-up guards (root key on the line, key present). */
-  async listPrivateKeys(): Promise<TokenPrivateKey[]> {
+  async listPrivateKeys(): Promise<StoredKey[]> {
     const p11 = this.pool.p11;
     const found = await this.pool.run('listing private keys', (session) => {
       const gen = this.pool.generation;

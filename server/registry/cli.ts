@@ -4,13 +4,10 @@
  * provisioning template; Azure DPS: an enrollment group on the issuing CA). Setup opens the HSM
  * as the server does, because registering a CA with AWS proves possession of its key.
  */
-import { readFileSync } from 'node:fs';
 import { parseCommand, runCli, UsageError } from '../../common/cli.js';
 import { createLogger } from '../../common/log.js';
-import { fromPemAll } from '../../common/pem.js';
-import { checkCaAtStartup } from '../ca/startup-checks.js';
 import { loadConfig, loadConfigWithoutSecrets } from '../config.js';
-import { Pkcs11KeyStore } from '../hsm/pkcs11-key-store.js';
+import { openCa } from '../open-ca.js';
 import { openStore } from '../store/open-store.js';
 import { parseRegistrySections, setupRegistry } from './registries.js';
 import { SELF_REGISTRY } from './self-registry.js';
@@ -119,25 +116,17 @@ async function setup(argv: string[]): Promise<number> {
     if (!name) throw new UsageError(`--registry NAME is required\n\n${SETUP_USAGE}`);
     const { config, secrets } = loadConfig(args.values.config);
     const log = createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level });
-    const rootPem = readFileSync(config.ca.rootCert, 'utf8');
-    const issuingPem = readFileSync(config.ca.issuingCert, 'utf8');
-    const [rootDer] = fromPemAll(rootPem);
-    const [issuingDer] = fromPemAll(issuingPem);
-    if (!rootDer || !issuingDer) throw new UsageError(`${config.ca.rootCert} or ${config.ca.issuingCert} holds no certificate`);
-    const keyStore = Pkcs11KeyStore.open({
-      module: config.hsm.module, softhsmConf: config.hsm.softhsmConf, tokenLabel: config.hsm.tokenLabel, pin: secrets.hsmPin, sessions: 1, log,
-    });
+    const ca = await openCa(config, secrets, { sessions: 1, log });
     try {
-      const { signer } = await checkCaAtStartup({ keyStore, rootDer, issuingDer, issuingKeyRef: config.hsm.issuingKey });
       const summary = await setupRegistry(config, name, {
-        issuingSigner: signer, issuingCaDer: issuingDer, issuingCaPem: issuingPem, log,
+        issuingSigner: ca.signer, issuingCaDer: ca.issuingDer, issuingCaPem: ca.issuingPem, log,
         progress: (m) => process.stderr.write(`${m}\n`),
       });
       if (args.values.json) process.stdout.write(JSON.stringify({ registry: name, ...summary }, null, 2) + '\n');
       else for (const [k, v] of Object.entries(summary)) process.stdout.write(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
       return 0;
     } finally {
-      await keyStore.close();
+      await ca.close();
     }
   });
 }

@@ -41,7 +41,7 @@ t.test('CA_KEY_NOT_IN_HSM: not a pkcs11 URI, key missing, or not a token', async
   await t.rejects(checkCaAtStartup({ ...input, issuingKeyRef: 'file:issuing.key.pem' }), { code: 'CA_KEY_NOT_IN_HSM' });
   await t.rejects(checkCaAtStartup({ ...input, issuingKeyRef: 'pkcs11:token=keyline-line;object=nope' }), { code: 'CA_KEY_NOT_IN_HSM' });
   const soft = createSoftSigner(undefined, input.issuingKeyRef);
-  const softStore: KeyStore = { getSigner: async () => soft, generateKeyPair: async () => '', close: async () => {} };
+  const softStore: KeyStore = { hardware: false, getSigner: async () => soft, generateKeyPair: async () => '', listPrivateKeys: async () => [], close: async () => {} };
   await t.rejects(checkCaAtStartup({ ...input, keyStore: softStore }), { code: 'CA_KEY_NOT_IN_HSM' });
 });
 

@@ -11,7 +11,10 @@ import { createSoftSigner } from '../../helpers/soft-signer.js';
 function fakeKeyStore(): KeyStore & { keys: Map<string, Signer>; generated: number } {
   const keys = new Map<string, Signer>();
   const ks = {
-    keys, generated: 0,
+    keys, generated: 0, hardware: false,
+    async listPrivateKeys() {
+      return [];
+    },
     async getSigner(ref: string) {
       const s = keys.get(ref);
       if (!s) throw new HsmError('HSM_KEY_NOT_FOUND', `no key ${ref}`);
