@@ -38,7 +38,7 @@ export function parseDerTree(buf: Uint8Array): DerNode {
       return { node: { tag, children }, end };
     }
     // A copy, not a view: structuredClone of a view would copy the whole sample per node.
-    return { node: { tag, value: buf.slice(v, end) }, end };
+    return { node: { tag, value: copyOf(buf.subarray(v, end)) }, end };
   };
   return walk(0, buf.length).node;
 }
@@ -161,14 +161,17 @@ const byteEdit: fc.Arbitrary<ByteEdit> = fc.oneof(
   fc.record({ op: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 32 }) }),
 );
 
-/** Applies raw edits in order. */
+/** A plain Uint8Array copy: Buffer#slice returns a view, so edits on one would reach the sample. */
+const copyOf = (b: Uint8Array): Uint8Array => new Uint8Array(b);
+
+/** Applies raw edits in order (never to `input` itself). */
 export function applyByteEdits(input: Uint8Array, edits: ByteEdit[]): Uint8Array {
-  let b = input;
+  let b = copyOf(input);
   for (const e of edits) {
     const at = b.length ? (e.op === 'append' ? 0 : e.at % b.length) : 0;
     switch (e.op) {
-      case 'flip': if (b.length) { b = b.slice(); b[at]! ^= 1 << e.bit; } break;
-      case 'set': if (b.length) { b = b.slice(); b[at] = e.byte; } break;
+      case 'flip': if (b.length) b[at]! ^= 1 << e.bit; break;
+      case 'set': if (b.length) b[at] = e.byte; break;
       case 'truncate': b = b.slice(0, at); break;
       case 'insert': b = new Uint8Array(Buffer.concat([b.subarray(0, at), e.bytes, b.subarray(at)])); break;
       case 'delete': b = new Uint8Array(Buffer.concat([b.subarray(0, at), b.subarray(at + e.n)])); break;

@@ -6,6 +6,7 @@ import { chipTarget } from './chip.js';
 import { configTarget } from './config.js';
 import { csrTarget } from './csr.js';
 import { kitTarget } from './kit.js';
+import { ocspTarget } from './ocsp.js';
 import { publicKeyTarget } from './public-key.js';
 import { seHostTarget } from './se-host.js';
 import { stationApiTarget } from './station-api.js';
@@ -14,6 +15,7 @@ import { stationApiTarget } from './station-api.js';
 export const TARGETS: readonly FuzzTarget<never>[] = [
   publicKeyTarget,
   csrTarget,
+  ocspTarget,
   chipTarget,
   kitTarget,
   seHostTarget,

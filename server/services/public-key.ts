@@ -7,6 +7,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
 import { ValidationError } from '../../common/errors.js';
 import * as x509 from '../../common/x509.js';
+import { csrSignatureValid } from './csr-signature.js';
 import { assertOnP256 } from './p256-point.js';
 
 /** id-ecPublicKey (RFC 5480 §2.1.1) and the secp256r1 named curve (RFC 5480 §2.1.1.1). */
@@ -103,8 +104,9 @@ export async function parseCsr(pem: string): Promise<{ publicKey: Uint8Array; su
   const publicKey = spkiToRaw(spki);
   let valid: boolean;
   try {
-    valid = await csr.verify();
+    valid = csrSignatureValid(new Uint8Array(csr.rawData), spki);
   } catch (err) {
+    if (err instanceof ValidationError) throw err;
     throw new ValidationError('CSR_SIGNATURE_INVALID', 'csr: signature could not be verified', { cause: err });
   }
   if (!valid) throw new ValidationError('CSR_SIGNATURE_INVALID', 'csr: signature does not verify with the request\'s own key');
