@@ -9,7 +9,8 @@ import { loadConfig } from './config.js';
 import { crlIssuerOf } from './ca/crl.js';
 import { openCa, type OpenedCa } from './open-ca.js';
 import { CRL_LEASE, CrlPublisher } from './services/crl-publisher.js';
-import { createRevocation, REVOCATION_REASONS } from './services/revocation.js';
+import { createRevocation } from './services/revocation.js';
+import { REVOCATION_REASONS, revocationRequest } from '../common/protocol/revocation.js';
 import { openStore } from './store/open-store.js';
 
 const USAGE = `Usage: keyline revoke (--serial S | --work-order ID | --certificate-serial X) --reason R [--config FILE] [--json]
@@ -41,6 +42,15 @@ export async function main(argv: string[]): Promise<number> {
     const targets = [v.serial, v['work-order'], v['certificate-serial']].filter((x) => x !== undefined);
     if (targets.length !== 1) throw new UsageError(`give exactly one of --serial, --work-order, --certificate-serial\n\n${USAGE}`);
     if (!v.reason) throw new UsageError(`--reason is required (one of ${REVOCATION_REASONS.join(', ')})`);
+    // Parsed with the API's schema before anything is opened: the same rules for both ways in.
+    const parsed = revocationRequest.safeParse({
+      ...(v.serial ? { serial: v.serial } : {}), ...(v['work-order'] ? { workOrder: v['work-order'] } : {}),
+      ...(v['certificate-serial'] ? { certificateSerial: v['certificate-serial'] } : {}), reason: v.reason,
+    });
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new UsageError(`--${issue.path.join('.').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`) || 'reason'}: ${issue.message}`);
+    }
     const { config, secrets } = loadConfig(v.config);
     const store = await openStore(config.store.url, { mustExist: true });
     let ca: OpenedCa | undefined;
@@ -53,10 +63,7 @@ export async function main(argv: string[]): Promise<number> {
         lease: { holder: `cli:${hostname()}:${process.pid}`, ttlMs: 30_000 },
       });
       const revocation = createRevocation({ store });
-      const revoked = await revocation.revoke({
-        ...(v.serial ? { serial: v.serial } : {}), ...(v['work-order'] ? { workOrder: v['work-order'] } : {}),
-        ...(v['certificate-serial'] ? { certificateSerial: v['certificate-serial'] } : {}), reason: v.reason,
-      }, `cli:${userInfo().username}`);
+      const revoked = await revocation.revoke(parsed.data, `cli:${userInfo().username}`);
       // Re-issued when something was revoked or the CRL is due, unless a server holds the lease.
       const published = await crl.sync();
       const signedHere = crl.isIssuer();

@@ -10,11 +10,17 @@ const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digit
 /** A work order or station id. */
 export const workOrderId = id;
 
-/** A chip serial number: 9 bytes as 18 hex digits (normalised to upper case). */
+/**
+ * A chip serial number: 9 bytes as 18 hex digits (ATECC608 datasheet §2.2, SN[0:8]), normalised to
+ * upper case. Branded: a `ChipSerial` exists only as the output of this schema, so code that takes
+ * one never checks it again.
+ */
 export const chipSerial = z
   .string()
   .regex(/^[0-9A-Fa-f]{18}$/, '18 hex digits (the 9-byte chip serial number)')
-  .transform((s) => s.toUpperCase());
+  .transform((s) => s.toUpperCase())
+  .brand<'ChipSerial'>();
+export type ChipSerial = z.output<typeof chipSerial>;
 
 /** A registry name as keyline.json's `registries` keys are ('self' is Keyline's own). */
 export const registryName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a registry name: 1-64 of a-z 0-9 -');
@@ -66,7 +72,11 @@ export type WorkOrderView = z.infer<typeof workOrderView>;
 /** GET /v1/work-orders */
 export const workOrderList = z.object({ workOrders: z.array(workOrderView) });
 
-/** POST /v1/units: the chip's public key (raw X‖Y hex or SPKI base64) or a PKCS#10 CSR in PEM. */
+/**
+ * POST /v1/units: the chip's public key (raw X‖Y hex or SPKI base64) or a PKCS#10 CSR in PEM.
+ * Parsing yields the typed request the provisioning service takes: the serial checked and
+ * normalised, exactly one key form, no optional fields left to interpret.
+ */
 export const unitIssueRequest = z
   .object({
     serial: chipSerial,
@@ -76,8 +86,21 @@ export const unitIssueRequest = z
     idempotencyKey: z.string().min(1).max(128).optional(),
   })
   .strict()
-  .refine((r) => (r.publicKey === undefined) !== (r.csr === undefined), { message: 'give exactly one of publicKey or csr', path: ['publicKey'] });
-export type UnitIssueRequest = z.infer<typeof unitIssueRequest>;
+  .refine((r) => (r.publicKey === undefined) !== (r.csr === undefined), { message: 'give exactly one of publicKey or csr', path: ['publicKey'] })
+  .transform((r): UnitIssueRequest => ({
+    serial: r.serial, workOrder: r.workOrder, idempotencyKey: r.idempotencyKey ?? null,
+    key: r.publicKey !== undefined ? { publicKey: r.publicKey } : { csr: r.csr! },
+  }));
+/** A unit to issue, as the station API's schema leaves it. */
+export interface UnitIssueRequest {
+  serial: ChipSerial;
+  workOrder: string;
+  idempotencyKey: string | null;
+  /** Raw X‖Y hex or SPKI base64 DER, or a CSR in PEM. */
+  key: { publicKey: string } | { csr: string };
+}
+/** The request a station sends (the schema's input). */
+export type UnitIssueBody = z.input<typeof unitIssueRequest>;
 
 /** The 201 answer to POST /v1/units. */
 export const unitIssued = z.object({

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import * as api from '../../common/protocol/station-api.js';
-import { revocationRequest } from '../services/revocation.js';
+import { revocationRequest } from '../../common/protocol/revocation.js';
 import { ROUTES, type RouteKey } from './route-table.js';
 
 const json = (s: z.ZodType) => z.toJSONSchema(s, { unrepresentable: 'any', io: 'input' });

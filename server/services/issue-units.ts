@@ -12,34 +12,11 @@
  * table: on PostgreSQL every statement is a network round trip, made under
  * the write lock in step 2.
  */
-import type { KeylineError } from '../../common/errors.js';
-import type { Logger } from '../../common/log.js';
-import type { DeviceIssuer, IssuedCertificate } from '../ca/device-issuer.js';
-import type { Store } from '../store/store.js';
+import type { IssuedCertificate } from '../ca/device-issuer.js';
 import { createGroupCommit } from './group-commit.js';
+import { asError, readRows, replayOf, snapshotOf, type IssueDeps, type UnitOutcome } from './issuance.js';
 import { evaluateIssue, type IssueRequest } from './policies.js';
-import { asError, readRows, recordBatch, replayOf, snapshotOf, type Pending } from './record-units.js';
-
-/** What a caller gets for one issued (or replayed) unit. */
-export interface IssueResult {
-  serial: string;
-  certificateDer: Uint8Array;
-  fingerprintSha256: string;
-  certificateSerial: string;
-  /** True when this is the earlier certificate returned to an idempotent retry. */
-  replayed: boolean;
-}
-
-/** One unit's outcome in a batch. */
-export type UnitOutcome = { ok: true; value: IssueResult } | { ok: false; error: KeylineError };
-
-/** Dependencies of the issuance pipeline. */
-export interface IssueDeps {
-  store: Store;
-  issuer: DeviceIssuer;
-  now: () => Date;
-  log: Logger;
-}
+import { recordBatch, type Pending } from './record-units.js';
 
 /** Builds the issue pipeline; returns `issueUnits(requests, station)`, one outcome per request. */
 export function createIssuePipeline(deps: IssueDeps): (reqs: IssueRequest[], station: string) => Promise<UnitOutcome[]> {

@@ -3,13 +3,14 @@
  * snapshot of what the database holds for one request. Each either passes, throws a typed
  * refusal, or (the idempotent retry) names the already-issued unit to return instead.
  */
-import { ConflictError, KeylineError, ValidationError } from '../../common/errors.js';
+import { ConflictError, KeylineError } from '../../common/errors.js';
+import type { ChipSerial } from '../../common/protocol/station-api.js';
 import type { Actor } from '../../common/roles.js';
 import type { UnitRecord, WorkOrderRecord } from '../store/store.js';
 
 /** One issuance request after its public key was parsed and checked on the curve. */
 export interface IssueRequest {
-  serial: string;
+  serial: ChipSerial;
   publicKey: Uint8Array;
   workOrder: string;
   idempotencyKey: string | null;
@@ -54,11 +55,6 @@ export function assertStationOnWorkOrder(actor: Actor, wo: WorkOrderRecord): voi
 /** When the order names its stations, only those may issue on it. */
 export const checkStationAllowed: IssueRule = (s) => assertStationOnWorkOrder({ id: s.station, role: 'station' }, order(s));
 
-/** The chip serial is 9 bytes, 18 uppercase hex digits (ATECC608 datasheet §2.2, SN[0:8]). */
-export const checkSerial: IssueRule = (s) => {
-  if (!/^[0-9A-F]{18}$/.test(s.req.serial)) throw new ValidationError('INVALID_SERIAL', `serial: expected 18 hex digits, got '${s.req.serial}'`);
-};
-
 /**
  * One public key under two serials means one key burned into two chips (a clone or a broken
  * GenKey): refuse. The caller records this refusal in the audit log.
@@ -93,7 +89,7 @@ export const checkQuota: IssueRule = (s) => {
 
 /** The rules in the order they are applied (the first refusal wins). */
 export const ISSUE_RULES: readonly IssueRule[] = [
-  checkWorkOrderExists, checkWorkOrderOpen, checkStationAllowed, checkSerial, checkKeyNotSeen, checkSerialReplay, checkQuota,
+  checkWorkOrderExists, checkWorkOrderOpen, checkStationAllowed, checkKeyNotSeen, checkSerialReplay, checkQuota,
 ];
 
 /** Applies the rules: `{ replay }` for a safe retry, `{}` to issue; throws the first refusal. */

@@ -6,9 +6,11 @@
  */
 import { KeylineError, ValidationError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
+import type { UnitIssueRequest } from '../../common/protocol/station-api.js';
 import type { DeviceIssuer } from '../ca/device-issuer.js';
 import type { StationRecord, StationRole, Store } from '../store/store.js';
-import { createIssuePipeline, type IssueResult, type UnitOutcome } from './issue-units.js';
+import type { IssueResult, UnitOutcome } from './issuance.js';
+import { createIssuePipeline } from './issue-units.js';
 import type { IssueRequest } from './policies.js';
 import { parseCsr, parsePublicKey } from './public-key.js';
 import { createOutboxWorker } from '../registry/outbox-worker.js';
@@ -17,17 +19,8 @@ import { createRegistrationGate } from './registration-gate.js';
 import { createUnitLifecycle } from './unit-lifecycle.js';
 import { createWorkOrders } from './work-orders.js';
 
-export type { IssueResult, UnitOutcome } from './issue-units.js';
+export type { IssueResult, UnitOutcome } from './issuance.js';
 export type { UnitDetail } from './unit-lifecycle.js';
-
-/** One unit to issue, as a station sends it: exactly one of publicKey (hex or SPKI base64) or csr. */
-export interface IssueUnitInput {
-  serial: string;
-  publicKey?: string;
-  csr?: string;
-  workOrder: string;
-  idempotencyKey?: string;
-}
 
 /** The most units one batch may carry. */
 export const MAX_BATCH = 100;
@@ -62,15 +55,10 @@ export function createProvisioning(deps: ProvisioningDeps) {
     waitMs: deps.confirmWaitMs ?? 10_000,
   });
 
-  async function parseRequest(input: IssueUnitInput): Promise<IssueRequest> {
-    if ((input.publicKey === undefined) === (input.csr === undefined)) {
-      throw new ValidationError('VALIDATION_FAILED', 'publicKey/csr: give exactly one of them');
-    }
-    if (typeof input.serial !== 'string' || !/^[0-9A-Fa-f]{18}$/.test(input.serial)) {
-      throw new ValidationError('INVALID_SERIAL', `serial: expected 18 hex digits, got '${String(input.serial)}'`);
-    }
-    const publicKey = input.publicKey !== undefined ? parsePublicKey(input.publicKey) : (await parseCsr(input.csr!)).publicKey;
-    return { serial: input.serial.toUpperCase(), publicKey, workOrder: input.workOrder, idempotencyKey: input.idempotencyKey ?? null };
+  // The schema checked the fields; what is left is the key material itself (curve, point, CSR signature).
+  async function withKey(req: UnitIssueRequest): Promise<IssueRequest> {
+    const publicKey = 'publicKey' in req.key ? parsePublicKey(req.key.publicKey) : (await parseCsr(req.key.csr)).publicKey;
+    return { serial: req.serial, publicKey, workOrder: req.workOrder, idempotencyKey: req.idempotencyKey };
   }
 
   return {
@@ -78,16 +66,16 @@ export function createProvisioning(deps: ProvisioningDeps) {
     ...createUnitLifecycle({ store, now, gate }),
 
     /** Issues one unit's certificate (see issue-units.ts); throws the unit's refusal. */
-    async issueUnit(input: IssueUnitInput, station: string): Promise<IssueResult> {
-      const [outcome] = await issueUnits([await parseRequest(input)], station);
+    async issueUnit(req: UnitIssueRequest, station: string): Promise<IssueResult> {
+      const [outcome] = await issueUnits([await withKey(req)], station);
       if (!outcome!.ok) throw outcome!.error;
       return outcome!.value;
     },
 
     /** Issues up to 100 units in one write transaction; one outcome per input, in order. */
-    async issueBatch(inputs: IssueUnitInput[], station: string): Promise<UnitOutcome[]> {
-      if (inputs.length > MAX_BATCH) throw new ValidationError('VALIDATION_FAILED', `units: at most ${MAX_BATCH} per batch, got ${inputs.length}`);
-      const parsed = await Promise.all(inputs.map((i) => parseRequest(i).then((req) => ({ req }), (err: unknown) => ({ err }))));
+    async issueBatch(reqs: UnitIssueRequest[], station: string): Promise<UnitOutcome[]> {
+      if (reqs.length > MAX_BATCH) throw new ValidationError('VALIDATION_FAILED', `units: at most ${MAX_BATCH} per batch, got ${reqs.length}`);
+      const parsed = await Promise.all(reqs.map((r) => withKey(r).then((req) => ({ req }), (err: unknown) => ({ err }))));
       const valid = parsed.flatMap((p) => ('req' in p ? [p.req] : []));
       const issued = valid.length ? await issueUnits(valid, station) : [];
       let next = 0;

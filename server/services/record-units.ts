@@ -7,8 +7,8 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, KeylineError } from '../../common/errors.js';
 import type { IssuedCertificate } from '../ca/device-issuer.js';
-import type { AuditEntry, OutboxAction, Tx, UnitRecord, WorkOrderRecord } from '../store/store.js';
-import type { IssueDeps, UnitOutcome } from './issue-units.js';
+import type { AuditEntry, OutboxAction, Tx, UnitRecord } from '../store/store.js';
+import { asError, keyHex, readRows, replayOf, snapshotOf, type IssueDeps, type UnitOutcome } from './issuance.js';
 import { evaluateIssue, type IssueRequest, type IssueSnapshot } from './policies.js';
 
 async function snapshot(tx: Tx, req: IssueRequest, station: string): Promise<IssueSnapshot> {
@@ -17,43 +17,6 @@ async function snapshot(tx: Tx, req: IssueRequest, station: string): Promise<Iss
   ]);
   return { req, station, workOrder, bySerial, byKey };
 }
-
-/** A batch's rows, read with two statements: orders by id, units by serial and by key (hex). */
-export interface BatchRows {
-  orders: Map<string, WorkOrderRecord>;
-  bySerial: Map<string, UnitRecord>;
-  byKey: Map<string, UnitRecord>;
-}
-
-const keyHex = (k: Uint8Array): string => Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('hex');
-
-/** Reads the rows the rules need for a batch of requests. */
-export async function readRows(tx: Tx, reqs: IssueRequest[]): Promise<BatchRows> {
-  const [orders, units] = await Promise.all([
-    tx.workOrders.getMany(reqs.map((r) => r.workOrder)),
-    tx.units.findBySerialsOrKeys(reqs.map((r) => r.serial), reqs.map((r) => r.publicKey)),
-  ]);
-  return {
-    orders: new Map(orders.map((o) => [o.id, o])),
-    bySerial: new Map(units.map((u) => [u.serial, u])),
-    byKey: new Map(units.map((u) => [keyHex(u.publicKey), u])),
-  };
-}
-
-/** The snapshot `snapshot()` would read for one request, taken from a batch's rows. */
-export const snapshotOf = (rows: BatchRows, req: IssueRequest, station: string): IssueSnapshot => ({
-  req, station, workOrder: rows.orders.get(req.workOrder) ?? null, bySerial: rows.bySerial.get(req.serial) ?? null, byKey: rows.byKey.get(keyHex(req.publicKey)) ?? null,
-});
-
-/** Any failure as a KeylineError (INTERNAL when it was not one). */
-export const asError = (err: unknown): KeylineError =>
-  err instanceof KeylineError ? err : new KeylineError('INTERNAL', 'issuance failed', { cause: err });
-
-/** The earlier certificate, returned to an idempotent retry. */
-export const replayOf = (u: UnitRecord): UnitOutcome => ({
-  ok: true,
-  value: { serial: u.serial, certificateDer: u.certificateDer, fingerprintSha256: u.fingerprintSha256, certificateSerial: u.certificateSerial, replayed: true },
-});
 
 /** One unit handed to the recording step. */
 export interface Pending {

@@ -5,35 +5,12 @@
  * cache invalidation) follows the commit through `onRevoked`; another process notices the new
  * rows through the revocation sequence number (services/revocation-watcher.ts).
  */
-import { z } from 'zod';
-import { KeylineError, ValidationError } from '../../common/errors.js';
+import { KeylineError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import type { CertStatus } from '../ca/ocsp-response.js';
 import { SELF_REGISTRY } from '../registry/self-registry.js';
 import { normaliseSerialHex, type RevocationReason, type Store, type Tx, type UnitRecord } from '../store/store.js';
-
-/**
- * Reasons accepted (RFC 5280 §5.3.1). certificateHold is refused: a hold must be releasable and
- * Keyline has no release, so it would be a permanent revocation under a misleading name.
- */
-export const REVOCATION_REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded',
-  'cessationOfOperation', 'privilegeWithdrawn', 'aACompromise'] as const satisfies readonly RevocationReason[];
-
-/** The request body of POST /v1/revocations (and the CLI's flags): exactly one target and a reason. */
-export const revocationRequest = z
-  .object({
-    serial: z.string().regex(/^[0-9A-Fa-f]{18}$/, 'expected 18 hex digits (a chip serial)').optional(),
-    workOrder: z.string().min(1).max(128).optional(),
-    certificateSerial: z.string().regex(/^(0x)?[0-9A-Fa-f]{1,40}$/, 'expected a hex certificate serial').optional(),
-    reason: z.enum(REVOCATION_REASONS),
-  })
-  .strict()
-  .refine((r) => [r.serial, r.workOrder, r.certificateSerial].filter((v) => v !== undefined).length === 1, {
-    message: 'give exactly one of serial, workOrder, certificateSerial',
-  });
-
-/** A parsed revocation request. */
-export type RevocationRequest = z.infer<typeof revocationRequest>;
+import type { RevocationRequest } from '../../common/protocol/revocation.js';
 
 /** One certificate the request touched. */
 export interface RevokedCertificate {
@@ -64,14 +41,8 @@ export function createRevocation(deps: RevocationDeps) {
   const now = deps.clock ?? (() => new Date());
   const log = deps.log ?? silentLogger;
 
-  /** Revokes what `input` names on behalf of `actor`; returns every certificate touched. */
-  async function revoke(input: unknown, actor: string): Promise<RevokedCertificate[]> {
-    const parsed = revocationRequest.safeParse(input);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new ValidationError('VALIDATION_FAILED', `${issue.path.join('.') || 'request'}: ${issue.message}`);
-    }
-    const req = parsed.data;
+  /** Revokes what `req` names on behalf of `actor`; returns every certificate touched. */
+  async function revoke(req: RevocationRequest, actor: string): Promise<RevokedCertificate[]> {
     const at = now().toISOString();
     const result = await deps.store.transaction(async (tx) => {
       const out: RevokedCertificate[] = [];

@@ -3,9 +3,9 @@
  * unit must reach). Operators create, change and close them (the route table says who may call);
  * a station reads only the orders it is allowed on. Every change is audited in its transaction.
  */
-import { KeylineError, ValidationError } from '../../common/errors.js';
+import { KeylineError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
-import { workOrderCreate, type WorkOrderCreate, type WorkOrderUpdate, type WorkOrderView } from '../../common/protocol/station-api.js';
+import type { WorkOrderCreate, WorkOrderUpdate, WorkOrderView } from '../../common/protocol/station-api.js';
 import type { Actor } from '../../common/roles.js';
 import type { Store, Tx, WorkOrderRecord } from '../store/store.js';
 import { SELF_REGISTRY } from '../registry/self-registry.js';
@@ -32,14 +32,8 @@ export async function workOrderOf(tx: Tx, id: string): Promise<WorkOrderRecord> 
 export function createWorkOrders(d: WorkOrderDeps) {
   const { store, now, log } = d;
   return {
-    /** Creates a work order; WORK_ORDER_EXISTS on a duplicate id, VALIDATION_FAILED on bad fields. */
-    async createWorkOrder(input: WorkOrderCreate, actor: string): Promise<WorkOrderView> {
-      const parsed = workOrderCreate.safeParse(input);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw new ValidationError('VALIDATION_FAILED', `${issue.path.join('.') || 'workOrder'}: ${issue.message}`, { detail: { field: issue.path.join('.') } });
-      }
-      const wo = parsed.data;
+    /** Creates a work order (fields checked by the `workOrderCreate` schema); WORK_ORDER_EXISTS on a duplicate id, UNKNOWN_REGISTRY. */
+    async createWorkOrder(wo: WorkOrderCreate, actor: string): Promise<WorkOrderView> {
       const registries = wo.registries ?? [SELF_REGISTRY];
       const preregistration = wo.preregistration ?? 'confirmed';
       const unknown = registries.find((r) => !d.registryNames.includes(r));

@@ -7,6 +7,7 @@
 
 import type { ChainFields } from '../audit/hash-chain.js';
 import type { Role } from '../../common/roles.js';
+import type { REVOCATION_REASONS } from '../../common/protocol/revocation.js';
 
 /** Lifecycle of a provisioned unit. */
 
@@ -157,8 +158,7 @@ export interface AuditRepo {
 }
 
 /** RFC 5280 §5.3.1 revocation reasons. */
-export type RevocationReason = 'unspecified' | 'keyCompromise' | 'cACompromise' | 'affiliationChanged' | 'superseded'
-  | 'cessationOfOperation' | 'certificateHold' | 'privilegeWithdrawn' | 'aACompromise';
+export type RevocationReason = (typeof REVOCATION_REASONS)[number] | 'certificateHold';
 
 /** One revoked certificate. */
 export interface RevocationRecord {

@@ -4,6 +4,7 @@ import { main } from '../../server/units-cli.js';
 import { capture, openFixtureStore, writeConfig } from './audit/cli-fixture.js';
 import { chipSerial, fakeIssuer, p256Key } from './services/helpers.js';
 import { STATION } from '../helpers/actors.js';
+import { issueReq } from '../helpers/requests.js';
 
 t.test('keyline units list / show against a real database file', async (t) => {
   const { config, db } = writeConfig(t.testdir());
@@ -15,7 +16,7 @@ t.test('keyline units list / show against a real database file', async (t) => {
   for (let i = 0; i < 5; i++) {
     const serial = chipSerial();
     serials.push(serial);
-    await prov.issueUnit({ serial, publicKey: p256Key().hex, workOrder: i < 3 ? 'WO-A' : 'WO-B' }, 'station-01');
+    await prov.issueUnit(issueReq({ serial, publicKey: p256Key().hex, workOrder: i < 3 ? 'WO-A' : 'WO-B' }), 'station-01');
   }
   await prov.quarantineUnit(serials[4]!, 'bad read-back', STATION);
   await store.close();

@@ -7,6 +7,7 @@ import t from 'tap';
 import { toPem } from '../../common/pem.js';
 import { CertChecker } from '../../station/cert-check.js';
 import { makeBackend } from './harness.js';
+import { issueReq } from '../helpers/requests.js';
 
 const SERIAL = '0123A1B2C3D4E5F6EE';
 const serialBytes = Buffer.from(SERIAL, 'hex');
@@ -19,7 +20,7 @@ function chipKey(): Uint8Array {
 t.test('prepare, read back, and every way it must fail', async (t) => {
   const b = await makeBackend(t);
   const key = chipKey();
-  const r = await b.prov.issueUnit({ serial: SERIAL, publicKey: Buffer.from(key).toString('hex'), workOrder: 'WO-1' }, 'station-01');
+  const r = await b.prov.issueUnit(issueReq({ serial: SERIAL, publicKey: Buffer.from(key).toString('hex'), workOrder: 'WO-1' }), 'station-01');
   const issued = { certificatePem: toPem(r.certificateDer), chainPem: b.chainPem };
   const checker = new CertChecker(b.rootPem);
   const prepared = checker.prepare(issued, SERIAL, key);

@@ -24,6 +24,7 @@ import { runLine, type LineDeps, type LineOptions, type LineResult } from '../..
 import { Progress } from '../../station/progress.js';
 import { createSoftSigner } from '../helpers/soft-signer.js';
 import type { Actor } from '../../common/roles.js';
+import { issueReq } from '../helpers/requests.js';
 
 /** The PKI and server side shared by the tests of one file. */
 export interface Backend {
@@ -73,7 +74,8 @@ export function apiFor(b: Backend, station = 'station-01'): LineDeps['api'] {
   return {
     issueUnit: (req) =>
       asApi(b, async (): Promise<UnitIssued> => {
-        const r = await b.prov.issueUnit(req, station);
+        // Parsed as the route parses it.
+        const r = await b.prov.issueUnit(issueReq(req), station);
         return { serial: r.serial, certificatePem: toPem(r.certificateDer), chainPem: b.chainPem, fingerprintSha256: r.fingerprintSha256, certificateSerial: r.certificateSerial };
       }),
     confirmUnit: (serial, fp) => asApi(b, () => b.prov.confirmUnit(serial, { fingerprintSha256: fp }, actor)),

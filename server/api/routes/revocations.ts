@@ -3,7 +3,7 @@
  * only (route table: a station must never be able to cut off devices); the service does the work.
  */
 import { KeylineError } from '../../../common/errors.js';
-import { revocationRequest } from '../../services/revocation.js';
+import { revocationRequest } from '../../../common/protocol/revocation.js';
 import { readJson } from '../middleware/body.js';
 import { principalOf } from '../middleware/mtls.js';
 import type { MountRoute } from '../route.js';

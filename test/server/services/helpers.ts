@@ -4,6 +4,8 @@
  */
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { DeviceCertRequest, DeviceIssuer, IssuedCertificate } from '../../../server/ca/device-issuer.js';
+import type { ChipSerial } from '../../../common/protocol/station-api.js';
+import { serialOf } from '../../helpers/requests.js';
 
 /** A fake issuer: "DER" = a fixed prefix ‖ serial ‖ key ‖ a fresh certificate serial; optional delay. */
 export function fakeIssuer(opts: { delayMs?: number } = {}): DeviceIssuer & { calls: number } {
@@ -31,7 +33,7 @@ export function p256Key(): { hex: string; spki: string; raw: Buffer } {
 
 let n = 0;
 /** A fresh, valid chip serial (0123 … EE, as ATECC608 serials look). */
-export function chipSerial(): string {
+export function chipSerial(): ChipSerial {
   n++;
-  return '0123' + (n + Math.floor(Math.random() * 1e6) * 1000).toString(16).toUpperCase().padStart(12, '0') + 'EE';
+  return serialOf('0123' + (n + Math.floor(Math.random() * 1e6) * 1000).toString(16).toUpperCase().padStart(12, '0') + 'EE');
 }

@@ -7,6 +7,8 @@ import { createProvisioning } from '../../../server/services/provisioning.js';
 import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
 import { chipSerial, fakeIssuer, p256Key } from './helpers.js';
 import { OPERATOR, STATION } from '../../helpers/actors.js';
+import { issueReq } from '../../helpers/requests.js';
+import { workOrderCreate } from '../../../common/protocol/station-api.js';
 
 /** A registry whose answer the test switches at will. */
 function switchable(name: string) {
@@ -34,7 +36,7 @@ async function setup(t: Test, extra: Registry[], waitMs = 300) {
   const outbox = createOutboxWorker({ store, registries, baseDelayMs: 20, maxDelayMs: 20, maxAttempts: 50 });
   const prov = createProvisioning({ store, issuer: fakeIssuer(), registryNames: registries.map((r) => r.name), outbox, confirmWaitMs: waitMs });
   const issue = async (workOrder: string) => {
-    const r = await prov.issueUnit({ serial: chipSerial(), publicKey: p256Key().hex, workOrder }, 'station-01');
+    const r = await prov.issueUnit(issueReq({ serial: chipSerial(), publicKey: p256Key().hex, workOrder }), 'station-01');
     return { serial: r.serial, fp: r.fingerprintSha256 };
   };
   return { store, prov, issue };
@@ -49,8 +51,8 @@ t.test('work orders name configured registries and a preregistration policy', as
   t.match(await prov.getWorkOrder('WO-2', OPERATOR), { registries: ['self', 'cloud'], preregistration: 'queued' });
   await t.rejects(prov.createWorkOrder({ id: 'WO-3', product: 'S', quota: 5, registries: ['self', 'azure-eu'] }, 'admin'),
     { code: 'UNKNOWN_REGISTRY', message: /'azure-eu' is not configured/ });
-  await t.rejects(prov.createWorkOrder({ id: 'WO-4', product: 'S', quota: 5, registries: ['cloud', 'cloud'] }, 'admin'), { code: 'VALIDATION_FAILED' });
-  await t.rejects(prov.createWorkOrder({ id: 'WO-5', product: 'S', quota: 5, preregistration: 'later' as never }, 'admin'), { code: 'VALIDATION_FAILED' });
+  t.notOk(workOrderCreate.safeParse({ id: 'WO-4', product: 'S', quota: 5, registries: ['cloud', 'cloud'] }).success, 'each registry once');
+  t.notOk(workOrderCreate.safeParse({ id: 'WO-5', product: 'S', quota: 5, preregistration: 'later' }).success);
 });
 
 t.test('confirmed: the self registration is delivered by the confirm itself', async (t) => {

@@ -10,6 +10,7 @@ import { createProvisioning } from '../../../server/services/provisioning.js';
 import { createRevocation } from '../../../server/services/revocation.js';
 import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
 import { chipSerial, fakeIssuer, p256Key } from './helpers.js';
+import { issueReq } from '../../helpers/requests.js';
 
 function countingRegistry(name: string) {
   const calls: string[] = [];
@@ -32,7 +33,7 @@ async function setup(t: Test) {
   const revocation = createRevocation({ store });
   await prov.createWorkOrder({ id: 'WO-1', product: 'S', quota: 10, registries: ['self', 'aws'], preregistration: 'queued' }, 'admin');
   await prov.createWorkOrder({ id: 'WO-2', product: 'S', quota: 10, registries: ['azure'], preregistration: 'queued' }, 'admin');
-  const issue = async (workOrder: string) => (await prov.issueUnit({ serial: chipSerial(), publicKey: p256Key().hex, workOrder }, 'station-01')).serial;
+  const issue = async (workOrder: string) => (await prov.issueUnit(issueReq({ serial: chipSerial(), publicKey: p256Key().hex, workOrder }), 'station-01')).serial;
   return { store, aws, azure, worker, revocation, issue };
 }
 

@@ -1,0 +1,28 @@
+/**
+ * POST /v1/revocations (and `keyline revoke`'s flags): what may be revoked and why, defined once
+ * for the API, the CLI and the OpenAPI document.
+ */
+import { z } from 'zod';
+
+/**
+ * Reasons accepted (RFC 5280 §5.3.1). certificateHold is refused: a hold must be releasable and
+ * Keyline has no release, so it would be a permanent revocation under a misleading name.
+ */
+export const REVOCATION_REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded',
+  'cessationOfOperation', 'privilegeWithdrawn', 'aACompromise'] as const;
+
+/** The request body of POST /v1/revocations (and the CLI's flags): exactly one target and a reason. */
+export const revocationRequest = z
+  .object({
+    serial: z.string().regex(/^[0-9A-Fa-f]{18}$/, 'expected 18 hex digits (a chip serial)').optional(),
+    workOrder: z.string().min(1).max(128).optional(),
+    certificateSerial: z.string().regex(/^(0x)?[0-9A-Fa-f]{1,40}$/, 'expected a hex certificate serial').optional(),
+    reason: z.enum(REVOCATION_REASONS),
+  })
+  .strict()
+  .refine((r) => [r.serial, r.workOrder, r.certificateSerial].filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one of serial, workOrder, certificateSerial',
+  });
+
+/** A parsed revocation request. */
+export type RevocationRequest = z.infer<typeof revocationRequest>;
