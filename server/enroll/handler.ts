@@ -7,7 +7,7 @@
 import { ERROR_TABLE, KeylineError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import {
-  ENROLL_ERROR_CODES, MAX_MESSAGE_BYTES, encodeMessage, enrollMessage, enrollRequest, enrollResponseTopic, parseRequestTopic,
+  MAX_MESSAGE_BYTES, encodeMessage, enrollMessage, enrollRequest, enrollResponseTopic, parseRequestTopic,
   type EnrollErrorCode, type EnrollResponse,
 } from '../../common/protocol/enrollment.js';
 import type { Broker, MessageHandler } from './broker.js';
@@ -22,15 +22,9 @@ export interface EnrollHandlerDeps {
   log?: Logger;
 }
 
-const WIRE_CODES = new Set<string>(ENROLL_ERROR_CODES);
-
-/** The wire code and public message of any error (unexposed ones become INTERNAL). */
+/** The wire code and public message of any error (unexposed ones become INTERNAL, message withheld). */
 export function toWireError(err: unknown): { code: EnrollErrorCode; message: string } {
-  if (err instanceof KeylineError) {
-    const m = ERROR_TABLE[err.code];
-    if (m.expose && WIRE_CODES.has(m.mqtt)) return { code: m.mqtt as EnrollErrorCode, message: err.message };
-    if (m.expose && m.mqtt === 'rejected') return { code: 'MALFORMED_MESSAGE', message: err.message };
-  }
+  if (err instanceof KeylineError && ERROR_TABLE[err.code].expose) return { code: ERROR_TABLE[err.code].mqtt, message: err.message };
   return { code: 'INTERNAL', message: 'internal error; retry later' };
 }
 
