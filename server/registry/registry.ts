@@ -7,7 +7,8 @@
  *
  * Failures are RegistryError (common/errors.ts): REGISTRY_THROTTLED / REGISTRY_UNAVAILABLE are
  * retried with backoff (honouring retryAfterMs), REGISTRY_REJECTED parks the job at once. Any
- * other thrown error counts as transient.
+ * other thrown error counts as transient. Every kind and mode runs the contract suite
+ * test/server/registry/registry.suite.ts.
  */
 import type { UnitRecord } from '../store/store.js';
 
@@ -29,13 +30,20 @@ export interface Registry {
   readonly name: string;
   /** Calls per second this registry admits (the outbox never exceeds it); unlimited when absent. */
   readonly maxPerSecond?: number;
-  /** Makes the unit known to the registry; idempotent. */
+  /**
+   * Makes the unit known to the registry; idempotent. A unit the registry holds withdrawn stays
+   * withdrawn: register then resolves leaving it so, or refuses with REGISTRY_REJECTED.
+   */
   register(unit: UnitRecord): Promise<RegistrationResult>;
   /**
    * CA-level modes only: whether the device has connected and the registry created it; returns
    * the registration then, null while it has not. Idempotent and read-only.
    */
   confirmConnection?(unit: UnitRecord): Promise<RegistrationResult | null>;
-  /** Withdraws the unit (revoked, deactivated or disabled, as the registry allows); idempotent. */
+  /**
+   * Withdraws the unit (revoked, deactivated or disabled, as the registry allows); idempotent. A
+   * unit never registered is withdrawn all the same where the registry could still admit it (a
+   * late register job, a CA-level first connection), so that neither brings it in; it resolves.
+   */
   revoke(unit: UnitRecord): Promise<void>;
 }

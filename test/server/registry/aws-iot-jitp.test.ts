@@ -1,7 +1,9 @@
 /**
- * AWS IoT just-in-time provisioning: `setup` registers the issuing CA with a verification
- * certificate signed in SoftHSM (checked with openssl), register() only awaits, and
- * confirmConnection() reports the device once its first connection made AWS provision it.
+ * AWS IoT just-in-time provisioning, what is particular to it: `setup` registers the issuing CA
+ * with a verification certificate signed in SoftHSM (checked with openssl); register() makes no
+ * call; a certificate still PENDING_ACTIVATION is not yet provisioned; the thing the template
+ * made. Awaiting, confirmation and revocation in 'jitp' mode are the contract suite's
+ * (aws-iot-registry.test.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -46,12 +48,12 @@ t.test('setup registers the issuing CA for JITP with a verification certificate 
   await t.rejects(awsIotKind.setup!('aws', f.config({ mode: 'jitp' }), f.ctx), { code: 'CONFIG_INVALID', message: /jitp: required/ });
 });
 
-t.test('jitp mode: register awaits without a call; confirmConnection is null until the device connected', async (t) => {
+t.test('jitp mode: register makes no call; PENDING_ACTIVATION is not provisioned yet; the thing comes from the template', async (t) => {
   const f = await awsFixture(t);
   const cfg = f.config({ mode: 'jitp', jitp: { roleArn: ROLE }, policyName: 'keyline-device', thingGroup: 'line-1', thingNamePrefix: 'kl-' });
   await awsIotKind.setup!('aws', cfg, f.ctx);
   const aws = awsIotKind.create('aws', cfg, f.ctx);
-  const [u, other] = await f.units(2);
+  const [u] = await f.units(1);
   const calls = f.fake.state.calls.length;
   t.same(await aws.register(u!), { externalId: `kl-${u!.serial}`, awaitingConnection: true });
   t.equal(f.fake.state.calls.length, calls, 'no call to AWS');
@@ -70,11 +72,5 @@ t.test('jitp mode: register awaits without a call; confirmConnection is null unt
   t.same([...thing.groups], ['line-1']);
   t.same([...thing.principals], [cert.arn]);
   t.same([...cert.policies], ['keyline-device']);
-
-  // Revoking a unit that never connected registers its certificate withdrawn, so JITP cannot admit it.
-  await aws.revoke(other!);
-  t.equal(f.fake.state.certificates.get(awsCertificateId(other!.certificateDer))?.status, 'REVOKED');
-  t.same(f.fake.connect(toPem(other!.certificateDer)), { ok: false, reason: 'certificate REVOKED' });
-  t.equal(await aws.confirmConnection!(other!), null);
   t.same(f.fake.state.violations, []);
 });

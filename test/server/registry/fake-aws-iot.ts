@@ -6,7 +6,8 @@
  * wrong gets 400 InvalidRequestException and is recorded in `state.violations`, which tests assert
  * empty. It keeps the state AWS would keep and answers as AWS does (409 on a duplicate
  * certificate, 404 on an unknown one, 406 when a revoked certificate is changed), and takes
- * injected faults: 429 throttling with Retry-After, 503, or a request left hanging.
+ * injected faults: 429 throttling with Retry-After, 503, a permanent refusal (400), or a request
+ * left hanging.
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -40,7 +41,7 @@ export interface FakeAwsIotState {
 }
 
 /** Faults the fake can inject. */
-export type FakeFault = 'throttle' | 'unavailable' | 'hang' | 'notFound';
+export type FakeFault = 'throttle' | 'unavailable' | 'reject' | 'hang' | 'notFound';
 
 /** Options of the fake. */
 export interface FakeAwsIotOptions {
@@ -304,6 +305,8 @@ export async function startFakeAwsIot(opts: FakeAwsIotOptions = {}): Promise<Fak
         state.calls.push({ op: `${op}!${f!.kind}`, url: url.pathname });
         if (f!.kind === 'throttle') return fail(res, new AwsFault(429, 'ThrottlingException', 'Rate exceeded'), { 'retry-after': String(opts.retryAfterSeconds ?? 1) });
         if (f!.kind === 'unavailable') return fail(res, new AwsFault(503, 'ServiceUnavailableException', 'Service unavailable'));
+        // A refusal no retry can fix (as for a request AWS finds invalid); injected, so not a violation.
+        if (f!.kind === 'reject') return fail(res, new AwsFault(400, 'InvalidRequestException', 'injected: request refused'));
         // A stale read: the resource appears absent (e.g. registered by a concurrent call a moment later).
         if (f!.kind === 'notFound') return fail(res, notFound('injected: resource not found'));
         hung.add(res);

@@ -72,8 +72,8 @@ export interface FakeDps {
   connectionString: string;
   state: FakeDpsState;
   violations: string[];
-  /** The next `n` requests answer 429 (Retry-After: retryAfterS), 503, or never. */
-  failNext(kind: 429 | 503 | 'hang', n?: number, retryAfterS?: number): void;
+  /** The next `n` requests answer 429 (Retry-After: retryAfterS), 503, 400 (a permanent refusal), or never. */
+  failNext(kind: 429 | 503 | 400 | 'hang', n?: number, retryAfterS?: number): void;
   /** A device presenting `certPem` registers, as DPS decides: individual entry first, then groups. */
   deviceConnects(certPem: string): RegistrationState;
   close(): Promise<void>;
@@ -109,7 +109,7 @@ export async function startFakeAzureDps(opts: { dir?: string; hostName?: string;
 
   const state: FakeDpsState = { enrollments: new Map(), groups: new Map(), registrations: new Map(), requests: [] };
   const violations: string[] = [];
-  const faults: { kind: 429 | 503 | 'hang'; retryAfterS: number }[] = [];
+  const faults: { kind: 429 | 503 | 400 | 'hang'; retryAfterS: number }[] = [];
   const hanging = new Set<ServerResponse>();
 
   /** Checks the Authorization header: SharedAccessSignature sr=&sig=&se=&skn= signed with our key. */
