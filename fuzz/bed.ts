@@ -4,12 +4,12 @@
  * there is one: the targets write thousands of rows) and the provisioning service. Also the
  * deterministic key and serial helpers the arbitraries use, so a replayed input means the same key.
  */
-import { createECDH, createHash } from 'node:crypto';
+import { createECDH, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { createIssuingCa, createRootCa } from '../server/ca/profiles.js';
+import { createIssuingCa, createRootCa, type Issuer } from '../server/ca/profiles.js';
 import { createTemplateDeviceIssuer } from '../server/ca/template-device-issuer.js';
 import type { DeviceIssuer } from '../server/ca/device-issuer.js';
 import { createProvisioning, type Provisioning } from '../server/services/provisioning.js';
@@ -25,6 +25,8 @@ export interface ProvisioningBed {
   prov: Provisioning;
   issuer: DeviceIssuer;
   issuingSigner: SoftSigner;
+  /** The issuing CA as profiles.ts takes it (to issue a config-signer certificate). */
+  issuing: Issuer;
   rootDer: Uint8Array;
   issuingDer: Uint8Array;
   close(): Promise<void>;
@@ -49,7 +51,7 @@ export async function provisioningBed(name: string): Promise<ProvisioningBed> {
   const db = new Database(file, { readonly: true });
   const prov = createProvisioning({ store, issuer, confirmWaitMs: 2000 });
   return {
-    dir, store, db, prov, issuer, issuingSigner, rootDer: new Uint8Array(root.rawData), issuingDer,
+    dir, store, db, prov, issuer, issuingSigner, issuing: { signer: issuingSigner, cert: issuing }, rootDer: new Uint8Array(root.rawData), issuingDer,
     async close() {
       db.close();
       await store.close();
@@ -65,8 +67,20 @@ export async function provisioningBed(name: string): Promise<ProvisioningBed> {
 export function p256FromSeed(seed: number): Uint8Array {
   const ecdh = createECDH('prime256v1');
   // Any 32 bytes below the group order are a key; a hash of the seed is, with overwhelming odds.
-  ecdh.setPrivateKey(createHash('sha256').update(`keyline-fuzz-${seed}`).digest());
+  ecdh.setPrivateKey(seedScalar(seed));
   return new Uint8Array(ecdh.getPublicKey().subarray(1));
+}
+
+/** The private key behind p256FromSeed(seed), as a node:crypto KeyObject (to sign as the device). */
+export function p256PrivateFromSeed(seed: number): KeyObject {
+  const d = seedScalar(seed);
+  const xy = p256FromSeed(seed);
+  const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+  return createPrivateKey({ key: { kty: 'EC', crv: 'P-256', d: b64(d), x: b64(xy.subarray(0, 32)), y: b64(xy.subarray(32)) }, format: 'jwk' });
+}
+
+function seedScalar(seed: number): Buffer {
+  return createHash('sha256').update(`keyline-fuzz-${seed}`).digest();
 }
 
 /** A chip serial from a small number: 0123 ‖ n (12 hex digits) ‖ EE, as ATECC608 serials look. */

@@ -36,8 +36,15 @@ export interface FuzzTarget<T = unknown> {
   setup(): Promise<FuzzProperty<T>>;
 }
 
-/** A check's optional outcome label. */
+/**
+ * A check's optional outcome label. A label starting `KNOWN: ` marks a finding already reported to
+ * the owner of code this work may not change; the runner counts and prints those apart so they
+ * stay visible without stopping the run at the first one.
+ */
 export type Outcome = string | void;
+
+/** The label prefix of a reported finding (see Outcome). */
+export const KNOWN = 'KNOWN: ';
 
 /** What the check of one input found wrong; the message names the rule broken. */
 export class FuzzFinding extends Error {

@@ -8,7 +8,7 @@
  */
 import 'reflect-metadata';
 import { parseArgs } from 'node:util';
-import { runTarget, type FuzzResult } from './harness.js';
+import { KNOWN, runTarget, type FuzzResult } from './harness.js';
 import { TARGETS } from './targets/index.js';
 
 const USAGE = `Usage: npm run fuzz -- [options]
@@ -86,7 +86,9 @@ async function main(): Promise<number> {
 
 function line(r: FuzzResult, want: number): string {
   const status = r.failure ? 'FAIL' : r.runs < want ? 'SHORT' : 'ok';
-  return `${status.padEnd(5)} ${r.target.padEnd(14)} ${String(r.runs).padStart(8)} inputs ${r.seconds.toFixed(1).padStart(7)} s ${String(Math.round(r.perSecond)).padStart(8)} inputs/s  heap ${(r.heapGrowthBytes / 1048576).toFixed(1)}/${(r.heapBoundBytes / 1048576).toFixed(0)} MiB`;
+  const known = Object.entries(r.outcomes).filter(([k]) => k.startsWith(KNOWN));
+  const knownText = known.length ? `  reported findings hit: ${known.map(([k, n]) => `${n} × ${k.slice(KNOWN.length)}`).join('; ')}` : '';
+  return `${status.padEnd(5)} ${r.target.padEnd(14)} ${String(r.runs).padStart(8)} inputs ${r.seconds.toFixed(1).padStart(7)} s ${String(Math.round(r.perSecond)).padStart(8)} inputs/s  heap ${(r.heapGrowthBytes / 1048576).toFixed(1)}/${(r.heapBoundBytes / 1048576).toFixed(0)} MiB${knownText}`;
 }
 
 function round(n: number): number {

@@ -5,8 +5,10 @@ import type { FuzzTarget } from '../harness.js';
 import { chipTarget } from './chip.js';
 import { configTarget } from './config.js';
 import { csrTarget } from './csr.js';
+import { enrollTarget } from './enroll.js';
 import { kitTarget } from './kit.js';
 import { ocspTarget } from './ocsp.js';
+import { ocspHttpTarget } from './ocsp-http.js';
 import { publicKeyTarget } from './public-key.js';
 import { seHostTarget } from './se-host.js';
 import { stationApiTarget } from './station-api.js';
@@ -16,9 +18,11 @@ export const TARGETS: readonly FuzzTarget<never>[] = [
   publicKeyTarget,
   csrTarget,
   ocspTarget,
+  ocspHttpTarget,
   chipTarget,
   kitTarget,
   seHostTarget,
   configTarget,
   stationApiTarget,
+  enrollTarget,
 ] as FuzzTarget<never>[];

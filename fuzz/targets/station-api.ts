@@ -196,8 +196,9 @@ async function handle(bed: ProvisioningBed, op: Op, param: string, body: unknown
   }
 }
 
-/** Checks one issued certificate against its request, and records it. */
-function judgeIssued(r: IssueResult, req: { serial: string; publicKey?: string; workOrder: string }, model: Model): void {
+/** Checks one issued certificate against its request (as sent, or as the schema parsed it), and records it. */
+function judgeIssued(r: IssueResult, sent: { serial: string; publicKey?: string; key?: { publicKey?: string }; workOrder: string }, model: Model): void {
+  const req = { serial: sent.serial, workOrder: sent.workOrder, publicKey: sent.publicKey ?? sent.key?.publicKey };
   ensure(r.serial === req.serial.toUpperCase(), `issued serial ${r.serial} for request ${req.serial}`);
   let cert: X509Certificate;
   try {
@@ -235,7 +236,7 @@ function judgeAnswer(input: Input, text: string, answer: unknown, model: Model):
       judgeIssued(answer as IssueResult, JSON.parse(text) as { serial: string; workOrder: string }, model);
       return `issueUnit ok${(answer as IssueResult).replayed ? ' (replayed)' : ''}`;
     case 'issueBatch': {
-      const { batch, results } = answer as { batch: Array<{ serial: string; publicKey?: string; workOrder: string }>; results: Array<{ ok: boolean; value?: IssueResult; error?: unknown }> };
+      const { batch, results } = answer as { batch: Array<{ serial: string; publicKey?: string; key?: { publicKey?: string }; workOrder: string }>; results: Array<{ ok: boolean; value?: IssueResult; error?: unknown }> };
       results.forEach((r, i) => {
         if (r.ok) judgeIssued(r.value!, batch[i]!, model);
         else {
