@@ -11,6 +11,9 @@ import { z } from 'zod';
 export const REVOCATION_REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded',
   'cessationOfOperation', 'privilegeWithdrawn', 'aACompromise'] as const;
 
+/** Every RFC 5280 §5.3.1 reason a revocation record may carry (certificateHold only from elsewhere). */
+export type RevocationReason = (typeof REVOCATION_REASONS)[number] | 'certificateHold';
+
 /** The request body of POST /v1/revocations (and the CLI's flags): exactly one target and a reason. */
 export const revocationRequest = z
   .object({

@@ -5,42 +5,17 @@
  * everything they do goes through `deps`, which main.ts builds from config and tests from fixtures.
  */
 import Koa from 'koa';
+export type { ApiDeps } from './deps.js';
 import { Router } from '@koa/router';
-import type { Logger } from 'pino';
-import type { AuditVerdict } from '../audit/audit-log.js';
-import type { Provisioning } from '../services/provisioning.js';
-import type { ReconcileReport } from '../services/reconcile.js';
-import type { Revocation } from '../services/revocation.js';
-import type { AuditRecord } from '../store/store.js';
+import type { ApiDeps } from './deps.js';
 import { handleErrors } from './errors.js';
-import { authenticate, type ClientAuthDeps } from './middleware/mtls.js';
-import { Metrics } from './metrics.js';
+import { authenticate } from './middleware/mtls.js';
 import { routeMounter, unmatched } from './route.js';
 import { mountOversight } from './routes/oversight.js';
 import { mountPublic } from './routes/public.js';
 import { mountRevocations } from './routes/revocations.js';
 import { mountUnits } from './routes/units.js';
 import { mountWorkOrders } from './routes/work-orders.js';
-
-/** What the API needs. */
-export interface ApiDeps {
-  provisioning: Provisioning;
-  /** Revocation (POST /v1/revocations); answers NOT_SUPPORTED without it. */
-  revocation?: Revocation;
-  /** Read-only views for operators, officers and auditors. */
-  oversight: {
-    auditPage(afterSeq: number, limit: number): Promise<AuditRecord[]>;
-    verifyAudit(): Promise<AuditVerdict>;
-    reconcile(workOrder?: string): Promise<ReconcileReport>;
-  };
-  /** The issuing CA and root certificates, PEM, returned with every issued certificate. */
-  chainPem: string;
-  auth: ClientAuthDeps;
-  health: () => Promise<{ ok: boolean; checks: Record<string, unknown> }>;
-  metrics: Metrics;
-  log: Logger;
-  bodyLimitBytes: number;
-}
 
 /** Builds the Koa application. */
 export function createApp(deps: ApiDeps): Koa {

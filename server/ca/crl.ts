@@ -5,7 +5,7 @@
 import { KeylineError } from '../../common/errors.js';
 import * as x509 from '../../common/x509.js';
 import type { Signer } from '../hsm/key-store.js';
-import type { RevocationReason } from '../store/store.js';
+import type { RevocationReason } from '../../common/protocol/revocation.js';
 import { bitString, derLength, ecdsaAlgorithm, ecdsaSigValue, enumerated, extension, integerFromNumber, seq, tlv, x509Time } from './der-writer.js';
 import { keyIdentifier } from './profiles.js';
 import { toCert } from './chain.js';

@@ -18,7 +18,7 @@
  *   signed across an invalidation is returned but not cached.
  */
 import { KeylineError, hasCode } from '../../common/errors.js';
-import { normaliseSerialHex } from '../store/store.js';
+import { normaliseSerialHex } from '../../common/certificate-serial.js';
 import { childrenOf, expectTlv } from './der-reader.js';
 import { OcspResponseCache, type OcspCacheEntry } from './ocsp-cache.js';
 import { CERT_ID_HASH_ALGORITHMS, parseOcspRequest, type OcspCertId } from './ocsp-request.js';

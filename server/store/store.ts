@@ -7,7 +7,7 @@
 
 import type { ChainFields } from '../audit/hash-chain.js';
 import type { Role } from '../../common/roles.js';
-import type { REVOCATION_REASONS } from '../../common/protocol/revocation.js';
+import type { RevocationReason } from '../../common/protocol/revocation.js';
 
 /** Lifecycle of a provisioned unit. */
 
@@ -158,7 +158,7 @@ export interface AuditRepo {
 }
 
 /** RFC 5280 §5.3.1 revocation reasons. */
-export type RevocationReason = (typeof REVOCATION_REASONS)[number] | 'certificateHold';
+export type { RevocationReason } from '../../common/protocol/revocation.js';
 
 /** One revoked certificate. */
 export interface RevocationRecord {
@@ -337,10 +337,7 @@ export interface LeaseRepo {
   get(name: string): Promise<{ holder: string; until: string } | null>;
 }
 
-/** A certificate serial as stored: lowercase hex of the value without leading zeros. */
-export function normaliseSerialHex(hex: string): string {
-  return hex.toLowerCase().replace(/^0+(?=.)/, '');
-}
+export { normaliseSerialHex } from '../../common/certificate-serial.js';
 
 /** The repositories one transaction sees; unusable after commit or rollback. */
 export interface Tx {

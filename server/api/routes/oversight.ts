@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { workOrderId } from '../../../common/protocol/station-api.js';
 import { validate } from '../middleware/body.js';
 import type { MountRoute } from '../route.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../deps.js';
 
 const auditQuery = z.object({
   afterSeq: z.coerce.number().int().min(0).optional(),

@@ -2,7 +2,7 @@
  * Liveness, metrics, the CA chain and the API description. The route table says which need no
  * identity (health, chain, description) and who may read the metrics.
  */
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../deps.js';
 import { openApiDocument } from '../openapi.js';
 import type { MountRoute } from '../route.js';
 

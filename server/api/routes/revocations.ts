@@ -7,7 +7,7 @@ import { revocationRequest } from '../../../common/protocol/revocation.js';
 import { readJson } from '../middleware/body.js';
 import { principalOf } from '../middleware/mtls.js';
 import type { MountRoute } from '../route.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../deps.js';
 
 /** Mounts POST /v1/revocations (answers NOT_SUPPORTED when the server runs without the revocation service). */
 export function mountRevocations(mount: MountRoute, deps: ApiDeps): void {

@@ -13,7 +13,7 @@ import { readJson, validate } from '../middleware/body.js';
 import { principalOf } from '../middleware/mtls.js';
 import { errorResponse } from '../errors.js';
 import type { MountRoute } from '../route.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../deps.js';
 
 /** Mounts the /v1/units routes. */
 export function mountUnits(mount: MountRoute, deps: ApiDeps): void {

@@ -6,7 +6,7 @@ import { workOrderCreate, workOrderId, workOrderUpdate } from '../../../common/p
 import { readJson, validate } from '../middleware/body.js';
 import { principalOf } from '../middleware/mtls.js';
 import type { MountRoute } from '../route.js';
-import type { ApiDeps } from '../app.js';
+import type { ApiDeps } from '../deps.js';
 
 /** Mounts the /v1/work-orders routes. */
 export function mountWorkOrders(mount: MountRoute, deps: ApiDeps): void {

@@ -4,7 +4,7 @@
 import { ConflictError, KeylineError, ValidationError } from '../../../common/errors.js';
 import { GENESIS_HASH, canonicalJson, recordHash } from '../../audit/hash-chain.js';
 import { normaliseSerialHex, type AuditEntry, type AuditRecord, type AuditRepo, type UnitRecord, type StationRepo, type UnitPage, type UnitRepo, type WorkOrderRepo } from '../store.js';
-import type { PgTxContext } from './pg-tx.js';
+import type { PgTxContext } from './pg-tx-context.js';
 import { toAudit, toStation, toUnit, toWorkOrder } from '../rows.js';
 import { UNIT_COLUMNS } from './pg-rows.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';

@@ -3,7 +3,7 @@
  */
 import { KeylineError } from '../../../common/errors.js';
 import { normaliseSerialHex, type CrlRepo, type EnrollmentRepo, type RevocationRepo } from '../store.js';
-import type { PgTxContext } from './pg-tx.js';
+import type { PgTxContext } from './pg-tx-context.js';
 import { toEnrollment, toNonce, toRevocation } from '../rows.js';
 
 /** Revocations; inserts hold the write lock, so `seq` order is commit order (listSince never skips one). */

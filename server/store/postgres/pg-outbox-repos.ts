@@ -5,7 +5,7 @@
  */
 import { KeylineError } from '../../../common/errors.js';
 import type { LeaseRepo, OutboxJobCount, OutboxJobRecord, OutboxRepo } from '../store.js';
-import type { PgTxContext } from './pg-tx.js';
+import type { PgTxContext } from './pg-tx-context.js';
 import { toOutboxJob, toRegistration, type Row } from '../rows.js';
 
 const byDue = (a: OutboxJobRecord, b: OutboxJobRecord) => (a.nextAttemptAt < b.nextAttemptAt ? -1 : a.nextAttemptAt > b.nextAttemptAt ? 1 : a.id - b.id);

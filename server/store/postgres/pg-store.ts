@@ -16,7 +16,8 @@ import type { Store, Tx, TxOptions } from '../store.js';
 import { mapPgError } from './pg-errors.js';
 import { hasSchema, migratePg } from './pg-migrate.js';
 import { PG_TYPES } from './pg-rows.js';
-import { createPgTx, createPgTxContext } from './pg-tx.js';
+import { createPgTx } from './pg-tx.js';
+import { createPgTxContext } from './pg-tx-context.js';
 
 /** Options of a PgStore. */
 export interface PgStoreOptions {
