@@ -6,6 +6,7 @@ import { chipTarget } from './chip.js';
 import { configTarget } from './config.js';
 import { csrTarget } from './csr.js';
 import { enrollTarget } from './enroll.js';
+import { jsonStrictTarget } from './json-strict.js';
 import { kitTarget } from './kit.js';
 import { ocspTarget } from './ocsp.js';
 import { ocspHttpTarget } from './ocsp-http.js';
@@ -15,6 +16,7 @@ import { stationApiTarget } from './station-api.js';
 
 /** The targets by name. */
 export const TARGETS: readonly FuzzTarget<never>[] = [
+  jsonStrictTarget,
   publicKeyTarget,
   csrTarget,
   ocspTarget,
