@@ -127,8 +127,10 @@ t.test('per-registry rate limit: calls are spaced by maxPerSecond, other registr
   const started = Date.now();
   t.same(await w.runOnce(), round({ delivered: 12 }));
   const times = slow.calls.map((c) => c.at).sort((a, b) => a - b);
-  // 50 ms apart (a few ms of slack: the call is logged just after its turn is handed out).
-  for (let i = 1; i < times.length; i++) t.ok(times[i]! - times[i - 1]! >= 45, `call ${i} spaced ${times[i]! - times[i - 1]!} ms`);
+  // The k-th call never runs before its turn at k × 50 ms (a few ms of slack: the call is
+  // logged just after its turn is handed out). Gaps between calls are not asserted: a loaded
+  // machine may run one call late and the next on time.
+  for (let i = 1; i < times.length; i++) t.ok(times[i]! - started >= i * 50 - 5, `call ${i} at ${times[i]! - started} ms, not before ${i * 50} ms`);
   t.ok(Date.now() - started >= 240, 'six calls at 20/s take at least 250 ms');
   t.ok(Math.max(...fast.calls.map((c) => c.at)) < times[2]!, 'the unlimited registry did not queue behind the limited one');
 });
@@ -153,8 +155,8 @@ t.test('two worker processes on one database file never deliver a job twice', as
   await issue(store, 12);
   const child = fileURLToPath(new URL('./outbox-process.ts', import.meta.url));
   const run = () => new Promise<string[]>((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', child, join(dir, 'keyline.db'), '20'], { timeout: 30_000 }, (err, out) =>
-      (err ? reject(err) : resolve(JSON.parse(out) as string[])));
+    execFile(process.execPath, ['--import', 'tsx', child, join(dir, 'keyline.db'), '20'], { timeout: 30_000 }, (err, out, stderr) =>
+      (err ? reject(new Error(`outbox child failed: ${stderr.slice(-2000)}`, { cause: err })) : resolve(JSON.parse(out) as string[])));
   });
   const [a, b] = await Promise.all([run(), run()]);
   const all = [...a!, ...b!];
