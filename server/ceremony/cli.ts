@@ -9,7 +9,8 @@ import { hasCode } from '../../common/errors.js';
 import { parseCommand, runCli, UsageError } from '../../common/cli.js';
 import { loadConfig } from '../config.js';
 import { openKeyStore } from '../hsm/open-key-store.js';
-import { initDevPki, type CeremonyEvent } from './init-dev.js';
+import type { CeremonyEvent } from './ceremony-event.js';
+import { initDevPki } from './init-dev.js';
 import { appendJsonl, makeIssuingCsr, readOption, signIssuingCsr } from './sign-csr.js';
 
 const STEPS_USAGE = `Usage: keyline ceremony <step> [options]

@@ -12,7 +12,7 @@ import type { KeyStore } from '../hsm/key-store.js';
 import { parsePkcs11Uri } from '../hsm/pkcs11-uri.js';
 import { ecdsaSignatureValid, toCert, verifyChain } from '../ca/chain.js';
 import { createIssuingCa, createIssuingCaCsr } from '../ca/profiles.js';
-import type { CeremonyEvent } from './init-dev.js';
+import type { CeremonyEvent } from './ceremony-event.js';
 
 /** Makes (or reuses) the issuing key named by `keyRef` in `lineStore` and returns its CSR as PEM. */
 export async function makeIssuingCsr(p: { lineStore: KeyStore; keyRef: string; org: string; record?: (e: CeremonyEvent) => Promise<void> }): Promise<string> {

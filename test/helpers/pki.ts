@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import type { Test } from 'tap';
-import { initDevPki, type CeremonyEvent, type DevPki, type InitDevOptions } from '../../server/ceremony/init-dev.js';
+import type { CeremonyEvent } from '../../server/ceremony/ceremony-event.js';
+import { initDevPki, type DevPki, type InitDevOptions } from '../../server/ceremony/init-dev.js';
 
 /** A dev PKI made for one test, with the ceremony's audit events. */
 export interface TestPki extends DevPki {
