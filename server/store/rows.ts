@@ -1,6 +1,6 @@
 /**
- * Row → record mappers shared by both stores: the schemas are the same (server/store/migrations
- * and postgres/migrations), BLOB/BYTEA arrive as Buffers (Uint8Arrays), JSON columns as text,
+ * Row → record mappers shared by both stores: the schemas are the same (sqlite/migrations and
+ * postgres/migrations), BLOB/BYTEA arrive as Buffers (Uint8Arrays), JSON columns as text,
  * and integers as numbers (the PostgreSQL pool parses BIGINT: postgres/pg-rows.ts).
  */
 import type { AuditRecord, EnrollmentRecord, NonceRecord, OutboxJobRecord, RegistrationRecord, RevocationRecord, StationRecord, UnitRecord, WorkOrderRecord } from './store.js';

@@ -1,7 +1,7 @@
 /**
- * A tiny forward-only migrator: applies migrations/NNN-name.sql files in order, each in its own
- * write transaction, recording them in schema_migrations. Two processes starting together are
- * safe: BEGIN IMMEDIATE makes the second wait, then it sees the version already applied.
+ * A tiny forward-only migrator: applies server/store/sqlite/migrations/NNN-name.sql in order,
+ * each in its own write transaction, recording them in schema_migrations. Two processes starting
+ * together are safe: BEGIN IMMEDIATE makes the second wait, then it sees the version applied.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ import type Database from 'better-sqlite3';
 import { KeylineError } from '../../../common/errors.js';
 
 /** The folder holding the shipped migrations. */
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
+export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations/', import.meta.url));
 
 /** One migration file. */
 export interface Migration {
