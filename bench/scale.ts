@@ -24,7 +24,7 @@ import { chipFileName } from '../emulator/chip-dir.js';
 import { connectDevice, enrollDevice, powerOn } from '../firmware-sim/boot.js';
 import { trustFromFactoryConfig } from '../firmware-sim/firmware-trust.js';
 import { initDevPki } from '../server/ceremony/init-dev.js';
-import { startTempPostgres, type TempPostgres } from '../server/store/postgres/temp-cluster.js';
+import { startTempPostgres, type TempPostgres } from '../scripts/temp-postgres.js';
 import { StationApiClient } from '../station/api-client.js';
 import { CertChecker } from '../station/cert-check.js';
 import { keylineProfile } from '../station/chip-steps.js';

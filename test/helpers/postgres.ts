@@ -5,8 +5,8 @@
  */
 import pg from 'pg';
 import tap from 'tap';
-import { findPgBinDir } from '../../server/store/postgres/pg-binaries.js';
-import { startTempPostgres, type TempPostgres } from '../../server/store/postgres/temp-cluster.js';
+import { findPgBinDir } from '../../scripts/pg-binaries.js';
+import { startTempPostgres, type TempPostgres } from '../../scripts/temp-postgres.js';
 
 let cluster: Promise<TempPostgres> | undefined;
 let databases = 0;

@@ -13,7 +13,7 @@ import { freePort, startMosquitto, type MosquittoHandle } from '../../bench/lib.
 import { startTcpBalancer, type TcpBalancer } from '../../scripts/tcp-balancer.js';
 import { fromPem } from '../../common/pem.js';
 import { openStore } from '../../server/store/open-store.js';
-import { startTempPostgres, type TempPostgres } from '../../server/store/postgres/temp-cluster.js';
+import { startTempPostgres, type TempPostgres } from '../../scripts/temp-postgres.js';
 import { issueStationIdentity } from '../helpers/server.js';
 import type { TestPki } from '../helpers/pki.js';
 import { KeylineProc } from './proc.js';

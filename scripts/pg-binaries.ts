@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeylineError } from '../../../common/errors.js';
+import { KeylineError } from '../common/errors.js';
 
 /** The system user a root process runs throw-away clusters as. */
 export const PG_SYSTEM_USER = 'keyline-pg';

@@ -5,8 +5,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import pg from 'pg';
 import t from 'tap';
-import { startTempPostgres } from '../../../server/store/postgres/temp-cluster.js';
-import { pgSkipReason } from '../../helpers/postgres.js';
+import { startTempPostgres } from '../../scripts/temp-postgres.js';
+import { pgSkipReason } from '../helpers/postgres.js';
 
 t.test('startTempPostgres: a database per call, fsync off, unprivileged, gone after stop()', { skip: pgSkipReason() }, async (t) => {
   const parent = t.testdir();

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { KeylineError } from '../../../common/errors.js';
+import { KeylineError } from '../common/errors.js';
 import { PG_SYSTEM_USER, pgRunAs, requirePgBinDir } from './pg-binaries.js';
 
 /** A running throw-away cluster. */
