@@ -9,7 +9,7 @@ import type { Logger } from '../../common/log.js';
 import type { Broker } from './broker.js';
 import type { EnrollmentService } from './enrollment-service.js';
 import { createEnrollHandler } from './handler.js';
-import { RateLimiter } from './rate-limiter.js';
+import { DeviceRequestLimiter } from './device-request-limiter.js';
 
 /** The wildcard filters of the two request topics. */
 export const REQUEST_FILTERS = [`${TOPIC_ROOT}/+/enroll/req`, `${TOPIC_ROOT}/+/enroll/mtls`] as const;
@@ -26,7 +26,7 @@ export interface EnrollmentDeps {
 
 /** Starts answering enrollment requests; resolves once subscribed. */
 export async function createEnrollment(d: EnrollmentDeps): Promise<{ close(): Promise<void> }> {
-  const handler = createEnrollHandler({ broker: d.broker, service: d.service, limiter: new RateLimiter({ perMinute: d.rateLimitPerMinute }), ...(d.log ? { log: d.log } : {}) });
+  const handler = createEnrollHandler({ broker: d.broker, service: d.service, limiter: new DeviceRequestLimiter({ perMinute: d.rateLimitPerMinute }), ...(d.log ? { log: d.log } : {}) });
   for (const f of REQUEST_FILTERS) await d.broker.subscribe(d.shareGroup ? `$share/${d.shareGroup}/${f}` : f, handler);
   return { close: () => d.broker.close() };
 }

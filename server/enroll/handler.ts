@@ -12,13 +12,13 @@ import {
 } from '../../common/protocol/enrollment.js';
 import type { Broker, MessageHandler } from './broker.js';
 import type { EnrollmentService } from './enrollment-service.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { DeviceRequestLimiter } from './device-request-limiter.js';
 
 /** What the handler needs. */
 export interface EnrollHandlerDeps {
   broker: Broker;
   service: EnrollmentService;
-  limiter: RateLimiter;
+  limiter: DeviceRequestLimiter;
   log?: Logger;
 }
 

@@ -12,7 +12,7 @@
 import { KeylineError, RegistryError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { OutboxJobRecord, Store, UnitRecord } from '../store/store.js';
-import type { RateLimiter } from './rate-limiter.js';
+import type { RegistryCallLimiter } from './registry-call-limiter.js';
 import type { Registry } from './registry.js';
 
 /** What happened to one job. */
@@ -21,7 +21,7 @@ export type DeliveryOutcome = 'delivered' | 'awaiting' | 'retried' | 'throttled'
 /** Settings and collaborators of delivery. */
 export interface DeliveryDeps {
   store: Store;
-  registries: ReadonlyMap<string, { registry: Registry; limiter: RateLimiter }>;
+  registries: ReadonlyMap<string, { registry: Registry; limiter: RegistryCallLimiter }>;
   now: () => Date;
   maxAttempts: number;
   awaitingCheckMs: number;
@@ -51,7 +51,7 @@ export async function deliverJob(d: DeliveryDeps, job: OutboxJobRecord): Promise
   }
 }
 
-async function register(d: DeliveryDeps, job: OutboxJobRecord, unit: UnitRecord, { registry, limiter }: { registry: Registry; limiter: RateLimiter }): Promise<DeliveryOutcome> {
+async function register(d: DeliveryDeps, job: OutboxJobRecord, unit: UnitRecord, { registry, limiter }: { registry: Registry; limiter: RegistryCallLimiter }): Promise<DeliveryOutcome> {
   // A unit revoked before its registration went out is never registered (its revoke job follows).
   if (unit.status === 'revoked') {
     await d.store.transaction((tx) => tx.outbox.markDelivered(job.id, at(d)));
@@ -83,7 +83,7 @@ async function register(d: DeliveryDeps, job: OutboxJobRecord, unit: UnitRecord,
   return 'delivered';
 }
 
-async function revoke(d: DeliveryDeps, job: OutboxJobRecord, unit: UnitRecord, { registry, limiter }: { registry: Registry; limiter: RateLimiter }): Promise<DeliveryOutcome> {
+async function revoke(d: DeliveryDeps, job: OutboxJobRecord, unit: UnitRecord, { registry, limiter }: { registry: Registry; limiter: RegistryCallLimiter }): Promise<DeliveryOutcome> {
   // A register call for the same unit may be in flight elsewhere: revoke only after it landed,
   // or the registration would arrive after the revocation and survive it.
   const nowIso = at(d);

@@ -4,7 +4,7 @@
  * replicas on one database) never deliver it at the same time; a worker that dies leaves a
  * lease that simply expires. What each outcome does to the job is in outbox-delivery.ts.
  *
- * Calls to one registry are spaced by its maxPerSecond across all replicas (shared-rate-limiter.ts). An idle round asks
+ * Calls to one registry are spaced by its maxPerSecond across all replicas (shared-registry-call-limiter.ts). An idle round asks
  * a read-only question first (`anyDue`), so an idle server does not take the database's write
  * lock every interval.
  *
@@ -15,8 +15,8 @@
 import type { Logger } from '../../common/log.js';
 import type { OutboxJobRecord, Store } from '../store/store.js';
 import { deliverJob, type DeliveryDeps, type DeliveryOutcome } from './outbox-delivery.js';
-import { createRateLimiter } from './rate-limiter.js';
-import { createSharedRateLimiter } from './shared-rate-limiter.js';
+import { createRegistryCallLimiter } from './registry-call-limiter.js';
+import { createSharedRegistryCallLimiter } from './shared-registry-call-limiter.js';
 import type { Registry } from './registry.js';
 
 /** Options of the outbox worker. */
@@ -75,7 +75,7 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
     // cloud account's); one without (Keyline's own) only pauses when it asks to.
     registries: new Map(o.registries.map((r) => [r.name, {
       registry: r,
-      limiter: r.maxPerSecond ? createSharedRateLimiter({ store: o.store, name: r.name, perSecond: r.maxPerSecond }) : createRateLimiter(undefined),
+      limiter: r.maxPerSecond ? createSharedRegistryCallLimiter({ store: o.store, name: r.name, perSecond: r.maxPerSecond }) : createRegistryCallLimiter(undefined),
     }])),
     now,
     maxAttempts: o.maxAttempts ?? 8,

@@ -6,7 +6,7 @@ import { mosquittoConfFragment, mosquittoLimits } from '../../../server/enroll/m
 import { mayPublish, maySubscribe } from '../../../server/enroll/device-acl.js';
 import { assignGroup } from '../../../server/enroll/group-rules.js';
 import { toWireError } from '../../../server/enroll/handler.js';
-import { RateLimiter } from '../../../server/enroll/rate-limiter.js';
+import { DeviceRequestLimiter } from '../../../server/enroll/device-request-limiter.js';
 import { topicMatches } from '../../../server/enroll/topic-match.js';
 import { KeylineError } from '../../../common/errors.js';
 
@@ -76,7 +76,7 @@ t.test('group rules: first match, every given field must match, else the default
 
 t.test('rate limiter: a burst of perMinute, then refill over time', async (t) => {
   let now = 0;
-  const rl = new RateLimiter({ perMinute: 2, now: () => now });
+  const rl = new DeviceRequestLimiter({ perMinute: 2, now: () => now });
   t.equal(rl.take(A), 0);
   t.equal(rl.take(A), 0);
   t.equal(rl.take(A), 30, 'one token every 30 s');

@@ -7,7 +7,7 @@
  */
 
 /** Spaces calls to one registry. */
-export interface RateLimiter {
+export interface RegistryCallLimiter {
   /** Resolves when the caller may make its call (reserving that turn). */
   take(): Promise<void>;
   /** No call before `ms` from now (the registry asked us to wait). */
@@ -15,7 +15,7 @@ export interface RateLimiter {
 }
 
 /** Creates a limiter admitting `perSecond` calls per second; unlimited (pauses only) when undefined. */
-export function createRateLimiter(perSecond: number | undefined, clock: () => number = Date.now): RateLimiter {
+export function createRegistryCallLimiter(perSecond: number | undefined, clock: () => number = Date.now): RegistryCallLimiter {
   const interval = perSecond !== undefined && Number.isFinite(perSecond) && perSecond > 0 ? 1000 / perSecond : 0;
   let last = -Infinity;
   let pausedUntil = -Infinity;

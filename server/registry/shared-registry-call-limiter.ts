@@ -1,17 +1,17 @@
 /**
  * A registry's call rate shared by every process on the database (replicas, --workers): a cloud
  * quota (AWS RegisterCertificateWithoutCA 10/s, DPS 1,000/min) is per account, not per replica.
- * Each call first takes its turn in this process (rate-limiter.ts), then the database slot: the
+ * Each call first takes its turn in this process (registry-call-limiter.ts), then the database slot: the
  * lease `rate:<registry>` taken for 1/rate by a fresh holder, which succeeds only once the
  * previous slot expired. N replicas together therefore stay at the registry's rate; a cloud's
  * Retry-After still pauses the replica that received it (the others receive their own).
  */
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/store.js';
-import { createRateLimiter, type RateLimiter } from './rate-limiter.js';
+import { createRegistryCallLimiter, type RegistryCallLimiter } from './registry-call-limiter.js';
 
 /** Options of a shared limiter. */
-export interface SharedRateLimiterOptions {
+export interface SharedRegistryCallLimiterOptions {
   store: Store;
   /** The registry's name (the lease is `rate:<name>`). */
   name: string;
@@ -21,9 +21,9 @@ export interface SharedRateLimiterOptions {
 }
 
 /** Creates a limiter admitting `perSecond` calls per second across all processes on `store`. */
-export function createSharedRateLimiter(o: SharedRateLimiterOptions): RateLimiter {
+export function createSharedRegistryCallLimiter(o: SharedRegistryCallLimiterOptions): RegistryCallLimiter {
   const clock = o.clock ?? Date.now;
-  const local = createRateLimiter(o.perSecond, clock);
+  const local = createRegistryCallLimiter(o.perSecond, clock);
   const intervalMs = 1000 / o.perSecond;
   const lease = `rate:${o.name}`.slice(0, 64);
   const iso = (ms: number) => new Date(ms).toISOString();

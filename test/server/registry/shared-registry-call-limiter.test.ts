@@ -2,8 +2,8 @@ import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { createSharedRateLimiter } from '../../../server/registry/shared-rate-limiter.js';
-import { createRateLimiter } from '../../../server/registry/rate-limiter.js';
+import { createSharedRegistryCallLimiter } from '../../../server/registry/shared-registry-call-limiter.js';
+import { createRegistryCallLimiter } from '../../../server/registry/registry-call-limiter.js';
 import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
 import type { Store } from '../../../server/store/store.js';
 import { freshPgDatabase, pgSkipReason } from '../../helpers/postgres.js';
@@ -12,7 +12,7 @@ import { PgStore } from '../../../server/store/postgres/pg-store.js';
 // Two replicas (two stores on one database), each with its own limiter for the same registry at
 // 20/s: together they must not exceed 20/s. Per-process limiters alone would allow 40/s.
 async function twoReplicas(t: Test, a: Store, b: Store): Promise<void> {
-  const limiters = [a, b].map((store) => createSharedRateLimiter({ store, name: 'aws-eu', perSecond: 20 }));
+  const limiters = [a, b].map((store) => createSharedRegistryCallLimiter({ store, name: 'aws-eu', perSecond: 20 }));
   const at: number[] = [];
   await Promise.all(limiters.flatMap((l) => Array.from({ length: 8 }, async () => { await l.take(); at.push(Date.now()); })));
   checkTurns(t, at);
@@ -34,7 +34,7 @@ function checkTurns(t: Test, at: number[]): void {
 }
 
 t.test('the control: per-process limiters alone let two replicas through at twice the rate', async (t) => {
-  const local = [createRateLimiter(20), createRateLimiter(20)];
+  const local = [createRegistryCallLimiter(20), createRegistryCallLimiter(20)];
   const at: number[] = [];
   await Promise.all(local.flatMap((l) => Array.from({ length: 8 }, async () => { await l.take(); at.push(Date.now()); })));
   at.sort((x, y) => x - y);
@@ -51,7 +51,7 @@ t.test('SQLite: two processes sharing a file share the rate', async (t) => {
   const other = new Promise<number[]>((resolve, reject) => {
     execFile(process.execPath, ['--import', 'tsx', child, file, '8', '20'], (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as number[])));
   });
-  const limiter = createSharedRateLimiter({ store, name: 'aws-eu', perSecond: 20 });
+  const limiter = createSharedRegistryCallLimiter({ store, name: 'aws-eu', perSecond: 20 });
   // Start once the child is likely running (it takes ~1 s to load), so the turns interleave.
   await new Promise((r) => setTimeout(r, 800));
   const mine: number[] = [];

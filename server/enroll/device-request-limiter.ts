@@ -4,7 +4,7 @@
  */
 
 /** Options of the limiter. */
-export interface RateLimiterOptions {
+export interface DeviceRequestLimiterOptions {
   perMinute: number;
   /** Clock in ms (tests pass a fake one). */
   now?: () => number;
@@ -12,15 +12,15 @@ export interface RateLimiterOptions {
   maxKeys?: number;
 }
 
-/** A token bucket per key. */
-export class RateLimiter {
+/** A token bucket per device (key: serial, or serial/mtls for the certificate channel). */
+export class DeviceRequestLimiter {
   readonly #perMs: number;
   readonly #capacity: number;
   readonly #now: () => number;
   readonly #maxKeys: number;
   readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
-  constructor(opts: RateLimiterOptions) {
+  constructor(opts: DeviceRequestLimiterOptions) {
     this.#capacity = opts.perMinute;
     this.#perMs = opts.perMinute / 60_000;
     this.#now = opts.now ?? Date.now;

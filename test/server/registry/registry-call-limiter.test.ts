@@ -1,8 +1,8 @@
 import t from 'tap';
-import { createRateLimiter } from '../../../server/registry/rate-limiter.js';
+import { createRegistryCallLimiter } from '../../../server/registry/registry-call-limiter.js';
 
 t.test('turns are handed out at most perSecond apart, in order', async (t) => {
-  const limiter = createRateLimiter(20); // 50 ms apart
+  const limiter = createRegistryCallLimiter(20); // 50 ms apart
   const at: number[] = [];
   const start = Date.now();
   await Promise.all(Array.from({ length: 5 }, async () => { await limiter.take(); at.push(Date.now()); }));
@@ -12,7 +12,7 @@ t.test('turns are handed out at most perSecond apart, in order', async (t) => {
 });
 
 t.test('pause (a registry\'s Retry-After) holds every later turn back', async (t) => {
-  const limiter = createRateLimiter(1000);
+  const limiter = createRegistryCallLimiter(1000);
   await limiter.take();
   const start = Date.now();
   limiter.pause(120);
@@ -21,7 +21,7 @@ t.test('pause (a registry\'s Retry-After) holds every later turn back', async (t
 });
 
 t.test('no rate: never waits, except when the registry asked for a pause', async (t) => {
-  const limiter = createRateLimiter(undefined);
+  const limiter = createRegistryCallLimiter(undefined);
   const start = Date.now();
   for (let i = 0; i < 100; i++) await limiter.take();
   t.ok(Date.now() - start < 50);
