@@ -15,7 +15,8 @@ import type { Progress, RunSummary } from './progress.js';
 import { provisionUnit } from './provision-unit.js';
 import { ServerGate } from './server-gate.js';
 import type { LineContext } from './unit-context.js';
-import { faultText, StopLine, UnitServer, type RegistrationWait, type UnitApi } from './unit-server.js';
+import { faultText, StopLine } from './line-signals.js';
+import { UnitClient, type RegistrationWait, type UnitApi } from './unit-client.js';
 
 /** What the line is built from (all injected; the CLI builds the real ones). */
 export interface LineDeps {
@@ -58,9 +59,9 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
   let inFlight = 0;
   let exhausted = false;
   const timing = { chipMs: 0, unitMs: 0, units: 0 };
-  const server = lineServer(deps, opts, log, () => stop !== null);
+  const client = lineClient(deps, opts, log, () => stop !== null);
   const line: LineContext = {
-    journal, progress, server, log, checker: deps.checker, profile: deps.profile,
+    journal, progress, client, log, checker: deps.checker, profile: deps.profile,
     workOrder: opts.workOrder, station: opts.station, onStep: deps.onStep, timing,
   };
 
@@ -102,11 +103,11 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
   opts.signal?.removeEventListener('abort', interrupt);
   const stopReason: RunSummary['stopReason'] = stop?.reason ?? (good >= opts.target ? 'done' : 'no-chips');
   if (stop?.message) progress.event(`line stopped: ${stop.message}`);
-  return { ...summarise(deps, opts, good, stopReason), timing: { ...timing, serverMs: server.ms } };
+  return { ...summarise(deps, opts, good, stopReason), timing: { ...timing, serverMs: client.ms } };
 }
 
 /** The line's server conversations, behind one gate that pauses and resumes every worker together. */
-function lineServer(deps: LineDeps, opts: LineOptions, log: Logger, stopping: () => boolean): UnitServer {
+function lineClient(deps: LineDeps, opts: LineOptions, log: Logger, stopping: () => boolean): UnitClient {
   const gate = new ServerGate({
     ...opts.retry,
     onPause: (msg) => {
@@ -117,7 +118,7 @@ function lineServer(deps: LineDeps, opts: LineOptions, log: Logger, stopping: ()
     // A stopping line gives up on a dead server instead of waiting for it.
     aborted: stopping,
   });
-  return new UnitServer(deps.api, gate, log, opts.registrationWait);
+  return new UnitClient(deps.api, gate, log, opts.registrationWait);
 }
 
 /** The run's counts from the journal (earlier runs of the work order included) and the progress. */

@@ -1,15 +1,14 @@
 /**
  * One chip through the line: identify it, decide whether this run takes it (new, resumed, or
- * someone else's), run the steps, and settle a failure. A chip that cannot even be identified
+ * someone else's), run the steps, and settle an incomplete confirmation or a failure. A chip that cannot even be identified
  * gets no journal entry: without a serial there is nothing to resume.
  */
-import type { ChipLease } from './chip-source.js';
-import { chipDecision } from './chip-source.js';
+import { chipDecision, type ChipLease } from './chip-source.js';
 import { inspectChip } from './chip-steps.js';
+import { faultText } from './line-signals.js';
 import { beginUnit, timeChip, type LineContext } from './unit-context.js';
-import { settleFailure, type UnitOutcome } from './unit-failure.js';
+import { pendIncomplete, settleFailure, type UnitOutcome } from './unit-failure.js';
 import { runSteps } from './unit-steps.js';
-import { faultText } from './unit-server.js';
 
 /** Provisions the chip behind `lease`; throws only what stops the line. */
 export async function provisionUnit(line: LineContext, lease: ChipLease): Promise<UnitOutcome> {
@@ -29,11 +28,13 @@ export async function provisionUnit(line: LineContext, lease: ChipLease): Promis
   }
   const u = beginUnit(line, lease.device, facts);
   if (decision.take === 'new') line.onStep?.('started', u.serial);
+  let confirmed;
   try {
-    await runSteps(u);
+    confirmed = await runSteps(u);
   } catch (err) {
     return settleFailure(u, lease, err);
   }
+  if (!confirmed.complete) return pendIncomplete(u, confirmed);
   const fingerprint = u.rec().fingerprintSha256!;
   line.progress.unitGood(u.serial, fingerprint);
   line.log.info({ serial: u.serial, workOrder: line.workOrder, fingerprint }, 'unit good');

@@ -19,7 +19,7 @@ export interface ServerGateOptions {
 
 /**
  * True for failures that mean "try again later": no connection, or the server says 503. A
- * REGISTRATION_PENDING 503 concerns one unit's registrations, not the server: UnitServer.confirm
+ * REGISTRATION_PENDING 503 concerns one unit's registrations, not the server: UnitClient.confirm
  * handles it without pausing the line.
  */
 export function isUnreachable(err: unknown): boolean {

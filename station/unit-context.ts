@@ -10,7 +10,7 @@ import type { CertChecker } from './cert-check.js';
 import type { ChipFacts, ProvisioningProfile } from './chip-steps.js';
 import { STEPS, type Journal, type Step, type UnitRecord } from './journal.js';
 import type { Progress } from './progress.js';
-import type { UnitServer } from './unit-server.js';
+import type { UnitClient } from './unit-client.js';
 
 /** The line's parts and settings every unit uses. */
 export interface LineContext {
@@ -18,7 +18,7 @@ export interface LineContext {
   checker: CertChecker;
   profile: ProvisioningProfile;
   progress: Progress;
-  server: UnitServer;
+  client: UnitClient;
   log: Logger;
   workOrder: string;
   station: string;

@@ -5,11 +5,23 @@
  */
 import { KeylineError, SecureElementError } from '../common/errors.js';
 import type { ChipLease } from './chip-source.js';
+import { faultText, StopLine, UnitFault } from './line-signals.js';
+import type { ConfirmResult } from './unit-client.js';
 import type { UnitContext } from './unit-context.js';
-import { faultText, RegistrationIncomplete, StopLine, UnitFault } from './unit-server.js';
 
 /** How a unit left the line. */
 export type UnitOutcome = 'good' | 'quarantined' | 'skipped' | 'pending';
+
+/**
+ * Written, locked and confirmed, but not known to every registry: never counted good; pending
+ * with the code (journal and report), confirmed again by a later run.
+ */
+export function pendIncomplete(u: UnitContext, r: Extract<ConfirmResult, { complete: false }>): UnitOutcome {
+  u.line.journal.pend(u.serial, r.reason);
+  u.line.progress.event(`not complete ${u.serial}: ${r.reason}`);
+  u.line.log.warn({ serial: u.serial, workOrder: u.line.workOrder, code: r.code }, `unit not complete: ${r.reason}`);
+  return 'pending';
+}
 
 /** Journals the failure of a unit and returns its outcome, or rethrows what stops the line. */
 export async function settleFailure(u: UnitContext, lease: ChipLease, err: unknown): Promise<UnitOutcome> {
@@ -17,14 +29,6 @@ export async function settleFailure(u: UnitContext, lease: ChipLease, err: unkno
   if (err instanceof StopLine) {
     line.journal.pend(serial, err.message);
     throw err;
-  }
-  if (err instanceof RegistrationIncomplete) {
-    // Written, locked and confirmed, but not known to every registry: never counted good;
-    // pending with the code (journal and report), confirmed again by a later run.
-    line.journal.pend(serial, err.message);
-    line.progress.event(`not complete ${serial}: ${err.message}`);
-    line.log.warn({ serial, workOrder: line.workOrder, code: err.code }, `unit not complete: ${err.message}`);
-    return 'pending';
   }
   if (!isPartFault(err)) {
     line.journal.pend(serial, faultText(err));
@@ -50,7 +54,7 @@ async function quarantine(u: UnitContext, err: unknown): Promise<UnitOutcome> {
   line.journal.quarantine(serial, reason, { possibleClone });
   // Once the sign request may have left (step keyed), the server may hold a certificate for
   // this part, even one this station never recorded: it must not count as shippable there either.
-  if (u.done('keyed')) await line.server.quarantine(serial, reason);
+  if (u.done('keyed')) await line.client.quarantine(serial, reason);
   line.progress.unitFailed(serial, reason, possibleClone);
   line.log.warn({ serial, workOrder: line.workOrder, possibleClone }, `unit quarantined: ${reason}`);
   return 'quarantined';

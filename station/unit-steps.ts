@@ -7,20 +7,24 @@ import { randomUUID } from 'node:crypto';
 import { toPem } from '../common/pem.js';
 import type { PreparedCertificates } from './cert-check.js';
 import { configureChip, generateKey, lockSlots, readCertificates, readPublicKey, writeCertificates } from './chip-steps.js';
+import { faultText, UnitFault } from './line-signals.js';
+import type { ConfirmResult } from './unit-client.js';
 import type { UnitContext } from './unit-context.js';
-import { faultText, UnitFault } from './unit-server.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-/** Runs steps 1-6 on the unit; throws what the first failing step throws. */
-export async function runSteps(u: UnitContext): Promise<void> {
+/**
+ * Runs steps 1-6 on the unit: what the confirmation came to (incomplete registrations leave the
+ * unit unconfirmed in the journal); throws what the first failing step throws.
+ */
+export async function runSteps(u: UnitContext): Promise<ConfirmResult> {
   await configure(u);
   const publicKey = await key(u);
   const prepared = await certificate(u, publicKey);
   await write(u, prepared);
   await verify(u, prepared, publicKey);
   await lock(u);
-  await confirm(u);
+  return confirm(u);
 }
 
 /** Step 1: config zone checked, written and locked; data zone locked. */
@@ -52,7 +56,7 @@ async function certificate(u: UnitContext, publicKey: Uint8Array): Promise<Prepa
     const rec = u.rec();
     return prepare(u, { certificatePem: toPem(rec.certificateDer!), chainPem: rec.chainPem! }, publicKey);
   }
-  const issued = await line.server.issue({ serial, publicKeyHex: hex(publicKey), workOrder: line.workOrder, idempotencyKey: u.rec().idempotencyKey! });
+  const issued = await line.client.issue({ serial, publicKeyHex: hex(publicKey), workOrder: line.workOrder, idempotencyKey: u.rec().idempotencyKey! });
   line.onStep?.('issued-unrecorded', serial);
   const prepared = prepare(u, issued, publicKey);
   u.advance('issued', {
@@ -87,11 +91,13 @@ async function lock(u: UnitContext): Promise<void> {
   u.advance('locked');
 }
 
-/** Step 6: confirm; only then is the unit good (the caller counts and labels it). */
-async function confirm(u: UnitContext): Promise<void> {
-  await u.line.server.confirm(u.serial, u.rec().fingerprintSha256!);
+/** Step 6: confirm; only a complete confirmation makes the unit good (the caller counts and labels it). */
+async function confirm(u: UnitContext): Promise<ConfirmResult> {
+  const result = await u.line.client.confirm(u.serial, u.rec().fingerprintSha256!);
+  if (!result.complete) return result;
   u.line.onStep?.('confirmed-unrecorded', u.serial);
   u.advance('confirmed');
+  return result;
 }
 
 /** Checks an issued certificate against the chip it is for; a refusal condemns the part. */

@@ -1,39 +1,25 @@
 /**
  * The line's three conversations with the server about one unit, each through the shared gate
  * (pause and retry while unreachable), and what each refusal means for the line: stop it
- * (quota, a station or work order refused), or condemn the part (clone, serial clash, bad key).
+ * (quota, a station or work order refused), condemn the part (clone, serial clash, bad key), or
+ * leave the unit pending (its registrations are not complete).
  */
-import { KeylineError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { UnitIssued } from '../common/protocol/station-api.js';
 import { ApiError, type StationApiClient } from './api-client.js';
+import { faultText, StopLine, UnitFault } from './line-signals.js';
 import type { ServerGate } from './server-gate.js';
 
-/** Ends the line: the quota is used up, or the server refuses this station or work order. */
-export class StopLine extends Error {
-  constructor(readonly reason: 'quota-exceeded' | 'error', message: string) {
-    super(message);
-  }
-}
-
-/** A chip, certificate or part fault: the unit is quarantined with this reason. */
-export class UnitFault extends Error {
-  constructor(message: string, readonly possibleClone = false) {
-    super(message);
-  }
-}
-
 /**
- * The server recorded the confirmation but the unit's registrations are not complete
- * (REGISTRATION_PENDING past the station's wait, or REGISTRY_REJECTED): the unit is not good;
- * the line keeps it pending with this code, and a later run confirms it again.
+ * What a confirm came to: complete, or recorded by the server but with its registrations not
+ * complete (REGISTRATION_PENDING past the station's wait, or REGISTRY_REJECTED). An incomplete
+ * unit is not good: the line keeps it pending with this reason, and a later run confirms it
+ * again. An outcome, not a fault, so it is returned rather than thrown.
  */
-export class RegistrationIncomplete extends Error {
-  constructor(readonly code: 'REGISTRATION_PENDING' | 'REGISTRY_REJECTED', message: string) {
-    super(`${code}: ${message}`);
-  }
-}
+export type ConfirmResult = { complete: true } | { complete: false; code: 'REGISTRATION_PENDING' | 'REGISTRY_REJECTED'; reason: string };
+
+const incomplete = (code: 'REGISTRATION_PENDING' | 'REGISTRY_REJECTED', message: string): ConfirmResult => ({ complete: false, code, reason: `${code}: ${message}` });
 
 /** How long confirm keeps retrying REGISTRATION_PENDING, and its backoff. */
 export interface RegistrationWait {
@@ -42,19 +28,17 @@ export interface RegistrationWait {
   maxDelayMs?: number;
 }
 
-/** `CODE: message` for a KeylineError, the message otherwise (journal reasons, events). */
-export function faultText(err: unknown): string {
-  return err instanceof KeylineError ? `${err.code}: ${err.message}` : String((err as Error)?.message ?? err);
-}
-
 /** Refusals on issue that mean this part (its key or serial) is wrong, not the line. */
 const PART_REFUSALS = new Set(['SERIAL_EXISTS', 'IDEMPOTENCY_MISMATCH', 'INVALID_PUBLIC_KEY', 'POINT_NOT_ON_CURVE', 'UNSUPPORTED_CURVE', 'INVALID_SERIAL']);
 
 /** The API calls the line makes. */
 export type UnitApi = Pick<StationApiClient, 'issueUnit' | 'confirmUnit' | 'quarantineUnit' | 'getUnit'>;
 
-/** Issue, confirm and quarantine for the line, with their refusal policy. */
-export class UnitServer {
+/**
+ * The line's client for one unit's server calls (issue, confirm, quarantine) over the station
+ * API, through the shared gate, with what each refusal means for the line.
+ */
+export class UnitClient {
   /** Time spent in server calls, summed over workers. */
   ms = 0;
 
@@ -76,22 +60,21 @@ export class UnitServer {
 
   /**
    * Confirms the unit and waits for its registrations: REGISTRATION_PENDING is retried with
-   * backoff for a bounded time (each retry is an idempotent confirm), then RegistrationIncomplete;
-   * REGISTRY_REJECTED is RegistrationIncomplete at once. Any other refusal whose answer may have
-   * been lost is settled by looking the unit up.
+   * backoff for a bounded time (each retry is an idempotent confirm), then comes back incomplete;
+   * REGISTRY_REJECTED is incomplete at once. Any other refusal whose answer may have been lost is
+   * settled by looking the unit up.
    */
-  async confirm(serial: string, fingerprint: string): Promise<void> {
+  async confirm(serial: string, fingerprint: string): Promise<ConfirmResult> {
     const deadline = Date.now() + (this.wait.totalMs ?? 60_000);
     let delay = this.wait.initialDelayMs ?? 1000;
     try {
       for (;;) {
         try {
           const r = await this.call(() => this.api.confirmUnit(serial, fingerprint));
-          if (!r.complete) throw new RegistrationIncomplete('REGISTRATION_PENDING', `unit ${serial}: registrations not complete`);
-          return;
+          return r.complete ? { complete: true } : incomplete('REGISTRATION_PENDING', `unit ${serial}: registrations not complete`);
         } catch (err) {
           if (!(err instanceof ApiError && err.code === 'REGISTRATION_PENDING')) throw err;
-          if (Date.now() + delay > deadline) throw new RegistrationIncomplete('REGISTRATION_PENDING', err.message);
+          if (Date.now() + delay > deadline) return incomplete('REGISTRATION_PENDING', err.message);
           this.log.info({ serial, delayMs: delay }, 'registrations pending, confirming again');
           await sleep(delay);
           delay = Math.min(delay * 2, this.wait.maxDelayMs ?? 10_000);
@@ -99,9 +82,9 @@ export class UnitServer {
       }
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      if (err.code === 'REGISTRY_REJECTED') throw new RegistrationIncomplete('REGISTRY_REJECTED', err.message);
+      if (err.code === 'REGISTRY_REJECTED') return incomplete('REGISTRY_REJECTED', err.message);
       const u = await this.call(() => this.api.getUnit(serial)).catch(() => null);
-      if (u?.status === 'confirmed' && u.fingerprintSha256 === fingerprint) return;
+      if (u?.status === 'confirmed' && u.fingerprintSha256 === fingerprint) return { complete: true };
       throw new UnitFault(`server refused the confirmation: ${err.code}: ${err.message}`);
     }
   }
