@@ -14,7 +14,7 @@ import { createBlankChip } from '../emulator/atecc608/factory.js';
 import type { Atecc608Chip } from '../emulator/atecc608/chip.js';
 import { AteccDevice, lockSummaryCrc } from '../secure-element/device.js';
 import { encodeCommand } from '../secure-element/packet.js';
-import { InProcessTransport } from '../secure-element/transports/in-process.js';
+import { InProcessTransport } from '../emulator/in-process-transport.js';
 import { openKitTcpDevices } from '../secure-element/transports/kit-tcp.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);

@@ -13,7 +13,7 @@ import type { Atecc608Chip, ChipOptions } from '../emulator/atecc608/chip.js';
 import { loadChipImage } from '../emulator/atecc608/image.js';
 import { AteccDevice } from '../secure-element/device.js';
 import { ENROLLMENT_COUNTER, Slot } from '../secure-element/slot-map.js';
-import { InProcessTransport } from '../secure-element/transports/in-process.js';
+import { InProcessTransport } from '../emulator/in-process-transport.js';
 import { readChipIdentity, type ChipIdentity } from './chip-identity.js';
 import { persistChip } from './chip-image.js';
 import { verifyConfiguration } from './config-verify.js';

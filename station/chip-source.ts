@@ -9,7 +9,7 @@ import { KeylineError, SecureElementError } from '../common/errors.js';
 import type { ChipPort } from '../emulator/chip-port.js';
 import { AteccDevice } from '../secure-element/device.js';
 import type { RunnerOptions } from '../secure-element/command-runner.js';
-import { InProcessTransport } from '../secure-element/transports/in-process.js';
+import { InProcessTransport } from '../emulator/in-process-transport.js';
 import { KitClient, KitTransport } from '../secure-element/transports/kit-client.js';
 import { KitHidTransport, listKitHid, type HidModule } from '../secure-element/transports/kit-hid.js';
 import { StreamLineLink } from '../secure-element/transports/stream-line-link.js';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
 import { AteccDevice } from '../../secure-element/device.js';
-import { InProcessTransport } from '../../secure-element/transports/in-process.js';
+import { InProcessTransport } from '../../emulator/in-process-transport.js';
 import { Slot } from '../../secure-element/slot-map.js';
 import { createRootCa } from '../../server/ca/profiles.js';
 import { toPem } from '../../common/pem.js';

@@ -5,7 +5,7 @@
 import { createBlankChip, type BlankChipOptions } from '../../emulator/atecc608/factory.js';
 import type { Atecc608Chip } from '../../emulator/atecc608/chip.js';
 import { AteccDevice, lockSummaryCrc } from '../../secure-element/device.js';
-import { InProcessTransport } from '../../secure-element/transports/in-process.js';
+import { InProcessTransport } from '../../emulator/in-process-transport.js';
 
 /** cryptoauthlib's test_ecc608_configdata (bytes 0-15 are the chip's own; 84-87 untouched by Write). */
 export const TEST_CONFIG = Uint8Array.from(

@@ -14,7 +14,7 @@ import { FakeHidKit } from '../secure-element/transports/fake-hid-kit.js';
 import { Journal } from '../../station/journal.js';
 import { blankChips, makeBackend, runOver } from './harness.js';
 import { AteccDevice } from '../../secure-element/device.js';
-import { InProcessTransport } from '../../secure-element/transports/in-process.js';
+import { InProcessTransport } from '../../emulator/in-process-transport.js';
 import { OPERATOR } from '../helpers/actors.js';
 
 t.test('provisions every chip: journal good, server confirmed, one label per unit', async (t) => {

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { openKitTcpDevices } from '../../../secure-element/transports/kit-tcp.js';
 import { loadChipImage } from '../../../emulator/atecc608/image.js';
 import { AteccDevice } from '../../../secure-element/device.js';
-import { InProcessTransport } from '../../../secure-element/transports/in-process.js';
+import { InProcessTransport } from '../../../emulator/in-process-transport.js';
 import { provision } from '../../secure-element/fixtures.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;

@@ -7,7 +7,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { randomBytes } from 'node:crypto';
 import type { Atecc608Chip } from '../../../emulator/atecc608/chip.js';
 import { AteccDevice } from '../../../secure-element/device.js';
-import { InProcessTransport } from '../../../secure-element/transports/in-process.js';
+import { InProcessTransport } from '../../../emulator/in-process-transport.js';
 import {
   certificateFingerprint, encodeMessage, enrollmentDigest, enrollRequestTopic, enrollResponse, enrollResponseTopic, type EnrollResponse, type ProofMessage,
 } from '../../../common/protocol/enrollment.js';

@@ -1,12 +1,13 @@
 /**
  * A Transport over an emulated chip in the same process: frames go straight to ChipPort.execute.
  * With the chip's timing model on, it waits the modelled execution time before answering, as a
- * host on a real bus would have to.
+ * host on a real bus would have to. It lives with the emulator, which provides it, so the host
+ * side (secure-element/) knows only the Transport interface and never the emulator.
  */
 import { setTimeout as sleepMs } from 'node:timers/promises';
-import { SecureElementError } from '../../common/errors.js';
-import type { ChipPort } from '../../emulator/chip-port.js';
-import type { Transport } from '../transport.js';
+import { SecureElementError } from '../common/errors.js';
+import type { ChipPort } from './chip-port.js';
+import type { Transport } from '../secure-element/transport.js';
 
 /** Options for InProcessTransport. */
 export interface InProcessOptions {

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { createBlankChip } from '../../../emulator/atecc608/factory.js';
-import { InProcessTransport } from '../../../secure-element/transports/in-process.js';
-import { encodeCommand } from '../../../secure-element/packet.js';
-import { transportSuite } from '../transport.suite.js';
+import { createBlankChip } from '../../emulator/atecc608/factory.js';
+import { InProcessTransport } from '../../emulator/in-process-transport.js';
+import { encodeCommand } from '../../secure-element/packet.js';
+import { transportSuite } from '../secure-element/transport.suite.js';
 
 t.test('transport suite: in-process', async (t) => {
   transportSuite(t, async () => new InProcessTransport(createBlankChip()));
