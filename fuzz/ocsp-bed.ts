@@ -9,7 +9,7 @@ import { createHash, verify, type KeyObject } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicOCSPResponse, OCSPResponse, OCSPResponseStatus } from '@peculiar/asn1-ocsp';
 import { createRootCa } from '../server/ca/profiles.js';
-import { integerFromHex, NULL, octetString, oid, seq, tlv } from '../server/ca/der-writer.js';
+import { integerFromHex, NULL, octetString, oid, seq, tlv } from '../common/der/writer.js';
 import { OcspResponder } from '../server/ca/ocsp-responder.js';
 import { OID_OCSP_NONCE, parseOcspRequest } from '../server/ca/ocsp-request.js';
 import { responderIdentity, type CertStatus } from '../server/ca/ocsp-response.js';

@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 import { KeylineError } from '../../common/errors.js';
 import { type CertDef, type CertLoc, COMP_CERT_SIZE, DateFormat, type DateFormatCode } from './cert-def.js';
 import { type CertDate, dateSize, decodeCompDates, encodeCompDates, expireDate, formatIso, writeDate } from './date.js';
-import { encodeEcdsaSigBitString, readTlv } from './der.js';
+import { derLength } from '../../common/der/writer.js';
 import { generateSerial, isGeneratedSerial } from './serial.js';
+import { encodeEcdsaSigBitString } from './signature-value.js';
 
 /** The per-certificate inputs of a build. */
 export interface BuildInputs {
@@ -145,14 +146,9 @@ export function attachSignature(def: CertDef, prefix: Uint8Array, rawSig: Uint8A
   out.set(sig, prefix.length);
   const lenBytes = def.tbsCertLoc.offset - 1; // tag byte, then the length field up to the TBS
   const body = out.length - 1 - lenBytes;
-  if (lenBytes === 3 && body < 0x10000 && body >= 0x100) {
-    out[2] = body >> 8;
-    out[3] = body & 0xff;
-  } else if (lenBytes === 2 && body >= 0x80 && body < 0x100) {
-    out[2] = body;
-  } else {
-    throw new KeylineError('ATCACERT_TEMPLATE_MISMATCH', `${def.name}: certificate length ${body} no longer fits its ${lenBytes}-byte length field`);
-  }
-  readTlv(out, 0); // sanity: the outer TLV spans exactly the buffer
+  const length = derLength(body);
+  // Rewritten in place, so the minimal encoding of the new length must have the template's size.
+  if (length.length !== lenBytes) throw new KeylineError('ATCACERT_TEMPLATE_MISMATCH', `${def.name}: certificate length ${body} no longer fits its ${lenBytes}-byte length field`);
+  out.set(length, 1);
   return out;
 }

@@ -4,7 +4,7 @@
  * template copies from the issuing CA (its subject and key identifier) byte for byte.
  */
 import { KeylineError } from '../../common/errors.js';
-import { children, readTlv, type Tlv } from './der.js';
+import { childrenOf, oidText, readTlv, type Tlv } from '../../common/der/reader.js';
 
 /** The located fields of a certificate. */
 export interface CertFields {
@@ -31,35 +31,35 @@ export function readCertFields(der: Uint8Array): CertFields {
   try {
     const cert = readTlv(der, 0);
     if (cert.tag !== 0x30 || cert.end !== der.length) throw new Error('not one SEQUENCE');
-    const [tbs, , signatureValue] = children(der, cert);
+    const [tbs, , signatureValue] = childrenOf(der, cert);
     if (!tbs || !signatureValue || tbs.tag !== 0x30 || signatureValue.tag !== 0x03) throw new Error('no TBSCertificate/signatureValue');
-    const f = children(der, tbs);
+    const f = childrenOf(der, tbs);
     const v3 = f[0]?.tag === 0xa0 ? 1 : 0;
     const [serial, , issuer, validity, subject, spki] = f.slice(v3, v3 + 6);
     if (!serial || !issuer || !validity || !subject || !spki) throw new Error('TBSCertificate too short');
-    const [notBefore, notAfter] = children(der, validity);
+    const [notBefore, notAfter] = childrenOf(der, validity);
     if (!notBefore || !notAfter) throw new Error('validity incomplete');
-    const [alg, key] = children(der, spki);
+    const [alg, key] = childrenOf(der, spki);
     let publicKeyOffset = -1;
     if (alg && key) {
-      const algIds = children(der, alg).map((t) => hex(der.subarray(t.valueOffset, t.end)));
-      if (algIds[0] === ID_EC_PUBLIC_KEY && algIds[1] === PRIME256V1 && key.length === 66 && der[key.valueOffset + 1] === 0x04) {
-        publicKeyOffset = key.valueOffset + 2;
+      const algIds = childrenOf(der, alg).map((t) => hex(der.subarray(t.value, t.end)));
+      if (algIds[0] === ID_EC_PUBLIC_KEY && algIds[1] === PRIME256V1 && key.end - key.value === 66 && der[key.value + 1] === 0x04) {
+        publicKeyOffset = key.value + 2;
       }
     }
     const extensions = new Map<string, { value: Tlv; critical: boolean }>();
     const extWrap = f.find((t) => t.tag === 0xa3);
     if (extWrap) {
-      const [seq] = children(der, extWrap);
-      for (const ext of seq ? children(der, seq) : []) {
-        const parts = children(der, ext);
-        const critical = parts.length === 3 && der[parts[1]!.valueOffset] === 0xff;
-        extensions.set(oidToDotted(der.subarray(parts[0]!.valueOffset, parts[0]!.end)), { value: parts[parts.length - 1]!, critical });
+      const [seq] = childrenOf(der, extWrap);
+      for (const ext of seq ? childrenOf(der, seq) : []) {
+        const parts = childrenOf(der, ext);
+        const critical = parts.length === 3 && der[parts[1]!.value] === 0xff;
+        extensions.set(oidText(der, parts[0]!), { value: parts[parts.length - 1]!, critical });
       }
     }
     return { cert, tbs, serial, issuer, notBefore, notAfter, subject, spki, publicKeyOffset, extensions, signatureValue };
   } catch (err) {
-    if (err instanceof KeylineError && err.code !== 'ATCACERT_INVALID') throw err;
+    if (err instanceof KeylineError && err.code !== 'MALFORMED_DER') throw err;
     throw new KeylineError('MALFORMED_DER', `not an X.509 certificate: ${(err as Error).message}`, { cause: err });
   }
 }
@@ -68,24 +68,8 @@ export function readCertFields(der: Uint8Array): CertFields {
 export function subjectKeyId(der: Uint8Array, fields: CertFields): Uint8Array | undefined {
   const ext = fields.extensions.get('2.5.29.14');
   if (!ext) return undefined;
-  const inner = readTlv(der, ext.value.valueOffset, ext.value.end);
-  return inner.tag === 0x04 ? der.slice(inner.valueOffset, inner.end) : undefined;
-}
-
-/** Dotted text of OID content bytes (X.690 §8.19). */
-export function oidToDotted(content: Uint8Array): string {
-  const arcs: number[] = [];
-  let v = 0;
-  for (const b of content) {
-    v = v * 128 + (b & 0x7f);
-    if (!(b & 0x80)) {
-      arcs.push(v);
-      v = 0;
-    }
-  }
-  const first = arcs.shift() ?? 0;
-  const a = first < 80 ? Math.floor(first / 40) : 2;
-  return [a, first - a * 40, ...arcs].join('.');
+  const inner = readTlv(der, ext.value.value, ext.value.end);
+  return inner.tag === 0x04 ? der.slice(inner.value, inner.end) : undefined;
 }
 
 function hex(b: Uint8Array): string {

@@ -6,7 +6,8 @@
 import { KeylineError } from '../../common/errors.js';
 import { type CertDef, COMP_CERT_SIZE } from './cert-def.js';
 import { type CertDate, compareDates, encodeCompDates, formatIso, maxDate, readDate } from './date.js';
-import { decodeEcdsaSigBitString, readTlv } from './der.js';
+import { readTlv, type Tlv } from '../../common/der/reader.js';
+import { decodeEcdsaSigBitString } from './signature-value.js';
 import { rebuildCertificate } from './rebuild.js';
 
 const mismatch = (def: CertDef, msg: string): never => {
@@ -18,13 +19,20 @@ const mismatch = (def: CertDef, msg: string): never => {
  * ATCACERT_TEMPLATE_MISMATCH for anything else that keeps rebuilding from giving `der` back exactly.
  */
 export function compressCertificate(def: CertDef, der: Uint8Array): Uint8Array {
-  const outer = readTlv(der, 0);
+  let outer: Tlv;
+  try {
+    outer = readTlv(der, 0);
+  } catch (err) {
+    throw new KeylineError('ATCACERT_INVALID', `certificate is not DER: ${(err as Error).message}`, { cause: err });
+  }
   if (outer.tag !== 0x30 || outer.end !== der.length) throw new KeylineError('ATCACERT_INVALID', 'certificate is not one DER SEQUENCE');
   try {
     return compressAgainst(def, der);
   } catch (err) {
     // Bytes that do not parse at this template's offsets mean the certificate is not of this template.
-    if (err instanceof KeylineError && err.code === 'ATCACERT_INVALID') throw new KeylineError('ATCACERT_TEMPLATE_MISMATCH', `${def.name}: ${err.message}`, { cause: err });
+    if (err instanceof KeylineError && (err.code === 'ATCACERT_INVALID' || err.code === 'MALFORMED_DER')) {
+      throw new KeylineError('ATCACERT_TEMPLATE_MISMATCH', `${def.name}: ${err.message}`, { cause: err });
+    }
     throw err;
   }
 }

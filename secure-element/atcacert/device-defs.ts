@@ -8,7 +8,9 @@ import { KeylineError, ValidationError } from '../../common/errors.js';
 import { type CertDef, DateFormat, NO_CERT_LOC, NO_DEVICE_LOC, SnSource } from './cert-def.js';
 import { readCertFields, subjectKeyId } from './cert-fields.js';
 import { type CertDate } from './date.js';
-import { type Der, encodeEcdsaSigBitString, marked, oid, raw, tlv } from './der.js';
+import { readTlv } from '../../common/der/reader.js';
+import { encodeEcdsaSigBitString } from './signature-value.js';
+import { type Der, marked, oid, raw, tlv } from './template-der.js';
 import { Slot } from '../slot-map.js';
 import { checkCompressedHeader } from './rebuild.js';
 
@@ -124,7 +126,7 @@ export function deviceCertDef(opts: DeviceDefOptions, variant: DateVariant): Cer
     if (!m) throw new Error(`internal: mark ${name} missing`);
     return { offset: m.offset, count: m.count };
   };
-  const tbsStart = cert.bytes[1]! & 0x80 ? 2 + (cert.bytes[1]! & 0x7f) : 2;
+  const tbsStart = readTlv(cert.bytes, 0).value;
   const tbsLen = tbs.bytes.length;
   const cn = at('cn');
   return {

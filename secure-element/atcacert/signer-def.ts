@@ -9,7 +9,7 @@ import { readCertFields, subjectKeyId } from './cert-fields.js';
 import { compressCertificate } from './compress.js';
 import { compareDates, maxDate, readDate } from './date.js';
 import { keyId } from './build.js';
-import { readTlv } from './der.js';
+import { readTlv, type Tlv } from '../../common/der/reader.js';
 import { Slot } from '../slot-map.js';
 import { CHAIN_ID, TemplateId } from './device-defs.js';
 
@@ -24,7 +24,7 @@ export function signerCertDef(issuingCaDer: Uint8Array): CertDef {
   const der = Uint8Array.from(issuingCaDer);
   const f = readCertFields(der);
   const sigAlg = readTlv(der, f.tbs.end);
-  if (Buffer.from(der.subarray(sigAlg.valueOffset, sigAlg.end)).toString('hex') !== ECDSA_WITH_SHA256) mismatch('signature algorithm is not ecdsa-with-SHA256');
+  if (Buffer.from(der.subarray(sigAlg.value, sigAlg.end)).toString('hex') !== ECDSA_WITH_SHA256) mismatch('signature algorithm is not ecdsa-with-SHA256');
   if (f.publicKeyOffset < 0) mismatch('subject key is not an uncompressed P-256 point');
   const publicKey = der.subarray(f.publicKeyOffset, f.publicKeyOffset + 64);
 
@@ -32,8 +32,8 @@ export function signerCertDef(issuingCaDer: Uint8Array): CertDef {
     tag === 0x17 ? DateFormat.RFC5280_UTC : tag === 0x18 ? DateFormat.RFC5280_GEN : mismatch(`time tag 0x${tag.toString(16)}`);
   const issueDateFormat = formatOf(f.notBefore.tag);
   const expireDateFormat = formatOf(f.notAfter.tag);
-  const issue = readDate(issueDateFormat, der, f.notBefore.valueOffset);
-  const expire = readDate(expireDateFormat, der, f.notAfter.valueOffset);
+  const issue = readDate(issueDateFormat, der, f.notBefore.value);
+  const expire = readDate(expireDateFormat, der, f.notAfter.value);
   const expireYears = compareDates(expire, maxDate(expireDateFormat)) === 0 ? 0 : expire.year - issue.year;
 
   // The SKI is an element only when it is the method-1 key ID atcacert computes; otherwise it stays in the template.
@@ -41,9 +41,9 @@ export function signerCertDef(issuingCaDer: Uint8Array): CertDef {
   let subjKeyId: CertLoc = NO_CERT_LOC;
   if (ski && Buffer.from(ski).equals(keyId(publicKey))) {
     const ext = f.extensions.get('2.5.29.14')!;
-    subjKeyId = { offset: readTlv(der, ext.value.valueOffset).valueOffset, count: 20 };
+    subjKeyId = { offset: readTlv(der, ext.value.value).value, count: 20 };
   }
-  const loc = (t: { valueOffset: number; length: number }): CertLoc => ({ offset: t.valueOffset, count: t.length });
+  const loc = (t: Tlv): CertLoc => ({ offset: t.value, count: t.end - t.value });
   const def: CertDef = {
     name: 'signer',
     templateId: TemplateId.signer,

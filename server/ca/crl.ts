@@ -6,7 +6,7 @@ import { KeylineError } from '../../common/errors.js';
 import * as x509 from '../../common/x509.js';
 import type { Signer } from '../hsm/key-store.js';
 import type { RevocationReason } from '../../common/protocol/revocation.js';
-import { bitString, derLength, ecdsaAlgorithm, ecdsaSigValue, enumerated, extension, integerFromNumber, seq, tlv, x509Time } from './der-writer.js';
+import { bitString, derLength, ecdsaAlgorithm, ecdsaSigValue, enumerated, extension, integerFromNumber, seq, tlv, x509Time } from '../../common/der/writer.js';
 import { keyIdentifier } from './profiles.js';
 import { toCert } from './chain.js';
 
@@ -141,7 +141,7 @@ function timeSize(d: Date): number {
   return y >= 1950 && y < 2050 ? 15 : 17;
 }
 
-/** Writes the Time of x509Time (der-writer.ts) digit by digit: no string per entry. */
+/** Writes the Time of x509Time (common/der/writer.ts) digit by digit: no string per entry. */
 function writeTime(out: Buffer, at: number, d: Date): number {
   const y = d.getUTCFullYear();
   const utc = y >= 1950 && y < 2050;

@@ -8,8 +8,8 @@
  * and ignored (§4.1.2 leaves them optional); a nonce is noted, never echoed (see ocsp-responder.ts).
  */
 import { KeylineError } from '../../common/errors.js';
-import { childrenOf, expectTlv, integerHex, readTlv, type Tlv } from './der-reader.js';
-import { NULL, octetString, oid, seq } from './der-writer.js';
+import { childrenOf, expectTlv, integerHex, readTlv, type Tlv } from '../../common/der/reader.js';
+import { NULL, octetString, oid, seq } from '../../common/der/writer.js';
 
 /** id-pkix-ocsp-nonce (RFC 6960 §4.4.1). */
 export const OID_OCSP_NONCE = '1.3.6.1.5.5.7.48.1.2';

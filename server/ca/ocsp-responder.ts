@@ -19,7 +19,7 @@
  */
 import { KeylineError, hasCode } from '../../common/errors.js';
 import { normaliseSerialHex } from '../../common/certificate-serial.js';
-import { childrenOf, expectTlv } from './der-reader.js';
+import { childrenOf, expectTlv } from '../../common/der/reader.js';
 import { OcspResponseCache, type OcspCacheEntry } from './ocsp-cache.js';
 import { CERT_ID_HASH_ALGORITHMS, parseOcspRequest, type OcspCertId } from './ocsp-request.js';
 import { issuerHashes, ocspErrorResponse, signedOcspResponse, singleResponse, type CertStatus, type OcspResponderIdentity } from './ocsp-response.js';

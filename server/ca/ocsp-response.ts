@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Signer } from '../hsm/key-store.js';
 import type { RevocationReason } from '../../common/protocol/revocation.js';
 import { CRL_REASON_CODES } from './crl.js';
-import { bitString, ecdsaAlgorithm, ecdsaSigValue, enumerated, generalizedTime, octetString, oid, seq, tlv, tlvOf } from './der-writer.js';
+import { bitString, ecdsaAlgorithm, ecdsaSigValue, enumerated, generalizedTime, octetString, oid, seq, tlv, tlvOf } from '../../common/der/writer.js';
 import { CERT_ID_HASH_ALGORITHMS, type CertIdHash } from './ocsp-request.js';
 import { keyIdentifier } from './profiles.js';
 

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hasCode } from '../../common/errors.js';
 import { canonicalConfigBytes } from '../../common/protocol/enrollment.js';
 import type { KeyStore, Signer } from '../hsm/key-store.js';
-import { ecdsaSigValue } from '../ca/der-writer.js';
+import { ecdsaSigValue } from '../../common/der/writer.js';
 import { createConfigSignerCert, type Issuer } from '../ca/profiles.js';
 
 /** Signs configuration documents. */

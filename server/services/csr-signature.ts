@@ -6,7 +6,7 @@
  */
 import { createPublicKey, verify } from 'node:crypto';
 import { ValidationError } from '../../common/errors.js';
-import { childrenOf, expectTlv } from '../ca/der-reader.js';
+import { childrenOf, expectTlv } from '../../common/der/reader.js';
 
 /** ecdsa-with-SHA256/384/512 (RFC 5758 §3.2), as OID content bytes → the hash node:crypto names. */
 const ECDSA_WITH: Record<string, string> = { '2a8648ce3d040302': 'sha256', '2a8648ce3d040303': 'sha384', '2a8648ce3d040304': 'sha512' };

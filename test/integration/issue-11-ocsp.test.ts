@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../../common/log.js';
 import { fromPem } from '../../common/pem.js';
 import { toCert } from '../../server/ca/chain.js';
-import { NULL, integerFromHex, octetString, oid, seq, tlv } from '../../server/ca/der-writer.js';
+import { NULL, integerFromHex, octetString, oid, seq, tlv } from '../../common/der/writer.js';
 import { OID_OCSP_NONCE } from '../../server/ca/ocsp-request.js';
 import { spkiKeyBits } from '../../server/ca/ocsp-responder.js';
 import { randomSerialHex } from '../../server/ca/profiles.js';

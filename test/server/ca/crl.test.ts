@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeyPairSync, sign, verify } from 'node:crypto';
-import { childrenOf, readTlv } from '../../../server/ca/der-reader.js';
+import { childrenOf, readTlv } from '../../../common/der/reader.js';
 import { issueCrl } from '../../../server/ca/crl.js';
 import type { Signer } from '../../../server/hsm/key-store.js';
 

@@ -7,7 +7,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { OCSPRequest } from '@peculiar/asn1-ocsp';
-import { NULL, integerFromHex, octetString, oid, seq, tlv } from '../../../server/ca/der-writer.js';
+import { NULL, integerFromHex, octetString, oid, seq, tlv } from '../../../common/der/writer.js';
 import { OID_OCSP_NONCE, parseOcspRequest } from '../../../server/ca/ocsp-request.js';
 
 const SHA1 = '1.3.14.3.2.26';

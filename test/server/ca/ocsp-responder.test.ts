@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createHash, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicOCSPResponse, OCSPResponse, OCSPRequest } from '@peculiar/asn1-ocsp';
-import { integerFromHex, NULL, octetString, oid, seq, tlv } from '../../../server/ca/der-writer.js';
+import { integerFromHex, NULL, octetString, oid, seq, tlv } from '../../../common/der/writer.js';
 import { OcspResponder, spkiKeyBits, type OcspResponderDeps } from '../../../server/ca/ocsp-responder.js';
 import { responderIdentity, type CertStatus } from '../../../server/ca/ocsp-response.js';
 import { OID_OCSP_NONCE } from '../../../server/ca/ocsp-request.js';

@@ -1,9 +1,10 @@
 /**
- * The DER pieces CRLs and OCSP responses need (X.690 §8, §10), written straight into Buffers:
- * a 100,000-entry CRL is built from these in tens of milliseconds, where a generic ASN.1 object
- * model spends seconds. Lengths up to 2^32 (a CRL can pass the 64 KiB a certificate never does).
+ * The one DER writer (X.690 §8, §10), written straight into Buffers: the CRLs and OCSP responses
+ * of the server (a 100,000-entry CRL is built from these in tens of milliseconds, where a generic
+ * ASN.1 object model spends seconds) and the certificate templates and signatures of the
+ * secure-element library's atcacert code. Lengths up to 2^32 (a CRL can pass the 64 KiB a
+ * certificate never does).
  */
-import { oidContent } from '../../common/der-oid.js';
 
 /** Encodes a definite length (X.690 §8.1.3.4-5: short form below 128, else minimal long form). */
 export function derLength(len: number): Buffer {
@@ -29,6 +30,18 @@ export function tlvOf(tag: number, contents: readonly Uint8Array[]): Buffer {
 
 /** SEQUENCE (0x30). */
 export const seq = (...contents: Uint8Array[]): Buffer => tlv(0x30, ...contents);
+
+/** The content octets of an OBJECT IDENTIFIER from its dotted form (X.690 §8.19: 40·X + Y, then base-128 arcs). */
+export function oidContent(dotted: string): Uint8Array {
+  const arcs = dotted.split('.').map(Number);
+  const out: number[] = [];
+  for (const arc of [arcs[0]! * 40 + arcs[1]!, ...arcs.slice(2)]) {
+    const chunk: number[] = [arc & 0x7f];
+    for (let v = Math.floor(arc / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
+    out.push(...chunk);
+  }
+  return Uint8Array.from(out);
+}
 
 /** Encodes an OBJECT IDENTIFIER from its dotted form (X.690 §8.19). */
 export function oid(dotted: string): Buffer {

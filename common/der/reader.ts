@@ -1,11 +1,15 @@
 /**
- * A minimal DER walker for untrusted input (OCSP requests from anyone on the network): bounded
+ * The one DER reader, shared by the server (OCSP requests from anyone on the network, CSRs) and
+ * the secure-element library (certificates it compresses and definitions it derives): bounded
  * definite lengths only, no recursion, every read checked against its parent's end (X.690 §10.1).
  * Strict where BER and DER differ on what reaches a comparison: lengths in their shortest form
  * (X.690 §10.1), INTEGERs and OID arcs without padding octets (§8.3.2, §8.19.2), so one value has
- * exactly one accepted encoding.
+ * exactly one accepted encoding. There is no lenient mode: every input read here must be DER
+ * (certificates by RFC 5280 §4.1, OCSP by RFC 6960 §4), and the atcacert code that rebuilds
+ * certificates byte for byte needs nothing looser, since a BER input could not round-trip anyway.
+ * Every refusal is MALFORMED_DER naming the offset.
  */
-import { KeylineError } from '../../common/errors.js';
+import { KeylineError } from '../errors.js';
 
 /** One TLV header inside a buffer. */
 export interface Tlv {
@@ -22,8 +26,8 @@ function malformed(offset: number, why: string): never {
   throw new KeylineError('MALFORMED_DER', `malformed DER at offset ${offset}: ${why}`);
 }
 
-/** Reads the TLV at `offset`, which must end at or before `limit`. */
-export function readTlv(buf: Uint8Array, offset: number, limit: number): Tlv {
+/** Reads the TLV at `offset`, which must end at or before `limit` (the buffer's end by default). */
+export function readTlv(buf: Uint8Array, offset: number, limit = buf.length): Tlv {
   if (offset + 2 > limit) malformed(offset, 'truncated header');
   const tag = buf[offset]!;
   // Multi-byte tags (low five bits all set) never occur in the structures read here.
@@ -64,35 +68,41 @@ export function childrenOf(buf: Uint8Array, parent: Tlv): Tlv[] {
   return out;
 }
 
-/** The dotted form of an OBJECT IDENTIFIER's content bytes (X.690 §8.19); padded or truncated arcs are refused. */
+/** The dotted form of an OBJECT IDENTIFIER (X.690 §8.19); padded or truncated arcs are refused. */
 export function oidText(buf: Uint8Array, t: Tlv): string {
   if (t.tag !== 0x06 || t.end === t.value) malformed(t.start, 'expected an OBJECT IDENTIFIER');
   // §8.19.2: each arc in the fewest octets (no leading 0x80), the last octet of each arc without bit 8.
   if (buf[t.end - 1]! & 0x80) malformed(t.start, 'OBJECT IDENTIFIER: last arc truncated');
+  const subids: number[] = [];
+  let v = 0;
   for (let i = t.value; i < t.end; i++) {
     if (buf[i] === 0x80 && (i === t.value || !(buf[i - 1]! & 0x80))) malformed(t.start, 'OBJECT IDENTIFIER: arc with a leading 0x80 octet');
-  }
-  const first = buf[t.value]!;
-  const arcs = [Math.min(2, Math.floor(first / 40)), first - Math.min(2, Math.floor(first / 40)) * 40];
-  let v = 0;
-  for (let i = t.value + 1; i < t.end; i++) {
     v = v * 128 + (buf[i]! & 0x7f);
     if (!(buf[i]! & 0x80)) {
-      arcs.push(v);
+      subids.push(v);
       v = 0;
     }
   }
-  return arcs.join('.');
+  // §8.19.4: the first subidentifier packs two arcs, 40·X + Y; X is 2 for every value from 80 on
+  // (2.999 is the two-octet 88 37), so it is decoded like any other subidentifier first.
+  const first = subids.shift()!;
+  const top = Math.min(2, Math.floor(first / 40));
+  return [top, first - top * 40, ...subids].join('.');
 }
 
 /**
- * Lowercase hex of a non-negative INTEGER's value without leading zero digits (as the revocation
- * table stores serials). The encoding must be minimal (X.690 §8.3.2: the first nine bits are
- * never all zero or all one), so a serial has one encoding only.
+ * The value octets of a non-negative INTEGER without the sign octet (a 0x00 kept only before a
+ * high bit is dropped). The encoding must be minimal (X.690 §8.3.2: the first nine bits are
+ * never all zero or all one), so a value has one encoding only.
  */
-export function integerHex(buf: Uint8Array, t: Tlv): string {
+export function unsignedIntegerBytes(buf: Uint8Array, t: Tlv): Uint8Array {
   if (t.tag !== 0x02 || t.end === t.value) malformed(t.start, 'expected an INTEGER');
-  if (buf[t.value]! & 0x80) malformed(t.start, 'negative serial number');
+  if (buf[t.value]! & 0x80) malformed(t.start, 'negative INTEGER');
   if (t.end - t.value > 1 && buf[t.value] === 0 && !(buf[t.value + 1]! & 0x80)) malformed(t.start, 'INTEGER with a redundant leading 00 octet');
-  return Buffer.from(buf.subarray(t.value, t.end)).toString('hex').replace(/^0+(?=.)/, '');
+  return buf.subarray(buf[t.value] === 0 && t.end - t.value > 1 ? t.value + 1 : t.value, t.end);
+}
+
+/** Lowercase hex of a non-negative INTEGER's value without leading zero digits (as the revocation table stores serials). */
+export function integerHex(buf: Uint8Array, t: Tlv): string {
+  return Buffer.from(unsignedIntegerBytes(buf, t)).toString('hex').replace(/^0+(?=.)/, '');
 }

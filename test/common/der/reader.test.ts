@@ -1,9 +1,10 @@
 /**
- * The shared DER reader's strictness (issue 11): one accepted encoding per value. Shortest-form
+ * The one DER reader's strictness (issue 11): one accepted encoding per value. Shortest-form
  * lengths, minimal INTEGERs and unpadded OID arcs; the CRL test reads its output with it too.
  */
 import t from 'tap';
-import { childrenOf, integerHex, oidText, readTlv } from '../../../server/ca/der-reader.js';
+import { childrenOf, integerHex, oidText, readTlv, unsignedIntegerBytes } from '../../../common/der/reader.js';
+import { oid } from '../../../common/der/writer.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/ /g, ''), 'hex');
 
@@ -41,4 +42,20 @@ t.test('OBJECT IDENTIFIER: arcs without padding, none truncated', async (t) => {
   t.throws(() => o('0606 802b0e03021a'), { code: 'MALFORMED_DER' }, 'padded first arc');
   t.throws(() => o('0605 2b0e030286'), { code: 'MALFORMED_DER' }, 'truncated last arc');
   t.throws(() => o('0600'), { code: 'MALFORMED_DER' }, 'empty');
+});
+
+t.test('OBJECT IDENTIFIER: a first subidentifier of two octets (2.999)', async (t) => {
+  const o = (h: string) => { const b = hex(h); return oidText(b, readTlv(b, 0, b.length)); };
+  t.equal(o('0603 883701'), '2.999.1');
+  t.equal(o('0603 550403'), '2.5.4.3');
+  t.equal(oid('2.999.1').toString('hex'), '0603883701', 'the writer encodes it the same way');
+});
+
+t.test('INTEGER value octets: the sign octet dropped, nothing else', async (t) => {
+  const bytes = (h: string) => { const b = hex(h); return Buffer.from(unsignedIntegerBytes(b, readTlv(b, 0))).toString('hex'); };
+  t.equal(bytes('0201 00'), '00');
+  t.equal(bytes('0202 0080'), '80');
+  t.equal(bytes('0202 7f01'), '7f01');
+  t.throws(() => bytes('0202 0001'), { code: 'MALFORMED_DER' }, 'redundant 00');
+  t.throws(() => bytes('0201 80'), { code: 'MALFORMED_DER' }, 'negative');
 });
