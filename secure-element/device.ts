@@ -3,11 +3,11 @@
  * after cryptoauthlib's atcab_* calls (lib/calib/*.c). Never logs; never puts key material in an
  * error message.
  */
+import { padPublicKey, storedPublicKeyPadFault, STORED_PUBLIC_KEY_BYTES, unpadPublicKey } from '../common/atecc-public-key.js';
 import { SecureElementError } from '../common/errors.js';
 import { crc16 } from './crc.js';
 import { CommandRunner, type RunnerOptions, type Session } from './command-runner.js';
 import { Opcode } from './opcodes.js';
-import { padPublicKey, unpadPublicKey } from './public-key-format.js';
 import { Status } from './status.js';
 import type { Transport } from './transport.js';
 import { checkSlot, chunks, CONFIG_SIZE, slotSize, Zone, zoneAddress, type ZoneId } from './zone-address.js';
@@ -255,13 +255,21 @@ export class AteccDevice {
     });
   }
 
-  /** Reads a public key stored in a 72-byte slot in cryptoauthlib's padded layout; returns X||Y. */
+  /**
+   * Reads a public key stored in a slot's 72-byte format (atcab_read_pubkey); returns X||Y.
+   * Stricter than cryptoauthlib, which ignores the pad: ATCA_BAD_RESPONSE when the pad is not one a
+   * chip holds for a key written in this format (zero, bar a validation state), i.e. the slot holds
+   * something else (a compressed certificate is 72 bytes too) or the read was corrupted.
+   */
   async readPublicKeySlot(slot: number): Promise<Uint8Array> {
     if (slot < 8) throw new SecureElementError('ATCA_BAD_PARAM', `public keys live in slots 8-15, got ${slot}`);
-    return unpadPublicKey(await this.readBytes(Zone.DATA, slot, 0, 72));
+    const stored = await this.readBytes(Zone.DATA, slot, 0, STORED_PUBLIC_KEY_BYTES);
+    const fault = storedPublicKeyPadFault(stored);
+    if (fault) throw new SecureElementError('ATCA_BAD_RESPONSE', `slot ${slot} does not hold a public key in the 72-byte stored format: ${fault}`);
+    return unpadPublicKey(stored);
   }
 
-  /** Writes X||Y into a 72-byte slot in cryptoauthlib's padded layout. */
+  /** Writes X||Y into a slot in the 72-byte stored format, pad bytes zero (atcab_write_pubkey). */
   async writePublicKeySlot(slot: number, publicKey: Uint8Array): Promise<void> {
     if (slot < 8) throw new SecureElementError('ATCA_BAD_PARAM', `public keys live in slots 8-15, got ${slot}`);
     return this.writeBytes(Zone.DATA, slot, 0, padPublicKey(publicKey));

@@ -147,6 +147,13 @@ t.test('72-byte padded public keys and whole-slot writes round-trip', async (t) 
   const raw = await device.readSlot(10);
   t.same([...raw.subarray(0, 4)], [0, 0, 0, 0], 'pad before X');
   t.same([...raw.subarray(36, 40)], [0, 0, 0, 0], 'pad before Y');
+  // The host refuses a read-back whose pad no chip holds for a stored key; a validation state is fine.
+  chip.state.slots[10]![0] = 0x50;
+  t.same([...(await device.readPublicKeySlot(10))], [...xy], 'validated key (top nibble 0x5)');
+  chip.state.slots[10]![37] = 0x01;
+  await t.rejects(device.readPublicKeySlot(10), { code: 'ATCA_BAD_RESPONSE' }, 'non-zero pad before Y');
+  chip.state.slots[10]!.set(new Uint8Array(72).fill(0x11));
+  await t.rejects(device.readPublicKeySlot(10), { code: 'ATCA_BAD_RESPONSE' }, 'not a stored key (e.g. a compressed certificate)');
   await t.rejects(device.readSlot(8), { code: 'ATCA_EXECUTION_ERROR' }, 'IsSecret slot unreadable after the data lock');
   await t.rejects(device.writePublicKeySlot(3, xy), { code: 'ATCA_BAD_PARAM' });
 });

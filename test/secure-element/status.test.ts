@@ -3,7 +3,6 @@ import { statusError, isRetryable, notExecuted, Status } from '../../secure-elem
 import { execTimeMs, clockDividerOf } from '../../secure-element/exec-times.js';
 import { Opcode } from '../../secure-element/opcodes.js';
 import { chunks, zoneAddress, Zone, slotSize } from '../../secure-element/zone-address.js';
-import { padPublicKey, unpadPublicKey } from '../../secure-element/public-key-format.js';
 
 t.test('every datasheet status byte maps to its code and keeps the byte', async (t) => {
   const table: [number, string][] = [
@@ -56,13 +55,4 @@ t.test('zone addressing as the datasheet encodes it', async (t) => {
   t.same([slotSize(0), slotSize(8), slotSize(15)], [36, 416, 72]);
   t.same(chunks(0, 72).map((c) => [c.block, c.offset, c.len]), [[0, 0, 32], [1, 0, 32], [2, 0, 4], [2, 1, 4]], 'cryptoauthlib split of a 72-byte slot');
   t.throws(() => chunks(2, 4), { code: 'ATCA_BAD_PARAM' });
-});
-
-t.test('padded public key layout', async (t) => {
-  const xy = Uint8Array.from({ length: 64 }, (_, i) => 0x80 + i);
-  const p = padPublicKey(xy);
-  t.equal(p.length, 72);
-  t.same([...p.subarray(0, 4), ...p.subarray(36, 40)], [0, 0, 0, 0, 0, 0, 0, 0]);
-  t.same([...unpadPublicKey(p)], [...xy]);
-  t.throws(() => padPublicKey(new Uint8Array(65)), { code: 'ATCA_BAD_PARAM' });
 });

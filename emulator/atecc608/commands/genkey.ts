@@ -10,8 +10,7 @@ import { keyFromScalar, randomScalar } from '../ecc.js';
 import { SLOT_SIZES, type ChipState } from '../state.js';
 import { Opcode, Status, type CommandResult } from '../status.js';
 import type { CommandHandler } from './context.js';
-import { loadKey } from './keys.js';
-import { unpadPublicKey } from './verify.js';
+import { loadKey, storedPublicKey } from './keys.js';
 
 /** Handles GenKey. */
 export const genkey: CommandHandler = ({ state }, cmd) => {
@@ -58,7 +57,7 @@ export const genkey: CommandHandler = ({ state }, cmd) => {
 function pubKeyDigest(state: ChipState, slot: number, otherData: Uint8Array): CommandResult {
   const kc = state.keyConfig(slot);
   if (kc.keyType !== 4 || kc.private || SLOT_SIZES[slot]! < 72 || !state.tempKey.valid) return Status.EXECUTION_ERROR;
-  foldIntoTempKey(state, slot, unpadPublicKey(state.slots[slot]!), otherData);
+  foldIntoTempKey(state, slot, storedPublicKey(state, slot), otherData);
   return Status.SUCCESS;
 }
 

@@ -2,6 +2,7 @@
  * Info (0x30): mode 0x00 revision, 0x01 key valid, 0x02 device state (datasheet §"Info command";
  * cryptoauthlib calib_info.c). Always 4 bytes of output.
  */
+import { PubKeyValidation } from '../../../common/atecc-public-key.js';
 import { Cfg } from '../state.js';
 import { Status } from '../status.js';
 import type { CommandHandler } from './context.js';
@@ -23,7 +24,7 @@ export const info: CommandHandler = ({ state }, cmd) => {
       let valid: boolean;
       if (kc.private) valid = loadKey(state, slot) !== undefined;
       // A public key with PubInfo is valid once Verify(Validate) marked it (top nibble of byte 0 = 0x5).
-      else valid = !kc.pubInfo || state.slots[slot]![0]! >> 4 === 0x05;
+      else valid = !kc.pubInfo || state.slots[slot]![0]! >> 4 === PubKeyValidation.VALID;
       return Uint8Array.of(valid ? 1 : 0, 0, 0, 0);
     }
     case 0x02: {

@@ -5,18 +5,12 @@
  * 0x00 on a match, 0x01 on a miscompare. Validate/invalidate and MAC output are not modelled.
  */
 import { createHash } from 'node:crypto';
+import { PubKeyValidation } from '../../../common/atecc-public-key.js';
 import { verifyDigest } from '../ecc.js';
 import { SLOT_SIZES, type ChipState } from '../state.js';
 import { Opcode, Status, type CommandResult } from '../status.js';
 import type { CommandHandler } from './context.js';
-
-/** Reads the 64-byte X‖Y from cryptoauthlib's padded 72-byte layout (4 pad, X, 4 pad, Y). */
-export function unpadPublicKey(slot: Uint8Array): Uint8Array {
-  const pub = new Uint8Array(64);
-  pub.set(slot.subarray(4, 36), 0);
-  pub.set(slot.subarray(40, 72), 32);
-  return pub;
-}
+import { storedPublicKey } from './keys.js';
 
 /** Handles Verify. */
 export const verify: CommandHandler = ({ state }, cmd) => {
@@ -40,8 +34,8 @@ export const verify: CommandHandler = ({ state }, cmd) => {
     const kc = state.keyConfig(slot);
     // Stored verification needs a P-256 public key slot; with PubInfo set, only a validated key.
     if (kc.keyType !== 4 || kc.private || slot < 8) return Status.EXECUTION_ERROR;
-    if (kc.pubInfo && state.slots[slot]![0]! >> 4 !== 0x05) return Status.EXECUTION_ERROR;
-    pub = unpadPublicKey(state.slots[slot]!);
+    if (kc.pubInfo && state.slots[slot]![0]! >> 4 !== PubKeyValidation.VALID) return Status.EXECUTION_ERROR;
+    pub = storedPublicKey(state, slot);
   }
   let digest: Uint8Array;
   if (mode & 0x20) {
@@ -81,8 +75,8 @@ function validate(state: ChipState, slot: number, invalidate: boolean, data: Uin
     .update(other.subarray(14, 19))
     .digest();
   tk.valid = false;
-  if (!verifyDigest(unpadPublicKey(state.slots[parent]!), digest, data.subarray(0, 64))) return Status.MISCOMPARE;
+  if (!verifyDigest(storedPublicKey(state, parent), digest, data.subarray(0, 64))) return Status.MISCOMPARE;
   const b0 = state.slots[slot]![0]!;
-  state.slots[slot]![0] = (b0 & 0x0f) | (invalidate ? 0xa0 : 0x50);
+  state.slots[slot]![0] = (b0 & 0x0f) | ((invalidate ? PubKeyValidation.INVALID : PubKeyValidation.VALID) << 4);
   return Status.SUCCESS;
 }

@@ -5,6 +5,7 @@
  * unlocked, only 32-byte writes are allowed to slots and OTP"). Encrypted writes (param1 bit 6)
  * are not modelled: they answer execution error (documented in SLOT-MAP.md).
  */
+import { PubKeyValidation } from '../../../common/atecc-public-key.js';
 import { Cfg } from '../state.js';
 import { Status } from '../status.js';
 import { decodeAddress } from './address.js';
@@ -47,13 +48,17 @@ export const write: CommandHandler = ({ state }, cmd) => {
     const wc = state.slotConfig(a.slot).writeConfig;
     // WriteConfig 0000 = Always (clear); 0001 PubInvalid: writable only while the stored public key
     // is invalidated (byte 0 top nibble 0xA); 001x/10xx Never; x1xx Encrypt (not modelled).
-    const pubInvalid = wc === 0x1 && state.keyConfig(a.slot).pubInfo && state.slots[a.slot]![0]! >> 4 === 0x0a;
+    const pubInvalid = wc === 0x1 && state.keyConfig(a.slot).pubInfo && state.slots[a.slot]![0]! >> 4 === PubKeyValidation.INVALID;
     if ((wc !== 0 && !pubInvalid) || encrypted) return Status.EXECUTION_ERROR;
   } else if (encrypted) {
     return Status.EXECUTION_ERROR;
   }
   const slotBytes = state.slots[a.slot]!;
   slotBytes.set(value.subarray(0, slotBytes.length - a.offset), a.offset);
+  // A public key that Verify(Validate) must approve (PubInfo) is left invalidated by every Write,
+  // whatever the top nibble of pad byte 0 was sent as (datasheet §"ECC Key Formatting").
+  const kc = state.keyConfig(a.slot);
+  if (kc.pubInfo && kc.keyType === 4) slotBytes[0] = (slotBytes[0]! & 0x0f) | (PubKeyValidation.INVALID << 4);
   state.keyCache.delete(a.slot);
   return Status.SUCCESS;
 };

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { checkProvisioningConfig, configZoneCrc, provisioningConfigZone } from '../../../secure-element/provisioning-config.js';
-import { Slot, padPublicKey, unpadPublicKey } from '../../../secure-element/slot-map.js';
+import { Slot } from '../../../secure-element/slot-map.js';
 import { awakeBlank, run, st, writeProvisioningConfig } from './helpers.js';
 
 t.test('the provisioning config passes its own check', async (t) => {
@@ -31,15 +31,4 @@ t.test('configZoneCrc is the CRC the chip checks at config lock', async (t) => {
   t.same([...run(chip, 0x02, 0x80, 2 << 3).data], [...cfg.subarray(64, 96)], 'chip holds the written bytes');
   t.equal(st(chip, 0x17, 0x00, configZoneCrc(cfg)), 0x00);
   t.equal(run(chip, 0x02, 0x00, 21).data[3], 0x00, 'locked');
-});
-
-t.test('padded public key layout', async (t) => {
-  const xy = new Uint8Array(64).map((_, i) => i + 1);
-  const p = padPublicKey(xy);
-  t.same([...p.subarray(0, 4)], [0, 0, 0, 0]);
-  t.same([...p.subarray(36, 40)], [0, 0, 0, 0]);
-  t.equal(p[4], 1);
-  t.equal(p[40], 33);
-  t.same([...unpadPublicKey(p)], [...xy]);
-  t.throws(() => padPublicKey(new Uint8Array(65)));
 });

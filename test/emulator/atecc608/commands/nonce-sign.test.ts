@@ -3,6 +3,8 @@ import { createHash, verify } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
+import { padPublicKey } from '../../../../common/atecc-public-key.js';
+import { ecdsaSigValue } from '../../../../common/der/writer.js';
 import { verifyDigest } from '../../../../emulator/atecc608/ecc.js';
 import { configLockedChip, lockedChipWithKey, publicKeyObject, run, st } from '../helpers.js';
 
@@ -55,7 +57,7 @@ t.test('external Sign verifies with openssl', async (t) => {
   const msg = Buffer.from('keyline openssl cross-check');
   run(chip, NONCE, 0x03, 0, createHash('sha256').update(msg).digest());
   const sig = run(chip, SIGN, 0x80, 0).data;
-  const der = derSignature(sig);
+  const der = ecdsaSigValue(sig);
   writeFileSync(join(dir, 'msg'), msg);
   writeFileSync(join(dir, 'sig'), der);
   writeFileSync(join(dir, 'pub.pem'), publicKeyObject(pub).export({ type: 'spki', format: 'pem' }));
@@ -141,20 +143,7 @@ t.test('Sign throughput with timing off is at least 2,000/s', async (t) => {
   t.ok(perSec >= 2000, `${Math.round(perSec)} Sign/s`);
 });
 
-function derSignature(raw: Uint8Array): Buffer {
-  const int = (b: Uint8Array) => {
-    let i = 0;
-    while (i < b.length - 1 && b[i] === 0) i++;
-    let v = Buffer.from(b.subarray(i));
-    if (v[0]! & 0x80) v = Buffer.concat([Buffer.of(0), v]);
-    return Buffer.concat([Buffer.of(0x02, v.length), v]);
-  };
-  const body = Buffer.concat([int(raw.subarray(0, 32)), int(raw.subarray(32))]);
-  return Buffer.concat([Buffer.of(0x30, body.length), body]);
-}
-
 t.test('GenKey mode 0x10 digests the stored public key with OtherData', async (t) => {
-  const { padPublicKey } = await import('../../../../secure-element/slot-map.js');
   const { chip, pub } = lockedChipWithKey();
   const padded = padPublicKey(pub);
   run(chip, 0x12, 0x82, 11 << 3, padded.subarray(0, 32));

@@ -1,6 +1,6 @@
 import { createECDH, createHash, generateKeyPairSync, sign } from 'node:crypto';
 import t from 'tap';
-import { padPublicKey } from '../../../../secure-element/slot-map.js';
+import { padPublicKey } from '../../../../common/atecc-public-key.js';
 import { awakeBlank, configLockedChip, lockedChipWithKey, run, st } from '../helpers.js';
 
 const NONCE = 0x16;
@@ -49,6 +49,11 @@ t.test('Verify stored: with the signer key in slot 11 (padded form)', async (t) 
   t.equal(st(chip, VERIFY, 0x00, 11, k.signDigestOf(msg)), 0x01);
   run(chip, NONCE, 0x03, 0, createHash('sha256').update(msg).digest());
   t.equal(st(chip, VERIFY, 0x00, 10, k.signDigestOf(msg)), 0x0f, 'slot 10 holds no public key');
+  // The chip reads X and Y only: pad bytes that are not zero change nothing (datasheet §"ECC Key Formatting").
+  chip.state.slots[11]!.fill(0xff, 0, 4);
+  chip.state.slots[11]!.fill(0x5a, 36, 40);
+  run(chip, NONCE, 0x03, 0, createHash('sha256').update(msg).digest());
+  t.equal(st(chip, VERIFY, 0x00, 11, k.signDigestOf(msg)), 0x00, 'a malformed pad is ignored');
 });
 
 t.test('ECDH: shared secret in clear equals node ECDH both ways', async (t) => {
@@ -89,6 +94,8 @@ t.test('Verify validate / invalidate a PubInfo public key against its parent', a
   };
   write72(13, parent.xy);
   write72(14, child.xy);
+  t.equal(chip.state.slots[14]![0]! >> 4, 0xa, 'Write leaves a PubInfo key invalidated');
+  t.equal(chip.state.slots[13]![0], 0, 'a key without PubInfo keeps its pad as written');
   run(chip, 0x17, 0x81, 0);
   const msg = Buffer.from('child use');
   run(chip, NONCE, 0x03, 0, createHash('sha256').update(msg).digest());
@@ -117,4 +124,10 @@ t.test('Verify validate / invalidate a PubInfo public key against its parent', a
   t.equal(st(chip, VERIFY, 0x07, 14, prove(true)), 0x00, 'invalidated');
   t.equal(chip.state.slots[14]![0]! >> 4, 0xa);
   t.equal(st(chip, 0x12, 0x82, 14 << 3, new Uint8Array(32)), 0x00, 'invalidated key may be rewritten (PubInvalid)');
+  const forged = new Uint8Array(32);
+  forged[0] = 0x50;
+  t.equal(st(chip, 0x12, 0x82, 14 << 3, forged), 0x00);
+  t.equal(chip.state.slots[14]![0]! >> 4, 0xa, 'a pad claiming "validated" is stored as invalidated');
+  run(chip, NONCE, 0x03, 0, createHash('sha256').update(msg).digest());
+  t.equal(st(chip, VERIFY, 0x00, 14, child.signDigestOf(msg)), 0x0f, 'so stored Verify still refuses it');
 });
