@@ -5,7 +5,7 @@
  */
 import * as x509 from '../../common/x509.js';
 import { toPem } from '../../common/pem.js';
-import { generateSoftwareKey } from '../ceremony/software-key.js';
+import { generateSoftwareKey } from './software-key.js';
 import type { Signer } from '../hsm/key-store.js';
 import { toCert } from './chain.js';
 import { keyIdentifier, randomSerialHex } from './profiles.js';

@@ -12,7 +12,7 @@ import { createClientCert, createOcspResponderCert, createServerTlsCert } from '
 import { certFacts, sha256Hex } from './ceremony-event.js';
 import type { DevCa } from './dev-cas.js';
 import { pemOf, writeSecret, type DevCeremony } from './dev-ceremony.js';
-import { generateSoftwareKey } from './software-key.js';
+import { generateSoftwareKey } from '../ca/software-key.js';
 
 /** The people's identities the dev ceremony issues beside the station's: file stem and role. */
 export const PEOPLE = [

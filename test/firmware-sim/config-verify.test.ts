@@ -2,7 +2,7 @@ import t from 'tap';
 import { createPrivateKey, sign, X509Certificate } from 'node:crypto';
 import { canonicalConfigBytes } from '../../common/protocol/enrollment.js';
 import { createIssuingCa, createRootCa, createClientCert, type Issuer } from '../../server/ca/profiles.js';
-import { generateSoftwareKey } from '../../server/ceremony/software-key.js';
+import { generateSoftwareKey } from '../../server/ca/software-key.js';
 import { verifyConfiguration } from '../../firmware-sim/config-verify.js';
 import { createSoftSigner } from '../helpers/soft-signer.js';
 

@@ -15,7 +15,7 @@ import {
   type EnrollErrorCode, type EnrollResponse,
 } from '../../common/protocol/enrollment.js';
 import { createServerTlsCert, createClientCert } from '../../server/ca/profiles.js';
-import { generateSoftwareKey } from '../../server/ceremony/software-key.js';
+import { generateSoftwareKey } from '../../server/ca/software-key.js';
 import { toPem } from '../../common/pem.js';
 import type { Issuer } from '../../server/ca/profiles.js';
 

@@ -10,7 +10,7 @@ import { startServer, type RunningServer } from '../../server/main.js';
 import { StationApiClient } from '../../station/api-client.js';
 import { Pkcs11KeyStore } from '../../server/hsm/pkcs11-key-store.js';
 import { createClientCert } from '../../server/ca/profiles.js';
-import { generateSoftwareKey } from '../../server/ceremony/software-key.js';
+import { generateSoftwareKey } from '../../server/ca/software-key.js';
 import { toCert } from '../../server/ca/chain.js';
 import { toPem } from '../../common/pem.js';
 import type { TestPki } from './pki.js';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { isSelfSigned, verifyChain, verifyIssuingCa } from '../../../server/ca/chain.js';
 import { createIssuingCa, createRootCa, createClientCert } from '../../../server/ca/profiles.js';
-import { generateSoftwareKey } from '../../../server/ceremony/software-key.js';
+import { generateSoftwareKey } from '../../../server/ca/software-key.js';
 import { createSoftSigner } from '../../helpers/soft-signer.js';
 
 const NOW = new Date('2026-06-01T10:00:00Z');

@@ -6,7 +6,7 @@ import { toPem } from '../../../common/pem.js';
 import * as x509 from '../../../common/x509.js';
 import { addYears, createIssuingCa, createIssuingCaCsr, createOcspResponderCert, createRootCa, createServerTlsCert, createClientCert, hourFloor, keyIdentifier, OID_OCSP_NOCHECK, randomSerialHex } from '../../../server/ca/profiles.js';
 import { ecdsaSignatureValid } from '../../../server/ca/chain.js';
-import { generateSoftwareKey } from '../../../server/ceremony/software-key.js';
+import { generateSoftwareKey } from '../../../server/ca/software-key.js';
 import { createSoftSigner } from '../../helpers/soft-signer.js';
 
 const NOW = new Date('2026-03-14T15:42:17.123Z');

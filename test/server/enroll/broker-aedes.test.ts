@@ -1,7 +1,7 @@
 import t from 'tap';
 import { toPem } from '../../../common/pem.js';
 import { createIssuingCa, createRootCa, createServerTlsCert } from '../../../server/ca/profiles.js';
-import { generateSoftwareKey } from '../../../server/ceremony/software-key.js';
+import { generateSoftwareKey } from '../../../server/ca/software-key.js';
 import { AedesBroker } from '../../../server/enroll/aedes-broker.js';
 import { MqttBroker } from '../../../server/enroll/mqtt-broker.js';
 import { createSoftSigner } from '../../helpers/soft-signer.js';

@@ -3,7 +3,7 @@ import { createPublicKey, verify } from 'node:crypto';
 import { canonicalConfigBytes } from '../../../common/protocol/enrollment.js';
 import * as x509 from '../../../common/x509.js';
 import { createClientCert } from '../../../server/ca/profiles.js';
-import { generateSoftwareKey } from '../../../server/ceremony/software-key.js';
+import { generateSoftwareKey } from '../../../server/ca/software-key.js';
 import { createSoftSigner } from '../../helpers/soft-signer.js';
 import { createIssuingCa, createRootCa } from '../../../server/ca/profiles.js';
 import { chipDevice } from './device-client.js';

@@ -8,7 +8,7 @@
 import type { Test } from 'tap';
 import { toPem } from '../../../common/pem.js';
 import { createConfigSignerCert, createServerTlsCert, type Issuer } from '../../../server/ca/profiles.js';
-import { generateSoftwareKey } from '../../../server/ceremony/software-key.js';
+import { generateSoftwareKey } from '../../../server/ca/software-key.js';
 import { AedesBroker } from '../../../server/enroll/aedes-broker.js';
 import type { BrokerLimits } from '../../../server/enroll/broker-limits.js';
 import { storeAdmission } from '../../../server/enroll/device-admission.js';

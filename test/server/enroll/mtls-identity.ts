@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { toPem } from '../../../common/pem.js';
 import { createClientCert, type Issuer } from '../../../server/ca/profiles.js';
-import { generateSoftwareKey } from '../../../server/ceremony/software-key.js';
+import { generateSoftwareKey } from '../../../server/ca/software-key.js';
 import type { Store } from '../../../server/store/store.js';
 
 /** PEM identity of a software device. */

@@ -1,6 +1,8 @@
 /**
- * Software key pairs for TLS identities (station client, server, OCSP responder). These are not
- * CA keys: they sit in PEM files next to the process that uses them, as mTLS needs.
+ * Software key pairs for keys that are not CA keys: TLS identities (station, server, people) sit
+ * in PEM files next to the process that uses them, as mTLS needs, and a registry verification
+ * certificate's key is thrown away. It lives in ca/, which needs it and which the ceremony
+ * already builds on, so ca/ never imports the ceremony.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import type { KeyCurve } from '../hsm/key-store.js';
