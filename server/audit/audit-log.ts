@@ -3,7 +3,7 @@
  * broken link. Appending lives in the store (tx.audit.append) so it shares the caller's transaction.
  */
 import type { AuditRecord, Store } from '../store/store.js';
-import { GENESIS_HASH, recordHash } from './hash-chain.js';
+import { GENESIS_HASH, recordHash } from '../store/audit-chain.js';
 
 /** The verdict of a chain walk. */
 export type AuditVerdict =

@@ -5,7 +5,7 @@
  * violations surface as ConflictError / KeylineError with a code from ERROR_TABLE.
  */
 
-import type { ChainFields } from '../audit/hash-chain.js';
+import type { ChainFields } from './audit-chain.js';
 import type { Role } from '../../common/roles.js';
 import type { RevocationReason } from '../../common/protocol/revocation.js';
 
@@ -67,7 +67,7 @@ export interface StationRecord {
   createdAt: string;
 }
 
-/** One audit record: the fields its hash covers (server/audit/hash-chain.ts) plus that hash. */
+/** One audit record: the fields its hash covers (audit-chain.ts) plus that hash. */
 export interface AuditRecord extends ChainFields {
   hash: string;
 }

@@ -2,11 +2,11 @@
  * Work orders, units, stations and the audit chain on PostgreSQL (locking: see pg-tx.ts).
  */
 import { ConflictError, KeylineError, ValidationError } from '../../../common/errors.js';
-import { GENESIS_HASH, canonicalJson, recordHash } from '../../audit/hash-chain.js';
 import { normaliseSerialHex, type AuditEntry, type AuditRecord, type AuditRepo, type UnitRecord, type StationRepo, type UnitPage, type UnitRepo, type WorkOrderRepo } from '../store.js';
 import type { PgTxContext } from './pg-tx-context.js';
 import { toAudit, toStation, toUnit, toWorkOrder } from '../rows.js';
 import { UNIT_COLUMNS } from './pg-rows.js';
+import { chainRecord } from '../audit-chain.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 
 /** Work orders; a write transaction reads them FOR UPDATE, so quota decisions see the latest count. */
@@ -160,16 +160,12 @@ export function createAuditRepo(c: PgTxContext): AuditRepo {
     // A separate statement after the lock: under READ COMMITTED it gets a snapshot taken once
     // the lock is held, so it sees the last record the previous holder committed.
     let last = head ?? (await c.query(context, 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')).rows[0] as { seq: number; hash: string } | undefined;
-    // The chain is computed here, each record hashing the one before (hash-chain.ts); the rows
+    // The chain is computed here, each record hashing the one before (audit-chain.ts); the rows
     // then go in with one statement.
     const records = entries.map((e): AuditRecord => {
-      const rec = {
-        seq: (last?.seq ?? 0) + 1, at: c.now(), actor: e.actor, action: e.action, subject: e.subject ?? null,
-        detail: e.detail === undefined ? null : canonicalJson(e.detail), prevHash: last?.hash ?? GENESIS_HASH,
-      };
-      const hash = recordHash(rec);
-      last = { seq: rec.seq, hash };
-      return { ...rec, hash };
+      const rec = chainRecord(e, last, c.now());
+      last = { seq: rec.seq, hash: rec.hash };
+      return rec;
     });
     const col = <K extends keyof AuditRecord>(k: K) => records.map((r) => r[k]);
     await c.query(context, records.length === 1

@@ -3,11 +3,11 @@
  * IMMEDIATE, see sqlite-store.ts).
  */
 import { KeylineError, ValidationError } from '../../../common/errors.js';
-import { GENESIS_HASH, canonicalJson, recordHash } from '../../audit/hash-chain.js';
 import {
   normaliseSerialHex, type AuditEntry, type AuditRecord, type AuditRepo, type StationRepo, type UnitPage, type UnitQuery, type UnitRecord, type UnitRepo, type WorkOrderRepo,
 } from '../store.js';
 import { toAudit, toStation, toUnit, toWorkOrder, type Row } from '../rows.js';
+import { chainRecord } from '../audit-chain.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { mapSqliteError } from './sqlite-errors.js';
 import type { SqliteTxContext } from './sqlite-tx.js';
@@ -135,19 +135,9 @@ export function createAuditRepo(c: SqliteTxContext): AuditRepo {
   const appendOne = (e: AuditEntry): AuditRecord => {
     // The last hash is read inside this write transaction (BEGIN IMMEDIATE), so two
     // processes sharing the file can never chain two records to the same predecessor.
-    const last = s.auditLast.get() as { seq: number; hash: string } | undefined;
-    const rec = {
-      seq: (last?.seq ?? 0) + 1,
-      at: c.now(),
-      actor: e.actor,
-      action: e.action,
-      subject: e.subject ?? null,
-      detail: e.detail === undefined ? null : canonicalJson(e.detail),
-      prevHash: last?.hash ?? GENESIS_HASH,
-    };
-    const hash = recordHash(rec);
-    s.auditInsert.run(rec.seq, rec.at, rec.actor, rec.action, rec.subject, rec.detail, rec.prevHash, hash);
-    return { ...rec, hash };
+    const rec = chainRecord(e, s.auditLast.get() as { seq: number; hash: string } | undefined, c.now());
+    s.auditInsert.run(rec.seq, rec.at, rec.actor, rec.action, rec.subject, rec.detail, rec.prevHash, rec.hash);
+    return rec;
   };
   return {
     append: (e) => run(`audit ${e.action}`, () => appendOne(e)),

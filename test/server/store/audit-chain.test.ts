@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
-import { canonicalJson, GENESIS_HASH, recordHash } from '../../../server/audit/hash-chain.js';
+import { canonicalJson, GENESIS_HASH, recordHash } from '../../../server/store/audit-chain.js';
 
 t.test('canonical JSON sorts keys at every depth and drops undefined', async (t) => {
   t.equal(canonicalJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: 'x' }, u: undefined }), '{"a":{"c":"x","d":[{"y":2,"z":1}]},"b":1}');

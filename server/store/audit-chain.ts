@@ -2,6 +2,8 @@
  * The audit log's hash chain: each record's hash is SHA-256 over the previous record's hash and a
  * canonical encoding of its own fields, so changing, removing or reordering any record breaks
  * every later link (the Certificate Transparency / git idea, without the Merkle tree).
+ * Pure functions, in store/ because appending (and so hashing) is the store's job inside the
+ * caller's transaction; audit/ verifies the chain with the same functions.
  */
 import { createHash } from 'node:crypto';
 
@@ -49,4 +51,21 @@ function sortKeys(value: unknown): unknown {
 export function recordHash(f: ChainFields): string {
   const body = JSON.stringify([f.seq, f.at, f.actor, f.action, f.subject, f.detail]);
   return createHash('sha256').update(f.prevHash).update('\n').update(body).digest('hex');
+}
+
+/**
+ * The next record of the chain after `last` (the chain's head, or none for the first record),
+ * stamped `at`: seq and prevHash follow the head, detail is canonical JSON, and the hash covers it all.
+ */
+export function chainRecord(e: { actor: string; action: string; subject?: string | null | undefined; detail?: unknown }, last: { seq: number; hash: string } | undefined, at: string): ChainFields & { hash: string } {
+  const rec: ChainFields = {
+    seq: (last?.seq ?? 0) + 1,
+    at,
+    actor: e.actor,
+    action: e.action,
+    subject: e.subject ?? null,
+    detail: e.detail === undefined ? null : canonicalJson(e.detail),
+    prevHash: last?.hash ?? GENESIS_HASH,
+  };
+  return { ...rec, hash: recordHash(rec) };
 }
