@@ -16,7 +16,7 @@ import { startEnrollment } from './enroll/start-enrollment.js';
 import cluster from 'node:cluster';
 import { startRevocation } from './start-revocation.js';
 import { verifyAuditChain } from './audit/audit-log.js';
-import { reconcile } from './services/reconcile.js';
+import { createReconcile } from './services/reconcile.js';
 
 /** A running server. */
 export interface RunningServer {
@@ -74,7 +74,7 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
       oversight: {
         auditPage: (afterSeq, limit) => store.transaction((tx) => tx.audit.list({ afterSeq, limit }), { readOnly: true }),
         verifyAudit: () => verifyAuditChain(store),
-        reconcile: (workOrder) => reconcile(store, workOrder),
+        reconcile: createReconcile({ store }),
       },
       chainPem,
       auth: {

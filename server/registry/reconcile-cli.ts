@@ -8,7 +8,7 @@
 import { parseCommand, runCli, UsageError } from '../../common/cli.js';
 import { loadConfigWithoutSecrets } from '../config.js';
 import { openStore } from '../store/open-store.js';
-import { reconcile, reconcileProblems, type ReconcileReport } from '../services/reconcile.js';
+import { createReconcile, reconcileProblems, type ReconcileReport } from '../services/reconcile.js';
 
 const USAGE = `Usage: keyline reconcile [--work-order ID] [--json] [--config FILE]
 
@@ -39,7 +39,7 @@ export async function main(argv: string[]): Promise<number> {
     const store = await openStore(loadConfigWithoutSecrets(v.config).store.url, { mustExist: true });
     let report: ReconcileReport;
     try {
-      report = await reconcile(store, v['work-order']);
+      report = await createReconcile({ store })(v['work-order']);
     } finally {
       await store.close();
     }

@@ -16,12 +16,21 @@ interface Entry<I> {
   reject: (err: unknown) => void;
 }
 
+/** The store to commit to, what to do with the gathered items, and how many at most per transaction. */
+export interface GroupCommitDeps<I> {
+  store: Store;
+  /** Applies the gathered items inside the shared transaction. */
+  apply: (tx: Tx, items: I[]) => Promise<void>;
+  /** About this many items at most per transaction (default 200; one submission is never split). */
+  maxItems?: number;
+}
+
 /**
  * Creates a group committer: `apply` runs inside one transaction over everything gathered (about
  * `maxItems` at most per transaction; one submission is never split). If the transaction fails,
  * every submitter in it gets the error: nothing of theirs was committed.
  */
-export function createGroupCommit<I>(store: Store, apply: (tx: Tx, items: I[]) => Promise<void>, maxItems = 200): GroupCommit<I> {
+export function createGroupCommit<I>({ store, apply, maxItems = 200 }: GroupCommitDeps<I>): GroupCommit<I> {
   let pending: Entry<I>[] = [];
   let scheduled = false;
 

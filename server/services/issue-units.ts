@@ -21,7 +21,7 @@ import { recordBatch, type Pending } from './record-units.js';
 /** Builds the issue pipeline; returns `issueUnits(requests, station)`, one outcome per request. */
 export function createIssuePipeline(deps: IssueDeps): (reqs: IssueRequest[], station: string) => Promise<UnitOutcome[]> {
   // Step 2 of every concurrent call shares write transactions (group commit).
-  const record = createGroupCommit<Pending>(deps.store, (tx, items) => recordBatch(deps, tx, items));
+  const record = createGroupCommit<Pending>({ store: deps.store, apply: (tx, items) => recordBatch(deps, tx, items) });
 
   return async function issueUnits(reqs, station) {
     const issuedAt = deps.now();

@@ -15,9 +15,17 @@ export interface ReconcileReport {
   awaitingConnection: Array<{ serial: string; registry: string; externalId: string | null; since: string }>;
 }
 
+/** What reconcile reads from. */
+export interface ReconcileDeps {
+  store: Store;
+}
+
 /** Reads the report in one read-only transaction; `workOrder` narrows the unit lists. */
-export function reconcile(store: Store, workOrder?: string): Promise<ReconcileReport> {
-  return store.transaction(async (tx) => ({
+export type Reconcile = (workOrder?: string) => Promise<ReconcileReport>;
+
+/** Creates the reconcile query over the deps' store. */
+export function createReconcile({ store }: ReconcileDeps): Reconcile {
+  return (workOrder) => store.transaction(async (tx) => ({
     unregistered: await tx.outbox.unregistered(workOrder),
     orphanRegistrations: await tx.outbox.orphanRegistrations(),
     parked: await tx.outbox.parked(workOrder),

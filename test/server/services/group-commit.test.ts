@@ -6,11 +6,15 @@ t.test('submissions in one turn share a transaction; a failed one rejects only i
   const store = new SqliteStore(`${t.testdir()}/g.db`);
   t.teardown(() => store.close());
   const groups: string[][] = [];
-  const submit = createGroupCommit<string>(store, async (tx, items) => {
-    groups.push(items);
-    for (const item of items) await tx.audit.append({ action: 'x', actor: item });
-    if (items.includes('bad')) throw new Error('apply failed');
-  }, 10);
+  const submit = createGroupCommit<string>({
+    store,
+    apply: async (tx, items) => {
+      groups.push(items);
+      for (const item of items) await tx.audit.append({ action: 'x', actor: item });
+      if (items.includes('bad')) throw new Error('apply failed');
+    },
+    maxItems: 10,
+  });
 
   await Promise.all(['a', 'b', 'c'].map((s) => submit([s])));
   t.same(groups, [['a', 'b', 'c']]);
@@ -29,7 +33,7 @@ t.test('submissions in one turn share a transaction; a failed one rejects only i
 
 t.test('a transaction that cannot begin rejects the waiting submissions', async (t) => {
   const store = new SqliteStore(`${t.testdir()}/h.db`);
-  const submit = createGroupCommit<number>(store, async () => undefined);
+  const submit = createGroupCommit<number>({ store, apply: async () => undefined });
   await store.close();
   await t.rejects(submit([1]), { code: 'STORE_ERROR' });
   await t.rejects(submit([2]), { code: 'STORE_ERROR' }, 'and the committer is not wedged');
