@@ -10,7 +10,7 @@ import { toAudit, toStation, toUnit, toWorkOrder, type Row } from '../rows.js';
 import { chainRecord } from '../audit-chain.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { mapSqliteError } from './sqlite-errors.js';
-import type { SqliteTxContext } from './sqlite-tx.js';
+import type { SqliteTxContext } from './sqlite-tx-context.js';
 
 const unitParams = (u: UnitRecord) => [u.serial, u.publicKey, u.fingerprintSha256, u.certificateDer, u.certificateSerial, u.workOrder,
   u.station, u.status, u.statusReason, u.idempotencyKey, u.issuedAt, u.confirmedAt, u.updatedAt];

@@ -4,7 +4,7 @@
 import { KeylineError } from '../../../common/errors.js';
 import { normaliseSerialHex, type CrlRepo, type EnrollmentRepo, type RevocationRepo } from '../store.js';
 import { toEnrollment, toNonce, toRevocation, type Row } from '../rows.js';
-import type { SqliteTxContext } from './sqlite-tx.js';
+import type { SqliteTxContext } from './sqlite-tx-context.js';
 
 /** Revocations, in the order they were recorded (the CRL and OCSP read them since a seq). */
 export function createRevocationRepo(c: SqliteTxContext): RevocationRepo {

@@ -5,7 +5,7 @@
 import { KeylineError } from '../../../common/errors.js';
 import type { LeaseRepo, OutboxJobCount, OutboxRepo } from '../store.js';
 import { toOutboxJob, toRegistration, type Row } from '../rows.js';
-import type { SqliteTxContext } from './sqlite-tx.js';
+import type { SqliteTxContext } from './sqlite-tx-context.js';
 
 /** Registry outbox jobs and the registrations they produced. */
 export function createOutboxRepo(c: SqliteTxContext): OutboxRepo {
