@@ -24,7 +24,7 @@ import { configSignatureValid, configSignerOf } from '../../server/enroll/config
 import { DeviceTrust } from '../../server/enroll/device-trust.js';
 import { createEnrollmentService } from '../../server/enroll/enrollment-service.js';
 import { createEnrollHandler } from '../../server/enroll/handler.js';
-import { RateLimiter } from '../../server/enroll/rate-limiter.js';
+import { DeviceRequestLimiter } from '../../server/enroll/device-request-limiter.js';
 import type { Broker, MessageHandler, MessageProperties } from '../../server/enroll/broker.js';
 import { createSoftSigner } from '../../test/helpers/soft-signer.js';
 import { p256FromSeed, p256PrivateFromSeed, provisioningBed, serialOf, type ProvisioningBed } from '../bed.js';
@@ -121,7 +121,7 @@ function arbitrary(devices: readonly Device[]): fc.Arbitrary<Input> {
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('bytes' as const), device, bytes: fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.constant(new Uint8Array(MAX_MESSAGE_BYTES + 1).fill(0x20))) }) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('foreign-topic' as const), topic: fc.oneof(fc.constantFrom(`keyline/v1/devices/${devices[0]!.serial.toLowerCase()}/enroll/req`, `keyline/v1/devices/${devices[0]!.serial}/enroll/res`, 'keyline/v1/devices//enroll/req', '#'), fc.string({ maxLength: 40 })) }) },
   );
-  return fc.record({ steps: fc.array(step, { minLength: 1, maxLength: 4 }), correlationData: fc.option(fc.uint8Array({ minLength: 1, maxLength: 8 }), { freq: 4 }) });
+  return fc.record({ steps: fc.array(step, { minLength: 1, maxLength: 3 }), correlationData: fc.option(fc.uint8Array({ minLength: 1, maxLength: 8 }), { freq: 4 }) });
 }
 
 /** The target. */
@@ -152,7 +152,7 @@ export const enrollTarget: FuzzTarget<Input> = {
       },
       async close() {},
     };
-    const handler: MessageHandler = createEnrollHandler({ broker, service, limiter: new RateLimiter({ perMinute: 100_000 }) });
+    const handler: MessageHandler = createEnrollHandler({ broker, service, limiter: new DeviceRequestLimiter({ perMinute: 100_000 }) });
     // What the run knows of each device: its fresh nonce (and the certificate it was issued for), spent nonces, last counter.
     const fresh = new Map<number, { nonce: string; certDer: Uint8Array }>();
     const spent: string[] = [];

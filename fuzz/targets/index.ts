@@ -13,6 +13,7 @@ import { ocspHttpTarget } from './ocsp-http.js';
 import { publicKeyTarget } from './public-key.js';
 import { seHostTarget } from './se-host.js';
 import { stationApiTarget } from './station-api.js';
+import { stationHttpTarget } from './station-http.js';
 
 /** The targets by name. */
 export const TARGETS: readonly FuzzTarget<never>[] = [
@@ -26,5 +27,6 @@ export const TARGETS: readonly FuzzTarget<never>[] = [
   seHostTarget,
   configTarget,
   stationApiTarget,
+  stationHttpTarget,
   enrollTarget,
 ] as FuzzTarget<never>[];
