@@ -65,7 +65,7 @@ export interface FuzzResult {
   /** How many inputs ended in each outcome label the check returned. */
   outcomes: Record<string, number>;
   failure?: {
-    kind: 'property' | 'unhandled' | 'heap' | 'invariant';
+    kind: 'setup' | 'property' | 'unhandled' | 'heap' | 'invariant';
     message: string;
     seed: number;
     /** fast-check's counterexample path, for --seed S --path P replay (property failures only). */
@@ -109,7 +109,17 @@ export async function runTarget<T>(target: FuzzTarget<T>, o: RunOptions): Promis
   const onException = (err: unknown) => problems.push(`uncaught exception: ${describe(err)}`);
   process.on('unhandledRejection', onRejection);
   process.on('uncaughtException', onException);
-  const prop = await target.setup();
+  let prop: FuzzProperty<T>;
+  try {
+    prop = await target.setup();
+  } catch (err) {
+    process.off('unhandledRejection', onRejection);
+    process.off('uncaughtException', onException);
+    return {
+      target: target.name, runs: 0, seconds: 0, perSecond: 0, heapGrowthBytes: 0, heapBoundBytes: target.heapBoundBytes, interrupted: false, outcomes: {},
+      failure: { kind: 'setup', message: describe(err), seed: o.seed },
+    };
+  }
   const warmup = o.warmup ?? Math.min(2000, Math.floor(o.runs / 10));
   let calls = 0;
   const outcomes = new Map<string, number>();
