@@ -36,7 +36,7 @@ export class DeviceTrust {
     }
     const untrusted = (why: string) => new KeylineError('CERTIFICATE_UNTRUSTED', `deviceCertificate (serial ${cert.serialNumber}): ${why}`);
     // RFC 5280 §6.1.3 (a)(4) name chaining (checkIssued also compares the AKI), (a)(1) signature, (a)(2) validity.
-    if (!cert.checkIssued(this.#issuing)) throw untrusted(`issuer '${cert.issuer.replace(/\n/g, ', ')}' is not this PKI's issuing CA`);
+    if (!cert.checkIssued(this.#issuing)) throw untrusted(`issuer '${(cert.issuer ?? '(unreadable)').replace(/\n/g, ', ')}' is not this PKI's issuing CA`);
     if (!cert.verify(this.#issuingKey)) throw untrusted('signature does not verify with the issuing CA key');
     if (now < new Date(cert.validFrom) || now > new Date(cert.validTo)) throw untrusted(`outside its validity ${cert.validFrom}..${cert.validTo}`);
     const spki = new Uint8Array(cert.publicKey.export({ format: 'der', type: 'spki' }));

@@ -9,10 +9,9 @@ import { seededPass } from './seeded-pass.js';
 
 t.test('enroll: seeded fuzz pass (device sessions into the MQTT handler and the enrollment service over SQLite)', (t) => seededPass(t, enrollTarget, 400, 0x11c7));
 
-// Reported to the owner of server/enroll; remove `todo` once device-trust.ts no longer reads
-// cert.issuer unguarded. node:crypto's X509Certificate leaves `issuer` undefined for a Name it
-// cannot print; the TypeError became an INTERNAL answer to an anonymous hello.
-t.test('issue 11 (fuzz finding, owner server/enroll): a certificate whose issuer Name is unprintable is CERTIFICATE_UNTRUSTED', { todo: 'device-trust.ts: `cert.issuer.replace` on undefined' }, async (t) => {
+// node:crypto's X509Certificate leaves `issuer` undefined for a Name it cannot print; device-trust.ts
+// read it unguarded and the TypeError became an INTERNAL answer to an anonymous hello.
+t.test('issue 11 (fuzz finding, owner server/enroll): a certificate whose issuer Name is unprintable is CERTIFICATE_UNTRUSTED', async (t) => {
   const bed = await provisioningBed('enroll-regression');
   t.teardown(() => bed.close());
   await bed.prov.createWorkOrder({ id: 'WO-R', product: 'Sensor', quota: 1 }, 'operator-01');
