@@ -25,6 +25,8 @@ export const configSchema = z
         tlsCert: z.string().default('server.pem'),
         tlsKey: z.string().default('server.key.pem'),
         bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+        /** Open connections each listener (API, public) accepts before closing new ones at once. */
+        maxConnections: z.number().int().min(1).max(1_000_000).default(1024),
       })
       .strict()
       .prefault({}),
@@ -175,6 +177,7 @@ const ENV_OVERRIDES: Record<string, [string, string, 'string' | 'number']> = {
   KEYLINE_SERVER_HOST: ['server', 'host', 'string'],
   KEYLINE_SERVER_PORT: ['server', 'port', 'number'],
   KEYLINE_SERVER_PUBLIC_PORT: ['server', 'publicPort', 'number'],
+  KEYLINE_SERVER_MAX_CONNECTIONS: ['server', 'maxConnections', 'number'],
   KEYLINE_STORE_URL: ['store', 'url', 'string'],
   KEYLINE_LOG_LEVEL: ['log', 'level', 'string'],
   KEYLINE_HSM_MODULE: ['hsm', 'module', 'string'],

@@ -98,7 +98,7 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
 
     const https = await listenHttps({
       host: config.server.host, port: config.server.port, tlsKeyFile: config.server.tlsKey, tlsCertFile: config.server.tlsCert,
-      rootPem, issuingPem, handler: app.callback(), log,
+      rootPem, issuingPem, handler: app.callback(), maxConnections: config.server.maxConnections, log,
     });
     closers.push(() => https.close());
     const apiUrl = https.url;

@@ -75,10 +75,14 @@ export async function startRevocation(d: RevocationStackDeps): Promise<Revocatio
   watcher = new RevocationWatcher({ store, crl, invalidate: (s) => ocsp.invalidate(s), log });
   await watcher.start();
 
-  const server = createServer({ keepAliveTimeout: 65_000 }, publicPkiHandler({
+  // Relying parties send a few hundred bytes and wait for a signed answer: a client that takes
+  // 10 s to send its headers is holding a connection, not asking (slowloris). Node enforces
+  // these timeouts every connectionsCheckingInterval (30 s by default, too coarse for 10 s).
+  const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 10_000, requestTimeout: 30_000, connectionsCheckingInterval: 1000 }, publicPkiHandler({
     crlPath: new URL(config.ca.crlUrl).pathname, ocspPath: new URL(config.ca.ocspUrl).pathname,
     crl: () => crl.current(), ocsp, log,
   }));
+  server.maxConnections = config.server.maxConnections;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

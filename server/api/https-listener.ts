@@ -20,6 +20,8 @@ export interface HttpsListenerOptions {
   rootPem: string;
   issuingPem: string;
   handler: RequestListener;
+  /** Open connections accepted at once; more are closed on arrival. */
+  maxConnections: number;
   log: Logger;
 }
 
@@ -55,6 +57,9 @@ export async function listenHttps(o: HttpsListenerOptions): Promise<HttpsListene
   // station's next request race the server's close (ECONNRESET on a reused socket).
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 70_000;
+  // A request that takes two minutes to arrive is holding a connection, not uploading a batch.
+  server.requestTimeout = 120_000;
+  server.maxConnections = o.maxConnections;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => {
