@@ -58,6 +58,15 @@ export const ERROR_TABLE = {
   CA_KEY_NOT_IN_HSM: { http: 500, mqtt: 'INTERNAL', expose: false },
   CA_KEY_USAGE: { http: 500, mqtt: 'INTERNAL', expose: false },
   PKI_EXISTS: { http: 409, mqtt: 'INTERNAL', expose: true },
+  // CA lifecycle (issue 19): the ceremony's refusals, and issuance with a CA the root revoked
+  CA_REVOKED: { http: 503, mqtt: 'INTERNAL', expose: true },
+  CA_UNKNOWN: { http: 404, mqtt: 'INTERNAL', expose: true },
+  CRL_INVALID: { http: 400, mqtt: 'INTERNAL', expose: true },
+  CRL_NOT_NEWER: { http: 409, mqtt: 'INTERNAL', expose: true },
+  ROOT_KEY_EXISTS: { http: 409, mqtt: 'INTERNAL', expose: true },
+  LINE_TOKEN: { http: 409, mqtt: 'INTERNAL', expose: true },
+  WITNESSES_REQUIRED: { http: 400, mqtt: 'INTERNAL', expose: true },
+  TRANSCRIPT_INVALID: { http: 400, mqtt: 'INTERNAL', expose: true },
   // store / audit
   STORE_ERROR: { http: 503, mqtt: 'INTERNAL', expose: false },
   // secure element

@@ -1,5 +1,6 @@
 /**
- * Keeps the issuing CA's CRL current: one CRL in the database for every process, re-issued when
+ * Keeps an issuing CA's CRL current: one CRL per CA in the database for every process (keyed by
+ * the CA's key identifier, so CAs rotated side by side number theirs apart), re-issued when
  * a revocation is newer than the CRL or when half its validity has passed (so a fresh CRL is
  * always published well before nextUpdate, RFC 5280 §5.1.2.5).
  *
@@ -13,6 +14,7 @@
 import { KeylineError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import { issueCrl, type CrlEntry, type CrlIssuer } from '../ca/crl.js';
+import { parseCrl } from '../ca/crl-info.js';
 import type { CrlRecord, Store, Tx } from '../store/store.js';
 
 /** The name of the lease that makes one process the CRL signer. */
@@ -116,7 +118,7 @@ export class CrlPublisher {
   async #sync(): Promise<PublishedCrl | null> {
     const crl = await this.#d.store.transaction(async (tx) => {
       const held = await this.#takeLease(tx);
-      const [latest, seq] = [await tx.crls.latest(), await tx.revocations.lastSeq()];
+      const [latest, seq] = [await this.#latest(tx), await tx.revocations.lastSeq()];
       const now = this.#d.clock();
       const fresh = latest && latest.revocationSeq >= seq && now.getTime() < this.#refreshAt(fromRecord(latest));
       if (!held || fresh) return latest ? fromRecord(latest) : null;
@@ -127,6 +129,15 @@ export class CrlPublisher {
       this.#current = crl;
     }
     return this.#current;
+  }
+
+  /** This CA's stored CRL: its own row, or the issuer-less row of a build before issue 19 when that CRL's AKI is this CA's. */
+  async #latest(tx: Tx): Promise<CrlRecord | null> {
+    const keyId = this.#d.issuer.keyIdHex;
+    const own = await tx.crls.latest(keyId);
+    if (own) return own;
+    const legacy = await tx.crls.latest('');
+    return legacy && parseCrl(legacy.der).authorityKeyIdHex === keyId ? legacy : null;
   }
 
   /** Takes or renews the lease in `tx`; true when this process may sign in it. */
@@ -156,7 +167,7 @@ export class CrlPublisher {
     const number = (latest?.number ?? 0) + 1;
     const started = performance.now();
     const der = await issueCrl(this.#d.issuer, { number, thisUpdate, nextUpdate, entries });
-    await tx.crls.save({ number, thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString(), revocationSeq: seq, der });
+    await tx.crls.save({ issuerKeyId: this.#d.issuer.keyIdHex, number, thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString(), revocationSeq: seq, der });
     this.#d.log.info({ crlNumber: number, entries: entries.length, bytes: der.length, ms: Math.round(performance.now() - started) }, 'crl issued');
     return { number, thisUpdate, nextUpdate, revocationSeq: seq, der };
   }

@@ -3,7 +3,7 @@
  * postgres/migrations), BLOB/BYTEA arrive as Buffers (Uint8Arrays), JSON columns as text,
  * and integers as numbers (the PostgreSQL pool parses BIGINT: postgres/pg-rows.ts).
  */
-import type { AuditRecord, EnrollmentRecord, NonceRecord, OutboxJobRecord, RegistrationRecord, RevocationRecord, StationRecord, UnitRecord, WorkOrderRecord } from './store.js';
+import type { AuditRecord, CaActivationRecord, CrlRecord, EnrollmentRecord, NonceRecord, OutboxJobRecord, RegistrationRecord, RevocationRecord, RootCrlRecord, StationRecord, UnitRecord, WorkOrderRecord } from './store.js';
 
 /** A result row, as either driver returns it. */
 export type Row = Record<string, unknown>;
@@ -105,4 +105,22 @@ export function toOutboxJob(r: Row): OutboxJobRecord {
 /** Row → RegistrationRecord. */
 export function toRegistration(r: Row): RegistrationRecord {
   return { serial: r.serial as string, registry: r.registry as string, externalId: r.external_id as string, registeredAt: r.registered_at as string };
+}
+
+/** Row → CrlRecord (one issuing CA's latest CRL). */
+export function toCrl(r: Row): CrlRecord {
+  return {
+    issuerKeyId: r.issuer_key_id as string, number: r.crl_number as number, thisUpdate: r.this_update as string,
+    nextUpdate: r.next_update as string, revocationSeq: r.revocation_seq as number, der: r.der as Uint8Array,
+  };
+}
+
+/** Row → CaActivationRecord. */
+export function toCaActivation(r: Row): CaActivationRecord {
+  return { seq: r.seq as number, keyId: r.key_id as string, activateAt: r.activate_at as string, actor: r.actor as string, createdAt: r.created_at as string };
+}
+
+/** Row → RootCrlRecord. */
+export function toRootCrl(r: Row): RootCrlRecord {
+  return { number: r.crl_number as number, thisUpdate: r.this_update as string, nextUpdate: r.next_update as string, der: r.der as Uint8Array, importedAt: r.imported_at as string };
 }

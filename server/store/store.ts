@@ -183,8 +183,10 @@ export interface RevocationRepo {
   lastSeq(): Promise<number>;
 }
 
-/** The latest CRL issued (one row: its number only ever grows, RFC 5280 §5.2.3). */
+/** The latest CRL of one issuing CA (one row per CA: its number only ever grows, RFC 5280 §5.2.3). */
 export interface CrlRecord {
+  /** The issuing CA's key identifier (its SKI, lowercase hex); '' for the row a build before issue 19 kept. */
+  issuerKeyId?: string;
   number: number;
   thisUpdate: string;
   nextUpdate: string;
@@ -193,12 +195,48 @@ export interface CrlRecord {
   der: Uint8Array;
 }
 
-/** CRL numbering and the latest CRL, shared by every process on the database. */
+/** CRL numbering and the latest CRL per issuing CA, shared by every process on the database. */
 export interface CrlRepo {
-  /** The latest CRL, or null before the first. */
-  latest(): Promise<CrlRecord | null>;
-  /** Replaces the latest CRL; STORE_ERROR unless `number` is greater than the stored one. */
+  /** The latest CRL of the CA with this key identifier (default ''), or null before its first. */
+  latest(issuerKeyId?: string): Promise<CrlRecord | null>;
+  /** Replaces the latest CRL of `r.issuerKeyId` (default ''); STORE_ERROR unless `number` is greater than the stored one. */
   save(r: CrlRecord): Promise<void>;
+}
+
+/** "From `activateAt` on, the issuing CA with key identifier `keyId` issues" (keyline ca activate). */
+export interface CaActivationRecord {
+  /** Insertion order; the newest activation whose time has come wins. */
+  seq: number;
+  /** The issuing CA's key identifier (its SKI, lowercase hex). */
+  keyId: string;
+  activateAt: string;
+  actor: string;
+  createdAt: string;
+}
+
+/** A CRL of the root (an ARL: it lists revoked issuing CAs), as imported from the ceremony. */
+export interface RootCrlRecord {
+  number: number;
+  thisUpdate: string;
+  nextUpdate: string;
+  der: Uint8Array;
+  importedAt: string;
+}
+
+/** The CA lifecycle state every process reads: which issuing CA issues, the root's CRL, imported ceremony transcripts. */
+export interface CaRepo {
+  /** Records an activation; returns it with its seq. */
+  addActivation(a: { keyId: string; activateAt: string; actor: string }): Promise<CaActivationRecord>;
+  /** Every activation, oldest first. */
+  activations(): Promise<CaActivationRecord[]>;
+  /** The newest activation's seq (0 when none): a generation counter other processes poll. */
+  lastActivationSeq(): Promise<number>;
+  /** Stores a root CRL; CRL_NOT_NEWER unless its number is greater than every stored one. */
+  saveRootCrl(r: Omit<RootCrlRecord, 'importedAt'>): Promise<void>;
+  /** The root CRL with the greatest number, or null. */
+  latestRootCrl(): Promise<RootCrlRecord | null>;
+  /** Notes that entry `seq` of ceremony transcript `transcriptId` went into the audit log; false when it already had. */
+  markTranscriptEntry(transcriptId: string, seq: number, hash: string): Promise<boolean>;
 }
 
 /** A signed-challenge nonce as stored. */
@@ -350,6 +388,7 @@ export interface Tx {
   readonly enrollment: EnrollmentRepo;
   readonly outbox: OutboxRepo;
   readonly leases: LeaseRepo;
+  readonly ca: CaRepo;
 }
 
 /** Options of one transaction. */

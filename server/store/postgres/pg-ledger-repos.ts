@@ -4,7 +4,7 @@
 import { KeylineError } from '../../../common/errors.js';
 import { normaliseSerialHex, type CrlRepo, type EnrollmentRepo, type RevocationRepo } from '../store.js';
 import type { PgTxContext } from './pg-tx-context.js';
-import { toEnrollment, toNonce, toRevocation } from '../rows.js';
+import { toCrl, toEnrollment, toNonce, toRevocation } from '../rows.js';
 
 /** Revocations; inserts hold the write lock, so `seq` order is commit order (listSince never skips one). */
 export function createRevocationRepo(c: PgTxContext): RevocationRepo {
@@ -32,21 +32,21 @@ export function createRevocationRepo(c: PgTxContext): RevocationRepo {
   };
 }
 
-/** The one-row CRL state; save refuses a number that is not greater (RFC 5280 §5.2.3). */
+/** The CRL state, one row per issuing CA; save refuses a number that is not greater (RFC 5280 §5.2.3). */
 export function createCrlRepo(c: PgTxContext): CrlRepo {
   return {
-    async latest() {
-      const r = (await c.query('crl latest', 'SELECT * FROM crl_state WHERE id = 1')).rows[0];
-      return r ? { number: r.crl_number as number, thisUpdate: r.this_update as string, nextUpdate: r.next_update as string, revocationSeq: r.revocation_seq as number, der: r.der as Uint8Array } : null;
+    async latest(issuerKeyId = '') {
+      const r = (await c.query('crl latest', 'SELECT * FROM crl_state WHERE issuer_key_id = $1', [issuerKeyId])).rows[0];
+      return r ? toCrl(r) : null;
     },
     async save(s) {
       await c.writeLock();
       // The WHERE on DO UPDATE is evaluated on the row as locked: two replicas saving at once
       // cannot both win, and a smaller number never replaces a greater one.
-      const r = await c.query(`crl ${s.number}`, `INSERT INTO crl_state (id, crl_number, this_update, next_update, revocation_seq, der) VALUES (1, $1, $2, $3, $4, $5)
-        ON CONFLICT (id) DO UPDATE SET crl_number = excluded.crl_number, this_update = excluded.this_update,
+      const r = await c.query(`crl ${s.number}`, `INSERT INTO crl_state (issuer_key_id, crl_number, this_update, next_update, revocation_seq, der) VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (issuer_key_id) DO UPDATE SET crl_number = excluded.crl_number, this_update = excluded.this_update,
         next_update = excluded.next_update, revocation_seq = excluded.revocation_seq, der = excluded.der
-        WHERE excluded.crl_number > crl_state.crl_number`, [s.number, s.thisUpdate, s.nextUpdate, s.revocationSeq, s.der]);
+        WHERE excluded.crl_number > crl_state.crl_number`, [s.issuerKeyId ?? '', s.number, s.thisUpdate, s.nextUpdate, s.revocationSeq, s.der]);
       if (r.rowCount !== 1) throw new KeylineError('STORE_ERROR', `crl number ${s.number}: not greater than the stored CRL's number`);
     },
   };

@@ -6,6 +6,7 @@ import type { Tx } from '../store.js';
 import { createAuditRepo, createStationRepo, createUnitRepo, createWorkOrderRepo } from './pg-core-repos.js';
 import { createCrlRepo, createEnrollmentRepo, createRevocationRepo } from './pg-ledger-repos.js';
 import { createLeaseRepo, createOutboxRepo } from './pg-outbox-repos.js';
+import { createCaRepo } from './pg-ca-repo.js';
 import type { PgTxContext } from './pg-tx-context.js';
 
 /** The Tx of one PostgreSQL transaction. */
@@ -20,5 +21,6 @@ export function createPgTx(c: PgTxContext): Tx {
     enrollment: createEnrollmentRepo(c),
     outbox: createOutboxRepo(c),
     leases: createLeaseRepo(c),
+    ca: createCaRepo(c),
   };
 }

@@ -3,7 +3,7 @@
  */
 import { KeylineError } from '../../../common/errors.js';
 import { normaliseSerialHex, type CrlRepo, type EnrollmentRepo, type RevocationRepo } from '../store.js';
-import { toEnrollment, toNonce, toRevocation, type Row } from '../rows.js';
+import { toCrl, toEnrollment, toNonce, toRevocation, type Row } from '../rows.js';
 import type { SqliteTxContext } from './sqlite-tx-context.js';
 
 /** Revocations, in the order they were recorded (the CRL and OCSP read them since a seq). */
@@ -25,16 +25,16 @@ export function createRevocationRepo(c: SqliteTxContext): RevocationRepo {
   };
 }
 
-/** The latest CRL; its number only ever grows. */
+/** The latest CRL per issuing CA; its number only ever grows. */
 export function createCrlRepo(c: SqliteTxContext): CrlRepo {
   const { s, run } = c;
   return {
-    latest: () => run('crl latest', () => {
-      const r = s.crlLatest.get() as Row | undefined;
-      return r ? { number: r.crl_number as number, thisUpdate: r.this_update as string, nextUpdate: r.next_update as string, revocationSeq: r.revocation_seq as number, der: r.der as Uint8Array } : null;
+    latest: (issuerKeyId = '') => run('crl latest', () => {
+      const r = s.crlLatest.get(issuerKeyId) as Row | undefined;
+      return r ? toCrl(r) : null;
     }),
     save: (c) => run(`crl ${c.number}`, () => {
-      if (s.crlSave.run(c.number, c.thisUpdate, c.nextUpdate, c.revocationSeq, c.der).changes !== 1) {
+      if (s.crlSave.run(c.issuerKeyId ?? '', c.number, c.thisUpdate, c.nextUpdate, c.revocationSeq, c.der).changes !== 1) {
         throw new KeylineError('STORE_ERROR', `crl number ${c.number}: not greater than the stored CRL's number`);
       }
     }),

@@ -50,11 +50,19 @@ export function prepareStatements(db: Database.Database) {
     revocationsSince: p('SELECT rowid AS seq, * FROM revoked_certificates WHERE rowid > ? ORDER BY rowid LIMIT ?'),
     revocationLastSeq: p('SELECT coalesce(max(rowid), 0) FROM revoked_certificates').pluck(),
     unitByCertSerial: p(`SELECT ${UNIT_COLUMNS} FROM units WHERE certificate_serial = ?`),
-    crlLatest: p('SELECT * FROM crl_state WHERE id = 1'),
-    crlSave: p(`INSERT INTO crl_state (id, crl_number, this_update, next_update, revocation_seq, der) VALUES (1, ?, ?, ?, ?, ?)
-      ON CONFLICT (id) DO UPDATE SET crl_number = excluded.crl_number, this_update = excluded.this_update,
+    crlLatest: p('SELECT * FROM crl_state WHERE issuer_key_id = ?'),
+    crlSave: p(`INSERT INTO crl_state (issuer_key_id, crl_number, this_update, next_update, revocation_seq, der) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (issuer_key_id) DO UPDATE SET crl_number = excluded.crl_number, this_update = excluded.this_update,
       next_update = excluded.next_update, revocation_seq = excluded.revocation_seq, der = excluded.der
       WHERE excluded.crl_number > crl_state.crl_number`),
+    caActivationInsert: p('INSERT INTO ca_activations (key_id, activate_at, actor, created_at) VALUES (?, ?, ?, ?) RETURNING *'),
+    caActivations: p('SELECT * FROM ca_activations ORDER BY seq'),
+    caActivationLastSeq: p('SELECT coalesce(max(seq), 0) FROM ca_activations').pluck(),
+    // Only above every stored number: an older root CRL never comes back (RFC 5280 §5.2.3).
+    rootCrlInsert: p(`INSERT INTO root_crls (crl_number, this_update, next_update, der, imported_at) SELECT ?, ?, ?, ?, ?
+      WHERE NOT EXISTS (SELECT 1 FROM root_crls WHERE crl_number >= ?)`),
+    rootCrlLatest: p('SELECT * FROM root_crls ORDER BY crl_number DESC LIMIT 1'),
+    ceremonyImportInsert: p('INSERT INTO ceremony_imports (transcript_id, seq, hash, imported_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
     nonceInsert: p('INSERT INTO enroll_nonces (nonce, serial, cert_fingerprint, expires_at, created_at) VALUES (?, ?, ?, ?, ?)'),
     nonceGet: p('SELECT * FROM enroll_nonces WHERE nonce = ?'),
     nonceUse: p('UPDATE enroll_nonces SET used = 1 WHERE nonce = ?'),

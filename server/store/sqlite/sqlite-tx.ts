@@ -9,6 +9,7 @@ import { createSqliteTxContext } from './sqlite-tx-context.js';
 import { createAuditRepo, createStationRepo, createUnitRepo, createWorkOrderRepo } from './sqlite-core-repos.js';
 import { createCrlRepo, createEnrollmentRepo, createRevocationRepo } from './sqlite-ledger-repos.js';
 import { createLeaseRepo, createOutboxRepo } from './sqlite-outbox-repos.js';
+import { createCaRepo } from './sqlite-ca-repo.js';
 
 /** Builds the Tx object; `live()` turns false once the transaction ends, making it unusable. */
 export function createSqliteTx(s: Statements, live: () => boolean, now: () => string): Tx {
@@ -23,5 +24,6 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
     enrollment: createEnrollmentRepo(c),
     outbox: createOutboxRepo(c),
     leases: createLeaseRepo(c),
+    ca: createCaRepo(c),
   };
 }

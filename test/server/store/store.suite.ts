@@ -8,6 +8,7 @@ import type { Store } from '../../../server/store/store.js';
 import { buildUnit, buildWorkOrder } from './build.js';
 import { batchSuite } from './batch.suite.js';
 import { registriesSuite } from './registries.suite.js';
+import { caSuite } from './ca.suite.js';
 
 /** What an implementation provides: a fresh store, and raw access that bypasses the Store code. */
 export interface StoreHarness {
@@ -194,4 +195,5 @@ export function storeSuite(t: Test, h: StoreHarness): void {
 
   registriesSuite(t, () => h.open());
   batchSuite(t, () => h.open());
+  caSuite(t, () => h.open());
 }
