@@ -1,90 +1,97 @@
 /**
  * `keyline server`: runs the factory server until SIGINT/SIGTERM, in one process or as a
- * cluster of worker processes sharing the listening socket, the database and the HSM token.
+ * cluster of worker processes sharing the listening sockets, the database and the HSM token
+ * (the primary's side is server/cluster-primary.ts).
  */
 import cluster from 'node:cluster';
 import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { intFlag, parseCommand, runCli } from '../common/cli.js';
-import { startServer } from './main.js';
+import { listenerLines, runPrimary, type WorkerHello, type WorkerReady, type WorkerStart } from './cluster-primary.js';
+import { startServer, type RunningServer } from './main.js';
+import { onStopSignal } from './stop-signal.js';
 
 const USAGE = `Usage: keyline server [--config FILE] [--workers N]
 
 Runs the station API (HTTPS, mTLS) with the issuing CA key in the configured PKCS#11 token.
-Prints one line per listener when ready, e.g. "api https://127.0.0.1:8443" and
-"public http://127.0.0.1:8080" (the CRL and OCSP responder, plain HTTP).
+Prints one line per listener when ready, e.g. "api https://127.0.0.1:8443",
+"public http://127.0.0.1:8080" (the CRL and OCSP responder, plain HTTP) and, with the embedded
+broker, "mqtt mqtts://127.0.0.1:8883".
 
 Options:
   --config FILE   keyline.json (default certs-dev/keyline.json, written by 'keyline ceremony init --dev')
-  --workers N     worker processes sharing the port, the database and the token (default 1;
-                  0 = one per core). Each worker keeps its own PKCS#11 sessions and SQLite connection.
+  --workers N     worker processes sharing every port, the database and the token (default 1;
+                  0 = one per core). Each worker keeps its own PKCS#11 sessions and database
+                  connection; the embedded broker runs in worker 1. A worker that dies stops
+                  the server (exit code 1).
   -h, --help      this text
 
+SIGINT or SIGTERM stops the server (every worker) within 5 seconds.
+
 Environment overrides: KEYLINE_SERVER_HOST, KEYLINE_SERVER_PORT (0 = any free port),
-KEYLINE_SERVER_PUBLIC_PORT (CRL/OCSP listener, 0 = any free port), KEYLINE_STORE_URL,
-KEYLINE_LOG_LEVEL, KEYLINE_HSM_MODULE, KEYLINE_HSM_SESSIONS.`;
+KEYLINE_SERVER_PUBLIC_PORT (CRL/OCSP listener, 0 = any free port), KEYLINE_ENROLL_PORT,
+KEYLINE_STORE_URL, KEYLINE_LOG_LEVEL, KEYLINE_HSM_MODULE, KEYLINE_HSM_SESSIONS.`;
+
+/** How long a stopping process waits for its listeners, broker and store to close before it exits anyway. */
+export const CLOSE_MS = 3000;
 
 /** Entry point of `keyline server`. */
 export async function main(argv: string[]): Promise<number> {
-  return runCli(async () => {
+  const code = await runCli(async () => {
     const args = parseCommand(argv, { usage: USAGE, options: { config: { type: 'string' }, workers: { type: 'string' } } });
     if (!args) return 0;
     const configFile = args.values.config ?? 'certs-dev/keyline.json';
     let workers = intFlag('workers', args.values.workers, 1, 0, 64);
     if (workers === 0) workers = availableParallelism();
-    if (cluster.isPrimary && workers > 1) return runPrimary(workers);
+    if (cluster.isWorker) return runWorker(configFile);
+    if (workers > 1) return runPrimary(workers);
+    const stop = onStopSignal();
     const server = await startServer({ configFile });
-    if (cluster.isWorker) {
-      process.send?.({ ready: server.apiUrl, public: server.publicUrl, mqtt: server.mqttUrl });
-    } else {
-      process.stdout.write(`api ${server.apiUrl}\npublic ${server.publicUrl}\n`);
-      if (server.mqttUrl) process.stdout.write(`mqtt ${server.mqttUrl}\n`);
-    }
-    await signalled();
-    await server.close();
+    process.stdout.write(listenerLines(server));
+    await stop.promise;
+    const closed = await closeWithin(server, CLOSE_MS);
+    stop.dispose();
+    // Something would not close in time (and may keep the event loop alive): leave anyway.
+    if (!closed) process.exit(1);
     return 0;
   });
+  // A worker's IPC channel to the primary keeps its event loop alive after main returns (issue
+  // 13: stopped workers lingered and the primary waited for them forever): exit explicitly,
+  // whether the worker stopped, failed to start or failed to close.
+  if (cluster.isWorker) process.exit(code);
+  return code;
 }
 
-/** Forks the workers, prints the listener line once all are ready, and stops them on a signal. */
-async function runPrimary(count: number): Promise<number> {
-  const ready: Promise<{ ready: string; public?: string }>[] = [];
-  let mqttUrl: string | undefined;
-  for (let i = 0; i < count; i++) {
-    const w = cluster.fork();
-    ready.push(
-      new Promise((resolve, reject) => {
-        w.on('message', (m: { ready?: string; public?: string; mqtt?: string }) => {
-          // Only the worker running the embedded broker reports it (server/main.ts).
-          if (m.mqtt) mqttUrl = m.mqtt;
-          if (m.ready) resolve({ ready: m.ready, public: m.public });
-        });
-        w.on('exit', (code) => reject(new Error(`worker ${w.process.pid} exited with code ${code} before it was ready`)));
-      }),
-    );
-  }
-  let urls: { ready: string; public?: string }[];
-  try {
-    urls = await Promise.all(ready);
-  } catch (err) {
-    for (const w of Object.values(cluster.workers ?? {})) w?.kill();
-    throw err;
-  }
-  process.stdout.write(`api ${urls[0]!.ready}\npublic ${urls[0]!.public}\n`);
-  if (mqttUrl) process.stdout.write(`mqtt ${mqttUrl}\n`);
-  let stopping = false;
-  cluster.on('exit', (w, code) => {
-    if (!stopping) process.stderr.write(`keyline: worker ${w.process.pid} exited (${code}); stopping\n`);
-    if (!stopping) process.kill(process.pid, 'SIGTERM');
+/** One worker of the cluster: waits for the primary's start message, serves, reports ready, closes on a signal. */
+async function runWorker(configFile: string): Promise<number> {
+  const stop = onStopSignal();
+  const start = await new Promise<WorkerStart>((resolve) => {
+    const onMessage = (m: Partial<WorkerStart>) => {
+      if (m?.kind !== 'keyline:start') return;
+      process.off('message', onMessage);
+      resolve(m as WorkerStart);
+    };
+    process.on('message', onMessage);
+    process.send!({ kind: 'keyline:hello' } satisfies WorkerHello);
   });
-  await signalled();
-  stopping = true;
-  await Promise.all(Object.values(cluster.workers ?? {}).map((w) => new Promise<void>((r) => { w!.once('exit', () => r()); w!.kill('SIGTERM'); })));
-  return 0;
+  const server = await startServer({ configFile });
+  const mqttUrl = server.mqttUrl ?? start.mqttUrl;
+  const ready: WorkerReady = { kind: 'keyline:ready', apiUrl: server.apiUrl, publicUrl: server.publicUrl, ...(mqttUrl ? { mqttUrl } : {}) };
+  process.send!(ready);
+  await stop.promise;
+  return (await closeWithin(server, CLOSE_MS)) ? 0 : 1;
 }
 
-function signalled(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
+/** Closes the server; false when it failed or took longer than `ms`. */
+async function closeWithin(server: RunningServer, ms: number): Promise<boolean> {
+  let done = false;
+  const closed = server.close().then(() => true, (err: unknown) => {
+    process.stderr.write(`keyline: close failed: ${(err as Error).stack ?? String(err)}\n`);
+    return false;
+  }).finally(() => (done = true));
+  const late = sleep(ms, false, { ref: false }).then(() => {
+    if (!done) process.stderr.write(`keyline: not closed after ${ms} ms; exiting anyway\n`);
+    return false;
   });
+  return Promise.race([closed, late]);
 }

@@ -160,7 +160,10 @@ export class AedesBroker {
     holder.b = b;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(opts.port, opts.host, () => {
+      // Outside node:cluster's shared sockets: aedes keeps its sessions in this process, so the
+      // listener is this process's alone (one worker runs the broker), and it must not take a
+      // place in the order that matches the workers' port-0 listens (server/cluster-primary.ts).
+      server.listen({ port: opts.port, host: opts.host, exclusive: true }, () => {
         server.off('error', reject);
         resolve();
       });
