@@ -3,8 +3,8 @@
  * the message-digest buffer, the SHA context and the wake state (volatile, lost on sleep).
  * Offsets follow the 608 config-zone map (datasheet §2.2, cryptoauthlib atca_config_608.h).
  */
-import type { Hash, Hmac } from 'node:crypto';
 import { decodeCounter, encodeCounter } from './counter-encoding.js';
+import type { Sha256 } from './crypto/sha256.js';
 import type { EccKey } from './ecc.js';
 
 /** Size of each of the 16 data slots (datasheet §2.1: 0-7 36 bytes, 8 416 bytes, 9-15 72 bytes). */
@@ -13,16 +13,23 @@ export const SLOT_SIZES: readonly number[] = [36, 36, 36, 36, 36, 36, 36, 36, 41
 /** Config-zone byte offsets used by the model. */
 export const Cfg = {
   REVISION: 4,
+  AES_ENABLE: 13,
   I2C_ADDRESS: 16,
+  COUNT_MATCH: 18,
   CHIP_MODE: 19,
   SLOT_CONFIG: 20,
   COUNTER0: 52,
   COUNTER1: 60,
+  VOLATILE_KEY_PERMISSION: 69,
+  SECURE_BOOT: 70,
+  KDF_IV_LOC: 72,
+  KDF_IV_STR: 73,
   USER_EXTRA: 84,
   USER_EXTRA_ADD: 85,
   LOCK_VALUE: 86,
   LOCK_CONFIG: 87,
   SLOT_LOCKED: 88,
+  CHIP_OPTIONS: 90,
   KEY_CONFIG: 96,
 } as const;
 
@@ -39,6 +46,11 @@ export interface TempKey {
   genKeyData: boolean;
   noMacFlag: boolean;
   keyId: number;
+  /**
+   * A private key GenKey made into TempKey (KeyID 0xFFFF). TempKey is then not valid as data (no
+   * command may read the scalar out through MAC, AES or Sign); only ECDH with a TempKey source uses it.
+   */
+  privateKey?: EccKey;
 }
 
 /** A fresh, invalid TempKey. */
@@ -58,7 +70,14 @@ export class ChipState {
   tempKey: TempKey = invalidTempKey();
   msgDigestBuf: Uint8Array | undefined;
   altKeyBuf: Uint8Array | undefined;
-  sha: { hash: Hash | Hmac; hmac: boolean; buffered: number } | undefined;
+  /** The SHA engine's context; `hmacKey` set for an HMAC (whose context cannot be read out). */
+  sha: { hash: Sha256; hmacKey?: Uint8Array } | undefined;
+  /** The slot whose key the last successful CheckMac proved (authorises the persistent latch). */
+  authorizedSlot: number | undefined;
+  // Kept across sleep, lost at power-down (a new model instance): the persistent latch (Info
+  // mode 0x04) and SecureBoot's prohibit-until-power-cycle flag (mode bit 6).
+  persistentLatch = false;
+  secureBootProhibited = false;
   /** Per-slot private-key cache, so Sign does not re-derive the public key each time. */
   readonly keyCache = new Map<number, EccKey>();
 
@@ -79,6 +98,7 @@ export class ChipState {
     this.msgDigestBuf = undefined;
     this.altKeyBuf = undefined;
     this.sha = undefined;
+    this.authorizedSlot = undefined;
   }
 
   /** The 9-byte serial number (config bytes 0-3 and 8-12). */
@@ -165,6 +185,8 @@ export interface KeyConfig {
   reqRandom: boolean;
   reqAuth: boolean;
   authKey: number;
+  /** Bit 12: the key is usable only while the persistent latch is set (VolatileKeyPermission). */
+  persistentDisable: boolean;
 }
 
 /** Decodes a 16-bit KeyConfig value. */
@@ -178,5 +200,6 @@ export function decodeKeyConfig(raw: number): KeyConfig {
     reqRandom: (raw & 0x40) !== 0,
     reqAuth: (raw & 0x80) !== 0,
     authKey: (raw >> 8) & 0x0f,
+    persistentDisable: (raw & 0x1000) !== 0,
   };
 }

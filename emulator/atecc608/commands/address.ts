@@ -15,11 +15,13 @@ export interface ZoneAddress {
 }
 
 /**
- * Decodes and range-checks an address; null when the chip would answer a parse error. With
- * `allowPartialBlock`, a 32-byte access to the short last block of a slot (block 1 of a 36-byte
- * slot, block 2 of a 72-byte slot) is accepted; the caller uses only the bytes that exist.
+ * Decodes and range-checks an address; null when the chip would answer a parse error. A 32-byte
+ * access to the short last block of a slot (block 1 of a 36-byte slot, block 2 of a 72-byte slot)
+ * is accepted, before and after data lock: cryptoauthlib's calib_write_pubkey writes a 72-byte key
+ * as three 32-byte blocks and calib_read_pubkey reads block 2 as 32 bytes. The caller uses only
+ * the bytes that exist.
  */
-export function decodeAddress(param1: number, param2: number, allowPartialBlock = false): ZoneAddress | null {
+export function decodeAddress(param1: number, param2: number): ZoneAddress | null {
   const zone = param1 & 0x03;
   const length = param1 & 0x80 ? 32 : 4;
   if (zone === 3) return null;
@@ -40,6 +42,6 @@ export function decodeAddress(param1: number, param2: number, allowPartialBlock 
   if (param2 & 0x80) return null;
   const offset = block * 32 + (length === 32 ? 0 : word * 4);
   const size = SLOT_SIZES[slot]!;
-  if (offset + length > size && !(allowPartialBlock && length === 32 && offset < size)) return null;
+  if (offset + length > size && !(length === 32 && offset < size)) return null;
   return { zone: 2, slot, offset, length };
 }

@@ -21,7 +21,9 @@ export const read: CommandHandler = ({ state }, cmd) => {
   const sc = state.slotConfig(a.slot);
   // A private key never leaves the chip, whatever else the configuration says.
   if (kc.private) return Status.EXECUTION_ERROR;
-  const clear = state.slots[a.slot]!.slice(a.offset, a.offset + a.length);
+  // A 32-byte read of a slot's short last block returns the bytes that exist, then zeros.
+  const clear = new Uint8Array(a.length);
+  clear.set(state.slots[a.slot]!.subarray(a.offset, a.offset + a.length));
   if (!sc.isSecret) return clear;
   if (!sc.encryptRead || a.length !== 32) return Status.EXECUTION_ERROR;
   // Encrypted read: output = data XOR TempKey, TempKey from a GenDig over ReadKey (§"Encrypted Read").

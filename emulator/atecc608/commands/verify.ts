@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PubKeyValidation } from '../../../common/atecc-public-key.js';
-import { verifyDigest } from '../ecc.js';
+import { isOnCurve, verifyDigest } from '../ecc.js';
 import { SLOT_SIZES, type ChipState } from '../state.js';
 import { Opcode, Status, type CommandResult } from '../status.js';
 import type { CommandHandler } from './context.js';
@@ -21,14 +21,19 @@ export const verify: CommandHandler = ({ state }, cmd) => {
   if (kind === 0x01) return Status.EXECUTION_ERROR; // validate-external: not modelled.
   if (kind === 0x03 || kind === 0x07) return validate(state, cmd.param2, kind === 0x07, cmd.data);
   if (kind !== 0x00 && kind !== 0x02) return Status.PARSE_ERROR;
-  if (!state.configLocked()) return Status.EXECUTION_ERROR;
   const external = kind === 0x02;
   if (cmd.data.length !== (external ? 128 : 64)) return Status.PARSE_ERROR;
   let pub: Uint8Array;
   if (external) {
+    // External mode uses no stored key, so it runs on an unlocked part as well (issue 14: the
+    // chip allows it; cryptoauthlib's calib_verify_extern needs no configuration).
     if (cmd.param2 !== 0x0004) return Status.PARSE_ERROR;
     pub = cmd.data.subarray(64, 128);
+    // A point off the curve is a bad input, not a failed signature: execution error, which
+    // atcacert_verify_response_hw relies on to tell the two apart.
+    if (!isOnCurve(pub)) return Status.EXECUTION_ERROR;
   } else {
+    if (!state.configLocked()) return Status.EXECUTION_ERROR;
     const slot = cmd.param2;
     if (slot > 15) return Status.PARSE_ERROR;
     const kc = state.keyConfig(slot);

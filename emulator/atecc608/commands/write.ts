@@ -15,9 +15,8 @@ import type { CommandHandler } from './context.js';
 export const write: CommandHandler = ({ state }, cmd) => {
   if ((cmd.param1 & 0x3c) !== 0) return Status.PARSE_ERROR;
   const encrypted = (cmd.param1 & 0x40) !== 0;
-  // Before data lock a 32-byte write may cover a slot's short last block (only 4-byte writes could
-  // otherwise reach it, and those are refused then); the bytes past the slot's end are dropped.
-  const a = decodeAddress(cmd.param1 & 0x83, cmd.param2, !state.dataLocked());
+  // A 32-byte write may cover a slot's short last block; the bytes past the slot's end are dropped.
+  const a = decodeAddress(cmd.param1 & 0x83, cmd.param2);
   if (!a) return Status.PARSE_ERROR;
   if (cmd.data.length !== a.length + (encrypted ? 32 : 0)) return Status.PARSE_ERROR;
   const value = cmd.data.subarray(0, a.length);

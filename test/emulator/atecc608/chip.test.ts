@@ -110,7 +110,7 @@ t.test('bad parameters and lengths answer parse error', async (t) => {
   t.equal(st(chip, 0x41, 0x80, 16), 0x03, 'Sign slot 16');
   t.equal(st(chip, 0x40, 0x04, 16), 0x03, 'GenKey slot 16');
   t.equal(st(chip, 0x17, 0x03, 0), 0x03, 'Lock mode 3');
-  t.equal(st(chip, 0x77, 0x00, 0), 0x03, 'SelfTest mode 0');
+  t.equal(st(chip, 0x77, 0xc0, 0), 0x03, 'SelfTest reserved mode bits 6-7');
 });
 
 t.test('ChipMode selects the long watchdog and the clock divider of the timing table', async (t) => {

@@ -120,7 +120,9 @@ t.test('WriteConfig after data lock: Always writes, Never refuses; per-slot lock
   const { chip } = lockedChipWithKey();
   t.equal(st(chip, WRITE, 0x82, dataAddr(10, 0), new Uint8Array(32).fill(1)), 0x00, 'slot 10 (Always) writable after data lock');
   t.equal(st(chip, WRITE, 0x02, dataAddr(10, 2, 1), [7, 7, 7, 7]), 0x00, '4-byte writes allowed after data lock');
-  t.equal(st(chip, WRITE, 0x82, dataAddr(10, 2), new Uint8Array(32)), 0x03, 'after data lock a 32-byte write must fit the slot');
+  t.equal(st(chip, WRITE, 0x82, dataAddr(10, 2), new Uint8Array(32).fill(4)), 0x00, 'after data lock too, block 2 takes a 32-byte write (issue 14, calib_write_pubkey)');
+  t.same([...chip.state.slots[10]!.subarray(64)], [4, 4, 4, 4, 4, 4, 4, 4], 'only its 8 bytes are kept');
+  t.equal(st(chip, WRITE, 0x82, dataAddr(10, 3), new Uint8Array(32)), 0x03, 'block 3 does not exist');
   t.equal(st(chip, LOCK, 0x02 | (10 << 2), 0), 0x00, 'slot 10 locked');
   t.equal(st(chip, WRITE, 0x82, dataAddr(10, 0), new Uint8Array(32).fill(2)), 0x0f, 'locked slot refuses writes');
   t.same([...run(chip, READ, 0x82, dataAddr(10, 0)).data.subarray(0, 4)], [1, 1, 1, 1], 'still readable');
@@ -148,9 +150,9 @@ t.test('slot lock refused before data lock', async (t) => {
   t.equal(st(chip, LOCK, 0x02 | (10 << 2), 0), 0x0f);
 });
 
-t.test('UpdateExtra sets bytes 84/85 once, after config lock', async (t) => {
+t.test('UpdateExtra sets bytes 84/85 once, before or after config lock', async (t) => {
   const blank = awakeBlank();
-  t.equal(st(blank, 0x20, 0x00, 0x42), 0x0f, 'before config lock refused');
+  t.equal(st(blank, 0x20, 0x00, 0x42), 0x00, 'before config lock too (issue 14: calib_write_config_zone ends with it)');
   const chip = configLockedChip();
   t.equal(st(chip, 0x20, 0x00, 0x42), 0x00);
   t.equal(st(chip, 0x20, 0x00, 0x43), 0x0f, 'only once');
