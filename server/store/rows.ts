@@ -3,7 +3,7 @@
  * postgres/migrations), BLOB/BYTEA arrive as Buffers (Uint8Arrays), JSON columns as text,
  * and integers as numbers (the PostgreSQL pool parses BIGINT: postgres/pg-rows.ts).
  */
-import type { AuditRecord, CaActivationRecord, CrlRecord, EnrollmentRecord, NonceRecord, OutboxJobRecord, RegistrationRecord, RevocationRecord, RootCrlRecord, StationRecord, UnitRecord, WorkOrderRecord } from './store.js';
+import type { AuditRecord, CaActivationRecord, CrlListing, CrlRecord, EnrollmentRecord, NonceRecord, OutboxJobRecord, RegistrationRecord, RevocationRecord, RootCrlRecord, StationRecord, UnitRecord, WorkOrderRecord } from './store.js';
 
 /** A result row, as either driver returns it. */
 export type Row = Record<string, unknown>;
@@ -72,6 +72,19 @@ export function toRevocation(r: Row): RevocationRecord {
     revokedAt: r.revoked_at as string,
     revokedBy: r.revoked_by as string,
   };
+}
+
+/**
+ * The SQL expression both stores read a CRL listing through: serial, reason and time joined by
+ * spaces (the serial is hex and the reason a CRLReason name, so the first two spaces delimit).
+ */
+export const CRL_LISTING_SQL = "certificate_serial || ' ' || reason || ' ' || revoked_at";
+
+/** One CRL_LISTING_SQL value → CrlListing. */
+export function toCrlListing(line: string): CrlListing {
+  const a = line.indexOf(' ');
+  const b = line.indexOf(' ', a + 1);
+  return { certificateSerial: line.slice(0, a), reason: line.slice(a + 1, b) as CrlListing['reason'], revokedAt: line.slice(b + 1) };
 }
 
 /** Row → NonceRecord; `usedColumn` names the column holding the state to report. */

@@ -4,7 +4,7 @@
 import { KeylineError } from '../../../common/errors.js';
 import { normaliseSerialHex, type CrlRepo, type EnrollmentRepo, type RevocationRepo } from '../store.js';
 import type { PgTxContext } from './pg-tx-context.js';
-import { toCrl, toEnrollment, toNonce, toRevocation } from '../rows.js';
+import { CRL_LISTING_SQL, toCrl, toCrlListing, toEnrollment, toNonce, toRevocation } from '../rows.js';
 
 /** Revocations; inserts hold the write lock, so `seq` order is commit order (listSince never skips one). */
 export function createRevocationRepo(c: PgTxContext): RevocationRepo {
@@ -28,6 +28,12 @@ export function createRevocationRepo(c: PgTxContext): RevocationRepo {
     },
     async lastSeq() {
       return (await c.query('revocations seq', 'SELECT coalesce(max(seq), 0) AS s FROM revoked_certificates')).rows[0]!.s as number;
+    },
+    async listForCrl() {
+      // One text value for the whole list rather than a row object per revocation.
+      const r = await c.query('revocations for the CRL', `SELECT string_agg(${CRL_LISTING_SQL}, chr(10) ORDER BY seq) AS list FROM revoked_certificates`);
+      const list = r.rows[0]!.list as string | null;
+      return list === null ? [] : list.split('\n').map(toCrlListing);
     },
   };
 }

@@ -3,7 +3,7 @@
  */
 import { KeylineError } from '../../../common/errors.js';
 import { normaliseSerialHex, type CrlRepo, type EnrollmentRepo, type RevocationRepo } from '../store.js';
-import { toCrl, toEnrollment, toNonce, toRevocation, type Row } from '../rows.js';
+import { toCrl, toCrlListing, toEnrollment, toNonce, toRevocation, type Row } from '../rows.js';
 import type { SqliteTxContext } from './sqlite-tx-context.js';
 
 /** Revocations, in the order they were recorded (the CRL and OCSP read them since a seq). */
@@ -22,6 +22,7 @@ export function createRevocationRepo(c: SqliteTxContext): RevocationRepo {
     listSince: (afterSeq, limit = -1) => run('revocations list', () =>
       (s.revocationsSince.all(afterSeq, limit) as Row[]).map((r) => ({ ...toRevocation(r), seq: r.seq as number }))),
     lastSeq: () => run('revocations seq', () => s.revocationLastSeq.get() as number),
+    listForCrl: () => run('revocations for the CRL', () => (s.revocationsForCrl.all() as string[]).map(toCrlListing)),
   };
 }
 

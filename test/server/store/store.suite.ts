@@ -193,6 +193,25 @@ export function storeSuite(t: Test, h: StoreHarness): void {
     t.equal(await store.transaction((tx) => tx.enrollment.certificateBinding('0123000000000000EE')), null, 'an unknown serial is not bound');
   });
 
+  t.test('revocations (issue 13): the first record stays; listSince, lastSeq and listForCrl agree, in insertion order', async (t) => {
+    const store = await withStore(t);
+    t.same(await store.transaction((tx) => tx.revocations.listForCrl(), { readOnly: true }), [], 'empty');
+    const reasons = ['keyCompromise', 'unspecified', 'cessationOfOperation', 'superseded'] as const;
+    // Serials inserted out of sort order: both lists follow insertion, not the key.
+    const added = ['ff01', '1', 'abcdef0123456789abcdef0123456789abcdef01', '7b'].map((certificateSerial, i) => ({
+      certificateSerial, kind: 'device' as const, subject: null, reason: reasons[i]!, revokedAt: `2026-01-0${i + 1}T00:00:0${i}.123Z`, revokedBy: 'officer-01',
+    }));
+    await store.transaction(async (tx) => { for (const r of added) await tx.revocations.add(r); });
+    await store.transaction((tx) => tx.revocations.add({ ...added[0]!, reason: 'superseded', revokedAt: '2027-01-01T00:00:00.000Z' }));
+    t.match(await store.transaction((tx) => tx.revocations.get('ff01')), { reason: 'keyCompromise', revokedAt: '2026-01-01T00:00:00.123Z' }, 'revoking twice keeps the first');
+    const since = await store.transaction((tx) => tx.revocations.listSince(0), { readOnly: true });
+    t.same(since.map((r) => r.certificateSerial), added.map((r) => r.certificateSerial));
+    t.equal(await store.transaction((tx) => tx.revocations.lastSeq()), since.at(-1)!.seq);
+    t.same((await store.transaction((tx) => tx.revocations.listSince(since[1]!.seq, 1))).map((r) => r.certificateSerial), ['abcdef0123456789abcdef0123456789abcdef01']);
+    t.same(await store.transaction((tx) => tx.revocations.listForCrl(), { readOnly: true }),
+      added.map(({ certificateSerial, reason, revokedAt }) => ({ certificateSerial, reason, revokedAt })));
+  });
+
   registriesSuite(t, () => h.open());
   batchSuite(t, () => h.open());
   caSuite(t, () => h.open());
