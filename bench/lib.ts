@@ -44,26 +44,86 @@ export function opensslEcdsaP256SignPerSec(seconds = 2): number {
   return Number(m[1]);
 }
 
-/** Spawns `node bin/keyline.js ...args` and resolves once stdout prints a line matching `ready`. */
-export function spawnKeyline(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+/**
+ * Spawns `node bin/keyline.js ...args` and resolves once stdout prints a line matching `ready`;
+ * rejects (and kills the child) if that takes over `readyTimeoutMs` (default 120 s).
+ */
+export function spawnKeyline(args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}, readyTimeoutMs = 120_000): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/keyline.js', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server (NODE_OPTIONS refuses --cpu-prof).
+    const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, 'bin/keyline.js', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`keyline ${args.join(' ')}: not ready after ${readyTimeoutMs} ms: ${err.slice(-2000)}`));
+    }, readyTimeoutMs);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = out.match(ready);
-      if (m) resolve({ child, match: m });
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m });
+      }
     });
     child.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
       if (process.env.BENCH_CHILD_STDERR) process.stderr.write(d);
     });
     child.on('exit', (code, signal) => {
+      clearTimeout(timer);
       if (code || (signal && signal !== 'SIGTERM')) process.stderr.write(`keyline ${args[0]} exited ${code ?? signal}: ${err.slice(-2000)}\n`);
       reject(new Error(`keyline ${args.join(' ')} exited ${code}`));
     });
   });
+}
+
+/**
+ * Stops a child: SIGTERM, then SIGKILL if it is still running after `ms`. Resolves with how
+ * long it took to exit and whether it had to be killed. (For `keyline server --workers N` the
+ * primary stops its workers; a primary killed outright takes them with it, node:cluster.)
+ */
+export async function stopChild(child: ChildProcess, ms = 5000): Promise<{ ms: number; killed: boolean }> {
+  const t0 = performance.now();
+  if (child.exitCode !== null || child.signalCode !== null) return { ms: 0, killed: false };
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const late = await Promise.race([exited.then(() => false), sleep(ms, true, { ref: false })]);
+  if (late) child.kill('SIGKILL');
+  await exited;
+  return { ms: performance.now() - t0, killed: late };
+}
+
+const cleanups: Array<() => void> = [];
+let exitHooked = false;
+
+/**
+ * Runs `fn` (synchronous: kill a child, remove a folder) when the bench ends however it ends:
+ * normally, on an uncaught error, or on SIGINT, SIGTERM or SIGHUP (then it exits 128 + the
+ * signal number). Without this a bench killed by a signal skips its 'exit' handlers and leaves
+ * its servers running (issue 13). Cleanups run once, newest first.
+ */
+export function onBenchExit(fn: () => void): void {
+  cleanups.push(fn);
+  if (exitHooked) return;
+  exitHooked = true;
+  const runAll = () => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        c();
+      } catch (err) {
+        process.stderr.write(`cleanup failed: ${(err as Error).message}\n`);
+      }
+    }
+  };
+  process.on('exit', runAll);
+  for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
+    process.on(sig, () => {
+      process.stderr.write(`\n${sig}: stopping\n`);
+      process.exit(128 + n);
+    });
+  }
 }
 
 /** Formats a number with thousands separators. */
