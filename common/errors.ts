@@ -60,7 +60,8 @@ export const ERROR_TABLE = {
   PKI_EXISTS: { http: 409, mqtt: 'INTERNAL', expose: true },
   // CA lifecycle (issue 19): the ceremony's refusals, and issuance with a CA the root revoked
   CA_REVOKED: { http: 503, mqtt: 'INTERNAL', expose: true },
-  CA_UNKNOWN: { http: 404, mqtt: 'INTERNAL', expose: true },
+  CA_UNKNOWN: { http: 503, mqtt: 'INTERNAL', expose: true },
+  CA_EXPIRED: { http: 503, mqtt: 'INTERNAL', expose: true },
   CRL_INVALID: { http: 400, mqtt: 'INTERNAL', expose: true },
   CRL_NOT_NEWER: { http: 409, mqtt: 'INTERNAL', expose: true },
   ROOT_KEY_EXISTS: { http: 409, mqtt: 'INTERNAL', expose: true },
@@ -86,6 +87,13 @@ export const ERROR_TABLE = {
   KIT_PROTOCOL_ERROR: { http: 500, mqtt: 'INTERNAL', expose: true },
   KIT_DEVICE_NOT_FOUND: { http: 500, mqtt: 'INTERNAL', expose: true },
   CHIP_IMAGE_INVALID: { http: 500, mqtt: 'INTERNAL', expose: true },
+  // SE05x (status words in SecureElementError.status)
+  SE05X_STATUS_ERROR: { http: 500, mqtt: 'INTERNAL', expose: true },
+  SE05X_DENIED: { http: 500, mqtt: 'INTERNAL', expose: true },
+  SE05X_COMM_ERROR: { http: 500, mqtt: 'INTERNAL', expose: true },
+  SE05X_BAD_RESPONSE: { http: 500, mqtt: 'INTERNAL', expose: true },
+  // key-origin attestation evidence that does not verify
+  ATTESTATION_INVALID: { http: 403, mqtt: 'MALFORMED_MESSAGE', expose: true },
   // compressed certificates
   ATCACERT_INVALID: { http: 500, mqtt: 'INTERNAL', expose: true },
   ATCACERT_TEMPLATE_MISMATCH: { http: 500, mqtt: 'INTERNAL', expose: true },

@@ -5,25 +5,35 @@
  */
 import { resolve } from 'node:path';
 import { createLogger } from '../common/log.js';
-import { intFlag, parseCommand, runCli } from '../common/cli.js';
+import { intFlag, parseCommand, runCli, UsageError } from '../common/cli.js';
+import { serveSe050Cli } from './se050/serve-cli.js';
 import { changesPersistentState, openChipDir, saveStoredChip } from './chip-dir.js';
 import { KitServer } from './kit/kit-server.js';
 import { listenKitTcp } from './kit/tcp.js';
+import { untilStopSignal } from './stop-signal.js';
 
-const USAGE = `Usage: keyline emulator serve [--chips DIR] [--count N] [--port P] [--host H] [--timing] [--json]
+const USAGE = `Usage: keyline emulator serve [--chip atecc608|se050] [--applet 3.1|7.2] [--chips DIR] [--count N] [--port P] [--host H] [--timing] [--json]
 
-Serves emulated ATECC608 chips over Microchip's ASCII kit protocol on TCP.
+Serves emulated ATECC608 chips over Microchip's ASCII kit protocol on TCP (the default), or
+emulated NXP SE050 chips over JRCP v1 (--chip se050), one TCP port per chip.
 
 Options:
-  --chips DIR   directory of chip images, one <serial>.json per chip (default var/chips)
+  --chip C      atecc608 (default) or se050
+  --applet V    SE050 applet version of new parts: 3.1 (default) or 7.2
+  --manufacturer-root DIR
+                SE050 only: folder of se050-manufacturer-root.pem and .key.pem (default: certs-dev
+                when the dev ceremony wrote one there, else the chips folder, made on first use)
+  --chips DIR   directory of chip images, one <serial>.json per chip (default var/chips;
+                var/se050-chips for --chip se050)
   --count N     create blank chips until DIR holds at least N (default 1)
-  --port P      TCP port (default 7777; 0 picks a free one)
+  --port P      TCP port (default 7777, 8050 for se050 with chip i on P + i; 0 picks free ones)
   --host H      address to listen on (default 127.0.0.1)
   --timing      model the datasheet's execution times (default off: as fast as possible)
   --json        print the ready line as a JSON object
   -h, --help    show this help
 
-Device index NN (board:device(NN)) is hex; chip i answers at address (0xC0 + i) mod 256.`;
+ATECC608: device index NN (board:device(NN)) is hex; chip i answers at address (0xC0 + i) mod 256.
+SE050: point NXP's middleware at host:port (EX_SSS_BOOT_SSS_PORT=127.0.0.1:8050 or the last argument).`;
 
 /** Entry point for `keyline emulator ...`. */
 export async function main(argv: string[]): Promise<number> {
@@ -46,10 +56,17 @@ export async function main(argv: string[]): Promise<number> {
         host: { type: 'string' },
         timing: { type: 'boolean' },
         json: { type: 'boolean' },
+        chip: { type: 'string' },
+        applet: { type: 'string' },
+        'manufacturer-root': { type: 'string' },
       },
     });
     if (!args) return 0;
     const v = args.values;
+    const chipKind = v.chip ?? 'atecc608';
+    if (chipKind !== 'atecc608' && chipKind !== 'se050') throw new UsageError(`--chip must be atecc608 or se050, got '${chipKind}'`);
+    if (chipKind === 'se050') return serveSe050Cli(v);
+    if (v.applet !== undefined || v['manufacturer-root'] !== undefined) throw new UsageError('--applet and --manufacturer-root apply to --chip se050 only');
     const dir = resolve(v.chips ?? 'var/chips');
     const count = intFlag('count', v.count, 1, 0, 65536);
     const port = intFlag('port', v.port, 7777, 0, 65535);
@@ -72,15 +89,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`emulator ${url} (${stored.length} chips)\n`);
     }
 
-    await new Promise<void>((done) => {
-      const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        done();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await untilStopSignal();
     await listener.close();
     // Every state change was already saved before its reply; this last pass is belt and braces.
     await Promise.all(stored.map((s) => saveStoredChip(s)));
