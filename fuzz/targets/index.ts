@@ -11,6 +11,7 @@ import { kitTarget } from './kit.js';
 import { ocspTarget } from './ocsp.js';
 import { ocspHttpTarget } from './ocsp-http.js';
 import { publicKeyTarget } from './public-key.js';
+import { se050Target } from './se050.js';
 import { seHostTarget } from './se-host.js';
 import { stationApiTarget } from './station-api.js';
 import { stationHttpTarget } from './station-http.js';
@@ -25,6 +26,7 @@ export const TARGETS: readonly FuzzTarget<never>[] = [
   chipTarget,
   kitTarget,
   seHostTarget,
+  se050Target,
   configTarget,
   stationApiTarget,
   stationHttpTarget,

@@ -9,9 +9,10 @@ import { resolve } from 'node:path';
 import type { KeyCurve, KeyStore } from '../hsm/key-store.js';
 import { openPkcs11Module } from '../hsm/pkcs11-module.js';
 import type { CeremonyEvent } from './ceremony-event.js';
-import { createDevIssuing, createDevRoot, installChain } from './dev-cas.js';
+import { createDevIssuing, createDevRoot, installChain, installRootCrl } from './dev-cas.js';
 import { devCeremony, PKI_ARTIFACTS, prepareOutDir, type DevCeremony } from './dev-ceremony.js';
 import { writeDevConfig } from './dev-config.js';
+import { createDevSe050Root, SE050_ROOT_ARTIFACTS } from './dev-se050-root.js';
 import { issueOcspResponder, issuePeopleIdentities, issueServerIdentity, issueStationIdentity } from './dev-identities.js';
 import { initTokens, LINE_TOKEN, openToken, ROOT_TOKEN, writeTokenFiles } from './dev-tokens.js';
 
@@ -72,7 +73,7 @@ export interface DevPki {
 export async function initDevPki(opts: InitDevOptions): Promise<DevPki> {
   const c = devCeremony({ out: resolve(opts.out), org: opts.org ?? 'Keyline Dev', now: opts.now ?? new Date(), record: opts.record, progress: opts.progress });
   const stationId = opts.stationId ?? 'station-01';
-  prepareOutDir(c, [...PKI_ARTIFACTS, `${stationId}.pem`, `${stationId}.key.pem`], opts.force ?? false);
+  prepareOutDir(c, [...PKI_ARTIFACTS, ...SE050_ROOT_ARTIFACTS, `${stationId}.pem`, `${stationId}.key.pem`], opts.force ?? false);
   const tokens = writeTokenFiles(c, opts.module);
   const pkcs11 = openPkcs11Module({ path: opts.module, softhsmConf: tokens.softhsmConf });
   let rootStore: KeyStore | undefined;
@@ -83,6 +84,7 @@ export async function initDevPki(opts: InitDevOptions): Promise<DevPki> {
     const root = await createDevRoot(c, rootStore, opts.rootCurve ?? 'P-256');
     lineStore = openToken(tokens, 'line');
     const issuing = await createDevIssuing(c, lineStore, root);
+    await installRootCrl(c, root);
     // The root token goes back offline: nothing below may touch the root key.
     await rootStore.close();
     rootStore = undefined;
@@ -91,6 +93,7 @@ export async function initDevPki(opts: InitDevOptions): Promise<DevPki> {
     await issueServerIdentity(c, issuing, opts.dnsNames);
     const ocspKeyRef = await issueOcspResponder(c, lineStore, issuing);
     await issuePeopleIdentities(c, issuing);
+    await createDevSe050Root(c);
     const config = await writeDevConfig(c, { issuingKeyRef: issuing.keyRef, ocspKeyRef, stationId });
     return devPki(c, { config, stationId, softhsmConf: tokens.softhsmConf, rootKeyRef: root.keyRef, issuingKeyRef: issuing.keyRef, ocspKeyRef, rootDer: root.cert.rawData, issuingDer: issuing.cert.rawData });
   } finally {
