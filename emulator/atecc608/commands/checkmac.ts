@@ -2,11 +2,13 @@
  * CheckMac (0x28): recomputes a MAC over key (slot param2 or TempKey), challenge (ClientChal or
  * TempKey) and 13 OtherData bytes, and compares it with ClientResp (cryptoauthlib atcah_check_mac).
  * Data = ClientChal(32) ‖ ClientResp(32) ‖ OtherData(13). Answers 0x00 on a match, 0x01 otherwise.
- * The copy-to-TempKey variant is not modelled.
+ * A match proves the slot's key, which is what setting the persistent latch asks for (Info mode
+ * 0x04). The copy-to-TempKey variant is not modelled.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Status } from '../status.js';
 import type { CommandHandler } from './context.js';
+import { useSlotKey } from './key-use.js';
 import { tempKeyUsable } from './mac.js';
 
 /** Handles CheckMac. */
@@ -19,6 +21,7 @@ export const checkmac: CommandHandler = ({ state }, cmd) => {
   const keyFromTempKey = (mode & 0x02) !== 0;
   if (!keyFromTempKey && state.keyConfig(slot).private) return Status.EXECUTION_ERROR;
   if ((chalFromTempKey || keyFromTempKey) && !tempKeyUsable(state, mode)) return Status.EXECUTION_ERROR;
+  if (!keyFromTempKey && !useSlotKey(state, slot)) return Status.EXECUTION_ERROR;
   const chal = cmd.data.subarray(0, 32);
   const resp = cmd.data.subarray(32, 64);
   const other = cmd.data.subarray(64, 77);
@@ -35,5 +38,7 @@ export const checkmac: CommandHandler = ({ state }, cmd) => {
   m.set(other.subarray(11, 13), 86);
   const expected = createHash('sha256').update(m).digest();
   state.tempKey.valid = false;
-  return timingSafeEqual(expected, resp) ? Status.SUCCESS : Status.MISCOMPARE;
+  if (!timingSafeEqual(expected, resp)) return Status.MISCOMPARE;
+  if (!keyFromTempKey) state.authorizedSlot = slot;
+  return Status.SUCCESS;
 };

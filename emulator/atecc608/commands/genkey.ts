@@ -2,12 +2,13 @@
  * GenKey (0x40): mode 0x04 creates a P-256 private key in slot param2 and returns its public key
  * X‖Y; 0x00 recomputes the public key; bit 3 (0x08) also folds the public key into a digest in
  * TempKey for key-origin attestation; 0x10 digests a stored public key with 3 OtherData bytes
- * (datasheet §"GenKey";
- * cryptoauthlib calib_genkey.c, atcah_gen_key_msg).
+ * (datasheet §"GenKey"; cryptoauthlib calib_genkey.c, atcah_gen_key_msg). KeyID 0xFFFF
+ * (GENKEY_PRIVATE_TO_TEMPKEY) makes an ephemeral key in TempKey for ECDH with a TempKey source:
+ * mode 0x04 creates it, 0x00 recomputes its public key; no digest modes.
  */
 import { createHash } from 'node:crypto';
 import { keyFromScalar, randomScalar } from '../ecc.js';
-import { SLOT_SIZES, type ChipState } from '../state.js';
+import { invalidTempKey, SLOT_SIZES, type ChipState } from '../state.js';
 import { Opcode, Status, type CommandResult } from '../status.js';
 import type { CommandHandler } from './context.js';
 import { loadKey, storedPublicKey } from './keys.js';
@@ -22,6 +23,7 @@ export const genkey: CommandHandler = ({ state }, cmd) => {
   const pubDigest = (mode & 0x10) !== 0;
   if (cmd.data.length !== (pubDigest ? 3 : 0)) return Status.PARSE_ERROR;
   const slot = cmd.param2;
+  if (slot === TEMPKEY_ID) return tempKeyPair(state, mode);
   if (slot > 15) return Status.PARSE_ERROR;
   // ECC commands refuse to run on an unconfigured chip.
   if (!state.configLocked()) return Status.EXECUTION_ERROR;
@@ -49,6 +51,22 @@ export const genkey: CommandHandler = ({ state }, cmd) => {
   if (digest) foldIntoTempKey(state, slot, pub, Uint8Array.of(mode, slot & 0xff, slot >> 8));
   return pub.slice();
 };
+
+const TEMPKEY_ID = 0xffff;
+
+/**
+ * A private key in TempKey: created (0x04) or its public key recomputed (0x00). TempKey then holds
+ * no readable value (valid stays false), only the key ECDH may use.
+ */
+function tempKeyPair(state: ChipState, mode: number): CommandResult {
+  if (mode !== 0x04 && mode !== 0x00) return Status.PARSE_ERROR;
+  if (!state.configLocked()) return Status.EXECUTION_ERROR;
+  if (mode === 0x00) return state.tempKey.privateKey ? state.tempKey.privateKey.publicKey.slice() : Status.EXECUTION_ERROR;
+  const tk = invalidTempKey();
+  tk.privateKey = keyFromScalar(randomScalar());
+  state.tempKey = tk;
+  return tk.privateKey.publicKey.slice();
+}
 
 /**
  * Mode 0x10: digest of the public key stored in slot `slot` (72-byte padded form), with the three

@@ -1,9 +1,10 @@
 /**
- * The opcode table: one handler per implemented opcode. Anything else (DeriveKey, PrivWrite, AES,
- * KDF, SecureBoot, unknown bytes) answers parse error (0x03), as the chip does for an opcode it
- * does not know.
+ * The opcode table: one handler per implemented opcode. Anything else (DeriveKey, PrivWrite,
+ * SecureBoot, unknown bytes) answers parse error (0x03), as the chip does for an opcode it does
+ * not know.
  */
 import { Opcode } from '../status.js';
+import { aes } from './aes.js';
 import { checkmac } from './checkmac.js';
 import type { CommandHandler } from './context.js';
 import { counter } from './counter.js';
@@ -11,6 +12,7 @@ import { ecdh } from './ecdh.js';
 import { gendig } from './gendig.js';
 import { genkey } from './genkey.js';
 import { info } from './info.js';
+import { kdf } from './kdf.js';
 import { lock } from './lock.js';
 import { mac } from './mac.js';
 import { nonce } from './nonce.js';
@@ -42,4 +44,6 @@ export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, Com
   [Opcode.MAC, mac],
   [Opcode.SELFTEST, selftest],
   [Opcode.UPDATE_EXTRA, updateextra],
+  [Opcode.AES, aes],
+  [Opcode.KDF, kdf],
 ]);

@@ -1,6 +1,12 @@
 /**
- * Info (0x30): mode 0x00 revision, 0x01 key valid, 0x02 device state (datasheet §"Info command";
- * cryptoauthlib calib_info.c). Always 4 bytes of output.
+ * Info (0x30): mode 0x00 revision, 0x01 key valid, 0x02 device state, 0x04 the persistent latch
+ * (datasheet §"Info command"; cryptoauthlib calib_info.c). Always 4 bytes of output.
+ * Mode 0x04: param2 bit 1 set writes the latch from bit 0 (calib_info_set_latch), clear reads it
+ * (calib_info_get_latch: byte 0 is 1 when set). Setting it needs VolatileKeyPermission enabled
+ * (config byte 69 bit 7) and the key of its slot (bits 0-3) proved by a CheckMac since wake, the
+ * sequence cryptoauthlib's volatile_key_permit test runs; clearing always works. The latch
+ * survives sleep and is lost at power-down; keys with KeyConfig.PersistentDisable work only while
+ * it is set (key-use.ts).
  */
 import { PubKeyValidation } from '../../../common/atecc-public-key.js';
 import { Cfg } from '../state.js';
@@ -34,6 +40,17 @@ export const info: CommandHandler = ({ state }, cmd) => {
       const lo = (tk.keyId & 0x0f) | (tk.sourceFlag << 4) | (tk.genDigData ? 0x20 : 0) | (tk.genKeyData ? 0x40 : 0) | (tk.noMacFlag ? 0x80 : 0);
       const hi = tk.valid ? 0x80 : 0;
       return Uint8Array.of(lo, hi, 0, 0);
+    }
+    case 0x04: {
+      if ((cmd.param2 & ~0x03) !== 0) return Status.PARSE_ERROR;
+      if (!state.configLocked()) return Status.EXECUTION_ERROR;
+      if (cmd.param2 & 0x02) {
+        const set = (cmd.param2 & 0x01) !== 0;
+        const vkp = state.config[Cfg.VOLATILE_KEY_PERMISSION]!;
+        if (set && ((vkp & 0x80) === 0 || state.authorizedSlot !== (vkp & 0x0f))) return Status.EXECUTION_ERROR;
+        state.persistentLatch = set;
+      }
+      return Uint8Array.of(state.persistentLatch ? 1 : 0, 0, 0, 0);
     }
     default:
       return Status.PARSE_ERROR;

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { ChipState } from '../state.js';
 import { Opcode, Status } from '../status.js';
 import type { CommandHandler } from './context.js';
+import { useSlotKey } from './key-use.js';
 
 /** Checks the TempKey rules shared by MAC and CheckMac; true when the command may use it. */
 export function tempKeyUsable(state: ChipState, mode: number): boolean {
@@ -31,6 +32,7 @@ export const mac: CommandHandler = ({ state }, cmd) => {
     state.tempKey.valid = false;
     return Status.EXECUTION_ERROR;
   }
+  if (!keyFromTempKey && !useSlotKey(state, slot)) return Status.EXECUTION_ERROR;
   const sn = state.serialNumber();
   const m = new Uint8Array(88);
   m.set(keyFromTempKey ? state.tempKey.value.subarray(0, 32) : state.slots[slot]!.subarray(0, 32), 0);

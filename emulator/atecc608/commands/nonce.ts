@@ -2,6 +2,9 @@
  * Nonce (0x16): mode bits 0-1 = 0/1 random nonce from a 20-byte NumIn (with / without seed update),
  * 3 pass-through; bit 5 a 64-byte pass-through; bits 6-7 the target (0x00 TempKey, 0x40 message
  * digest buffer, 0x80 alternate key buffer) (cryptoauthlib calib_command.h NONCE_MODE_*).
+ * In the random modes param2 bit 15 (NONCE_ZERO_CALC_TEMPKEY) puts the current TempKey in place of
+ * the RNG output in the calculation, and the answer is the new TempKey itself, its flags unchanged
+ * (cryptoauthlib atcah_nonce); TempKey must be valid then.
  */
 import { createHash } from 'node:crypto';
 import { invalidTempKey } from '../state.js';
@@ -32,8 +35,16 @@ export const nonce: CommandHandler = (ctx, cmd) => {
     }
     return Status.SUCCESS;
   }
-  // Random modes: 20-byte NumIn, TempKey target only. Param2 bit 15 (TempKey instead of RNG) is not modelled.
-  if (cmd.data.length !== 20 || (mode & 0x20) !== 0 || target !== 0 || (cmd.param2 & 0xff00) !== 0) return Status.PARSE_ERROR;
+  // Random modes: 20-byte NumIn, TempKey target only, param2 0x0000 or 0x8000.
+  if (cmd.data.length !== 20 || (mode & 0x20) !== 0 || target !== 0 || (cmd.param2 & 0x7fff) !== 0) return Status.PARSE_ERROR;
+  if (cmd.param2 & 0x8000) {
+    const tk = state.tempKey;
+    if (!tk.valid) return Status.EXECUTION_ERROR;
+    const next = createHash('sha256').update(tk.value.subarray(0, 32)).update(cmd.data).update(Uint8Array.of(Opcode.NONCE, mode, 0x00)).digest();
+    tk.value.fill(0);
+    tk.value.set(next);
+    return new Uint8Array(next);
+  }
   const randOut = chipRandom(ctx);
   // TempKey = SHA-256(RandOut ‖ NumIn ‖ opcode ‖ mode ‖ LSB(param2)), 55 bytes (cryptoauthlib atcah_nonce).
   const digest = createHash('sha256')
