@@ -1,41 +1,70 @@
 /**
- * ECDH (0x43): P-256 shared secret between the private key in slot param2 and the public key in
- * the data. Mode 0x00 (compatibility) returns it in clear unless SlotConfig.ReadKey bit 3 sends it
- * to slot param2|1; mode 0x0C returns it in clear from the output buffer. Encrypted output and a
- * TempKey source are not modelled (execution error). ChipOptions.ECDHProt (bits 8-9) must allow
- * clear output.
+ * ECDH (0x43): P-256 shared secret (X coordinate) between a private key and the public key in the
+ * data (cryptoauthlib calib_ecdh_base and ECDH_MODE_*). Mode bit 0: the private key is in slot
+ * param2 (0) or in TempKey from GenKey KeyID 0xFFFF (1); bit 1: output encrypted with the IO
+ * protection key (32 bytes ‖ 32-byte OutNonce, crypto/io-protection.ts); bits 2-3: where the
+ * secret goes: 0x00 compatibility (out, or to slot param2|1 when the key's SlotConfig.ReadKey bit 3
+ * says so), 0x04 a slot (param2|1 from a slot key, param2 from TempKey), 0x08 TempKey, 0x0C out.
+ * A slot key must be a P-256 private key with ReadKey bit 2 (ECDH allowed). ChipOptions.ECDHProt
+ * (bits 8-9): 0 output in clear allowed, 1 only encrypted, 2 never out.
  */
-import { ecdhSecret, isOnCurve } from '../ecc.js';
-import { Status } from '../status.js';
+import { randomBytes } from 'node:crypto';
+import { ecdhSecret, isOnCurve, type EccKey } from '../ecc.js';
+import { chipOptions, ioEncrypt, ioProtectionKey } from '../crypto/io-protection.js';
+import { invalidTempKey, type ChipState } from '../state.js';
+import { Status, type CommandResult } from '../status.js';
 import type { CommandHandler } from './context.js';
+import { keyEnabled } from './key-use.js';
 import { loadKey } from './keys.js';
-
-const CHIP_OPTIONS = 90;
 
 /** Handles ECDH. */
 export const ecdh: CommandHandler = ({ state }, cmd) => {
   const mode = cmd.param1;
   if ((mode & 0xf0) !== 0 || cmd.data.length !== 64) return Status.PARSE_ERROR;
-  const slot = cmd.param2;
-  if (slot > 15) return Status.PARSE_ERROR;
+  const fromTempKey = (mode & 0x01) !== 0;
+  const id = cmd.param2;
+  if (!fromTempKey && id > 15) return Status.PARSE_ERROR;
   if (!state.configLocked()) return Status.EXECUTION_ERROR;
+  let key: EccKey | undefined;
+  let toSlot: number | undefined;
   const copy = mode & 0x0c;
-  if ((mode & 0x03) !== 0 || (copy !== 0x00 && copy !== 0x0c)) return Status.EXECUTION_ERROR;
-  // SlotConfig.ReadKey bit 2: ECDH allowed with this private key.
-  const readKey = state.slotConfig(slot).readKey;
-  if (!state.isEccPrivate(slot) || (readKey & 0x04) === 0) return Status.EXECUTION_ERROR;
-  const toSlot = copy === 0x00 && (readKey & 0x08) !== 0;
-  const ecdhProt = state.config[CHIP_OPTIONS + 1]! & 0x03;
-  if (!toSlot && ecdhProt !== 0) return Status.EXECUTION_ERROR;
+  if (fromTempKey) {
+    key = state.tempKey.privateKey;
+    if (!key) return Status.EXECUTION_ERROR;
+    if (copy === 0x04) toSlot = id;
+  } else {
+    // SlotConfig.ReadKey bit 2: ECDH allowed with this private key; bit 3: result to slot|1.
+    const readKey = state.slotConfig(id).readKey;
+    if (!state.isEccPrivate(id) || (readKey & 0x04) === 0 || !keyEnabled(state, id)) return Status.EXECUTION_ERROR;
+    if (copy === 0x04 || (copy === 0x00 && (readKey & 0x08) !== 0)) toSlot = id | 1;
+    key = loadKey(state, id);
+    if (!key) return Status.ECC_FAULT;
+  }
+  if (toSlot !== undefined && (toSlot > 15 || state.keyConfig(toSlot).private || state.slotLocked(toSlot))) return Status.EXECUTION_ERROR;
+  const out = toSlot === undefined && copy !== 0x08;
+  const encrypt = (mode & 0x02) !== 0;
+  const prot = (chipOptions(state) >> 8) & 0x03;
+  if (out && (prot === 2 || (prot === 1 && !encrypt))) return Status.EXECUTION_ERROR;
+  const io = encrypt ? ioProtectionKey(state) : undefined;
+  if (out && encrypt && !io) return Status.EXECUTION_ERROR;
   if (!isOnCurve(cmd.data)) return Status.EXECUTION_ERROR;
-  const key = loadKey(state, slot);
-  if (!key) return Status.ECC_FAULT;
   const secret = ecdhSecret(key, cmd.data);
-  if (toSlot) {
-    const target = slot | 1;
-    state.slots[target]!.set(secret, 0);
-    state.keyCache.delete(target);
+  return deliver(state, secret, toSlot, copy === 0x08, io);
+};
+
+function deliver(state: ChipState, secret: Uint8Array, toSlot: number | undefined, toTempKey: boolean, io: Uint8Array | undefined): CommandResult {
+  if (toSlot !== undefined) {
+    state.slots[toSlot]!.set(secret, 0);
+    state.keyCache.delete(toSlot);
     return Status.SUCCESS;
   }
-  return secret;
-};
+  if (toTempKey) {
+    const tk = invalidTempKey();
+    tk.value.set(secret);
+    tk.valid = true;
+    tk.sourceFlag = 1;
+    state.tempKey = tk;
+    return Status.SUCCESS;
+  }
+  return io ? ioEncrypt(io, secret, new Uint8Array(randomBytes(32))) : secret;
+}

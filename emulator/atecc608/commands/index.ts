@@ -1,7 +1,6 @@
 /**
  * The opcode table: one handler per implemented opcode. Anything else (DeriveKey, PrivWrite,
- * SecureBoot, unknown bytes) answers parse error (0x03), as the chip does for an opcode it does
- * not know.
+ * unknown bytes) answers parse error (0x03), as the chip does for an opcode it does not know.
  */
 import { Opcode } from '../status.js';
 import { aes } from './aes.js';
@@ -18,6 +17,7 @@ import { mac } from './mac.js';
 import { nonce } from './nonce.js';
 import { random } from './random.js';
 import { read } from './read.js';
+import { secureboot } from './secureboot.js';
 import { selftest } from './selftest.js';
 import { sha } from './sha.js';
 import { sign } from './sign.js';
@@ -46,4 +46,5 @@ export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, Com
   [Opcode.UPDATE_EXTRA, updateextra],
   [Opcode.AES, aes],
   [Opcode.KDF, kdf],
+  [Opcode.SECUREBOOT, secureboot],
 ]);

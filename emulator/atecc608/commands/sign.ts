@@ -9,6 +9,7 @@ import { signDigest } from '../ecc.js';
 import { Cfg, type ChipState } from '../state.js';
 import { Opcode, Status } from '../status.js';
 import type { CommandHandler } from './context.js';
+import { keyEnabled } from './key-use.js';
 import { loadKey } from './keys.js';
 
 /** Handles Sign. */
@@ -18,7 +19,7 @@ export const sign: CommandHandler = ({ state }, cmd) => {
   if ((mode & 0x1e) !== 0 || cmd.data.length !== 0) return Status.PARSE_ERROR;
   const slot = cmd.param2;
   if (slot > 15) return Status.PARSE_ERROR;
-  if (!state.configLocked() || !state.isEccPrivate(slot)) return Status.EXECUTION_ERROR;
+  if (!state.configLocked() || !state.isEccPrivate(slot) || !keyEnabled(state, slot)) return Status.EXECUTION_ERROR;
   const external = (mode & 0x80) !== 0;
   const readKey = state.slotConfig(slot).readKey;
   const tk = state.tempKey;

@@ -5,9 +5,11 @@
  */
 import type { Test } from 'tap';
 import type { MakeTransport } from './fixtures.js';
+import { eccSuite } from './suite-ecc.js';
 import { symmetricSuite } from './suite-symmetric.js';
 
 /** Runs the whole suite against `make`. */
 export function conformanceSuite(t: Test, make: MakeTransport): void {
   symmetricSuite(t, make);
+  eccSuite(t, make);
 }
