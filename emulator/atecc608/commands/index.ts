@@ -1,12 +1,13 @@
 /**
- * The opcode table: one handler per implemented opcode. Anything else (DeriveKey, PrivWrite,
- * unknown bytes) answers parse error (0x03), as the chip does for an opcode it does not know.
+ * The opcode table: one handler per opcode of the 608 (cryptoauthlib calib_command.h). Anything
+ * else answers parse error (0x03), as the chip does for an opcode it does not know.
  */
 import { Opcode } from '../status.js';
 import { aes } from './aes.js';
 import { checkmac } from './checkmac.js';
 import type { CommandHandler } from './context.js';
 import { counter } from './counter.js';
+import { derivekey } from './derivekey.js';
 import { ecdh } from './ecdh.js';
 import { gendig } from './gendig.js';
 import { genkey } from './genkey.js';
@@ -15,6 +16,7 @@ import { kdf } from './kdf.js';
 import { lock } from './lock.js';
 import { mac } from './mac.js';
 import { nonce } from './nonce.js';
+import { privwrite } from './privwrite.js';
 import { random } from './random.js';
 import { read } from './read.js';
 import { secureboot } from './secureboot.js';
@@ -47,4 +49,6 @@ export const COMMANDS: ReadonlyMap<number, CommandHandler> = new Map<number, Com
   [Opcode.AES, aes],
   [Opcode.KDF, kdf],
   [Opcode.SECUREBOOT, secureboot],
+  [Opcode.DERIVE_KEY, derivekey],
+  [Opcode.PRIVWRITE, privwrite],
 ]);

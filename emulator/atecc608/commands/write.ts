@@ -2,13 +2,19 @@
  * Write (0x12): 4 or 32 bytes into config (before config lock), OTP (before data lock) or a data
  * slot (before data lock freely, after it as WriteConfig allows). Before data lock only 32-byte
  * writes reach the data and OTP zones (cryptoauthlib calib_write_bytes_zone: "If data zone is
- * unlocked, only 32-byte writes are allowed to slots and OTP"). Encrypted writes (param1 bit 6)
- * are not modelled: they answer execution error (documented in SLOT-MAP.md).
+ * unlocked, only 32-byte writes are allowed to slots and OTP").
+ * Encrypted Write (param1 bit 6, calib_write_enc): 32 bytes of ciphertext then a 32-byte MAC, to a
+ * slot whose WriteConfig is Encrypt (0b x1xx) after data lock. TempKey must come from a random
+ * Nonce and a GenDig over the slot's WriteKey; plaintext = data XOR TempKey; MAC = SHA-256(TempKey
+ * ‖ 0x12 ‖ param1 ‖ param2 LE ‖ SN[8] ‖ SN[0:1] ‖ 25 zeros ‖ plaintext) (atcah_write_auth_mac). A
+ * wrong MAC answers 0x01 and writes nothing. 4-byte encrypted writes are refused (0x0F): no public
+ * source gives their MAC message.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { PubKeyValidation } from '../../../common/atecc-public-key.js';
-import { Cfg } from '../state.js';
-import { Status } from '../status.js';
-import { decodeAddress } from './address.js';
+import { Cfg, type ChipState } from '../state.js';
+import { Status, type CommandResult } from '../status.js';
+import { decodeAddress, type ZoneAddress } from './address.js';
 import type { CommandHandler } from './context.js';
 
 /** Handles Write. */
@@ -19,7 +25,7 @@ export const write: CommandHandler = ({ state }, cmd) => {
   const a = decodeAddress(cmd.param1 & 0x83, cmd.param2);
   if (!a) return Status.PARSE_ERROR;
   if (cmd.data.length !== a.length + (encrypted ? 32 : 0)) return Status.PARSE_ERROR;
-  const value = cmd.data.subarray(0, a.length);
+  let value = cmd.data.subarray(0, a.length);
 
   if (a.zone === 0) {
     if (state.configLocked() || encrypted) return Status.EXECUTION_ERROR;
@@ -46,9 +52,17 @@ export const write: CommandHandler = ({ state }, cmd) => {
     if (state.slotLocked(a.slot)) return Status.EXECUTION_ERROR;
     const wc = state.slotConfig(a.slot).writeConfig;
     // WriteConfig 0000 = Always (clear); 0001 PubInvalid: writable only while the stored public key
-    // is invalidated (byte 0 top nibble 0xA); 001x/10xx Never; x1xx Encrypt (not modelled).
-    const pubInvalid = wc === 0x1 && state.keyConfig(a.slot).pubInfo && state.slots[a.slot]![0]! >> 4 === PubKeyValidation.INVALID;
-    if ((wc !== 0 && !pubInvalid) || encrypted) return Status.EXECUTION_ERROR;
+    // is invalidated (byte 0 top nibble 0xA); 001x/10xx Never; x1xx Encrypt.
+    const encrypt = (wc & 0x4) !== 0 && (wc & 0xc) !== 0x8;
+    if (encrypted) {
+      if (!encrypt) return Status.EXECUTION_ERROR;
+      const plain = decryptWrite(state, cmd.param1, cmd.param2, a, cmd.data);
+      if (typeof plain === 'number') return plain;
+      value = plain;
+    } else {
+      const pubInvalid = wc === 0x1 && state.keyConfig(a.slot).pubInfo && state.slots[a.slot]![0]! >> 4 === PubKeyValidation.INVALID;
+      if (wc !== 0 && !pubInvalid) return Status.EXECUTION_ERROR;
+    }
   } else if (encrypted) {
     return Status.EXECUTION_ERROR;
   }
@@ -61,3 +75,22 @@ export const write: CommandHandler = ({ state }, cmd) => {
   state.keyCache.delete(a.slot);
   return Status.SUCCESS;
 };
+
+/** The plaintext of an encrypted Write, or the status refusing it. */
+function decryptWrite(state: ChipState, param1: number, param2: number, a: ZoneAddress, data: Uint8Array): Uint8Array | CommandResult {
+  if (a.length !== 32) return Status.EXECUTION_ERROR;
+  const tk = state.tempKey;
+  const writeKey = state.slotConfig(a.slot).writeKey;
+  if (!tk.valid || !tk.genDigData || tk.keyId !== writeKey || tk.noMacFlag || tk.sourceFlag !== 0) return Status.EXECUTION_ERROR;
+  const key = tk.value.subarray(0, 32);
+  const plain = data.slice(0, 32).map((b, i) => b ^ key[i]!);
+  const sn = state.serialNumber();
+  const mac = createHash('sha256')
+    .update(key)
+    .update(Uint8Array.of(0x12, param1, param2 & 0xff, param2 >> 8, sn[8]!, sn[0]!, sn[1]!))
+    .update(new Uint8Array(25))
+    .update(plain)
+    .digest();
+  tk.valid = false;
+  return timingSafeEqual(mac, data.subarray(32, 64)) ? plain : Status.MISCOMPARE;
+}

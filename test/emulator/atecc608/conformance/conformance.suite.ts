@@ -6,10 +6,12 @@
 import type { Test } from 'tap';
 import type { MakeTransport } from './fixtures.js';
 import { eccSuite } from './suite-ecc.js';
+import { keysSuite } from './suite-keys.js';
 import { symmetricSuite } from './suite-symmetric.js';
 
 /** Runs the whole suite against `make`. */
 export function conformanceSuite(t: Test, make: MakeTransport): void {
   symmetricSuite(t, make);
   eccSuite(t, make);
+  keysSuite(t, make);
 }

@@ -1,0 +1,111 @@
+/**
+ * Conformance, key-writing families: PrivWrite in clear and encrypted (calib_priv_write),
+ * encrypted Write and Read (calib_write_enc / calib_read_enc), DeriveKey in Roll and Create form
+ * with and without the MAC (cryptoauthlib's derivekey and derivekey_mac tests, checked with
+ * CheckMac), limited-use keys against counter 0 and CountMatch with UpdateExtra 0x02.
+ */
+import type { Test } from 'tap';
+import { crc16 } from '../../../../secure-element/crc.js';
+import { TEST_CONFIG } from '../../../secure-element/fixtures.js';
+import { checkMacResponse, deriveKey, deriveKeyMac, nonceTempKey } from './atcah.js';
+import { hostAt, hostKey, type MakeTransport } from './fixtures.js';
+import { CalibHost, transportExec } from './calib-host.js';
+import { SLOT4_KEY } from './stages.js';
+
+const counter = (b: Uint8Array) => b[0]! | (b[1]! << 8) | (b[2]! << 16);
+
+/** Runs the key-writing families against `make`. */
+export function keysSuite(t: Test, make: MakeTransport): void {
+  t.test('PrivWrite (0x46): clear before data lock, encrypted with the write key after', async (t) => {
+    t.equal((await (await hostAt(t, make, 'unlocked')).privWrite(0, new Uint8Array(36))).status, 0x0f, 'unlocked: refused');
+    const c = await hostAt(t, make, 'config-locked');
+    const k = hostKey();
+    const priv = new Uint8Array(36);
+    priv.set(k.d, 4);
+    t.equal((await c.privWrite(0, priv)).status, 0x00, 'clear PrivWrite into slot 0');
+    t.same([...(await c.genKey(0x00, 0)).data], [...k.xy], 'GenKey public: the written key');
+    t.equal((await c.privWrite(9, priv)).status, 0x0f, 'slot 9 is not a private-key slot');
+    const h = await hostAt(t, make, 'locked');
+    t.equal((await h.privWrite(7, priv)).status, 0x0f, 'clear after data lock refused');
+    t.equal((await h.privWrite(7, priv, 4, SLOT4_KEY)).status, 0x00, 'encrypted into slot 7 (WriteConfig Encrypt, WriteKey 4)');
+    t.same([...(await h.genKey(0x00, 7)).data], [...k.xy], 'slot 7 holds the key');
+    t.equal((await h.privWrite(7, priv, 4, new Uint8Array(32).fill(1))).status, 0x01, 'a wrong write key: MAC miscompare');
+    t.equal((await h.privWrite(0, priv, 4, SLOT4_KEY)).status, 0x0f, 'slot 0 (WriteConfig 0010) takes no PrivWrite');
+    t.equal((await h.exec(0x46, 0x40, 7, new Uint8Array(36))).status, 0x03, 'count 75 only');
+  });
+
+  t.test('Encrypted Write and Read (param1 bit 6, calib_write_enc / calib_read_enc) on slot 9', async (t) => {
+    const h = await hostAt(t, make, 'locked');
+    const value = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
+    t.equal((await h.writeZone(2, 9, 0, 0, value)).status, 0x0f, 'a clear write to an Encrypt slot refused');
+    t.equal((await h.writeEnc(9, 0, value, SLOT4_KEY, 4)).status, 0x00, 'calib_write_enc');
+    t.equal((await h.readZone(2, 9, 0, 0, 32)).status, 0x0f, 'no clear read of an IsSecret slot');
+    t.same([...(await h.readEnc(9, 0, SLOT4_KEY, 4)).data], [...value], 'calib_read_enc round trip');
+    t.equal((await h.writeEnc(9, 0, value, new Uint8Array(32), 4)).status, 0x01, 'wrong key: MAC miscompare');
+    t.equal((await h.writeEnc(9, 0, value, SLOT4_KEY, 6)).status, 0x0f, 'TempKey from the wrong key id');
+    const c = await hostAt(t, make, 'config-locked');
+    t.equal((await c.exec(0x12, 0xc2, 9 << 3, new Uint8Array(64))).status, 0x0f, 'before data lock: refused');
+  });
+
+  t.test('DeriveKey (0x1C): cryptoauthlib derivekey (Roll, slot 9) and derivekey_mac (Create, slot 3)', async (t) => {
+    const h = await hostAt(t, make, 'locked');
+    const sn = await h.serialNumber();
+    const parent = Uint8Array.from(Buffer.from('55e1e19753f8ee0b204b9709fdd0f0f975146021cc5f967da1e130feedb0fe87', 'hex'));
+    const seed = Uint8Array.from(Buffer.from('e51eb3cb5d2759fa03d888bb543535b674251021', 'hex'));
+    const challenge = new Uint8Array(32).fill(0x10);
+    const other = new Uint8Array(13);
+    // CheckMac mode 0 takes the challenge from the data; the random Nonce before it is the test's.
+    const checkDerived = async (slot: number, key: Uint8Array) => {
+      await h.nonceRand(seed);
+      return (await h.checkMac(0x00, slot, challenge, checkMacResponse(0x00, key, challenge, other, sn), other)).status;
+    };
+    t.equal((await h.writeEnc(9, 0, parent, SLOT4_KEY, 4)).status, 0x00);
+    let tk = nonceTempKey((await h.nonceRand(seed)).data, seed);
+    t.equal((await h.deriveKey(0x00, 9)).status, 0x00, 'Roll, no MAC');
+    t.equal(await checkDerived(9, deriveKey(parent, 0x00, 9, sn, tk)), 0x00, 'CheckMac proves the derived key');
+    tk = nonceTempKey((await h.nonceRand(seed)).data, seed);
+    t.equal((await h.deriveKey(0x00, 3)).status, 0x0f, 'slot 3 requires the MAC');
+    tk = nonceTempKey((await h.nonceRand(seed)).data, seed);
+    t.equal((await h.deriveKey(0x00, 3, new Uint8Array(32))).status, 0x01, 'a wrong MAC miscompares');
+    tk = nonceTempKey((await h.nonceRand(seed)).data, seed);
+    t.equal((await h.deriveKey(0x00, 3, deriveKeyMac(SLOT4_KEY, 0x00, 3, sn))).status, 0x00, 'Create from WriteKey 4 with atcah_derive_key_mac');
+    t.equal(await checkDerived(3, deriveKey(SLOT4_KEY, 0x00, 3, sn, tk)), 0x00, 'CheckMac proves it');
+    await h.nonceRand(seed);
+    t.equal((await h.deriveKey(0x04, 9)).status, 0x0f, 'mode bit 2 must match TempKey.SourceFlag');
+    t.equal((await h.deriveKey(0x00, 0)).status, 0x0f, 'no DeriveKey into a private key');
+    t.equal((await h.deriveKey(0x01, 9)).status, 0x03, 'mode bits other than 2 reserved');
+  });
+
+  t.test('Limited use: counter 0 against CountMatch (slot 10), UpdateExtra 0x02', async (t) => {
+    // The test configuration with slot 8 a LimitedUse MAC key (SlotConfig 0x0020).
+    const cfg = TEST_CONFIG.slice();
+    cfg[20 + 16] = 0x20;
+    cfg[20 + 17] = 0x00;
+    const tr = await make();
+    t.teardown(() => tr.close());
+    const h = new CalibHost(transportExec(tr));
+    await h.writeConfigZone(cfg);
+    const config = new Uint8Array(128);
+    for (let b = 0; b < 4; b++) config.set((await h.readZone(0, 0, b, 0, 32)).data, b * 32);
+    t.equal((await h.lock(0x00, crc16(config))).status, 0x00);
+    t.equal((await h.updateExtra(0x02, 8)).status, 0x0f, 'count-match value 0 (slot 10 empty): no use left');
+    const match = new Uint8Array(32);
+    match.set([32, 0, 0, 0, 32, 0, 0, 0]);
+    t.equal((await h.writeZone(2, 10, 0, 0, match)).status, 0x00, 'count-match value 32, twice (atcah_encode_counter_match)');
+    t.equal((await h.updateExtra(0x02, 8)).status, 0x00, 'a use spent by UpdateExtra');
+    t.equal((await h.writeZone(2, 8, 0, 0, new Uint8Array(32).fill(8))).status, 0x00);
+    t.equal((await h.lock(0x81)).status, 0x00);
+    let used = 0;
+    for (;;) {
+      const r = await h.exec(0x08, 0x00, 8, new Uint8Array(32));
+      if (r.status !== undefined) break;
+      used++;
+    }
+    t.equal(used, 31, 'MAC with slot 8 until counter 0 reaches 32 (one use went to UpdateExtra)');
+    t.equal(counter((await h.counter(0x00, 0)).data), 32);
+    t.equal((await h.updateExtra(0x02, 8)).status, 0x0f, 'UpdateExtra refused at the limit too');
+    t.equal((await h.updateExtra(0x02, 9)).status, 0x0f, 'slot 9 is not limited');
+    t.equal((await h.exec(0x08, 0x00, 9, new Uint8Array(32))).status, undefined, 'unlimited keys still work');
+    t.equal((await h.updateExtra(0x03, 0)).status, 0x03, 'mode 3 does not exist');
+  });
+}
