@@ -102,3 +102,12 @@ t.test('fix 7: GenDig over a data slot takes the 4 OtherData bytes calib_read_en
   t.same([...(await h.readEnc(9, 0, SLOT4_KEY, 4)).data], [...secret], 'calib_read_enc end to end');
   t.equal((await h.genDig(2, 4, [1, 2, 3])).status, 0x03, 'OtherData is 4 bytes');
 });
+
+t.test('the timing model covers the new commands (cryptoauthlib calib_execution.c, 608 at M0)', async (t) => {
+  const { encodeCommand } = await import('../../../secure-element/packet.js');
+  const chip = awakeBlank({ timing: true });
+  // AES 27, KDF 165, SecureBoot 80, DeriveKey 50, PrivWrite 50 ms: reported even when refused.
+  for (const [op, ms] of [[0x51, 27], [0x56, 165], [0x80, 80], [0x1c, 50], [0x46, 50]] as const) {
+    t.equal(chip.execute(encodeCommand({ opcode: op, param1: 0, param2: 0, data: new Uint8Array() })).execMs, ms, `opcode 0x${op.toString(16)}: ${ms} ms`);
+  }
+});

@@ -5,12 +5,14 @@
  */
 import type { Test } from 'tap';
 import type { MakeTransport } from './fixtures.js';
+import { basicSuite } from './suite-basic.js';
 import { eccSuite } from './suite-ecc.js';
 import { keysSuite } from './suite-keys.js';
 import { symmetricSuite } from './suite-symmetric.js';
 
 /** Runs the whole suite against `make`. */
 export function conformanceSuite(t: Test, make: MakeTransport): void {
+  basicSuite(t, make);
   symmetricSuite(t, make);
   eccSuite(t, make);
   keysSuite(t, make);
