@@ -1,17 +1,23 @@
 /**
  * The enrollment logic, free of MQTT (handler.ts is the wire): hello → fresh nonce; proof →
  * nonce, signature and counter checks, then group, signed configuration and the record; and the
- * mTLS path, where the broker already verified the device. Each step is one store transaction,
- * so any replica sharing the database can answer any step.
+ * mTLS path, where the broker already verified the device. The database side of each message is
+ * one device's step (enrollment-steps.ts) in a write transaction shared with the other devices
+ * being answered at the same moment (enrollment-writes.ts); any replica sharing the database can
+ * answer any step. Work that needs no database runs outside the transaction: the certificate
+ * check in hello (remembered per certificate, device-trust.ts) and the answer's signed
+ * configuration (signed once per distinct document, its encodings kept per group).
  */
-import { createPublicKey, randomBytes, verify } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { KeylineError } from '../../common/errors.js';
-import { certificateFingerprint, enrollmentSignedBytes, type EnrolledMessage } from '../../common/protocol/enrollment.js';
-import type { Store, Tx, UnitRecord } from '../store/store.js';
+import type { EnrolledMessage } from '../../common/protocol/enrollment.js';
+import type { Store } from '../store/store.js';
 import type { ConfigSigner } from './config-signer.js';
 import type { DeviceTrust } from './device-trust.js';
-import { assignGroup, type GroupAssignment, type GroupRule } from './group-rules.js';
-import { checkUnitStanding } from './unit-standing.js';
+import { createEnrollmentWrites } from './enrollment-writes.js';
+import { helloStep, proofStep, verifiedStep, type Concluded, type StepDeps } from './enrollment-steps.js';
+import type { GroupAssignment, GroupRule } from './group-rules.js';
+import { createProofVerifier } from './proof-signature.js';
 
 /** What the service needs. */
 export interface EnrollmentServiceDeps {
@@ -37,36 +43,27 @@ export interface EnrollmentService {
   enrollVerified(serial: string): Promise<EnrollResult>;
 }
 
-const AUDIT_ACTOR = 'enroll';
-const SERIAL_BYTES = (serial: string) => Buffer.from(serial, 'hex');
-
 /** Builds the service. */
 export function createEnrollmentService(d: EnrollmentServiceDeps): EnrollmentService {
   const now = d.now ?? (() => new Date());
+  const steps: StepDeps = { groups: d.groups, defaultGroup: d.defaultGroup, now, verifyProof: createProofVerifier() };
+  const write = createEnrollmentWrites({ store: d.store });
+  const signerCertificate = Buffer.from(d.configSigner.certificateDer).toString('base64');
+  // A group's document is the same object for every device: its signature (made once per
+  // distinct document by the config signer) is encoded once per object too.
+  const signatures = new WeakMap<object, Promise<string>>();
   let hellos = 0;
 
-  // Group, record and audit: shared by the challenge and mTLS paths, inside their transaction.
-  async function conclude(tx: Tx, unit: UnitRecord, method: 'challenge' | 'mtls', counter: number | null): Promise<{ assignment: GroupAssignment; reenrolled: boolean }> {
-    const wo = await tx.workOrders.get(unit.workOrder);
-    const assignment = assignGroup(d.groups, d.defaultGroup, { product: wo?.product ?? '', workOrder: unit.workOrder });
-    const at = now().toISOString();
-    const previous = await tx.enrollment.get(unit.serial);
-    if (!previous) await tx.enrollment.insert({ serial: unit.serial, counter, group: assignment.group, method, at });
-    await tx.audit.append({
-      action: previous ? 'device.reauthenticated' : 'device.enrolled', actor: AUDIT_ACTOR, subject: unit.serial,
-      detail: { method, group: assignment.group, ...(counter === null ? {} : { counter }) },
-    });
-    return { assignment, reenrolled: previous !== null };
-  }
-
-  async function answer(serial: string, r: { assignment: GroupAssignment; reenrolled: boolean }): Promise<EnrollResult> {
-    const sig = await d.configSigner.sign(r.assignment.config);
-    return {
-      type: 'enrolled', serial, group: r.assignment.group, config: r.assignment.config,
-      configSignature: Buffer.from(sig).toString('base64'),
-      configSignerCertificate: Buffer.from(d.configSigner.certificateDer).toString('base64'),
-      reenrolled: r.reenrolled,
-    };
+  async function answer(serial: string, outcome: KeylineError | Concluded): Promise<EnrollResult> {
+    if (outcome instanceof KeylineError) throw outcome;
+    const { config, group } = outcome.assignment;
+    let sig = signatures.get(config);
+    if (!sig) {
+      sig = d.configSigner.sign(config).then((der) => Buffer.from(der).toString('base64'));
+      sig.catch(() => signatures.delete(config));
+      signatures.set(config, sig);
+    }
+    return { type: 'enrolled', serial, group, config, configSignature: await sig, configSignerCertificate: signerCertificate, reenrolled: outcome.reenrolled };
   }
 
   return {
@@ -75,59 +72,19 @@ export function createEnrollmentService(d: EnrollmentServiceDeps): EnrollmentSer
       const cert = d.trust.verify(certificateDer, t);
       const nonce = randomBytes(32).toString('hex');
       const expiresAt = new Date(t.getTime() + d.nonceTtlSeconds * 1000).toISOString();
-      const purge = ++hellos % 1000 === 0;
-      await d.store.transaction(async (tx) => {
-        await checkUnitStanding(tx, serial, cert);
-        await tx.enrollment.addNonce({ nonce, serial, certFingerprint: Buffer.from(certificateFingerprint(certificateDer)).toString('hex'), expiresAt });
-        // Expired nonces are dead weight; sweep them now and then rather than on every hello.
-        if (purge) await tx.enrollment.purgeNonces(t.toISOString());
-      });
+      // Expired nonces are dead weight; sweep them now and then rather than on every hello.
+      const purgeBefore = ++hellos % 1000 === 0 ? t.toISOString() : undefined;
+      const refused = await write(helloStep({ serial, cert, nonce, expiresAt, ...(purgeBefore ? { purgeBefore } : {}) }));
+      if (refused) throw refused;
       return { nonce, expiresAt };
     },
 
     async proof(serial, p) {
-      // Refusals are returned, not thrown, from the transaction: a throw would roll back the
-      // nonce's "used" mark, and a nonce must be spent by any attempt that named it.
-      const outcome = await d.store.transaction(async (tx): Promise<KeylineError | { assignment: GroupAssignment; reenrolled: boolean }> => {
-        const n = await tx.enrollment.useNonce(p.nonce);
-        const t = now();
-        if (!n || n.used || n.serial !== serial || new Date(n.expiresAt) <= t) {
-          const why = !n ? 'unknown' : n.used ? 'already used' : n.serial !== serial ? 'issued to another device' : 'expired';
-          return new KeylineError('NONCE_INVALID', `nonce: ${why}`);
-        }
-        let unit: UnitRecord;
-        try {
-          unit = await checkUnitStanding(tx, serial);
-        } catch (err) {
-          if (err instanceof KeylineError) return err;
-          throw err;
-        }
-        const signed = enrollmentSignedBytes({ nonce: Buffer.from(p.nonce, 'hex'), counter: p.counter, serial: SERIAL_BYTES(serial), certFingerprint: Buffer.from(n.certFingerprint, 'hex') });
-        // A bad signature or a replayed counter on a valid nonce is what a clone or a tampered
-        // host looks like: recorded in the audit log, not only in the process log.
-        const refuse = async (e: KeylineError) => {
-          await tx.audit.append({ action: 'device.enroll-refused', actor: AUDIT_ACTOR, subject: serial, detail: { code: e.code, counter: p.counter } });
-          return e;
-        };
-        if (!signatureValid(unit.publicKey, signed, p.signature)) return refuse(new KeylineError('SIGNATURE_INVALID', `signature: does not verify with the key of unit ${serial}`));
-        const last = await tx.enrollment.lastCounter(serial);
-        if (last !== null && p.counter <= last) return refuse(new KeylineError('REPLAYED', `counter: ${p.counter} is not greater than the last seen ${last}`));
-        await tx.enrollment.setLastCounter(serial, p.counter, t.toISOString());
-        return conclude(tx, unit, 'challenge', p.counter);
-      });
-      if (outcome instanceof KeylineError) throw outcome;
-      return answer(serial, outcome);
+      return answer(serial, await write(proofStep(steps, serial, p)));
     },
 
     async enrollVerified(serial) {
-      const r = await d.store.transaction(async (tx) => conclude(tx, await checkUnitStanding(tx, serial), 'mtls', null));
-      return answer(serial, r);
+      return answer(serial, await write(verifiedStep(steps, serial)));
     },
   };
-}
-
-/** ECDSA P-256/SHA-256 of `signed` with the raw X‖Y key; signature as 128 hex digits r‖s. */
-function signatureValid(publicKey: Uint8Array, signed: Uint8Array, signatureHex: string): boolean {
-  const key = createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: Buffer.from(publicKey.subarray(0, 32)).toString('base64url'), y: Buffer.from(publicKey.subarray(32)).toString('base64url') }, format: 'jwk' });
-  return verify('sha256', signed, { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(signatureHex, 'hex'));
 }

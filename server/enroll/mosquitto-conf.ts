@@ -3,7 +3,8 @@
  * (broker-limits.ts, issue 11 hole 3), printed by `keyline broker conf`. The ACL (acl.ts) cannot
  * carry them: an acl_file grants topics, never retain, QoS or sizes. mosquitto.conf(5) names:
  * `retain_available`, `max_packet_size`, `max_queued_messages` are global; `max_qos`,
- * `max_connections` belong to a listener.
+ * `max_connections` belong to a listener. Also `set_tcp_nodelay` (global, Mosquitto 2.0+): the
+ * embedded broker sets TCP_NODELAY on every device socket, and Mosquitto should too.
  */
 import { DEFAULT_BROKER_LIMITS, type BrokerLimits } from './broker-limits.js';
 
@@ -24,6 +25,9 @@ export function mosquittoLimits(l: BrokerLimits = DEFAULT_BROKER_LIMITS): Mosqui
       // Answers held for a device that stops reading (the embedded broker keeps no sessions).
       'max_queued_messages 10',
       'persistent_client_expiration 1h',
+      // Each enrollment is two request/answer round trips of small packets: without it every
+      // answer queued behind an unacknowledged one waits for the device's delayed ACK (~40 ms).
+      'set_tcp_nodelay true',
     ],
     listener: [
       // QoS 2 publishes disconnect their sender (the protocol uses 0 and 1).

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions, type IPublishPacket, type IStream, type MqttClient } from 'mqtt';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { KeylineError } from '../../common/errors.js';
 import type { Broker, MessageHandler, MessageProperties } from './broker.js';
@@ -47,11 +48,14 @@ export class MqttBroker implements Broker {
       clean: true,
       connectTimeout: opts.connectTimeoutMs ?? 10_000,
       reconnectPeriod: 1000,
-      // Replies are small and latency-bound: no Nagle delay (the client sets TCP_NODELAY on tcp/tls).
     };
     const client = 'stream' in opts
       ? new mqtt.MqttClient(() => opts.stream() as unknown as IStream, { ...base, reconnectPeriod: 0 })
       : mqtt.connect(opts.url, { ...base, ...(opts.tls ? { cert: opts.tls.cert, key: opts.tls.key, ca: opts.tls.ca, rejectUnauthorized: true } : {}) } as IClientOptions);
+    // Replies are small and latency-bound: no Nagle delay. mqtt.js leaves TCP_NODELAY off on
+    // tcp and tls (Node's default), so every answer queued behind an unacknowledged segment
+    // waited for the broker's delayed ACK; set it on each (re)connected socket.
+    client.on('connect', () => (client.stream as Partial<Socket>).setNoDelay?.(true));
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error) => {
         client.end(true);

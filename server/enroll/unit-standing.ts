@@ -6,6 +6,22 @@
 import { KeylineError } from '../../common/errors.js';
 import type { Tx, UnitRecord } from '../store/store.js';
 
+/** The refusal codes checkUnitStanding throws (a store failure is none of these). */
+const STANDING_CODES = new Set(['UNKNOWN_DEVICE', 'KEY_MISMATCH', 'DEVICE_REVOKED', 'UNIT_NOT_CONFIRMED']);
+
+/**
+ * checkUnitStanding with the refusal returned rather than thrown, for a step in a grouped write
+ * transaction (enrollment-writes.ts), where a throw would fail the step; store failures still throw.
+ */
+export async function unitStanding(tx: Tx, serial: string, shown?: { publicKey: Uint8Array; serialHex: string }): Promise<UnitRecord | KeylineError> {
+  try {
+    return await checkUnitStanding(tx, serial, shown);
+  } catch (err) {
+    if (err instanceof KeylineError && STANDING_CODES.has(err.code)) return err;
+    throw err;
+  }
+}
+
 /** The unit behind `serial` if it may enroll; throws the refusal code otherwise. */
 export async function checkUnitStanding(tx: Tx, serial: string, shown?: { publicKey: Uint8Array; serialHex: string }): Promise<UnitRecord> {
   const unit = await tx.units.getBySerial(serial);

@@ -1,0 +1,100 @@
+/**
+ * The database side of each enrollment message, as one device's step in a grouped write
+ * transaction (enrollment-writes.ts): hello stores a nonce for a unit in good standing; proof
+ * spends the nonce, then checks standing, signature and counter, and concludes; the mTLS path
+ * concludes directly. Concluding assigns the group and writes the first enrollment record and
+ * the audit record.
+ *
+ * Refusals are returned, not thrown: a throw rolls back the transaction, which would undo the
+ * nonce's "used" mark (a nonce must be spent by any attempt that named it) and the writes of
+ * every other device in the group.
+ */
+import { KeylineError } from '../../common/errors.js';
+import { enrollmentSignedBytes } from '../../common/protocol/enrollment.js';
+import type { NonceRecord, Tx, UnitRecord } from '../store/store.js';
+import type { TrustedDeviceCert } from './device-trust.js';
+import type { WriteStep } from './enrollment-writes.js';
+import { assignGroup, type GroupAssignment, type GroupRule } from './group-rules.js';
+import type { ProofVerifier } from './proof-signature.js';
+import { unitStanding } from './unit-standing.js';
+
+/** What the steps need from the service. */
+export interface StepDeps {
+  groups: readonly GroupRule[];
+  defaultGroup: GroupAssignment;
+  now: () => Date;
+  verifyProof: ProofVerifier;
+}
+
+/** A concluded enrollment: the device's group and whether it had enrolled before. */
+export interface Concluded {
+  assignment: GroupAssignment;
+  reenrolled: boolean;
+}
+
+const AUDIT_ACTOR = 'enroll';
+
+/** Hello: the unit may enroll with the certificate shown; its nonce is stored (and old ones swept when asked). */
+export function helloStep(h: { serial: string; cert: TrustedDeviceCert; nonce: string; expiresAt: string; purgeBefore?: string }): WriteStep<KeylineError | undefined> {
+  return {
+    async run(tx) {
+      const unit = await unitStanding(tx, h.serial, h.cert);
+      if (unit instanceof KeylineError) return unit;
+      await tx.enrollment.addNonce({ nonce: h.nonce, serial: h.serial, certFingerprint: h.cert.fingerprint, expiresAt: h.expiresAt });
+      if (h.purgeBefore) await tx.enrollment.purgeNonces(h.purgeBefore);
+      return undefined;
+    },
+  };
+}
+
+/** Proof: spend the nonce (locked first, see enrollment-writes.ts), then standing, signature and counter. */
+export function proofStep(d: StepDeps, serial: string, p: { nonce: string; counter: number; signature: string }): WriteStep<KeylineError | Concluded> {
+  let n: NonceRecord | null = null;
+  return {
+    lock: { key: p.nonce, run: async (tx) => void (n = await tx.enrollment.useNonce(p.nonce)) },
+    async run(tx) {
+      const t = d.now();
+      if (!n || n.used || n.serial !== serial || new Date(n.expiresAt) <= t) {
+        const why = !n ? 'unknown' : n.used ? 'already used' : n.serial !== serial ? 'issued to another device' : 'expired';
+        return new KeylineError('NONCE_INVALID', `nonce: ${why}`);
+      }
+      const unit = await unitStanding(tx, serial);
+      if (unit instanceof KeylineError) return unit;
+      const signed = enrollmentSignedBytes({ nonce: Buffer.from(p.nonce, 'hex'), counter: p.counter, serial: Buffer.from(serial, 'hex'), certFingerprint: Buffer.from(n.certFingerprint, 'hex') });
+      // A bad signature or a replayed counter on a valid nonce is what a clone or a tampered
+      // host looks like: recorded in the audit log, not only in the process log.
+      const refuse = async (e: KeylineError) => {
+        await tx.audit.append({ action: 'device.enroll-refused', actor: AUDIT_ACTOR, subject: serial, detail: { code: e.code, counter: p.counter } });
+        return e;
+      };
+      if (!d.verifyProof(unit.publicKey, signed, p.signature)) return refuse(new KeylineError('SIGNATURE_INVALID', `signature: does not verify with the key of unit ${serial}`));
+      const last = await tx.enrollment.lastCounter(serial);
+      if (last !== null && p.counter <= last) return refuse(new KeylineError('REPLAYED', `counter: ${p.counter} is not greater than the last seen ${last}`));
+      await tx.enrollment.setLastCounter(serial, p.counter, t.toISOString());
+      return conclude(d, tx, unit, 'challenge', p.counter);
+    },
+  };
+}
+
+/** mTLS: the broker verified the device's certificate; standing, then conclude. */
+export function verifiedStep(d: StepDeps, serial: string): WriteStep<KeylineError | Concluded> {
+  return {
+    async run(tx) {
+      const unit = await unitStanding(tx, serial);
+      return unit instanceof KeylineError ? unit : conclude(d, tx, unit, 'mtls', null);
+    },
+  };
+}
+
+// Group, record and audit: shared by the challenge and mTLS paths.
+async function conclude(d: StepDeps, tx: Tx, unit: UnitRecord, method: 'challenge' | 'mtls', counter: number | null): Promise<Concluded> {
+  const wo = await tx.workOrders.get(unit.workOrder);
+  const assignment = assignGroup(d.groups, d.defaultGroup, { product: wo?.product ?? '', workOrder: unit.workOrder });
+  const previous = await tx.enrollment.get(unit.serial);
+  if (!previous) await tx.enrollment.insert({ serial: unit.serial, counter, group: assignment.group, method, at: d.now().toISOString() });
+  await tx.audit.append({
+    action: previous ? 'device.reauthenticated' : 'device.enrolled', actor: AUDIT_ACTOR, subject: unit.serial,
+    detail: { method, group: assignment.group, ...(counter === null ? {} : { counter }) },
+  });
+  return { assignment, reenrolled: previous !== null };
+}
