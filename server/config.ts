@@ -12,6 +12,20 @@ import { DEFAULT_BROKER_LIMITS } from './enroll/broker-limits.js';
 
 const secretRef = z.union([z.object({ env: z.string().min(1) }).strict(), z.object({ file: z.string().min(1) }).strict()]);
 
+/** One issuing CA the server serves (issue 19): certificate, key, where its CRL is published, its OCSP responder. */
+const issuingCaEntry = z
+  .object({
+    cert: z.string().min(1),
+    /** The CA key, as a pkcs11: URI in the line token. */
+    key: z.string().startsWith('pkcs11:'),
+    /** Its CRL's URL (the CDP of what it issues); the first CA's defaults to ca.crlUrl. */
+    crlUrl: z.url().optional(),
+    /** Its delegated OCSP responder (issued by this CA); absent = the CA key answers itself. */
+    ocspResponderKey: z.string().startsWith('pkcs11:').optional(),
+    ocspResponderCert: z.string().optional(),
+  })
+  .strict();
+
 /** The keyline.json schema (paths relative to the file's folder). */
 export const configSchema = z
   .object({
@@ -38,8 +52,8 @@ export const configSchema = z
         softhsmConf: z.string().optional(),
         tokenLabel: z.string().min(1),
         pin: secretRef,
-        /** The issuing CA key, as a pkcs11: URI. */
-        issuingKey: z.string().startsWith('pkcs11:'),
+        /** The issuing CA key, as a pkcs11: URI (when ca.issuing does not list the CAs). */
+        issuingKey: z.string().startsWith('pkcs11:').optional(),
         /** Session pool size; defaults to the number of cores. */
         sessions: z.number().int().min(1).max(64).optional(),
       })
@@ -68,6 +82,18 @@ export const configSchema = z
         ocspCacheMaxBytes: z.number().int().min(64 * 1024).max(16 * 1024 ** 3).default(64 * 1024 * 1024),
         ocspSignsPerSecond: z.number().positive().max(100_000).default(100),
         ocspSignBurst: z.number().int().min(1).max(1_000_000).default(500),
+        /**
+         * Every issuing CA this server serves, for rotation side by side (issue 19): CRL and OCSP
+         * for each, the chain of each certificate's own CA; which one issues is `keyline ca
+         * activate` (the first until then). Absent: the one CA of issuingCert + hsm.issuingKey.
+         */
+        issuing: z.array(issuingCaEntry).min(1).max(16).optional(),
+        /** The root's CRL from the ceremony, imported at start-up when newer than the stored one (later ones: keyline ca import-crl). */
+        rootCrl: z.string().optional(),
+        /** Warn (log, /health, /metrics) when a CA certificate has fewer days than one of these left. */
+        lifetimeWarningDays: z.array(z.number().int().min(1).max(36_500)).min(1).max(8).default([180, 90, 30]),
+        /** Warn when the root CRL's nextUpdate is this close (re-sign it: keyline ceremony crl). */
+        rootCrlWarningDays: z.number().int().min(1).max(365).default(30),
       })
       .strict(),
     store: z.object({ url: z.string().default('sqlite:keyline.db') }).strict().prefault({}),
@@ -162,7 +188,36 @@ export const configSchema = z
       .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (!c.ca.issuing && !c.hsm.issuingKey) ctx.addIssue({ code: 'custom', path: ['hsm', 'issuingKey'], message: 'required unless ca.issuing lists the issuing CAs' });
+    // Each CA's CRL needs its own URL: two CAs' CRLs at one address would hide one of them.
+    const urls = (c.ca.issuing ?? []).map((e, i) => e.crlUrl ?? (i === 0 ? c.ca.crlUrl : undefined));
+    urls.forEach((u, i) => {
+      if (u === undefined) ctx.addIssue({ code: 'custom', path: ['ca', 'issuing', i, 'crlUrl'], message: 'required for every issuing CA but the first (each CA publishes its own CRL)' });
+      else if (urls.indexOf(u) !== i) ctx.addIssue({ code: 'custom', path: ['ca', 'issuing', i, 'crlUrl'], message: `'${u}' is already the CRL URL of ca.issuing[${urls.indexOf(u)}]` });
+    });
+  });
+
+/** One issuing CA as the server opens it: paths absolute, the CRL URL resolved. */
+export interface IssuingCaConfig {
+  cert: string;
+  key: string;
+  crlUrl: string;
+  ocspResponderKey?: string | undefined;
+  ocspResponderCert?: string | undefined;
+}
+
+/** The issuing CAs a config names, in order (ca.issuing, or the single CA of ca.issuingCert and hsm.issuingKey). */
+export function issuingCasOf(config: Config): IssuingCaConfig[] {
+  if (config.ca.issuing) {
+    return config.ca.issuing.map((e, i) => ({
+      cert: resolve(config.baseDir, e.cert), key: e.key, crlUrl: e.crlUrl ?? (i === 0 ? config.ca.crlUrl : ''),
+      ocspResponderKey: e.ocspResponderKey, ocspResponderCert: e.ocspResponderCert && resolve(config.baseDir, e.ocspResponderCert),
+    }));
+  }
+  return [{ cert: config.ca.issuingCert, key: config.hsm.issuingKey!, crlUrl: config.ca.crlUrl, ocspResponderKey: config.ca.ocspResponderKey, ocspResponderCert: config.ca.ocspResponderCert }];
+}
 
 /** Validated configuration with paths made absolute and secrets resolved. */
 export type Config = Readonly<z.infer<typeof configSchema>> & { readonly baseDir: string; readonly file: string };
@@ -236,7 +291,7 @@ export function loadConfigWithoutSecrets(file: string, env: NodeJS.ProcessEnv = 
     file: path,
     server: { ...c.server, tlsCert: abs(c.server.tlsCert), tlsKey: abs(c.server.tlsKey) },
     hsm: { ...c.hsm, module: c.hsm.module ?? env.KEYLINE_HSM_MODULE, softhsmConf: c.hsm.softhsmConf && abs(c.hsm.softhsmConf) },
-    ca: { ...c.ca, rootCert: abs(c.ca.rootCert), issuingCert: abs(c.ca.issuingCert), ocspResponderCert: c.ca.ocspResponderCert && abs(c.ca.ocspResponderCert) },
+    ca: { ...c.ca, rootCert: abs(c.ca.rootCert), issuingCert: abs(c.ca.issuingCert), ocspResponderCert: c.ca.ocspResponderCert && abs(c.ca.ocspResponderCert), rootCrl: c.ca.rootCrl && abs(c.ca.rootCrl) },
     store: { url: c.store.url.startsWith('sqlite:') ? `sqlite:${abs(c.store.url.slice(7))}` : c.store.url },
     enroll: { ...c.enroll, clientCert: c.enroll.clientCert && abs(c.enroll.clientCert), clientKey: c.enroll.clientKey && abs(c.enroll.clientKey) },
     station: c.station && { ...c.station, cert: abs(c.station.cert), key: abs(c.station.key), journal: abs(c.station.journal) },

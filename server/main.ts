@@ -9,14 +9,15 @@ import { createApp } from './api/app.js';
 import { listenHttps } from './api/https-listener.js';
 import { Metrics } from './api/metrics.js';
 import { openCa } from './open-ca.js';
-import { createTemplateDeviceIssuer } from './ca/template-device-issuer.js';
 import { openStore } from './store/open-store.js';
 import { startProvisioning } from './start-provisioning.js';
 import { startEnrollment } from './enroll/start-enrollment.js';
 import cluster from 'node:cluster';
-import { startRevocation } from './start-revocation.js';
+import { startRevocation, type RevocationStack } from './start-revocation.js';
 import { verifyAuditChain } from './audit/audit-log.js';
 import { createReconcile } from './services/reconcile.js';
+import { caMetricLines } from './api/ca-metrics.js';
+import { startCaLifecycle } from './start-ca-lifecycle.js';
 
 /** A running server. */
 export interface RunningServer {
@@ -49,15 +50,20 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
   const { keyStore, signer, issuing, rootDer, rootPem, issuingDer, issuingPem } = ca;
   const closers: Array<() => Promise<void> | void> = [() => ca.close()];
   try {
-    const issuer = createTemplateDeviceIssuer({
-      signer, issuingCaDer: issuingDer, crlUrl: config.ca.crlUrl, ocspUrl: config.ca.ocspUrl, validityYears: config.ca.deviceValidityYears,
-    });
     const store = await openStore(config.store.url);
     closers.push(() => store.close());
-    const { provisioning, close: stopProvisioning } = startProvisioning({ config, store, issuer, issuingPem, env, log });
+    // Which CA issues is read from the store (keyline ca activate); a CA loaded later is served by the revocation stack too.
+    // eslint-disable-next-line prefer-const -- assigned below: the CA lifecycle's onLoaded needs it, and the stack needs the CAs
+    let revocationStack: RevocationStack | undefined;
+    const cas = await startCaLifecycle({ config, ca, store, log, onLoaded: (loaded) => void revocationStack?.addCa(loaded).catch((err) => log.error({ err }, 'cannot serve the CRL and OCSP of a loaded CA')) });
+    closers.push(() => cas.close());
+    const { provisioning, close: stopProvisioning } = startProvisioning({ config, store, issuer: cas.issuingCas.issuer(), issuingPem, env, log });
     closers.push(stopProvisioning);
-    const revocationStack = await startRevocation({ config, keyStore, store, issuingSigner: signer, issuingDer, log });
-    closers.push(() => revocationStack.close());
+    revocationStack = await startRevocation({
+      config, keyStore, store, log, cas: cas.revocationCas(),
+      rootCrl: () => cas.issuingCas.rootCrl(), rootCrlPaths: () => cas.rootCrlPaths(),
+    });
+    closers.push(() => revocationStack!.close());
     // One embedded broker per server: in cluster mode only worker 1 runs it (an external broker serves all workers).
     let mqttUrl: string | undefined;
     if (config.enroll.enabled && (config.enroll.broker !== 'embedded' || !cluster.isWorker || cluster.worker?.id === 1)) {
@@ -66,17 +72,19 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
       mqttUrl = enrollment.mqttUrl;
     }
     const metrics = new Metrics();
+    metrics.collect(() => caMetricLines(cas.issuingCas.status()));
     const chainPem = toPem(issuingDer) + toPem(rootDer);
 
     const app = createApp({
       provisioning,
-      revocation: revocationStack.revocation,
+      revocation: revocationStack!.revocation,
       oversight: {
         auditPage: (afterSeq, limit) => store.transaction((tx) => tx.audit.list({ afterSeq, limit }), { readOnly: true }),
         verifyAudit: () => verifyAuditChain(store),
         reconcile: createReconcile({ store }),
       },
       chainPem,
+      chainFor: (der) => cas.issuingCas.chainFor(der),
       auth: {
         isRevoked: async (serial) => (await store.transaction((tx) => tx.revocations.get(serial), { readOnly: true })) !== null,
         onAuthenticated: (p) => provisioning.registerStation(p.id, p.fingerprintSha256, p.role),
@@ -92,7 +100,9 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
         } catch (err) {
           checks.hsm = (err as Error).message;
         }
-        return { ok: checks.hsm === 'ok', checks };
+        const lifecycle = cas.issuingCas.status();
+        checks.ca = lifecycle;
+        return { ok: checks.hsm === 'ok' && lifecycle.ok, checks };
       },
     });
 
@@ -107,7 +117,7 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
     return {
       apiUrl,
       ...(mqttUrl ? { mqttUrl } : {}),
-      publicUrl: revocationStack.publicUrl,
+      publicUrl: revocationStack!.publicUrl,
       // Idempotent: a second call waits for the first.
       close() {
         closing ??= (async () => { for (const c of closers.reverse()) await c(); })();

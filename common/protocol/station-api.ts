@@ -121,9 +121,12 @@ export const errorBody = z.object({
 });
 export type ErrorBody = z.infer<typeof errorBody>;
 
-/** One result of a batch: the issued unit (its chain is given once, beside the results) or its error. */
+/**
+ * One result of a batch: the issued unit or its error. The chain is given once, beside the
+ * results; a unit signed by another issuing CA (a replay from before a CA rotation) carries its own.
+ */
 export const unitBatchResult = z.union([
-  unitIssued.omit({ chainPem: true }).extend({ ok: z.literal(true) }),
+  unitIssued.omit({ chainPem: true }).extend({ ok: z.literal(true), chainPem: z.string().optional() }),
   z.object({ ok: z.literal(false), serial: z.string().optional(), error: errorBody.shape.error }),
 ]);
 /** The answer to POST /v1/units:batch: one result per unit, in order, and the chain once. */

@@ -24,6 +24,11 @@ export interface ApiDeps {
   };
   /** The issuing CA and root certificates, PEM, returned with every issued certificate. */
   chainPem: string;
+  /**
+   * With several issuing CAs (issue 19): the chain of the CA that signed `certificateDer`, or the
+   * active CA's chain without one. Absent: chainPem for everything.
+   */
+  chainFor?: (certificateDer?: Uint8Array) => string;
   auth: ClientAuthDeps;
   health: () => Promise<{ ok: boolean; checks: Record<string, unknown> }>;
   metrics: Metrics;

@@ -12,6 +12,12 @@ export class Metrics {
   private readonly counters = new Map<string, { help: string; values: Map<string, number> }>();
   private readonly histCounts = new Map<string, number[]>();
   private readonly histSums = new Map<string, number>();
+  private readonly collectors: Array<() => string[]> = [];
+
+  /** Adds exposition lines computed at each scrape (gauges such as the CA lifetimes: ca-metrics.ts). */
+  collect(fn: () => string[]): void {
+    this.collectors.push(fn);
+  }
 
   /** Adds `by` to counter `name` with `labels`. */
   inc(name: string, help: string, labels: Labels = {}, by = 1): void {
@@ -39,6 +45,7 @@ export class Metrics {
       out.push(`# HELP ${name} ${c.help}`, `# TYPE ${name} counter`);
       for (const [labels, v] of c.values) out.push(`${name}${labels} ${v}`);
     }
+    for (const c of this.collectors) out.push(...c());
     const h = 'keyline_http_request_duration_seconds';
     out.push(`# HELP ${h} Station API request latency.`, `# TYPE ${h} histogram`);
     for (const [labels, counts] of this.histCounts) {

@@ -19,9 +19,19 @@ export interface PublicPkiDeps {
   /** URL path of the OCSP responder (from ca.ocspUrl), e.g. /ocsp. */
   ocspPath: string;
   crl: () => PublishedCrl | null;
-  ocsp: OcspResponder;
+  /**
+   * CRLs at other paths (issue 19: each further issuing CA's, and the root's at the CDP of the
+   * issuing CA certificates): the CRL to serve, null when none is held yet, undefined when `path`
+   * is not a CRL path.
+   */
+  otherCrls?: (path: string) => ServedCrl | null | undefined;
+  /** The responder (or a router over several issuers' responders). */
+  ocsp: Pick<OcspResponder, 'respond'>;
   log: Logger;
 }
+
+/** A CRL as served: its DER and the dates the cache headers carry. */
+export type ServedCrl = Pick<PublishedCrl, 'der' | 'thisUpdate' | 'nextUpdate'>;
 
 /** Largest OCSP request body accepted (a one-CertID request with a nonce is under 300 bytes; room for a requester signature). */
 export const MAX_OCSP_REQUEST_BYTES = 8192;
@@ -93,8 +103,8 @@ export function publicPkiHandler(deps: PublicPkiDeps): (req: IncomingMessage, re
       const der = decodeOcspGetSegment(path.slice(ocspPrefix.length));
       return der ? serveOcsp(res, der) : answer(res, ocspErrorResponse('malformedRequest'));
     }
-    if ((req.method === 'GET' || req.method === 'HEAD') && path === deps.crlPath) {
-      const crl = deps.crl();
+    const crl = req.method === 'GET' || req.method === 'HEAD' ? (path === deps.crlPath ? deps.crl() : deps.otherCrls?.(path)) : undefined;
+    if (crl !== undefined) {
       if (!crl) return fail(res, 503, 'no CRL issued yet');
       res.writeHead(200, {
         'content-type': 'application/pkix-crl',

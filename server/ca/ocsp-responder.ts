@@ -94,7 +94,18 @@ export class OcspResponder {
       return ocspErrorResponse('internalError');
     }
     // RFC 6960 §2.3: "unauthorized" when asked about a certificate of another issuer.
-    if (!this.#ours(c)) return this.#unauthorized();
+    if (!this.serves(c)) return this.#unauthorized();
+    return this.answer(c);
+  }
+
+  /** True when `c` names this responder's issuer (name and key hashes): what an OcspRouter asks. */
+  serves(c: OcspCertId): boolean {
+    const h = this.#hashes.get(c.hash);
+    return !!h && h.name.equals(c.issuerNameHash) && h.key.equals(c.issuerKeyHash);
+  }
+
+  /** The answer for a parsed CertID this responder serves (see serves); never throws. */
+  async answer(c: OcspCertId): Promise<Buffer> {
     try {
       return await this.#answer(c, cacheKey(c.serialHex, c.hash, c.params));
     } catch (err) {
@@ -118,11 +129,6 @@ export class OcspResponder {
   clear(): void {
     this.#epoch++;
     this.#cache.clear();
-  }
-
-  #ours(c: OcspCertId): boolean {
-    const h = this.#hashes.get(c.hash);
-    return !!h && h.name.equals(c.issuerNameHash) && h.key.equals(c.issuerKeyHash);
   }
 
   #unauthorized(): Buffer {

@@ -12,7 +12,8 @@ import type { CrlPublisher } from './crl-publisher.js';
 /** What the watcher needs. */
 export interface RevocationWatcherDeps {
   store: Store;
-  crl: CrlPublisher;
+  /** The CRL publisher (or a set of them, one per issuing CA: crl-publishers.ts). */
+  crl: Pick<CrlPublisher, 'isStale' | 'leaseDue' | 'sync'>;
   /** Drops cached OCSP responses about one certificate serial. */
   invalidate: (certificateSerialHex: string) => void;
   intervalMs?: number;

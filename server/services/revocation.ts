@@ -8,6 +8,7 @@
 import { KeylineError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import type { CertStatus } from '../ca/ocsp-response.js';
+import { authorityKeyIdOf } from '../ca/key-id.js';
 import { SELF_REGISTRY } from '../registry/self-registry.js';
 import { normaliseSerialHex, type RevocationReason, type Store, type Tx, type UnitRecord } from '../store/store.js';
 import type { RevocationRequest } from '../../common/protocol/revocation.js';
@@ -58,12 +59,18 @@ export function createRevocation(deps: RevocationDeps) {
     return result;
   }
 
-  /** The OCSP status of a certificate serial: revoked (recorded), good (a unit we issued), unknown otherwise. */
-  async function certificateStatus(certificateSerialHex: string): Promise<CertStatus> {
+  /**
+   * The OCSP status of a certificate serial: revoked (recorded), good (a unit we issued), unknown
+   * otherwise. With `issuerKeyId` (several issuing CAs, issue 19), a unit whose certificate
+   * another CA signed (its AKI) is unknown to this one: a responder answers only for its own CA.
+   */
+  async function certificateStatus(certificateSerialHex: string, issuerKeyId?: string): Promise<CertStatus> {
     return deps.store.transaction(async (tx) => {
       const r = await tx.revocations.get(certificateSerialHex);
+      const unit = r && !issuerKeyId ? null : await tx.units.getByCertificateSerial(certificateSerialHex);
+      if (unit && issuerKeyId && authorityKeyIdOf(unit.certificateDer) !== issuerKeyId) return { status: 'unknown' };
       if (r) return { status: 'revoked', revokedAt: new Date(r.revokedAt), reason: r.reason };
-      return (await tx.units.getByCertificateSerial(certificateSerialHex)) ? { status: 'good' } : { status: 'unknown' };
+      return unit ? { status: 'good' } : { status: 'unknown' };
     }, { readOnly: true });
   }
 

@@ -39,7 +39,7 @@ await store.transaction(async (tx) => {
   await tx.units.insert(victim);
 });
 const stack = await startRevocation({
-  config, keyStore, store, issuingSigner: await keyStore.getSigner(config.hsm.issuingKey), issuingDer: pki.issuingDer, log: silentLogger,
+  config, keyStore, store, issuingSigner: await keyStore.getSigner(config.hsm.issuingKey!), issuingDer: pki.issuingDer, log: silentLogger,
 });
 t.teardown(async () => {
   await stack.close();

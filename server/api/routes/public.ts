@@ -19,7 +19,7 @@ export function mountPublic(mount: MountRoute, deps: ApiDeps): void {
   });
   mount('GET /v1/ca/chain', (ctx) => {
     ctx.type = 'application/pem-certificate-chain';
-    ctx.body = deps.chainPem;
+    ctx.body = deps.chainFor?.() ?? deps.chainPem;
   });
   const doc = openApiDocument();
   mount('GET /v1/openapi.json', (ctx) => {

@@ -25,7 +25,7 @@ export function mountUnits(mount: MountRoute, deps: ApiDeps): void {
     const r = await deps.provisioning.issueUnit(body, principalOf(ctx).id);
     if (!r.replayed) issued('single', 1);
     ctx.status = r.replayed ? 200 : 201;
-    ctx.body = issuedBody(r, deps.chainPem);
+    ctx.body = issuedBody(r, chainOf(deps, r.certificateDer));
   });
 
   mount('POST /v1/units:batch', batchHandler(deps));
@@ -71,16 +71,19 @@ function batchHandler(deps: ApiDeps) {
     const results = valid.length ? await deps.provisioning.issueBatch(valid, principalOf(ctx).id) : [];
     let next = 0;
     let count = 0;
+    // The chain is given once; a unit another CA signed (a replay from before a rotation) carries its own.
+    const firstIssued = results.find((r) => r.ok);
+    const batchChain = firstIssued?.ok ? chainOf(deps, firstIssued.value.certificateDer) : chainOf(deps);
     ctx.body = {
       results: parsed.map((p) => {
         if (!p.ok) return { ok: false, serial: typeof p.serial === 'string' ? p.serial : undefined, error: errorResponse(p.err).body.error };
         const r = results[next++]!;
         if (!r.ok) return { ok: false, serial: p.req.serial, error: errorResponse(r.error).body.error };
         if (!r.value.replayed) count++;
-        const { chainPem: _chain, ...unit } = issuedBody(r.value, deps.chainPem);
-        return { ok: true, ...unit };
+        const { chainPem, ...unit } = issuedBody(r.value, chainOf(deps, r.value.certificateDer));
+        return { ok: true, ...unit, ...(chainPem === batchChain ? {} : { chainPem }) };
       }),
-      chainPem: deps.chainPem,
+      chainPem: batchChain,
     };
     // A batch answer is large (100 certificates). Node's HTTP server can drop a keep-alive
     // connection with HPE_PAUSED when the client's next request arrives while such a response
@@ -89,6 +92,11 @@ function batchHandler(deps: ApiDeps) {
     ctx.set('Connection', 'close');
     if (count) deps.metrics.inc('keyline_certificates_issued_total', 'Device certificates issued.', { via: 'batch' }, count);
   };
+}
+
+/** The chain of the CA that signed `der` (several CAs: issue 19), else the configured one. */
+function chainOf(deps: ApiDeps, der?: Uint8Array): string {
+  return deps.chainFor?.(der) ?? deps.chainPem;
 }
 
 /** The 201 body for an issued unit. */
