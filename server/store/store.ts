@@ -96,6 +96,13 @@ export interface UnitPage {
   nextCursor: string | null;
 }
 
+/** Units of one work order by station and status. */
+export interface UnitStatusCount {
+  station: string;
+  status: UnitStatus;
+  count: number;
+}
+
 /** Work-order persistence. */
 export interface WorkOrderRepo {
   /** Inserts a new order (issued 0, open); WORK_ORDER_EXISTS on a duplicate id. */
@@ -131,6 +138,10 @@ export interface UnitRepo {
   findBySerialsOrKeys(serials: string[], publicKeys: Uint8Array[]): Promise<UnitRecord[]>;
   /** The unit whose certificate has this serial (lowercase hex), or null. */
   getByCertificateSerial(certificateSerial: string): Promise<UnitRecord | null>;
+  /** The unit whose certificate has this SHA-256 fingerprint (lowercase hex), or null. */
+  getByFingerprint(fingerprintSha256: string): Promise<UnitRecord | null>;
+  /** How many units of one work order each station holds in each status (read through the work order's index). */
+  countByStatus(workOrder: string): Promise<UnitStatusCount[]>;
   /** One page of units matching the filters, ordered by serial. */
   list(query?: UnitQuery): Promise<UnitPage>;
   /** Changes a unit's status; UNKNOWN_UNIT when absent. */
@@ -155,6 +166,10 @@ export interface AuditRepo {
   list(opts: { afterSeq: number; limit: number }): Promise<AuditRecord[]>;
   /** Number of records. */
   count(): Promise<number>;
+  /** The newest `limit` records whose subject is one of `subjects`, in ascending order (a unit's story; indexed by migration 010). */
+  listBySubject(subjects: string[], limit: number): Promise<AuditRecord[]>;
+  /** The newest record's seq and hash, or null for an empty log. */
+  head(): Promise<{ seq: number; hash: string } | null>;
 }
 
 /** RFC 5280 §5.3.1 revocation reasons. */
@@ -369,6 +384,14 @@ export interface OutboxRepo {
   unregistered(workOrder?: string): Promise<Array<{ serial: string; registry: string }>>;
   /** Registrations whose serial names no unit. */
   orphanRegistrations(): Promise<RegistrationRecord[]>;
+  /** Jobs of one registry and/or status, newest first, at most `limit` (1..1000). */
+  list(q: { registry?: string; status?: OutboxJobRecord['status']; limit: number }): Promise<OutboxJobRecord[]>;
+  /** One job, or null. */
+  get(id: number): Promise<OutboxJobRecord | null>;
+  /** A parked or pending job is due again at `at`, its attempts counted from zero; false when the job is in neither state. */
+  retry(id: number, at: string): Promise<boolean>;
+  /** A pending job nobody holds a lease on at `now` is parked with `reason`; false otherwise. */
+  park(id: number, reason: string, now: string): Promise<boolean>;
 }
 
 /** A named lease shared by every process on the database (server/store/leases). */

@@ -2,7 +2,7 @@
  * Work orders, units, stations and the audit chain on PostgreSQL (locking: see pg-tx.ts).
  */
 import { ConflictError, KeylineError, ValidationError } from '../../../common/errors.js';
-import { normaliseSerialHex, type AuditEntry, type AuditRecord, type AuditRepo, type UnitRecord, type StationRepo, type UnitPage, type UnitRepo, type WorkOrderRepo } from '../store.js';
+import { normaliseSerialHex, type AuditEntry, type AuditRecord, type AuditRepo, type UnitRecord, type StationRepo, type UnitPage, type UnitRepo, type UnitStatusCount, type WorkOrderRepo } from '../store.js';
 import type { PgTxContext } from './pg-tx-context.js';
 import { toAudit, toStation, toUnit, toWorkOrder } from '../rows.js';
 import { UNIT_COLUMNS } from './pg-rows.js';
@@ -112,6 +112,12 @@ export function createUnitRepo(c: PgTxContext): UnitRepo {
     getBySerial: (serial) => one(`unit ${serial}`, 'serial', serial),
     getByPublicKey: (publicKey) => one('unit by public key', 'public_key', publicKey),
     getByCertificateSerial: (cs) => one(`unit by certificate serial ${cs}`, 'certificate_serial', normaliseSerialHex(cs)),
+    getByFingerprint: (fp) => one('unit by fingerprint', 'fingerprint_sha256', fp.toLowerCase()),
+    async countByStatus(wo) {
+      const r = await c.query(`unit counts ${wo}`, `SELECT station, status, count(*)::int AS count FROM units WHERE work_order = $1
+        GROUP BY station, status ORDER BY station COLLATE "C", status COLLATE "C"`, [wo]);
+      return r.rows as UnitStatusCount[];
+    },
     async list(q = {}): Promise<UnitPage> {
       const limit = q.limit ?? 100;
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new ValidationError('VALIDATION_FAILED', `limit: must be 1..1000, got ${limit}`);
@@ -186,6 +192,16 @@ export function createAuditRepo(c: PgTxContext): AuditRepo {
     },
     async count() {
       return (await c.query('audit count', 'SELECT count(*)::int AS n FROM audit_log')).rows[0]!.n as number;
+    },
+    async listBySubject(subjects, limit) {
+      // The newest records of these subjects (index audit_log_subject, migration 010), returned oldest first.
+      const r = await c.query('audit by subject', `SELECT * FROM (SELECT * FROM audit_log WHERE subject = ANY($1::text[]) ORDER BY seq DESC LIMIT $2) a
+        ORDER BY seq`, [subjects, limit]);
+      return r.rows.map(toAudit);
+    },
+    async head() {
+      const r = (await c.query('audit head', 'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1')).rows[0];
+      return r ? { seq: Number(r.seq), hash: r.hash as string } : null;
     },
   };
 }

@@ -98,6 +98,21 @@ export function createOutboxRepo(c: PgTxContext): OutboxRepo {
         ORDER BY g.serial, g.registry`);
       return r.rows.map(toRegistration);
     },
+    list: (q) => jobs('outbox list', `SELECT * FROM outbox_jobs WHERE ($1::text IS NULL OR registry = $1) AND ($2::text IS NULL OR status = $2)
+      ORDER BY id DESC LIMIT $3`, [q.registry ?? null, q.status ?? null, q.limit]),
+    async get(id) {
+      return (await jobs(`outbox job ${id}`, 'SELECT * FROM outbox_jobs WHERE id = $1', [id]))[0] ?? null;
+    },
+    async retry(id, at) {
+      const r = await c.query(`outbox job ${id}`, `UPDATE outbox_jobs SET status = 'pending', attempts = 0, next_attempt_at = $1, lease_until = NULL
+        WHERE id = $2 AND status IN ('parked', 'pending')`, [at, id]);
+      return r.rowCount === 1;
+    },
+    async park(id, reason, now) {
+      const r = await c.query(`outbox job ${id}`, `UPDATE outbox_jobs SET status = 'parked', last_error = $1 WHERE id = $2 AND status = 'pending'
+        AND (lease_until IS NULL OR lease_until <= $3)`, [reason, id, now]);
+      return r.rowCount === 1;
+    },
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import { KeylineError, ValidationError } from '../../../common/errors.js';
 import {
-  normaliseSerialHex, type AuditEntry, type AuditRecord, type AuditRepo, type StationRepo, type UnitPage, type UnitQuery, type UnitRecord, type UnitRepo, type WorkOrderRepo,
+  normaliseSerialHex, type AuditEntry, type AuditRecord, type AuditRepo, type StationRepo, type UnitPage, type UnitQuery, type UnitRecord, type UnitRepo, type UnitStatusCount, type WorkOrderRepo,
 } from '../store.js';
 import { toAudit, toStation, toUnit, toWorkOrder, type Row } from '../rows.js';
 import { chainRecord } from '../audit-chain.js';
@@ -96,6 +96,11 @@ export function createUnitRepo(c: SqliteTxContext): UnitRepo {
       const r = s.unitByCertSerial.get(normaliseSerialHex(cs)) as Row | undefined;
       return r ? toUnit(r) : null;
     }),
+    getByFingerprint: (fp) => run('unit by fingerprint', () => {
+      const r = s.unitByFingerprint.get(fp.toLowerCase()) as Row | undefined;
+      return r ? toUnit(r) : null;
+    }),
+    countByStatus: (wo) => run(`unit counts ${wo}`, () => s.unitCounts.all(wo) as UnitStatusCount[]),
     list: (q: UnitQuery = {}) =>
       run('units list', (): UnitPage => {
         const limit = q.limit ?? 100;
@@ -144,5 +149,7 @@ export function createAuditRepo(c: SqliteTxContext): AuditRepo {
     appendMany: (entries) => run('audit', () => entries.map(appendOne)),
     list: ({ afterSeq, limit }) => run('audit list', () => (s.auditList.all(afterSeq, limit) as Row[]).map(toAudit)),
     count: () => run('audit count', () => s.auditCount.get() as number),
+    listBySubject: (subjects, limit) => run('audit by subject', () => (s.auditBySubject.all(JSON.stringify(subjects), limit) as Row[]).map(toAudit)),
+    head: () => run('audit head', () => (s.auditLast.get() as { seq: number; hash: string } | undefined) ?? null),
   };
 }

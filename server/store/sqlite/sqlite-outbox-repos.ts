@@ -48,6 +48,13 @@ export function createOutboxRepo(c: SqliteTxContext): OutboxRepo {
     }),
     unregistered: (wo) => run('outbox unregistered', () => s.unregistered.all({ wo: wo ?? null }) as Array<{ serial: string; registry: string }>),
     orphanRegistrations: () => run('orphan registrations', () => (s.registrationsOrphan.all() as Row[]).map(toRegistration)),
+    list: (q) => run('outbox list', () => (s.jobsList.all({ registry: q.registry ?? null, status: q.status ?? null, limit: q.limit }) as Row[]).map(toOutboxJob)),
+    get: (id) => run(`outbox job ${id}`, () => {
+      const r = s.jobGet.get(id) as Row | undefined;
+      return r ? toOutboxJob(r) : null;
+    }),
+    retry: (id, at) => run(`outbox job ${id}`, () => s.jobRetry.run(at, id).changes === 1),
+    park: (id, reason, nowIso) => run(`outbox job ${id}`, () => s.jobPark.run(reason, id, nowIso).changes === 1),
   };
 }
 

@@ -53,6 +53,11 @@ export function prepareStatements(db: Database.Database) {
     // One string per row: better-sqlite3 builds a row object or array in ~1.5-2 µs, a string in ~0.6 µs (100,000 rows).
     revocationsForCrl: p(`SELECT ${CRL_LISTING_SQL} FROM revoked_certificates ORDER BY rowid`).pluck(),
     unitByCertSerial: p(`SELECT ${UNIT_COLUMNS} FROM units WHERE certificate_serial = ?`),
+    unitByFingerprint: p(`SELECT ${UNIT_COLUMNS} FROM units WHERE fingerprint_sha256 = ?`),
+    unitCounts: p('SELECT station, status, count(*) AS count FROM units WHERE work_order = ? GROUP BY station, status ORDER BY station, status'),
+    // The newest records of these subjects (index audit_log_subject, migration 010), returned oldest first.
+    auditBySubject: p(`SELECT * FROM (SELECT * FROM audit_log WHERE subject IN (SELECT value FROM json_each(?)) ORDER BY seq DESC LIMIT ?)
+      ORDER BY seq`),
     crlLatest: p('SELECT * FROM crl_state WHERE issuer_key_id = ?'),
     crlSave: p(`INSERT INTO crl_state (issuer_key_id, crl_number, this_update, next_update, revocation_seq, der) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (issuer_key_id) DO UPDATE SET crl_number = excluded.crl_number, this_update = excluded.this_update,
@@ -104,6 +109,13 @@ export function prepareStatements(db: Database.Database) {
     jobsAwaiting: p(`SELECT j.* FROM outbox_jobs j JOIN units u ON u.serial = j.serial
       WHERE j.status = 'awaiting' AND (@wo IS NULL OR u.work_order = @wo) ORDER BY j.id`),
     jobsForSerial: p('SELECT * FROM outbox_jobs WHERE serial = ? ORDER BY id'),
+    jobGet: p('SELECT * FROM outbox_jobs WHERE id = ?'),
+    jobsList: p(`SELECT * FROM outbox_jobs WHERE (@registry IS NULL OR registry = @registry) AND (@status IS NULL OR status = @status)
+      ORDER BY id DESC LIMIT @limit`),
+    jobRetry: p(`UPDATE outbox_jobs SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL
+      WHERE id = ? AND status IN ('parked', 'pending')`),
+    jobPark: p(`UPDATE outbox_jobs SET status = 'parked', last_error = ? WHERE id = ? AND status = 'pending'
+      AND (lease_until IS NULL OR lease_until <= ?)`),
     jobsParked: p(`SELECT j.* FROM outbox_jobs j JOIN units u ON u.serial = j.serial
       WHERE j.status = 'parked' AND (@wo IS NULL OR u.work_order = @wo) ORDER BY j.id`),
     registrationInsert: p(`INSERT INTO registrations (serial, registry, external_id, registered_at) VALUES (?, ?, ?, ?)
