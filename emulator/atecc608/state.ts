@@ -58,6 +58,15 @@ export function invalidTempKey(): TempKey {
   return { value: new Uint8Array(64), valid: false, sourceFlag: 0, genDigData: false, genKeyData: false, noMacFlag: false, keyId: 0 };
 }
 
+/** A valid TempKey holding `value` (up to 64 bytes), marked as input rather than random (SourceFlag 1). */
+export function inputTempKey(value: Uint8Array): TempKey {
+  const tk = invalidTempKey();
+  tk.value.set(value.subarray(0, 64));
+  tk.valid = true;
+  tk.sourceFlag = 1;
+  return tk;
+}
+
 /** The persistent and volatile state of one chip. */
 export class ChipState {
   readonly config = new Uint8Array(128);

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { ecdhSecret, isOnCurve, type EccKey } from '../ecc.js';
 import { chipOptions, ioEncrypt, ioProtectionKey } from '../crypto/io-protection.js';
-import { invalidTempKey, type ChipState } from '../state.js';
+import { inputTempKey, type ChipState } from '../state.js';
 import { Status, type CommandResult } from '../status.js';
 import type { CommandHandler } from './context.js';
 import { keyEnabled } from './key-use.js';
@@ -59,11 +59,7 @@ function deliver(state: ChipState, secret: Uint8Array, toSlot: number | undefine
     return Status.SUCCESS;
   }
   if (toTempKey) {
-    const tk = invalidTempKey();
-    tk.value.set(secret);
-    tk.valid = true;
-    tk.sourceFlag = 1;
-    state.tempKey = tk;
+    state.tempKey = inputTempKey(secret);
     return Status.SUCCESS;
   }
   return io ? ioEncrypt(io, secret, new Uint8Array(randomBytes(32))) : secret;

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import { kdfAes, kdfHkdf, kdfPrf } from '../crypto/kdf.js';
 import { chipOptions, ioEncrypt, ioProtectionKey } from '../crypto/io-protection.js';
-import { Cfg, invalidTempKey, SLOT_SIZES, type ChipState } from '../state.js';
+import { Cfg, inputTempKey, SLOT_SIZES, type ChipState } from '../state.js';
 import { Status, type CommandResult } from '../status.js';
 import type { CommandHandler } from './context.js';
 import { useSlotKey } from './key-use.js';
@@ -95,14 +95,9 @@ function hkdfMessage(state: ChipState, loc: number, input: Uint8Array): Uint8Arr
 /** Puts the result where the target bits say; answers data for output targets. */
 function place(state: ChipState, target: number, slot: number, result: Uint8Array, aeadOut: Uint8Array | undefined): CommandResult {
   switch (target) {
-    case 0x00: {
-      const tk = invalidTempKey();
-      tk.value.set(result.subarray(0, 64));
-      tk.valid = true;
-      tk.sourceFlag = 1;
-      state.tempKey = tk;
+    case 0x00:
+      state.tempKey = inputTempKey(result);
       break;
-    }
     case 0x04:
       if (!state.tempKey.valid) return Status.EXECUTION_ERROR;
       state.tempKey.value.set(result.subarray(0, 32), 32);

@@ -7,7 +7,7 @@
  * (cryptoauthlib atcah_nonce); TempKey must be valid then.
  */
 import { createHash } from 'node:crypto';
-import { invalidTempKey } from '../state.js';
+import { inputTempKey, invalidTempKey } from '../state.js';
 import { Opcode, Status } from '../status.js';
 import { chipRandom, type CommandHandler } from './context.js';
 
@@ -27,11 +27,7 @@ export const nonce: CommandHandler = (ctx, cmd) => {
     } else if (target === 0x80) {
       state.altKeyBuf = value;
     } else {
-      const tk = invalidTempKey();
-      tk.value.set(value);
-      tk.valid = true;
-      tk.sourceFlag = 1;
-      state.tempKey = tk;
+      state.tempKey = inputTempKey(value);
     }
     return Status.SUCCESS;
   }

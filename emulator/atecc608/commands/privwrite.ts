@@ -9,9 +9,10 @@
  *   SN[8] ‖ SN[0:1] ‖ 21 zeros ‖ plaintext 36) (atcah_privwrite_auth_mac). After data lock the
  *   slot's WriteConfig bit 14 (Encrypt, 0b x1xx) must allow it. A wrong MAC answers 0x01.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Status } from '../status.js';
 import type { CommandHandler } from './context.js';
+import { inputMacMatches, writeSessionReady } from './input-mac.js';
 
 /** Handles PrivWrite. */
 export const privwrite: CommandHandler = ({ state }, cmd) => {
@@ -26,20 +27,14 @@ export const privwrite: CommandHandler = ({ state }, cmd) => {
     value = cmd.data.slice(0, 36);
   } else {
     if (state.dataLocked() && (sc.writeConfig & 0x4) === 0) return Status.EXECUTION_ERROR;
+    if (!writeSessionReady(state, sc.writeKey)) return Status.EXECUTION_ERROR;
     const tk = state.tempKey;
-    if (!tk.valid || !tk.genDigData || tk.keyId !== sc.writeKey || tk.noMacFlag || tk.sourceFlag !== 0) return Status.EXECUTION_ERROR;
     const k1 = tk.value.subarray(0, 32);
     const k2 = createHash('sha256').update(k1).digest();
     value = cmd.data.slice(0, 36).map((b, i) => b ^ (i < 32 ? k1[i]! : k2[i - 32]!));
-    const sn = state.serialNumber();
-    const mac = createHash('sha256')
-      .update(k1)
-      .update(Uint8Array.of(0x46, mode, slot & 0xff, slot >> 8, sn[8]!, sn[0]!, sn[1]!))
-      .update(new Uint8Array(21))
-      .update(value)
-      .digest();
+    const ok = inputMacMatches(state, 0x46, mode, slot, 21, value, cmd.data.subarray(36, 68));
     tk.valid = false;
-    if (!timingSafeEqual(mac, cmd.data.subarray(36, 68))) return Status.MISCOMPARE;
+    if (!ok) return Status.MISCOMPARE;
   }
   state.slots[slot]!.fill(0);
   state.slots[slot]!.set(value, 0);

@@ -10,7 +10,7 @@
  */
 import { STORED_PUBLIC_KEY_BYTES, unpadPublicKey } from '../../../common/atecc-public-key.js';
 import { Sha256 } from '../crypto/sha256.js';
-import { invalidTempKey, SLOT_SIZES, type ChipState } from '../state.js';
+import { inputTempKey, SLOT_SIZES, type ChipState } from '../state.js';
 import { Status, type CommandResult } from '../status.js';
 import type { CommandHandler } from './context.js';
 import { useSlotKey } from './key-use.js';
@@ -99,11 +99,7 @@ function end(state: ChipState, target: number, data: Uint8Array): CommandResult 
     digest = new Sha256().update(pad).update(digest).digest();
   }
   if (target === 0x00) {
-    const tk = invalidTempKey();
-    tk.value.set(digest);
-    tk.valid = true;
-    tk.sourceFlag = 1;
-    state.tempKey = tk;
+    state.tempKey = inputTempKey(digest);
   } else if (target === 0x40) {
     state.msgDigestBuf = digest.slice();
   }

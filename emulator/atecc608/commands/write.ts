@@ -10,12 +10,12 @@
  * wrong MAC answers 0x01 and writes nothing. 4-byte encrypted writes are refused (0x0F): no public
  * source gives their MAC message.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { PubKeyValidation } from '../../../common/atecc-public-key.js';
 import { Cfg, type ChipState } from '../state.js';
 import { Status, type CommandResult } from '../status.js';
 import { decodeAddress, type ZoneAddress } from './address.js';
 import type { CommandHandler } from './context.js';
+import { inputMacMatches, writeSessionReady } from './input-mac.js';
 
 /** Handles Write. */
 export const write: CommandHandler = ({ state }, cmd) => {
@@ -78,19 +78,10 @@ export const write: CommandHandler = ({ state }, cmd) => {
 
 /** The plaintext of an encrypted Write, or the status refusing it. */
 function decryptWrite(state: ChipState, param1: number, param2: number, a: ZoneAddress, data: Uint8Array): Uint8Array | CommandResult {
-  if (a.length !== 32) return Status.EXECUTION_ERROR;
+  if (a.length !== 32 || !writeSessionReady(state, state.slotConfig(a.slot).writeKey)) return Status.EXECUTION_ERROR;
   const tk = state.tempKey;
-  const writeKey = state.slotConfig(a.slot).writeKey;
-  if (!tk.valid || !tk.genDigData || tk.keyId !== writeKey || tk.noMacFlag || tk.sourceFlag !== 0) return Status.EXECUTION_ERROR;
-  const key = tk.value.subarray(0, 32);
-  const plain = data.slice(0, 32).map((b, i) => b ^ key[i]!);
-  const sn = state.serialNumber();
-  const mac = createHash('sha256')
-    .update(key)
-    .update(Uint8Array.of(0x12, param1, param2 & 0xff, param2 >> 8, sn[8]!, sn[0]!, sn[1]!))
-    .update(new Uint8Array(25))
-    .update(plain)
-    .digest();
+  const plain = data.slice(0, 32).map((b, i) => b ^ tk.value[i]!);
+  const ok = inputMacMatches(state, 0x12, param1, param2, 25, plain, data.subarray(32, 64));
   tk.valid = false;
-  return timingSafeEqual(mac, data.subarray(32, 64)) ? plain : Status.MISCOMPARE;
+  return ok ? plain : Status.MISCOMPARE;
 }
