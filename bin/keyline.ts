@@ -5,10 +5,11 @@
 import 'reflect-metadata';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main(argv: string[]): Promise<number> }> }> = {
-  ceremony: { summary: 'key ceremony: build the root and issuing CA (ceremony init --dev)', load: () => import('../server/ceremony/cli.js') },
+  ceremony: { summary: 'key ceremony: init --dev, root, csr, sign-csr, revoke-issuing, crl, verify-transcript, rehearse', load: () => import('../server/ceremony/cli.js') },
   server: { summary: 'run the factory server (station API, enrollment, workers)', load: () => import('../server/cli.js') },
+  ca: { summary: 'issuing CAs: status, activate (rotation without restart), import-crl (the root CRL)', load: () => import('../server/ca-cli.js') },
   units: { summary: 'list and show provisioned units', load: () => import('../server/units-cli.js') },
-  audit: { summary: 'verify the hash-chained audit log', load: () => import('../server/audit/cli.js') },
+  audit: { summary: 'verify the hash-chained audit log; import a ceremony transcript', load: () => import('../server/audit/cli.js') },
   revoke: { summary: 'revoke units or certificates (CRL and OCSP follow)', load: () => import('../server/revoke-cli.js') },
   reconcile: { summary: 'units not preregistered, orphan registrations, parked jobs (exit 1 if any)', load: () => import('../server/registry/reconcile-cli.js') },
   registry: { summary: 'registries units are preregistered with (registry list | setup)', load: () => import('../server/registry/cli.js') },

@@ -68,12 +68,16 @@ export interface Issuer {
 
 const caKeyUsage = () => new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true);
 
-/** A self-signed root: basicConstraints CA (critical, no path length), keyCertSign + cRLSign, SKI; 30 years. */
-export async function createRootCa(p: ProfileBase & { signer: Signer; org: string; years?: number }): Promise<x509.X509Certificate> {
+/**
+ * A self-signed root: basicConstraints CA (critical; `pathLength` when given: the production
+ * ceremony sets 1, root → issuing CA → devices), keyCertSign + cRLSign, SKI; 30 years. The subject
+ * is `subject` (an RFC 4514 string such as "CN=Acme Root CA, O=Acme") or O=<org>, CN=<org> Root CA.
+ */
+export async function createRootCa(p: ProfileBase & { signer: Signer; org: string; subject?: string; pathLength?: number; years?: number }): Promise<x509.X509Certificate> {
   const { crypto, keys, signingAlgorithm } = signerCrypto(p.signer);
   const spki = await p.signer.publicKeySpki();
   const notBefore = hourFloor(p.now ?? new Date());
-  const name: x509.JsonName = [{ O: [p.org] }, { CN: [`${p.org} Root CA`] }];
+  const name: x509.JsonName | x509.Name = p.subject !== undefined ? new x509.Name(p.subject) : [{ O: [p.org] }, { CN: [`${p.org} Root CA`] }];
   return x509.X509CertificateGenerator.create({
     serialNumber: p.serialHex ?? randomSerialHex(),
     subject: name,
@@ -84,7 +88,7 @@ export async function createRootCa(p: ProfileBase & { signer: Signer; org: strin
     publicKey: new x509.PublicKey(toAb(spki)),
     signingKey: keys.privateKey,
     signingAlgorithm,
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), caKeyUsage(), new x509.SubjectKeyIdentifierExtension(keyIdentifier(spki))],
+    extensions: [new x509.BasicConstraintsExtension(true, p.pathLength, true), caKeyUsage(), new x509.SubjectKeyIdentifierExtension(keyIdentifier(spki))],
   }, crypto);
 }
 
@@ -102,13 +106,15 @@ export function issuingCaName(org: string): x509.JsonName {
 /**
  * The issuing CA (the profile the compressed-certificate signer template expects): P-256,
  * 16-byte serial, notBefore on the hour, notAfter 20 whole years later, basicConstraints critical
- * CA pathlen 0, keyUsage critical keyCertSign + cRLSign, SKI, AKI = the root's SKI.
+ * CA pathlen 0, keyUsage critical keyCertSign + cRLSign, SKI, AKI = the root's SKI, and the
+ * root's CRL (the ARL that would revoke this CA) as CRL distribution point when `crlUrl` is given
+ * (RFC 5280 §4.2.1.13: where a relying party finds this certificate's revocation status).
  */
-export async function createIssuingCa(p: ProfileBase & { root: Issuer; subjectSpki: Uint8Array; org: string; years?: number }): Promise<x509.X509Certificate> {
+export async function createIssuingCa(p: ProfileBase & { root: Issuer; subjectSpki: Uint8Array; org: string; years?: number; crlUrl?: string }): Promise<x509.X509Certificate> {
   const notBefore = hourFloor(p.now ?? new Date());
   return issue(p.root, {
     serialHex: p.serialHex, subject: issuingCaName(p.org), spki: p.subjectSpki, notBefore, notAfter: addYears(notBefore, p.years ?? 20),
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), caKeyUsage()],
+    extensions: [new x509.BasicConstraintsExtension(true, 0, true), caKeyUsage(), ...(p.crlUrl ? [new x509.CRLDistributionPointsExtension([p.crlUrl])] : [])],
   });
 }
 

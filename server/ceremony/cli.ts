@@ -1,38 +1,29 @@
 /**
  * `keyline ceremony <step>`: the key ceremony commands. `init --dev` builds the development PKI
- * in one step; `csr` (on the line) and `sign-csr` (in the controlled environment, root token)
- * are the production flow, where only a request and certificates move between the two.
+ * in one step (here); the production steps live in one file per role: root-cli.ts (root,
+ * revoke-issuing, crl: the root token, offline), issuing-cli.ts (csr on the line, sign-csr
+ * offline), transcript-cli.ts (verify-transcript) and rehearse-cli.ts (the whole sequence on
+ * throw-away tokens). Only requests, certificates, CRLs and the transcript cross the air gap.
  */
-import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { hasCode } from '../../common/errors.js';
 import { parseCommand, runCli, UsageError } from '../../common/cli.js';
-import { loadConfig } from '../config.js';
-import { openKeyStore } from '../hsm/open-key-store.js';
 import type { CeremonyEvent } from './ceremony-event.js';
 import { initDevPki } from './init-dev.js';
-import { appendJsonl, makeIssuingCsr, readOption, signIssuingCsr } from './sign-csr.js';
 
 const STEPS_USAGE = `Usage: keyline ceremony <step> [options]
 
 Steps:
-  init --dev   build the whole development PKI (tokens, CAs, identities, keyline.json)
-  csr          on the line: make the issuing CA key in the line token and write its CSR
-  sign-csr     in the controlled environment: sign an issuing CA CSR with the root token
+  init --dev          build the whole development PKI (tokens, CAs, identities, keyline.json)
+  root                offline: make the production root in its own token (transcript, first root CRL)
+  csr                 on the line: make the issuing CA key in the line token and write its CSR (--next: rotation)
+  sign-csr            offline: sign an issuing CA CSR with the root token
+  revoke-issuing      offline: put an issuing CA on the root's CRL (compromise, retirement)
+  crl                 offline: re-sign the root's CRL before its next update (yearly)
+  verify-transcript   check a ceremony transcript: hash chain and root signatures
+  rehearse            the whole production sequence on throw-away SoftHSM tokens, checked by OpenSSL
 
 Run \`keyline ceremony <step> --help\` for a step's options.`;
-
-const CSR_USAGE = `Usage: keyline ceremony csr --config keyline.json [--org NAME] [--out issuing-ca.csr]
-
-Generates the issuing CA key named by hsm.issuingKey in the line token (unless it exists) and
-writes its PKCS#10 request (PEM). The PIN comes from the config's hsm.pin reference.`;
-
-const SIGN_USAGE = `Usage: keyline ceremony sign-csr --csr FILE --root-cert root-ca.pem --root-key PKCS11_URI --pin-file FILE
-                                [--softhsm-conf FILE] [--module PATH] [--org NAME (default: the CSR's O)] [--out issuing-ca.pem]
-
-Signs an issuing CA request with the root key (in its own token; the PIN is read from --pin-file,
-never from the command line). Writes the issuing CA certificate and appends audit events to
-<out>.audit.jsonl for import into the server's audit log.`;
 
 const USAGE = `Usage: keyline ceremony init --dev [--out certs-dev] [--force] [--org NAME] [--root-curve P-256|P-384] [--dns NAME]... [--json]
 
@@ -50,6 +41,17 @@ Options:
   --json         print a JSON summary instead of progress lines
   -h, --help     this text`;
 
+/** The steps besides init, each loaded on demand (rehearse starts a server: not loaded for the others). */
+const STEPS: Record<string, () => Promise<(argv: string[]) => Promise<number>>> = {
+  root: async () => (await import('./root-cli.js')).rootStep,
+  csr: async () => (await import('./issuing-cli.js')).csrStep,
+  'sign-csr': async () => (await import('./issuing-cli.js')).signCsrStep,
+  'revoke-issuing': async () => (await import('./root-cli.js')).revokeIssuingStep,
+  crl: async () => (await import('./root-cli.js')).crlStep,
+  'verify-transcript': async () => (await import('./transcript-cli.js')).verifyTranscriptStep,
+  rehearse: async () => (await import('./rehearse-cli.js')).rehearseStep,
+};
+
 /** Entry point of `keyline ceremony`. */
 export async function main(argv: string[]): Promise<number> {
   return runCli(async () => {
@@ -58,8 +60,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(STEPS_USAGE + '\n');
       return step ? 0 : 2;
     }
-    if (step === 'csr') return csrStep(rest);
-    if (step === 'sign-csr') return signCsrStep(rest);
+    const other = STEPS[step];
+    if (other) return (await other())(rest);
     if (step !== 'init') throw new UsageError(`unknown ceremony step '${step}'\n\n${STEPS_USAGE}`);
     const args = parseCommand(rest, {
       usage: USAGE,
@@ -106,63 +108,4 @@ async function writeAudit(out: string, events: CeremonyEvent[]): Promise<void> {
   } finally {
     await store.close();
   }
-}
-
-async function csrStep(argv: string[]): Promise<number> {
-  const args = parseCommand(argv, { usage: CSR_USAGE, options: { config: { type: 'string' }, org: { type: 'string' }, out: { type: 'string' } } });
-  if (!args) return 0;
-  if (!args.values.config) throw new UsageError(`--config is required\n\n${CSR_USAGE}`);
-  const { config, secrets } = loadConfig(args.values.config);
-  const events: CeremonyEvent[] = [];
-  const store = openKeyStore(config.hsm, secrets.hsmPin);
-  try {
-    const pem = await makeIssuingCsr({ lineStore: store, keyRef: config.hsm.issuingKey, org: args.values.org ?? 'Keyline', record: async (e) => void events.push(e) });
-    const out = resolve(args.values.out ?? 'issuing-ca.csr');
-    writeFileSync(out, pem);
-    process.stdout.write(`ceremony: CSR for ${config.hsm.issuingKey} written to ${out}\n`);
-  } finally {
-    await store.close();
-  }
-  const { openStore } = await import('../store/open-store.js');
-  const db = await openStore(config.store.url);
-  try {
-    await db.transaction(async (tx) => {
-      for (const e of events) await tx.audit.append(e);
-    });
-  } finally {
-    await db.close();
-  }
-  return 0;
-}
-
-async function signCsrStep(argv: string[]): Promise<number> {
-  const args = parseCommand(argv, {
-    usage: SIGN_USAGE,
-    options: {
-      csr: { type: 'string' }, 'root-cert': { type: 'string' }, 'root-key': { type: 'string' }, 'pin-file': { type: 'string' },
-      'softhsm-conf': { type: 'string' }, module: { type: 'string' }, org: { type: 'string' }, out: { type: 'string' },
-    },
-  });
-  if (!args) return 0;
-  const v = args.values;
-  for (const req of ['csr', 'root-cert', 'root-key', 'pin-file'] as const) if (!v[req]) throw new UsageError(`--${req} is required\n\n${SIGN_USAGE}`);
-  const rootKey = v['root-key']!;
-  const token = /(?:^pkcs11:|;)token=([^;?]+)/.exec(rootKey)?.[1];
-  if (!token) throw new UsageError(`--root-key must name its token (pkcs11:token=...;object=...), got '${rootKey}'`);
-  const pin = readOption(v['pin-file']!, '--pin-file').trim();
-  const out = resolve(v.out ?? 'issuing-ca.pem');
-  const events: CeremonyEvent[] = [];
-  const rootStore = openKeyStore({ module: v.module, softhsmConf: v['softhsm-conf'] && resolve(v['softhsm-conf']), tokenLabel: decodeURIComponent(token) }, pin, { sessions: 1 });
-  try {
-    const pem = await signIssuingCsr({
-      rootStore, rootKeyRef: rootKey, rootCertPem: readOption(v['root-cert']!, '--root-cert'), csrPem: readOption(v.csr!, '--csr'),
-      org: v.org, record: async (e) => void events.push(e),
-    });
-    writeFileSync(out, pem);
-  } finally {
-    await rootStore.close();
-  }
-  appendJsonl(`${out}.audit.jsonl`, events);
-  process.stdout.write(`ceremony: issuing CA certificate written to ${out}; audit events in ${out}.audit.jsonl\n`);
-  return 0;
 }

@@ -11,6 +11,7 @@ import { ecdsaSignatureValid, verifyChain } from '../ca/chain.js';
 import { createIssuingCa, createIssuingCaCsr, createRootCa } from '../ca/profiles.js';
 import { certFacts, sha256Hex } from './ceremony-event.js';
 import { pemOf, type DevCeremony } from './dev-ceremony.js';
+import { signRootCrl } from './root-crl.js';
 import { LINE_TOKEN, ROOT_TOKEN } from './dev-tokens.js';
 
 /** A CA's key and certificate as the later steps need them. */
@@ -46,11 +47,22 @@ export async function createDevIssuing(c: DevCeremony, lineStore: KeyStore, root
   await c.record('ceremony.issuing.csr', csr.subject, { csrSha256: sha256Hex(new Uint8Array(csr.rawData)) });
   const csrSpki = new Uint8Array(csr.publicKey.rawData);
   if (!ecdsaSignatureValid(csr, csrSpki)) throw new KeylineError('CSR_SIGNATURE_INVALID', `issuing CA CSR '${csr.subject}': signature does not verify`);
-  const cert = await createIssuingCa({ root: { signer: root.signer, cert: root.cert }, subjectSpki: csrSpki, org: c.org, now: c.now });
+  const cert = await createIssuingCa({ root: { signer: root.signer, cert: root.cert }, subjectSpki: csrSpki, org: c.org, now: c.now, crlUrl: DEV_ROOT_CRL_URL });
   verifyChain(cert, [], root.cert, c.now);
   c.say(`issuing CA certificate '${cert.subject}' serial ${cert.serialNumber}, signed by the root`);
   await c.record('ceremony.issuing.sign', cert.serialNumber, certFacts(cert));
   return { keyRef, signer, cert };
+}
+
+/** Where the dev server publishes the root's CRL (the CDP of the dev issuing CA). */
+export const DEV_ROOT_CRL_URL = 'http://127.0.0.1:8080/crl/root.crl';
+
+/** Signs the root's first CRL (empty, a year) into root-ca.crl, which the dev server imports at start (ca.rootCrl). */
+export async function installRootCrl(c: DevCeremony, root: DevCa): Promise<void> {
+  const { der, facts } = await signRootCrl({ signer: root.signer, root: root.cert, number: 1, revoked: [], now: c.now, validityDays: 365 });
+  writeFileSync(c.path('root-ca.crl'), der);
+  c.say(`root CRL root-ca.crl (number 1, next update ${facts.nextUpdate})`);
+  await c.record('ceremony.root.crl', '1', { nextUpdate: facts.nextUpdate, sha256: facts.sha256 });
 }
 
 /** Installs the public chain for the server: root-ca.pem and issuing-ca.pem. */

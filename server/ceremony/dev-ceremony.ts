@@ -11,7 +11,7 @@ import type * as x509 from '../../common/x509.js';
 import type { CeremonyEvent } from './ceremony-event.js';
 
 /** Files and folders that make up a PKI in the out folder (removed by --force). */
-export const PKI_ARTIFACTS = ['tokens', 'keyline.json', 'root-ca.pem', 'issuing-ca.pem', 'server.pem', 'server.key.pem', 'keyline.db', 'keyline.db-wal', 'keyline.db-shm', 'ocsp-responder.pem',
+export const PKI_ARTIFACTS = ['tokens', 'keyline.json', 'root-ca.pem', 'root-ca.crl', 'issuing-ca.pem', 'server.pem', 'server.key.pem', 'keyline.db', 'keyline.db-wal', 'keyline.db-shm', 'ocsp-responder.pem',
   'officer-01.pem', 'officer-01.key.pem', 'operator-01.pem', 'operator-01.key.pem', 'auditor-01.pem', 'auditor-01.key.pem'];
 
 const ACTOR = 'ceremony:dev';

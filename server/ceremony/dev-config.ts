@@ -15,7 +15,7 @@ export async function writeDevConfig(c: DevCeremony, k: { issuingKeyRef: string;
     hsm: { softhsmConf: 'tokens/softhsm2.conf', tokenLabel: LINE_TOKEN, pin: { file: 'tokens/line.pin' }, issuingKey: k.issuingKeyRef },
     ca: {
       rootCert: 'root-ca.pem', issuingCert: 'issuing-ca.pem', crlUrl: 'http://127.0.0.1:8080/crl/issuing.crl', ocspUrl: 'http://127.0.0.1:8080/ocsp',
-      ocspResponderKey: k.ocspKeyRef, ocspResponderCert: 'ocsp-responder.pem',
+      ocspResponderKey: k.ocspKeyRef, ocspResponderCert: 'ocsp-responder.pem', rootCrl: 'root-ca.crl',
     },
     store: { url: 'sqlite:keyline.db' },
     station: { id: k.stationId, serverUrl: 'https://127.0.0.1:8443', cert: `${k.stationId}.pem`, key: `${k.stationId}.key.pem` },

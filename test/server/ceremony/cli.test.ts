@@ -21,7 +21,7 @@ t.test('keyline ceremony init --dev: progress, audit log, PKI_EXISTS on the seco
   const out = join(t.testdir(), 'certs-dev');
   const first = await run(['ceremony', 'init', '--dev', '--out', out]);
   t.equal(first.code, 0, first.stderr);
-  t.match(first.stdout, /ceremony: token 'keyline-root' initialised[\s\S]*ceremony: done: 16 audit records/);
+  t.match(first.stdout, /ceremony: token 'keyline-root' initialised[\s\S]*ceremony: done: 17 audit records/);
   const pins = ['line.pin', 'root.pin', 'line.so.pin', 'root.so.pin'].map((f) => readFileSync(join(out, 'tokens', f), 'utf8').trim());
   t.ok(pins.every((p) => !first.stdout.includes(p) && !first.stderr.includes(p) && !first.argv.join(' ').includes(p)), 'PINs never printed nor on the command line');
 
@@ -29,7 +29,7 @@ t.test('keyline ceremony init --dev: progress, audit log, PKI_EXISTS on the seco
   const records = await store.transaction((tx) => tx.audit.list({ afterSeq: 0, limit: 100 }), { readOnly: true });
   await store.close();
   t.same(records.map((r) => r.action).slice(0, 3), ['ceremony.token.init', 'ceremony.token.init', 'ceremony.root.keygen']);
-  t.equal(records.length, 16);
+  t.equal(records.length, 17);
 
   const second = await run(['ceremony', 'init', '--dev', '--out', out]);
   t.equal(second.code, 1);

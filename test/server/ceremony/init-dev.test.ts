@@ -52,7 +52,7 @@ t.test('builds a PKI that openssl verifies, with a loadable config', async (t) =
 
   t.same(pki.events.map((e) => e.action), [
     'ceremony.token.init', 'ceremony.token.init', 'ceremony.root.keygen', 'ceremony.root.certify', 'ceremony.issuing.keygen',
-    'ceremony.issuing.csr', 'ceremony.issuing.sign', 'ceremony.chain.install', 'ceremony.station.issue', 'ceremony.server.issue', 'ceremony.ocsp.keygen', 'ceremony.ocsp.issue', 'ceremony.officer.issue', 'ceremony.operator.issue', 'ceremony.auditor.issue', 'ceremony.config.write',
+    'ceremony.issuing.csr', 'ceremony.issuing.sign', 'ceremony.root.crl', 'ceremony.chain.install', 'ceremony.station.issue', 'ceremony.server.issue', 'ceremony.ocsp.keygen', 'ceremony.ocsp.issue', 'ceremony.officer.issue', 'ceremony.operator.issue', 'ceremony.auditor.issue', 'ceremony.config.write',
   ]);
   const pins = ['tokens/line.pin', 'tokens/root.pin', 'tokens/line.so.pin', 'tokens/root.so.pin'].map((f) => readFileSync(join(dir, f), 'utf8').trim());
   const trail = JSON.stringify(pki.events);
