@@ -18,7 +18,9 @@ import { InProcessTransport } from '../emulator/in-process-transport.js';
 import { openKitTcpDevices } from '../secure-element/transports/kit-tcp.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1.5);
-const FLOOR_SIGN_PER_S = 2000;
+// Issue 14's bar for the in-process Sign path through the driver (an idle 2-core machine; a loaded
+// one can fall below it, so compare with the node baseline of the same run).
+const FLOOR_SIGN_PER_S = 10_000;
 
 // cryptoauthlib's 608 test configuration: slot 0 a P-256 key GenKey may (re)create.
 const CONFIG = Buffer.from(

@@ -2,7 +2,8 @@
  * P-256 for the chip model. The chip signs and verifies a 32-byte digest it is given (TempKey or
  * the message-digest buffer), not a message: node's crypto.sign always hashes, so signing uses
  * node's native scalar multiplication (ECDH) for k·G and BigInt for the rest of ECDSA (FIPS 186-4
- * §6.4); verification, rare on the line, is plain BigInt arithmetic.
+ * §6.4), with nonces prepared in batches (one inversion per batch); verification, rare on the
+ * line, is plain BigInt arithmetic.
  */
 import { createECDH, randomBytes } from 'node:crypto';
 
@@ -67,17 +68,47 @@ export function randomScalar(): Uint8Array {
   }
 }
 
-/** ECDSA signature r‖s (64 bytes) of a 32-byte digest, as the chip outputs it. */
+/** Nonces per refill of the signing pool (one modular inversion serves them all). */
+const POOL_SIZE = 64;
+const pool: { kInv: bigint; r: bigint }[] = [];
+
+/**
+ * Refills the pool of one-use signing nonces: for each random k, r = x(k·G) mod n (node's native
+ * scalar multiplication), and k⁻¹ mod n for the whole batch from one inversion (Montgomery's
+ * trick), since a BigInt inversion costs more than the rest of a signature.
+ */
+function refillPool(): void {
+  const ecdh = createECDH('prime256v1');
+  const ks: bigint[] = [];
+  const rs: bigint[] = [];
+  while (ks.length < POOL_SIZE) {
+    const kb = randomScalar();
+    ecdh.setPrivateKey(Buffer.from(kb));
+    const r = mod(toBig(ecdh.getPublicKey().subarray(1, 33)), N);
+    if (r === 0n) continue;
+    ks.push(toBig(kb));
+    rs.push(r);
+  }
+  const prefix: bigint[] = new Array(ks.length);
+  let acc = 1n;
+  for (let i = 0; i < ks.length; i++) {
+    prefix[i] = acc;
+    acc = (acc * ks[i]!) % N;
+  }
+  let accInv = inv(acc, N);
+  for (let i = ks.length - 1; i >= 0; i--) {
+    pool.push({ kInv: (accInv * prefix[i]!) % N, r: rs[i]! });
+    accInv = (accInv * ks[i]!) % N;
+  }
+}
+
+/** ECDSA signature r‖s (64 bytes) of a 32-byte digest, as the chip outputs it; each nonce is used once. */
 export function signDigest(key: EccKey, digest: Uint8Array): Uint8Array {
   const e = toBig(digest);
   for (;;) {
-    const kb = randomScalar();
-    const ecdh = createECDH('prime256v1');
-    ecdh.setPrivateKey(Buffer.from(kb));
-    const R = ecdh.getPublicKey();
-    const r = mod(toBig(R.subarray(1, 33)), N);
-    if (r === 0n) continue;
-    const s = mod(inv(toBig(kb), N) * (e + r * key.d), N);
+    if (pool.length === 0) refillPool();
+    const { kInv, r } = pool.pop()!;
+    const s = mod(kInv * (e + r * key.d), N);
     if (s === 0n) continue;
     const out = new Uint8Array(64);
     out.set(toBytes(r), 0);
