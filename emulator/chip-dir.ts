@@ -37,10 +37,13 @@ export async function openChipDir(dir: string, count: number, opts: ChipOptions 
 
 /**
  * True when a command frame may have changed a chip's persistent state: Write, Lock, GenKey
- * create, Counter increment, PrivWrite, UpdateExtra, and ECDH (which may store its result in a slot).
+ * create, Counter increment, PrivWrite, UpdateExtra, DeriveKey, KDF and SecureBoot (which may store
+ * a key, digest or signature in a slot), and ECDH (which may store its result in a slot). The
+ * commands that use a slot key (MAC, CheckMac, GenDig, AES, SHA's HMAC) advance counter 0 when
+ * the key is a limited-use one, so they count too on a chip that has any (SlotConfig.LimitedUse).
  * Sign, Read, Nonce and the rest touch only volatile state, so they never cost a file write.
  */
-export function changesPersistentState(frame: Uint8Array): boolean {
+export function changesPersistentState(frame: Uint8Array, chip?: Atecc608Chip): boolean {
   const opcode = frame[1];
   const mode = frame[2] ?? 0;
   switch (opcode) {
@@ -49,14 +52,28 @@ export function changesPersistentState(frame: Uint8Array): boolean {
     case Opcode.PRIVWRITE:
     case Opcode.UPDATE_EXTRA:
     case Opcode.ECDH:
+    case Opcode.DERIVE_KEY:
+    case Opcode.KDF:
+    case Opcode.SECUREBOOT:
       return true;
     case Opcode.GENKEY:
       return (mode & 0x04) !== 0;
     case Opcode.COUNTER:
       return (mode & 0x01) !== 0;
+    case Opcode.MAC:
+    case Opcode.CHECKMAC:
+    case Opcode.GENDIG:
+    case Opcode.AES:
+    case Opcode.SHA:
+      return !chip || hasLimitedUseKey(chip);
     default:
       return false;
   }
+}
+
+function hasLimitedUseKey(chip: Atecc608Chip): boolean {
+  for (let slot = 0; slot < 16; slot++) if (chip.state.slotConfig(slot).limitedUse) return true;
+  return false;
 }
 
 /** Saves a stored chip (atomic write: temp file, then rename). */

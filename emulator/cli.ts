@@ -78,7 +78,7 @@ export async function main(argv: string[]): Promise<number> {
       chips: stored.map((s) => s.chip),
       honourTiming: v.timing ?? false,
       log,
-      afterCommand: (index, frame) => (changesPersistentState(frame) ? saveStoredChip(stored[index]!) : undefined),
+      afterCommand: (index, frame) => (changesPersistentState(frame, stored[index]!.chip) ? saveStoredChip(stored[index]!) : undefined),
     });
     const listener = await listenKitTcp(kit, { host, port });
     const url = `kit://${listener.host}:${listener.port}`;
