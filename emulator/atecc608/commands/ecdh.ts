@@ -4,7 +4,8 @@
  * param2 (0) or in TempKey from GenKey KeyID 0xFFFF (1); bit 1: output encrypted with the IO
  * protection key (32 bytes ‖ 32-byte OutNonce, crypto/io-protection.ts); bits 2-3: where the
  * secret goes: 0x00 compatibility (out, or to slot param2|1 when the key's SlotConfig.ReadKey bit 3
- * says so), 0x04 a slot (param2|1 from a slot key, param2 from TempKey), 0x08 TempKey, 0x0C out.
+ * says so), 0x04 slot param2|1 (from a slot key; from a TempKey key not modelled: 0x0F), 0x08
+ * TempKey, 0x0C out.
  * A slot key must be a P-256 private key with ReadKey bit 2 (ECDH allowed). ChipOptions.ECDHProt
  * (bits 8-9): 0 output in clear allowed, 1 only encrypted, 2 never out.
  */
@@ -31,7 +32,7 @@ export const ecdh: CommandHandler = ({ state }, cmd) => {
   if (fromTempKey) {
     key = state.tempKey.privateKey;
     if (!key) return Status.EXECUTION_ERROR;
-    if (copy === 0x04) toSlot = id;
+    if (copy === 0x04) return Status.EXECUTION_ERROR;
   } else {
     // SlotConfig.ReadKey bit 2: ECDH allowed with this private key; bit 3: result to slot|1.
     const readKey = state.slotConfig(id).readKey;

@@ -35,6 +35,8 @@ export function eccSuite(t: Test, make: MakeTransport): void {
     const e3 = (await locked.ecdh(0x0e, 0, peer.xy)).data;
     t.same([...ioDecrypt(SLOT4_KEY, e3.subarray(32, 64), e3.subarray(0, 32))], [...peer.ecdh(p0)], 'calib_ecdh_ioenc from slot 0');
     t.same([...(await locked.ecdh(0x08, 0, peer.xy)).data], [0x00], 'copy to TempKey answers a status');
+    await locked.genKey(0x04, 0xffff);
+    t.equal((await locked.ecdh(0x05, 9, peer.xy)).status, 0x0f, 'a TempKey key copying to a slot: not modelled, refused');
   });
 
   t.test('Verify with validating MAC: calib_verify_extern_mac and calib_verify_stored_mac', async (t) => {
