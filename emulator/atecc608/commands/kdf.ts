@@ -10,7 +10,9 @@
  * 0-1 the message source (2 the input, 1 TempKey, 3 the input checked for KdfIvStr at KdfIvLoc,
  * config bytes 72-74; 0, a slot, is not modelled and refused), bit 2 an all-zero key.
  * ChipOptions (bytes 90-91): KDFAESEnable (bit 2) gates the AES algorithm; KDFProt (bits 10-11) 1
- * allows output only encrypted, 2 no output at all.
+ * allows output only encrypted, 2 no output at all. A target slot must be one the host could
+ * change otherwise: WriteConfig Always (0000) or DeriveKey-enabled (bit 13), not private, not
+ * slot-locked; the model refuses the rest rather than let KDF write where Write may not.
  */
 import { randomBytes } from 'node:crypto';
 import { kdfAes, kdfHkdf, kdfPrf } from '../crypto/kdf.js';
@@ -92,6 +94,11 @@ function hkdfMessage(state: ChipState, loc: number, input: Uint8Array): Uint8Arr
   return undefined;
 }
 
+/** WriteConfig Always, or the DeriveKey bit (13) set. */
+function writableByKdf(writeConfig: number): boolean {
+  return writeConfig === 0 || (writeConfig & 0x2) !== 0;
+}
+
 /** Puts the result where the target bits say; answers data for output targets. */
 function place(state: ChipState, target: number, slot: number, result: Uint8Array, aeadOut: Uint8Array | undefined): CommandResult {
   switch (target) {
@@ -104,6 +111,7 @@ function place(state: ChipState, target: number, slot: number, result: Uint8Arra
       break;
     case 0x08:
       if (slot > 15 || state.keyConfig(slot).private || state.slotLocked(slot) || result.length > SLOT_SIZES[slot]!) return Status.EXECUTION_ERROR;
+      if (!writableByKdf(state.slotConfig(slot).writeConfig)) return Status.EXECUTION_ERROR;
       state.slots[slot]!.set(result, 0);
       state.keyCache.delete(slot);
       break;

@@ -88,6 +88,9 @@ export function symmetricSuite(t: Test, make: MakeTransport): void {
     t.equal((await h.kdf(0x08, 0x0500, 0x01 | (32 << 24), Buffer.concat([input16, input16]))).status, 0x00, 'PRF into slot 5');
     t.same([...(await h.readZone(2, 5, 0, 0, 32)).data], [...prf32], 'slot 5 holds it');
     await h.nonceLoad(0x00, nonce);
+    t.equal((await h.kdf(0x08, 0x0000, 0x01 | (32 << 24), Buffer.concat([input16, input16]))).status, 0x0f, 'not into slot 0 (a private key)');
+    t.equal((await h.kdf(0x08, 0x0600, 0x01 | (32 << 24), Buffer.concat([input16, input16]))).status, 0x0f, 'nor slot 6, WriteConfig 1000 (Never)');
+    await h.nonceLoad(0x00, nonce);
     t.same([...(await h.kdf(0x50, 0, 0x02 | (16 << 24), input16)).data], [...createHmac('sha256', nonce).update(input16).digest()], 'HKDF: HMAC-SHA256(key, message)');
     await h.nonceLoad(0x00, nonce);
     t.same([...(await h.kdf(0x50, 0, 0x06 | (16 << 24), input16)).data], [...createHmac('sha256', new Uint8Array(32)).update(input16).digest()], 'HKDF with the zero key');
