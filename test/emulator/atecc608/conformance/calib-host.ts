@@ -89,6 +89,34 @@ export class CalibHost {
     return statuses;
   }
 
+  /** calib_write_bytes_zone: whole blocks as 32-byte writes where they fit, 4-byte words elsewhere. */
+  async writeBytesZone(zone: number, slot: number, offset: number, data: Uint8Array): Promise<number[]> {
+    const out: number[] = [];
+    for (let at = 0; at < data.length; ) {
+      const pos = offset + at;
+      const [block, word] = [pos >> 5, (pos & 31) >> 2];
+      const len = word === 0 && data.length - at >= 32 ? 32 : 4;
+      out.push((await this.writeZone(zone, slot, block, word, data.subarray(at, at + len))).status!);
+      at += len;
+    }
+    return out;
+  }
+
+  /** calib_read_bytes_zone: 32-byte reads while a whole block remains in the zone, then 4-byte words. */
+  async readBytesZone(zone: number, slot: number, offset: number, length: number, zoneSize: number): Promise<Uint8Array> {
+    const out = new Uint8Array(length);
+    for (let at = 0; at < length; ) {
+      const pos = offset + at;
+      const whole = (pos & 31) === 0 && zoneSize - pos >= 32;
+      const len = whole ? 32 : 4;
+      const r = await this.readZone(zone, slot, pos >> 5, whole ? 0 : (pos & 31) >> 2, len);
+      if (r.status !== undefined) throw new Error(`read answered ${r.status}`);
+      out.set(r.data.subarray(0, Math.min(len, length - at)), at);
+      at += len;
+    }
+    return out;
+  }
+
   /** calib_write_pubkey: three 32-byte writes of the padded key. */
   async writePubkey(slot: number, xy: Uint8Array): Promise<number[]> {
     const padded = new Uint8Array(96);

@@ -15,6 +15,26 @@ const xyKey = (xy: Uint8Array) => createPublicKey({ key: { kty: 'EC', crv: 'P-25
 
 /** Runs the every-opcode table on the three stages against `make`. */
 export function basicSuite(t: Test, make: MakeTransport): void {
+  t.test('certificate I/O as atcacert does it: compressed certificates in 72-byte slots, device key, challenge-response', async (t) => {
+    const h = await hostAt(t, make, 'locked');
+    const comp = Uint8Array.from({ length: 72 }, (_, i) => (i * 37) & 0xff);
+    t.same(await h.writeBytesZone(2, 10, 0, comp), [0, 0, 0, 0], 'calib_write_bytes_zone: blocks 0-1 of 32 bytes, block 2 as two words');
+    t.same([...(await h.readBytesZone(2, 10, 0, 72, 72))], [...comp], 'calib_read_bytes_zone back');
+    const signer = hostKey();
+    await h.writePubkey(11, signer.xy);
+    t.same([...(await h.readPubkey(11))], [...signer.xy], 'signer public key (calib_write_pubkey / calib_read_pubkey)');
+    const pub = (await h.genKey(0x04, 0)).data;
+    t.same([...(await h.genKey(0x00, 0)).data], [...pub], 'atcacert_get_device_public_key (GenKey public)');
+    // atcacert_get_response: challenge into TempKey, Sign external; atcacert_verify_response_hw: Verify external.
+    const challenge = createHash('sha256').update('challenge').digest();
+    await h.nonceLoad(0x00, challenge);
+    const response = (await h.sign(0x80, 0)).data;
+    await h.nonceLoad(0x40, challenge);
+    t.equal((await h.verify(0x22, 0x0004, response, pub)).status, 0x00, 'the device response verifies on the chip');
+    await h.nonceLoad(0x40, challenge);
+    t.equal((await h.verify(0x22, 0x0004, response, signer.xy)).status, 0x01, 'against another key: miscompare');
+  });
+
   for (const stage of ['unlocked', 'config-locked', 'locked'] as Stage[]) {
     t.test(`every opcode on a ${stage} part`, async (t) => {
       const h = await hostAt(t, make, stage);
