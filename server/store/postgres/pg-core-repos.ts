@@ -116,7 +116,7 @@ export function createUnitRepo(c: PgTxContext): UnitRepo {
     async countByStatus(wo) {
       const r = await c.query(`unit counts ${wo}`, `SELECT station, status, count(*)::int AS count FROM units WHERE work_order = $1
         GROUP BY station, status ORDER BY station COLLATE "C", status COLLATE "C"`, [wo]);
-      return r.rows as UnitStatusCount[];
+      return r.rows.map((row): UnitStatusCount => ({ station: row.station as string, status: row.status as UnitStatusCount['status'], count: row.count as number }));
     },
     async list(q = {}): Promise<UnitPage> {
       const limit = q.limit ?? 100;
