@@ -64,9 +64,15 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
       rootCrl: () => cas.issuingCas.rootCrl(), rootCrlPaths: () => cas.rootCrlPaths(),
     });
     closers.push(() => revocationStack!.close());
-    // One embedded broker per server: in cluster mode only worker 1 runs it (an external broker serves all workers).
+    // Enrollment runs in one process per server: in cluster mode worker 1 (the others report its
+    // broker URL, cli.ts). The embedded broker's sessions live in one process anyway; with an
+    // external broker a second subscriber in the same server (shared subscription) only adds
+    // cost: each worker warms its own certificate and key caches, groups half as many writes, and
+    // on SQLite the workers take the write lock in turn, each start of a transaction finding the
+    // other's commit and dropping its page cache (bench:enroll, issue 13: ~1.5x the server CPU
+    // per enrollment, and half the rate when the cores are busy). Replicas still share the load.
     let mqttUrl: string | undefined;
-    if (config.enroll.enabled && (config.enroll.broker !== 'embedded' || !cluster.isWorker || cluster.worker?.id === 1)) {
+    if (config.enroll.enabled && (!cluster.isWorker || cluster.worker?.id === 1)) {
       const enrollment = await startEnrollment({ config, keyStore, issuer: { signer, cert: issuing }, rootDer, issuingDer, store, log: log.child({ area: 'enroll' }) });
       closers.push(() => enrollment.close());
       mqttUrl = enrollment.mqttUrl;
