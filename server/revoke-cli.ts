@@ -4,6 +4,7 @@
  * revocation within a second (it polls the revocation sequence) and drops its cached OCSP answers.
  */
 import { hostname, userInfo } from 'node:os';
+import { KeylineError } from '../common/errors.js';
 import { parseCommand, runCli, UsageError } from '../common/cli.js';
 import { loadConfig } from './config.js';
 import { crlIssuerOf } from './ca/crl.js';
@@ -58,16 +59,19 @@ export async function main(argv: string[]): Promise<number> {
       ca = await openCa(config, secrets, { sessions: 1 });
       // The CLI signs the CRL only when no server holds the 'crl-issuer' lease; otherwise that
       // server notices the new revocations (revocation watcher) and re-issues within a second.
-      const crl = new CrlPublisher({
-        store, issuer: crlIssuerOf(ca.issuingDer, ca.signer), validityMs: config.ca.crlValidityHours * 3_600_000,
-        lease: { holder: `cli:${hostname()}:${process.pid}`, ttlMs: 30_000 },
-      });
+      // Every issuing CA's CRL lists every revocation (issue 19: CAs side by side); the first listed one's number is printed.
+      const holder = `cli:${hostname()}:${process.pid}`;
+      const [crl, ...others] = ca.cas.map((c) => new CrlPublisher({
+        store, issuer: crlIssuerOf(c.der, c.signer), validityMs: config.ca.crlValidityHours * 3_600_000, lease: { holder, ttlMs: 30_000 },
+      }));
+      if (!crl) throw new KeylineError('CONFIG_INVALID', 'no issuing CA configured');
       const revocation = createRevocation({ store });
       const revoked = await revocation.revoke(parsed.data, `cli:${userInfo().username}`);
       // Re-issued when something was revoked or the CRL is due, unless a server holds the lease.
       const published = await crl.sync();
+      for (const other of others) await other.sync();
       const signedHere = crl.isIssuer();
-      await crl.close();
+      for (const p of [crl, ...others]) await p.close();
       const crlLine = signedHere && published
         ? `crl number ${published.number} (${published.der.length} bytes, next update ${published.nextUpdate.toISOString()})`
         : `crl re-issued by the server holding the '${CRL_LEASE}' lease${published ? ` (current number ${published.number})` : ''}`;

@@ -163,5 +163,5 @@ function print(json: boolean | undefined, summary: object, what: string, r: Root
   }
   process.stdout.write(`ceremony: ${what}\n`);
   process.stdout.write(`ceremony: root CRL number ${r.number}, next update ${r.nextUpdate}: ${r.crlPath}\n`);
-  process.stdout.write(`ceremony: transcript extended (entry ${r.transcriptHash}); on the server: keyline ca import-crl --crl ${r.crlPath}\n`);
+  process.stdout.write(`ceremony: ${r.transcriptHash ? `transcript extended (entry ${r.transcriptHash})` : 'no transcript in this folder (development PKI): nothing recorded'}; on the server: keyline ca import-crl --crl ${r.crlPath}\n`);
 }

@@ -3,7 +3,10 @@
  * token. Its number and its list carry over from one signing to the next through the ceremony
  * transcript, which records every CRL the root signed: the offline side keeps no other state.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { KeylineError } from '../../common/errors.js';
 import type * as x509 from '../../common/x509.js';
+import { parseCrl } from '../ca/crl-info.js';
 import type { RevocationReason } from '../../common/protocol/revocation.js';
 import type { Signer } from '../hsm/key-store.js';
 import { crlIssuerOf, issueCrl } from '../ca/crl.js';
@@ -48,4 +51,20 @@ export async function signRootCrl(p: { signer: Signer; root: x509.X509Certificat
     entries: p.revoked.map((r) => ({ serialHex: r.serialHex, revokedAt: new Date(r.revokedAt), reason: r.reason })),
   });
   return { der, facts: { number: p.number, thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString(), sha256: sha256Hex(der), revoked: p.revoked } };
+}
+
+/**
+ * The state a root CRL file carries (its number and entries), checked against the root: for a
+ * PKI without a transcript. Number 0 and no entries when there is no file.
+ */
+export function rootCrlFileState(path: string, root: x509.X509Certificate): { number: number; revoked: RevokedCa[]; nextUpdate: string | null } {
+  if (!existsSync(path)) return { number: 0, revoked: [], nextUpdate: null };
+  const crl = parseCrl(readFileSync(path));
+  if (!crl.signedBy(new Uint8Array(root.publicKey.rawData)) || crl.number === null) {
+    throw new KeylineError('CRL_INVALID', `${path}: not a CRL the root '${root.subject}' signed with a CRL Number`);
+  }
+  return {
+    number: crl.number, nextUpdate: crl.nextUpdate?.toISOString() ?? null,
+    revoked: crl.entries().map((e) => ({ serialHex: e.serialHex, reason: e.reason, revokedAt: e.revokedAt.toISOString() })),
+  };
 }

@@ -4,9 +4,10 @@
  * list, `ceremony crl` re-signs the same list before its nextUpdate (the yearly ceremony). The
  * transcript is verified against the root key before either extends it. The server imports the
  * result (`keyline ca import-crl`), publishes it at the CDP of the issuing CA certificates and
- * refuses to issue with any CA it lists.
+ * refuses to issue with any CA it lists. A development PKI (init --dev) has no transcript: then
+ * the current root-ca.crl, checked against the root, is the state, and nothing is recorded.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { KeylineError } from '../../common/errors.js';
 import { fromPem } from '../../common/pem.js';
 import type { RevocationReason } from '../../common/protocol/revocation.js';
@@ -15,7 +16,7 @@ import { signedBy, toCert } from '../ca/chain.js';
 import { caKeyId } from '../ca/key-id.js';
 import { certFacts } from './ceremony-event.js';
 import { ceremonyPaths, loadVerifiedTranscript, readRootCert, writeRootCrl } from './ceremony-folder.js';
-import { lastRootCrl, signRootCrl, type RevokedCa } from './root-crl.js';
+import { lastRootCrl, rootCrlFileState, signRootCrl, type RevokedCa } from './root-crl.js';
 import { openRootToken, type RootTokenOptions } from './root-token.js';
 import { appendTranscript } from './transcript.js';
 
@@ -41,7 +42,8 @@ export interface RootCrlStepResult {
   thisUpdate: string;
   nextUpdate: string;
   revoked: RevokedCa[];
-  transcriptHash: string;
+  /** The transcript entry recording the step (null for a PKI without a transcript: init --dev). */
+  transcriptHash: string | null;
 }
 
 /** Revokes an issuing CA certificate: the next root CRL lists it with `reason`. */
@@ -76,8 +78,9 @@ async function signNext(
   const paths = ceremonyPaths(o.dir);
   const root = readRootCert(o.rootCertPath ?? paths.rootCert);
   const transcriptPath = o.transcriptPath ?? paths.transcript;
-  const entries = loadVerifiedTranscript(transcriptPath, root);
-  const last = lastRootCrl(entries);
+  // Without a transcript (a development PKI made by init --dev), the last root CRL itself carries the state.
+  const withTranscript = o.transcriptPath !== undefined || existsSync(transcriptPath);
+  const last = withTranscript ? lastRootCrl(loadVerifiedTranscript(transcriptPath, root)) : rootCrlFileState(paths.rootCrl, root);
   const { revoked, detail } = change(last.revoked, root, now);
   const token = openRootToken(o.token);
   try {
@@ -88,8 +91,8 @@ async function signNext(
     const number = last.number + 1;
     const crl = await signRootCrl({ signer, root, number, revoked, now, validityDays: o.crlDays ?? 365 });
     const crlPath = writeRootCrl(o.dir, number, crl.der);
-    const entry = await appendTranscript(transcriptPath, { step, actor: o.actor, witnesses: o.witnesses, subject, at: now, detail: { ...detail, crl: crl.facts } }, signer);
-    return { crlPath, number, thisUpdate: crl.facts.thisUpdate, nextUpdate: crl.facts.nextUpdate, revoked, transcriptHash: entry.hash };
+    const entry = withTranscript ? await appendTranscript(transcriptPath, { step, actor: o.actor, witnesses: o.witnesses, subject, at: now, detail: { ...detail, crl: crl.facts } }, signer) : null;
+    return { crlPath, number, thisUpdate: crl.facts.thisUpdate, nextUpdate: crl.facts.nextUpdate, revoked, transcriptHash: entry?.hash ?? null };
   } finally {
     await token.store.close();
   }
