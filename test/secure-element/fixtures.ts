@@ -7,7 +7,13 @@ import type { Atecc608Chip } from '../../emulator/atecc608/chip.js';
 import { AteccDevice, lockSummaryCrc } from '../../secure-element/device.js';
 import { InProcessTransport } from '../../emulator/in-process-transport.js';
 
-/** cryptoauthlib's test_ecc608_configdata (bytes 0-15 are the chip's own; 84-87 untouched by Write). */
+/**
+ * cryptoauthlib's test_ecc608_configdata as its 3.7 test runner has it (test/api_calib/
+ * test_calib_config.c; bytes 0-15 are the chip's own, 84-87 untouched by Write). Older copies
+ * (test/atca_test_config.c, and the one in the team's reference notes) had KeyConfig 0x003E for
+ * slot 5 and 0x1038 for slot 10; 3.7 moves PersistentDisable to slot 5 (0x103A, the AES key its
+ * volatile_key_permit test uses) and leaves slot 10 a plain AES key (0x0038, TEST_TYPE_AES).
+ */
 export const TEST_CONFIG = Uint8Array.from(
   Buffer.from(
     [
@@ -17,8 +23,8 @@ export const TEST_CONFIG = Uint8Array.from(
       '0F0F0F0FFFFFFFFF00000000FFFFFFFF',
       '00000000FF8403BC0969760000000000',
       '0000000000000000FFFF0E4000000000',
-      '33001C0013001C003C003E001C003300',
-      '1C001C00381030003C003C0032003000',
+      '33001C0013001C003C003A101C003300',
+      '1C001C00380030003C003C0032003000',
     ].join(''),
     'hex',
   ),

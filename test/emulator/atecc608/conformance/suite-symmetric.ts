@@ -42,16 +42,35 @@ export function symmetricSuite(t: Test, make: MakeTransport): void {
     t.equal((await h.aes(0x08, TEMPKEY, new Uint8Array(16))).status, 0x03, 'mode bits 3-5 reserved');
     t.equal((await h.aes(0x00, TEMPKEY, new Uint8Array(15))).status, 0x03, '16 bytes in');
     t.equal((await h.aes(0x00, 10, new Uint8Array(16))).status, 0x0f, 'slot keys wait for data lock');
-    t.equal((await h.aes(0x00, 9, new Uint8Array(16))).status, 0x0f, 'slot 9 is not an AES key');
   });
 
-  t.test('Info 0x04 and PersistentDisable: cryptoauthlib volatile_key_permit, AES key in slot 10', async (t) => {
+  t.test('AES with a slot key: cryptoauthlib aes_encrypt_key_slot / aes_decrypt_key_slot on slot 10 (TEST_TYPE_AES)', async (t) => {
+    const h = await hostAt(t, make, 'locked');
+    const keys = new Uint8Array(64);
+    keys.set(NIST_ECB.key, 0);
+    for (let i = 16; i < 64; i++) keys[i] = 255 - i;
+    t.same(await h.writeBytesZone(2, 10, 0, keys), [0, 0], 'four AES keys into slot 10 (calib_write_bytes_zone)');
+    for (let block = 0; block < 4; block++) {
+      const key = keys.subarray(block * 16, block * 16 + 16);
+      for (let i = 0; i < 4; i++) {
+        const p = NIST_ECB.plain.subarray(i * 16, i * 16 + 16);
+        const c = aesEcb(key, p);
+        if (block === 0) t.same([...c], [...NIST_ECB.cipher.subarray(i * 16, i * 16 + 16)]);
+        t.same([...(await h.aes(block << 6, 10, p)).data], [...c], `encrypt, key block ${block}, data block ${i}`);
+        t.same([...(await h.aes(0x01 | (block << 6), 10, c)).data], [...p], `decrypt, key block ${block}, data block ${i}`);
+      }
+    }
+    t.equal((await h.aes(0x00, 4, new Uint8Array(16))).status, 0x0f, 'slot 4 is not an AES key (KeyType 7)');
+    t.equal((await h.aes(0x00, 0, new Uint8Array(16))).status, 0x0f, 'nor a private key');
+  });
+
+  t.test('Info 0x04 and PersistentDisable: cryptoauthlib volatile_key_permit, AES key in slot 5', async (t) => {
     t.equal((await (await hostAt(t, make, 'unlocked')).info(0x04, 0)).status, 0x0f, 'unlocked: refused');
     const h = await hostAt(t, make, 'locked');
     const key = NIST_ECB.key;
     t.same([...(await h.info(0x04, 0)).data], [0, 0, 0, 0], 'latch clear');
-    t.equal((await h.writeZone(2, 10, 0, 0, Buffer.concat([key, new Uint8Array(16)]))).status, 0x00);
-    t.equal((await h.aes(0x00, 10, NIST_ECB.plain.subarray(0, 16))).status, 0x0f, 'PersistentDisable key refused while the latch is clear');
+    t.equal((await h.writeZone(2, 5, 0, 0, Buffer.concat([key, new Uint8Array(16)]))).status, 0x00);
+    t.equal((await h.aes(0x00, 5, NIST_ECB.plain.subarray(0, 16))).status, 0x0f, 'PersistentDisable key refused while the latch is clear');
     t.equal((await h.info(0x04, 0x0003)).status, 0x0f, 'latch not settable before the VolatileKeyPermit key is proved');
     // CheckMac over slot 4 (VolatileKeyPermission 0x84) with a random-nonce TempKey as challenge.
     const numIn = new Uint8Array(20);
@@ -62,9 +81,9 @@ export function symmetricSuite(t: Test, make: MakeTransport): void {
     t.equal((await h.checkMac(0x01, 4, new Uint8Array(32), resp, other)).status, 0x00, 'CheckMac');
     t.equal((await h.info(0x04, 0x0003)).status, undefined, 'latch set');
     t.same([...(await h.info(0x04, 0)).data], [1, 0, 0, 0]);
-    t.same([...(await h.aes(0x00, 10, NIST_ECB.plain.subarray(0, 16))).data], [...NIST_ECB.cipher.subarray(0, 16)], 'AES with the slot-10 key now');
+    t.same([...(await h.aes(0x00, 5, NIST_ECB.plain.subarray(0, 16))).data], [...NIST_ECB.cipher.subarray(0, 16)], 'AES with the slot-5 key now');
     t.same([...(await h.info(0x04, 0x0002)).data], [0, 0, 0, 0], 'cleared again');
-    t.equal((await h.aes(0x00, 10, NIST_ECB.plain.subarray(0, 16))).status, 0x0f);
+    t.equal((await h.aes(0x00, 5, NIST_ECB.plain.subarray(0, 16))).status, 0x0f);
     t.equal((await h.info(0x04, 0x0004)).status, 0x03, 'param2 bits above 1 reserved');
   });
 
