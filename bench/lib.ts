@@ -281,9 +281,10 @@ export async function rawSoftHsmSignPerSec(o: { softhsmConf: string; tokenLabel:
 /**
  * Baseline: `n` MQTT 5 clients each doing `k` sequential request/response round trips through one
  * echo responder on the same broker (QoS 1, TCP_NODELAY): the ceiling for a protocol that needs
- * round trips through the broker (an enrollment is two).
+ * round trips through the broker (an enrollment is two). `timed` is called around the timed part
+ * only (connections and subscriptions excluded), e.g. to read CPU counters.
  */
-export async function mqttRoundTripsPerSec(url: string, ca: string, n: number, k: number): Promise<{ rtPerSec: number; p50: number; p99: number }> {
+export async function mqttRoundTripsPerSec(url: string, ca: string, n: number, k: number, timed?: { start(): void; end(): void }): Promise<{ rtPerSec: number; p50: number; p99: number }> {
   const { default: mqtt } = await import('mqtt');
   type Client = Awaited<ReturnType<typeof mqtt.connectAsync>>;
   const nodelay = (c: Client) => (c.stream as Partial<Socket>).setNoDelay?.(true);
@@ -302,6 +303,7 @@ export async function mqttRoundTripsPerSec(url: string, ca: string, n: number, k
     return c;
   }));
   const lat: number[] = [];
+  timed?.start();
   const t0 = performance.now();
   await Promise.all(clients.map(async (c, i) => {
     for (let j = 0; j < k; j++) {
@@ -314,6 +316,7 @@ export async function mqttRoundTripsPerSec(url: string, ca: string, n: number, k
     }
   }));
   const seconds = (performance.now() - t0) / 1000;
+  timed?.end();
   await Promise.all([...clients, echo].map((c) => c.endAsync()));
   return { rtPerSec: (n * k) / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99) };
 }

@@ -81,17 +81,31 @@ export function connectDevice(d: PoweredDevice, opts: Omit<EnrollClientOptions, 
   return EnrollClient.connect({ ...opts, rootCaPem: d.trust.spec.rootCertPem, serial: d.identity.serialHex });
 }
 
+/** Options of enrollDevice. */
+export interface EnrollDeviceOptions {
+  now?: () => Date;
+  /**
+   * Write the chip image and the state file (default true), as the device writes its EEPROM and
+   * flash. A benchmark running hundreds of devices on the server's own cores turns it off: the
+   * chip and the state stay in memory (the next enrollment still sees the moved counter), and
+   * the machine measures the server rather than the devices' file writes.
+   */
+  persist?: boolean;
+}
+
 /**
  * Runs the signed challenge on an open connection: hello with the rebuilt certificate, then a
  * proof signed in the chip over the challenge with counter 0 incremented first (the chip image
  * is saved as soon as the counter moved, so a crash cannot roll it back), then the signed
  * configuration verified and stored. Throws the server's refusal as EnrollmentRefusedError.
  */
-export async function enrollDevice(d: PoweredDevice, client: EnrollClient, now: () => Date = () => new Date()): Promise<{ msg: EnrolledMessage; counter: number }> {
+export async function enrollDevice(d: PoweredDevice, client: EnrollClient, o: EnrollDeviceOptions = {}): Promise<{ msg: EnrolledMessage; counter: number }> {
+  const now = o.now ?? (() => new Date());
+  const persist = o.persist ?? true;
   const { identity } = d;
   const challenge = expect(await client.request({ type: 'hello', serial: identity.serialHex, deviceCertificate: Buffer.from(identity.deviceDer).toString('base64') }), 'challenge');
   const counter = await d.dev.counterIncrement(ENROLLMENT_COUNTER);
-  persistChip(d.chip, d.chipFile);
+  if (persist) persistChip(d.chip, d.chipFile);
   const digest = enrollmentDigest({ nonce: Buffer.from(challenge.nonce, 'hex'), counter, serial: identity.serial, certFingerprint: certificateFingerprint(identity.deviceDer) });
   const signature = await d.dev.signDigest(Slot.DEVICE_KEY, digest);
   const msg = expect(await client.request({ type: 'proof', serial: identity.serialHex, nonce: challenge.nonce, counter, signature: Buffer.from(signature).toString('hex') }), 'enrolled');
@@ -107,7 +121,7 @@ export async function enrollDevice(d: PoweredDevice, client: EnrollClient, now: 
       reauthentications: (before?.reauthentications ?? 0) + (msg.reenrolled ? 1 : 0),
     },
   };
-  await saveDeviceState(d.stateFile, d.state);
+  if (persist) await saveDeviceState(d.stateFile, d.state);
   return { msg, counter };
 }
 
