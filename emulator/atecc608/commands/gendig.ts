@@ -7,7 +7,8 @@
  *   sends them for encrypted read/write and PrivWrite); they replace opcode, zone and param2 in the
  *   message when the key's SlotConfig.NoMac is set (and are then required), and are ignored otherwise.
  * - 3 shared nonce: 32 bytes of data; param2 bit 15 set: value = TempKey and the data replaces
- *   TempKey at the end; clear: value = the data. Byte 35 is 0.
+ *   TempKey at the end; clear: value = the data. Byte 34 is param2's LSB (cryptoauthlib's
+ *   gendig_shared_nonce test sends 0x0004 and 0x8004), byte 35 is 0.
  * - 4 counter param2: value = zeros; the 25 bytes become 0 ‖ counter (4, LE) ‖ 20 zeros.
  * - 5 key config of slot param2: value = zeros; the 25 bytes become 0 ‖ SlotConfig (2, LE) ‖
  *   KeyConfig (2, LE) ‖ the slot's SlotLocked bit (1 = unlocked, as Sign internal encodes it) ‖ 19 zeros.
@@ -51,7 +52,6 @@ export const gendig: CommandHandler = ({ state }, cmd) => {
       break;
     }
     case 3:
-      if ((id & 0x7fff) !== 0) return Status.PARSE_ERROR;
       msg[35] = 0;
       if (id & 0x8000) {
         msg.set(tk.value.subarray(0, 32), 0);

@@ -16,7 +16,16 @@ const counter = (b: Uint8Array) => b[0]! | (b[1]! << 8) | (b[2]! << 16);
 
 /** Runs the key-writing families against `make`. */
 export function keysSuite(t: Test, make: MakeTransport): void {
-  t.test('PrivWrite (0x46): clear before data lock, encrypted with the write key after', async (t) => {
+  t.test('PrivWrite (0x46): cryptoauthlib priv_write_unencrypted / priv_write_encrypted and their key vector', async (t) => {
+    // The private key and public key cryptoauthlib's privwrite tests write and expect back.
+    const vecPriv = Uint8Array.from(Buffer.from('00000000878f0ab6a526d7111c26e6170810796e7b33007f832b8d64467ed6f870537a19', 'hex'));
+    const vecPub = Buffer.from('8f8d182bd819048582a9927ea0c56defb4159548e11ca5f7abac45bbce76815b' + 'e5c64fcd2fd12698544de0379517266660730461' + '19ad5e11a90aa49773aeac86', 'hex');
+    const v = await hostAt(t, make, 'config-locked');
+    t.equal((await v.privWrite(0, vecPriv)).status, 0x00, 'priv_write_unencrypted: slot 0');
+    t.same([...(await v.genKey(0x00, 0)).data], [...vecPub], 'atcab_get_pubkey gives the reference public key');
+    const vl = await hostAt(t, make, 'locked');
+    t.equal((await vl.privWrite(7, vecPriv, 4, SLOT4_KEY)).status, 0x00, 'priv_write_encrypted: slot 7, write key 4');
+    t.same([...(await vl.genKey(0x00, 7)).data], [...vecPub], 'the reference public key again');
     t.equal((await (await hostAt(t, make, 'unlocked')).privWrite(0, new Uint8Array(36))).status, 0x0f, 'unlocked: refused');
     const c = await hostAt(t, make, 'config-locked');
     const k = hostKey();

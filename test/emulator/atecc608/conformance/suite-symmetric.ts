@@ -166,8 +166,11 @@ export function symmetricSuite(t: Test, make: MakeTransport): void {
     t.equal((await h.genDig(3, 0x0000, other)).status, 0x00, 'shared nonce, data first');
     t.ok(await tempKeyIs(h, sha(other, hdr(3, 0, 0), new Uint8Array(25), seed)));
     await h.nonceLoad(0x00, seed);
-    t.equal((await h.genDig(3, 0x8000, other)).status, 0x00, 'shared nonce, TempKey first');
-    t.ok(await tempKeyIs(h, sha(seed, hdr(3, 0x8000, 0), new Uint8Array(25), other)));
+    t.equal((await h.genDig(3, 0x8004, other)).status, 0x00, 'shared nonce, TempKey first, key id 4 (cryptoauthlib gendig_shared_nonce)');
+    t.ok(await tempKeyIs(h, sha(seed, hdr(3, 0x8004, 0), new Uint8Array(25), other)));
+    await h.nonceLoad(0x00, seed);
+    t.equal((await h.genDig(3, 0x0004, other)).status, 0x00, 'shared nonce, data first, key id 4');
+    t.ok(await tempKeyIs(h, sha(other, hdr(3, 0x0004, 0), new Uint8Array(25), seed)));
     await h.counter(0x01, 1);
     await h.nonceLoad(0x00, seed);
     t.equal((await h.genDig(4, 1)).status, 0x00, 'counter 1');
