@@ -3,8 +3,10 @@
  * slot (before data lock freely, after it as WriteConfig allows). Before data lock only 32-byte
  * writes reach the data and OTP zones (cryptoauthlib calib_write_bytes_zone: "If data zone is
  * unlocked, only 32-byte writes are allowed to slots and OTP").
- * Encrypted Write (param1 bit 6, calib_write_enc): 32 bytes of ciphertext then a 32-byte MAC, to a
- * slot whose WriteConfig is Encrypt (0b x1xx) after data lock. TempKey must come from a random
+ * Encrypted Write (param1 bit 6, calib_write_enc): 32 bytes of ciphertext then a 32-byte MAC, to
+ * any non-private slot before data lock (bit 6 alone decides then, cryptoauthlib's
+ * write_enc_data_unlock test) and to a slot whose WriteConfig is Encrypt (0b x1xx) after it; the
+ * session key is the slot's WriteKey either way. TempKey must come from a random
  * Nonce and a GenDig over the slot's WriteKey; plaintext = data XOR TempKey; MAC = SHA-256(TempKey
  * ‖ 0x12 ‖ param1 ‖ param2 LE ‖ SN[8] ‖ SN[0:1] ‖ 25 zeros ‖ plaintext) (atcah_write_auth_mac). A
  * wrong MAC answers 0x01 and writes nothing. 4-byte encrypted writes are refused (0x0F): no public
@@ -54,17 +56,18 @@ export const write: CommandHandler = ({ state }, cmd) => {
     // WriteConfig 0000 = Always (clear); 0001 PubInvalid: writable only while the stored public key
     // is invalidated (byte 0 top nibble 0xA); 001x/10xx Never; x1xx Encrypt.
     const encrypt = (wc & 0x4) !== 0 && (wc & 0xc) !== 0x8;
-    if (encrypted) {
-      if (!encrypt) return Status.EXECUTION_ERROR;
-      const plain = decryptWrite(state, cmd.param1, cmd.param2, a, cmd.data);
-      if (typeof plain === 'number') return plain;
-      value = plain;
-    } else {
+    if (encrypted && !encrypt) return Status.EXECUTION_ERROR;
+    if (!encrypted) {
       const pubInvalid = wc === 0x1 && state.keyConfig(a.slot).pubInfo && state.slots[a.slot]![0]! >> 4 === PubKeyValidation.INVALID;
       if (wc !== 0 && !pubInvalid) return Status.EXECUTION_ERROR;
     }
-  } else if (encrypted) {
-    return Status.EXECUTION_ERROR;
+  }
+  // Before data lock, bit 6 alone decides whether the data comes encrypted (cryptoauthlib's
+  // write_enc_data_unlock test); after it, WriteConfig must say Encrypt (checked above).
+  if (encrypted) {
+    const plain = decryptWrite(state, cmd.param1, cmd.param2, a, cmd.data);
+    if (typeof plain === 'number') return plain;
+    value = plain;
   }
   const slotBytes = state.slots[a.slot]!;
   slotBytes.set(value.subarray(0, slotBytes.length - a.offset), a.offset);

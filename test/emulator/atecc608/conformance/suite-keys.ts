@@ -52,8 +52,15 @@ export function keysSuite(t: Test, make: MakeTransport): void {
     t.same([...(await h.readEnc(9, 0, SLOT4_KEY, 4)).data], [...value], 'calib_read_enc round trip');
     t.equal((await h.writeEnc(9, 0, value, new Uint8Array(32), 4)).status, 0x01, 'wrong key: MAC miscompare');
     t.equal((await h.writeEnc(9, 0, value, SLOT4_KEY, 6)).status, 0x0f, 'TempKey from the wrong key id');
+    // write_enc_data_unlock: before data lock bit 6 alone says the data is encrypted; CheckMac proves it.
     const c = await hostAt(t, make, 'config-locked');
-    t.equal((await c.exec(0x12, 0xc2, 9 << 3, new Uint8Array(64))).status, 0x0f, 'before data lock: refused');
+    t.equal((await c.writeZone(2, 4, 0, 0, SLOT4_KEY)).status, 0x00, 'write_slot4_key');
+    t.equal((await c.writeEnc(8, 0, value, SLOT4_KEY, 4)).status, 0x00, 'calib_write_enc into slot 8 with the data zone unlocked');
+    const sn = await c.serialNumber();
+    const chal = new Uint8Array(32).fill(0x10);
+    t.equal((await c.checkMac(0x00, 8, chal, checkMacResponse(0x00, value, chal, new Uint8Array(13), sn), new Uint8Array(13))).status, 0x00, 'slot 8 holds the plaintext');
+    t.equal((await c.exec(0x12, 0xc2, 8 << 3, new Uint8Array(64))).status, 0x0f, 'without a session: refused');
+    t.equal((await c.exec(0x12, 0xc2, 0 << 3, new Uint8Array(64))).status, 0x0f, 'never into a private key slot');
   });
 
   t.test('DeriveKey (0x1C): cryptoauthlib derivekey (Roll, slot 9) and derivekey_mac (Create, slot 3)', async (t) => {
