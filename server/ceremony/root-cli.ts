@@ -18,6 +18,13 @@ import { requireWitnesses } from './transcript.js';
 const WITNESS_USAGE = `  --witness NAME       a custodian present (repeat; at least --min-witnesses)
   --min-witnesses N    how many distinct witnesses the step needs (default 2)`;
 
+const FOLDER_USAGE = `  --out DIR            the ceremony folder holding root-ca.pem and the transcript (default .)
+  --root-cert FILE     the root certificate (default <out>/root-ca.pem)
+  --transcript FILE    the transcript (default <out>/ceremony-transcript.jsonl; without one, as
+                       in a development PKI, the state comes from <out>/root-ca.crl)
+  --crl-days N         the new root CRL's validity (default 365)
+  --json               print a JSON summary`;
+
 const ROOT_USAGE = `Usage: keyline ceremony root --module PATH --token LABEL --pin-file F --subject "..." [--validity-years N] [--out DIR]
                              --witness NAME --witness NAME [--crl-url URL] [--crl-days N] [--curve P-256|P-384] [--config keyline.json] [--json]
 
@@ -55,11 +62,7 @@ refuses every certificate under it.
 Options:
   --cert FILE          the issuing CA certificate to revoke (required)
   --reason R           ${REVOCATION_REASONS.join(', ')} (required)
-  --out DIR            the ceremony folder holding root-ca.pem and the transcript (default .)
-  --root-cert FILE     the root certificate (default <out>/root-ca.pem)
-  --transcript FILE    the transcript (default <out>/ceremony-transcript.jsonl)
-  --crl-days N         the new root CRL's validity (default 365)
-  --json               print a JSON summary
+${FOLDER_USAGE}
 ${ROOT_TOKEN_USAGE}
 ${WITNESS_USAGE}`;
 
@@ -71,11 +74,7 @@ the step in the transcript. Import it on the server with 'keyline ca import-crl'
 warns (log, /health, /metrics) from ca.rootCrlWarningDays (30) before the next update.
 
 Options:
-  --out DIR            the ceremony folder (default .)
-  --root-cert FILE     the root certificate (default <out>/root-ca.pem)
-  --transcript FILE    the transcript (default <out>/ceremony-transcript.jsonl)
-  --crl-days N         the new root CRL's validity (default 365)
-  --json               print a JSON summary
+${FOLDER_USAGE}
 ${ROOT_TOKEN_USAGE}
 ${WITNESS_USAGE}`;
 

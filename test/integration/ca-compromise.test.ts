@@ -7,30 +7,22 @@
  * still refuses after a restart. The root CRL nearing its next update is warned about.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toPem } from '../../common/pem.js';
 import { parseCrl } from '../../server/ca/crl-info.js';
+import { runKeyline, runTool } from '../helpers/keyline-cli.js';
 import { makeDevPki } from '../helpers/pki.js';
 import { clientFor, operatorFor, startTestServer } from '../helpers/server.js';
 import { chipSerialHex, deviceKey } from '../helpers/device-keys.js';
 
 const pki = await makeDevPki(t);
 const dir = pki.outDir;
-const bin = fileURLToPath(new URL('../../bin/keyline.ts', import.meta.url));
 
-function run(cmd: string, args: string[]): Promise<{ code: number; out: string; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr, stdout });
-    });
-  });
-}
-const keyline = (args: string[]) => run(process.execPath, ['--import', 'tsx', bin, ...args]);
+const run = runTool;
+const keyline = runKeyline;
 
 function httpsGet(url: string, id: { cert?: string; key?: string } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

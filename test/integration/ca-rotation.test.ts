@@ -8,7 +8,7 @@
  * of a unit issued before the switch returns its own CA's chain.
  */
 import t from 'tap';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fromPem, fromPemAll, toPem } from '../../common/pem.js';
 import { authorityKeyIdOf, caKeyId } from '../../server/ca/key-id.js';
+import { runKeyline, runTool } from '../helpers/keyline-cli.js';
 import { makeDevPki } from '../helpers/pki.js';
 import { clientFor, operatorFor, startTestServer } from '../helpers/server.js';
 import { chipSerialHex, deviceKey } from '../helpers/device-keys.js';
@@ -26,14 +27,8 @@ const dir = pki.outDir;
 const bin = fileURLToPath(new URL('../../bin/keyline.ts', import.meta.url));
 const env = { KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' };
 
-function run(cmd: string, args: string[]): Promise<{ code: number; out: string; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(cmd, args, { encoding: 'utf8', timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out: stdout + stderr, stdout });
-    });
-  });
-}
-const keyline = (args: string[]) => run(process.execPath, ['--import', 'tsx', bin, ...args]);
+const run = runTool;
+const keyline = runKeyline;
 
 // Replica 1: its own process with two workers. Replica 2: in this process.
 const child = spawn(process.execPath, ['--import', 'tsx', bin, 'server', '--config', pki.configPath, '--workers', '2'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });

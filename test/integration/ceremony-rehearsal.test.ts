@@ -5,23 +5,14 @@
  * root, the root CRL published, OpenSSL refusing the chain, the server refusing to issue, and the
  * transcript verified and imported into the audit log. Run as the CLI, in its own process.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-
-const BIN = join(import.meta.dirname, '../../bin/keyline.ts');
+import { runKeyline } from '../helpers/keyline-cli.js';
 
 t.test('the rehearsal passes every step and keeps its folder on request', async (t) => {
   const out = join(t.testdir(), 'rehearsal');
-  const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', BIN, 'ceremony', 'rehearse', '--out', out, '--json', '--witness', 'Alice', '--witness', 'Bob'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  const r = await runKeyline(['ceremony', 'rehearse', '--out', out, '--json', '--witness', 'Alice', '--witness', 'Bob']);
   t.equal(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout) as { ok: boolean; steps: Array<{ name: string; ok: boolean; detail: string }>; kept: boolean };
   t.ok(result.ok);

@@ -6,25 +6,15 @@
  * OpenSSL), `audit import` (idempotent), `ca import-crl` (CRL_NOT_NEWER the second time) and
  * `ca status` reporting the revoked CA.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { openPkcs11Module } from '../../../server/hsm/pkcs11-module.js';
 import { initSoftHsmToken, randomPin, writeSoftHsmConf } from '../../../server/hsm/softhsm.js';
+import { runKeyline } from '../../helpers/keyline-cli.js';
 
-const BIN = join(import.meta.dirname, '../../../bin/keyline.ts');
-
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const run = runKeyline;
 
 const dir = t.testdir();
 const tokens = join(dir, 'tokens');
