@@ -13,7 +13,7 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { KeylineError } from '../../common/errors.js';
 import { certificateFingerprint } from '../../common/protocol/enrollment.js';
 import { BoundedCache } from './bounded-cache.js';
-import { checkIssuedFast, issuingCaFacts, type IssuingCaFacts } from './issued-cert-check.js';
+import { checkIssuedFast, issuingCaFacts, recordedIssuedFacts, type IssuedCertFacts, type IssuingCaFacts } from './issued-cert-check.js';
 
 /** A device certificate that passed the checks. */
 export interface TrustedDeviceCert {
@@ -59,12 +59,39 @@ export class DeviceTrust {
 
   /** The certificate's facts, or CERTIFICATE_UNTRUSTED naming the reason. */
   verify(der: Uint8Array, now: Date = new Date()): TrustedDeviceCert {
-    const fingerprint = Buffer.from(certificateFingerprint(der)).toString('hex');
+    const fingerprint = fingerprintOf(der);
     let v = this.#verified.get(fingerprint);
     if (!v) {
       v = this.#check(der);
       this.#verified.set(fingerprint, v);
     }
+    return this.#valid(der, fingerprint, v, now);
+  }
+
+  /**
+   * The certificate's fingerprint, and its facts when it passed here before (validity checked
+   * now: CERTIFICATE_UNTRUSTED outside it); no facts for one not seen yet.
+   */
+  remembered(der: Uint8Array, now: Date = new Date()): { fingerprint: string; cert?: TrustedDeviceCert } {
+    const fingerprint = fingerprintOf(der);
+    const v = this.#verified.get(fingerprint);
+    return v ? { fingerprint, cert: this.#valid(der, fingerprint, v, now) } : { fingerprint };
+  }
+
+  /**
+   * For a certificate the store recorded as the unit's own (its fingerprint matched): its facts
+   * without a signature check when this CA issued it (issued-cert-check.ts recordedIssuedFacts),
+   * remembered as verify's are; null when the full check must decide (call verify).
+   */
+  recorded(der: Uint8Array, fingerprint: string, now: Date = new Date()): TrustedDeviceCert | null {
+    const facts = this.#ca ? recordedIssuedFacts(der, this.#ca) : null;
+    if (!facts) return null;
+    const v = verifiedOf(facts);
+    this.#verified.set(fingerprint, v);
+    return this.#valid(der, fingerprint, v, now);
+  }
+
+  #valid(der: Uint8Array, fingerprint: string, v: Verified, now: Date): TrustedDeviceCert {
     // RFC 5280 §6.1.3 (a)(2): validity is a question of the moment, asked every time.
     const t = now.getTime();
     if (t < v.notBefore || t > v.notAfter) {
@@ -76,10 +103,7 @@ export class DeviceTrust {
   /** Parses and chains a certificate not seen before. */
   #check(der: Uint8Array): Verified {
     const fast = this.#ca ? checkIssuedFast(der, this.#ca) : null;
-    if (fast) {
-      const [validFrom, validTo] = [new Date(fast.notBefore).toISOString(), new Date(fast.notAfter).toISOString()];
-      return { publicKey: fast.publicKey, serialHex: fast.serialHex, validFrom, validTo, notBefore: fast.notBefore, notAfter: fast.notAfter };
-    }
+    if (fast) return verifiedOf(fast);
     let cert: X509Certificate;
     try {
       cert = new X509Certificate(Buffer.from(der));
@@ -100,4 +124,10 @@ export class DeviceTrust {
       validFrom: cert.validFrom, validTo: cert.validTo, notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo),
     };
   }
+}
+
+const fingerprintOf = (der: Uint8Array) => Buffer.from(certificateFingerprint(der)).toString('hex');
+
+function verifiedOf(f: IssuedCertFacts): Verified {
+  return { ...f, validFrom: new Date(f.notBefore).toISOString(), validTo: new Date(f.notAfter).toISOString() };
 }

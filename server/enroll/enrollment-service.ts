@@ -5,8 +5,9 @@
  * one device's step (enrollment-steps.ts) in a write transaction shared with the other devices
  * being answered at the same moment (enrollment-writes.ts); any replica sharing the database can
  * answer any step. Work that needs no database runs outside the transaction: the certificate
- * check in hello (remembered per certificate, device-trust.ts) and the answer's signed
- * configuration (signed once per distinct document, its encodings kept per group).
+ * check in hello (remembered per certificate, device-trust.ts; a unit's own recorded certificate
+ * needs no signature check) and the answer's signed configuration (signed once per distinct
+ * document, its encodings kept per group).
  */
 import { randomBytes } from 'node:crypto';
 import { KeylineError } from '../../common/errors.js';
@@ -15,7 +16,7 @@ import type { Store } from '../store/store.js';
 import type { ConfigSigner } from './config-signer.js';
 import type { DeviceTrust } from './device-trust.js';
 import { createEnrollmentWrites } from './enrollment-writes.js';
-import { helloStep, proofStep, verifiedStep, type Concluded, type StepDeps } from './enrollment-steps.js';
+import { FULL_CHECK, helloStep, proofStep, verifiedStep, type Concluded, type ShownCertificate, type StepDeps } from './enrollment-steps.js';
 import type { GroupAssignment, GroupRule } from './group-rules.js';
 import { createProofVerifier } from './proof-signature.js';
 
@@ -69,12 +70,18 @@ export function createEnrollmentService(d: EnrollmentServiceDeps): EnrollmentSer
   return {
     async hello(serial, certificateDer) {
       const t = now();
-      const cert = d.trust.verify(certificateDer, t);
       const nonce = randomBytes(32).toString('hex');
       const expiresAt = new Date(t.getTime() + d.nonceTtlSeconds * 1000).toISOString();
       // Expired nonces are dead weight; sweep them now and then rather than on every hello.
       const purgeBefore = ++hellos % 1000 === 0 ? t.toISOString() : undefined;
-      const refused = await write(helloStep({ serial, cert, nonce, expiresAt, ...(purgeBefore ? { purgeBefore } : {}) }));
+      const step = (shown: ShownCertificate) => helloStep({ serial, shown, nonce, expiresAt, ...(purgeBefore ? { purgeBefore } : {}) });
+      // A certificate seen before is known; one not seen yet is most often the unit's recorded
+      // certificate, trusted as such inside the step (no ECDSA verification: the first hello's
+      // largest cost after the key import); anything else is checked in full, outside the
+      // transaction, and the step goes again.
+      const { fingerprint, cert } = d.trust.remembered(certificateDer, t);
+      let refused = await write(step(cert ?? { fingerprint, asRecorded: () => d.trust.recorded(certificateDer, fingerprint, t) }));
+      if (refused === FULL_CHECK) refused = await write(step(d.trust.verify(certificateDer, t)));
       if (refused) throw refused;
       return { nonce, expiresAt };
     },

@@ -34,13 +34,39 @@ export interface Concluded {
 
 const AUDIT_ACTOR = 'enroll';
 
+/**
+ * The certificate a hello showed: its checked facts, or for one not seen before, its fingerprint
+ * and how to take it as the unit's recorded certificate (DeviceTrust.recorded).
+ */
+export type ShownCertificate = TrustedDeviceCert | { fingerprint: string; asRecorded: () => TrustedDeviceCert | null };
+
+/** A hello step's answer when the certificate is not the unit's recorded one: check it in full, then go again. */
+export const FULL_CHECK = Symbol('full certificate check needed');
+
 /** Hello: the unit may enroll with the certificate shown; its nonce is stored (and old ones swept when asked). */
-export function helloStep(h: { serial: string; cert: TrustedDeviceCert; nonce: string; expiresAt: string; purgeBefore?: string }): WriteStep<KeylineError | undefined> {
+export function helloStep(h: { serial: string; shown: ShownCertificate; nonce: string; expiresAt: string; purgeBefore?: string }): WriteStep<KeylineError | typeof FULL_CHECK | undefined> {
   return {
     async run(tx) {
-      const unit = await unitStanding(tx, h.serial, h.cert);
+      let cert: TrustedDeviceCert;
+      let read: UnitRecord | null | undefined;
+      if ('asRecorded' in h.shown) {
+        // The certificate this PKI recorded for the unit at issuance needs no chain check here.
+        read = await tx.units.getBySerial(h.serial);
+        let recorded: TrustedDeviceCert | null = null;
+        try {
+          recorded = read?.fingerprintSha256 === h.shown.fingerprint ? h.shown.asRecorded() : null;
+        } catch (err) {
+          if (err instanceof KeylineError && err.code === 'CERTIFICATE_UNTRUSTED') return err;
+          throw err;
+        }
+        if (!recorded) return FULL_CHECK;
+        cert = recorded;
+      } else {
+        cert = h.shown;
+      }
+      const unit = await unitStanding(tx, h.serial, cert, read);
       if (unit instanceof KeylineError) return unit;
-      await tx.enrollment.addNonce({ nonce: h.nonce, serial: h.serial, certFingerprint: h.cert.fingerprint, expiresAt: h.expiresAt });
+      await tx.enrollment.addNonce({ nonce: h.nonce, serial: h.serial, certFingerprint: cert.fingerprint, expiresAt: h.expiresAt });
       if (h.purgeBefore) await tx.enrollment.purgeNonces(h.purgeBefore);
       return undefined;
     },

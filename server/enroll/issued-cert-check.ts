@@ -48,6 +48,29 @@ export function issuingCaFacts(der: Uint8Array, key: KeyObject): IssuingCaFacts 
 
 /** The certificate's facts when it is recognised as issued by `ca`, else null (the full check decides). */
 export function checkIssuedFast(der: Uint8Array, ca: IssuingCaFacts): IssuedCertFacts | null {
+  const r = readIssued(der, ca);
+  if (!r) return null;
+  try {
+    return verify('sha256', r.tbs, { key: ca.key, dsaEncoding: 'der' }, r.signature) ? r.facts : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The facts of a certificate this PKI recorded when it issued it (the unit's certificate, matched
+ * by fingerprint), when its issuer Name and AKI are `ca`'s: the issuance path signs with the CA
+ * its AKI names and records exactly those bytes, so the signature needs no second check (the
+ * store is trusted for the unit's key in the same way). Without an AKI, or naming another CA (one
+ * rotated out keeps its Name), null: the full check decides.
+ */
+export function recordedIssuedFacts(der: Uint8Array, ca: IssuingCaFacts): IssuedCertFacts | null {
+  const r = readIssued(der, ca);
+  return r?.namesCa ? r.facts : null;
+}
+
+/** The structure the fast checks recognise, without the signature check; null for anything else. */
+function readIssued(der: Uint8Array, ca: IssuingCaFacts): { facts: IssuedCertFacts; tbs: Uint8Array; signature: Uint8Array; namesCa: boolean } | null {
   try {
     const f = readCertFields(der);
     if (f.publicKeyOffset < 0) return null;
@@ -57,32 +80,35 @@ export function checkIssuedFast(der: Uint8Array, ca: IssuingCaFacts): IssuedCert
     const innerAlg = tbsFields[tbsFields[0]?.tag === 0xa0 ? 2 : 1];
     if (!outerAlg || !innerAlg || !bytes(outerAlg).equals(ECDSA_SHA256) || !bytes(innerAlg).equals(ECDSA_SHA256)) return null;
     if (!bytes(f.issuer).equals(ca.subjectDer)) return null;
+    // RFC 5280 §4.2.1.1: a keyIdentifier in the AKI must be the CA's SKI (none: nothing to compare, as OpenSSL does).
     const aki = f.extensions.get(AKI);
-    if (aki && !akiMatches(der, aki.value, ca.ski)) return null;
+    const akiId = aki ? akiKeyId(der, aki.value) : undefined;
+    if (akiId && !(ca.ski && akiId.equals(ca.ski))) return null;
     const notBefore = derTime(der, f.notBefore);
     const notAfter = derTime(der, f.notAfter);
     // BIT STRING: a leading 0 (no unused bits), then the DER ECDSA-Sig-Value.
     const sig = f.signatureValue;
     if (sig.end === sig.value || der[sig.value] !== 0 || Number.isNaN(notBefore) || Number.isNaN(notAfter)) return null;
-    if (!verify('sha256', der.subarray(f.tbs.start, f.tbs.end), { key: ca.key, dsaEncoding: 'der' }, der.subarray(sig.value + 1, sig.end))) return null;
     const serial = der.subarray(f.serial.value, f.serial.end);
     if (f.serial.tag !== 0x02 || serial.length === 0 || serial[0]! & 0x80) return null;
     return {
-      publicKey: der.slice(f.publicKeyOffset, f.publicKeyOffset + 64),
-      serialHex: Buffer.from(serial).toString('hex').replace(/^0+(?=.)/, ''),
-      notBefore, notAfter,
+      facts: {
+        publicKey: der.slice(f.publicKeyOffset, f.publicKeyOffset + 64),
+        serialHex: Buffer.from(serial).toString('hex').replace(/^0+(?=.)/, ''),
+        notBefore, notAfter,
+      },
+      tbs: der.subarray(f.tbs.start, f.tbs.end), signature: der.subarray(sig.value + 1, sig.end), namesCa: akiId !== undefined,
     };
   } catch {
     return null;
   }
 }
 
-/** AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING OPTIONAL, … }: its keyIdentifier is the CA's SKI. */
-function akiMatches(der: Uint8Array, extnValue: Tlv, ski: Buffer | undefined): boolean {
+/** AuthorityKeyIdentifier ::= SEQUENCE { keyIdentifier [0] IMPLICIT OCTET STRING OPTIONAL, … }: the keyIdentifier, if any. */
+function akiKeyId(der: Uint8Array, extnValue: Tlv): Buffer | undefined {
   const seq = readTlv(der, extnValue.value, extnValue.end);
   const first = seq.tag === 0x30 && seq.end > seq.value ? readTlv(der, seq.value, seq.end) : undefined;
-  if (first?.tag !== 0x80) return true; // no keyIdentifier: nothing to compare (OpenSSL does the same)
-  return ski !== undefined && Buffer.from(der.subarray(first.value, first.end)).equals(ski);
+  return first?.tag === 0x80 ? Buffer.from(der.subarray(first.value, first.end)) : undefined;
 }
 
 /** UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ (RFC 5280 §4.1.2.5.1-2) as epoch ms; NaN otherwise. */

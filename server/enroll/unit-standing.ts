@@ -13,18 +13,18 @@ const STANDING_CODES = new Set(['UNKNOWN_DEVICE', 'KEY_MISMATCH', 'DEVICE_REVOKE
  * checkUnitStanding with the refusal returned rather than thrown, for a step in a grouped write
  * transaction (enrollment-writes.ts), where a throw would fail the step; store failures still throw.
  */
-export async function unitStanding(tx: Tx, serial: string, shown?: { publicKey: Uint8Array; serialHex: string }): Promise<UnitRecord | KeylineError> {
+export async function unitStanding(tx: Tx, serial: string, shown?: { publicKey: Uint8Array; serialHex: string }, read?: UnitRecord | null): Promise<UnitRecord | KeylineError> {
   try {
-    return await checkUnitStanding(tx, serial, shown);
+    return await checkUnitStanding(tx, serial, shown, read);
   } catch (err) {
     if (err instanceof KeylineError && STANDING_CODES.has(err.code)) return err;
     throw err;
   }
 }
 
-/** The unit behind `serial` if it may enroll; throws the refusal code otherwise. */
-export async function checkUnitStanding(tx: Tx, serial: string, shown?: { publicKey: Uint8Array; serialHex: string }): Promise<UnitRecord> {
-  const unit = await tx.units.getBySerial(serial);
+/** The unit behind `serial` if it may enroll; throws the refusal code otherwise. `read`: the unit as already read in this transaction. */
+export async function checkUnitStanding(tx: Tx, serial: string, shown?: { publicKey: Uint8Array; serialHex: string }, read?: UnitRecord | null): Promise<UnitRecord> {
+  const unit = read === undefined ? await tx.units.getBySerial(serial) : read;
   if (!unit) throw new KeylineError('UNKNOWN_DEVICE', `serial: no unit ${serial} was provisioned by this PKI`);
   if (shown && !Buffer.from(shown.publicKey).equals(Buffer.from(unit.publicKey))) {
     throw new KeylineError('KEY_MISMATCH', `deviceCertificate: its key is not the key recorded for unit ${serial}`);

@@ -3,7 +3,7 @@ import { X509Certificate } from 'node:crypto';
 import { createIssuingCa, createRootCa } from '../../../server/ca/profiles.js';
 import { createTemplateDeviceIssuer } from '../../../server/ca/template-device-issuer.js';
 import { DeviceTrust } from '../../../server/enroll/device-trust.js';
-import { checkIssuedFast, issuingCaFacts } from '../../../server/enroll/issued-cert-check.js';
+import { checkIssuedFast, issuingCaFacts, recordedIssuedFacts } from '../../../server/enroll/issued-cert-check.js';
 import { p256FromSeed } from '../../../fuzz/bed.js';
 import { createSoftSigner } from '../../helpers/soft-signer.js';
 
@@ -69,4 +69,24 @@ t.test('a remembered certificate is still checked for validity at every hello', 
   // Past the bound: the cache drops the least recently used, the answers stay the same.
   for (const seed of [4, 5, 6]) t.ok(trust.verify(await issue(seed), inside));
   t.same(trust.verify(der, inside), a);
+});
+
+t.test("issue 13: a unit's recorded certificate is taken without a signature check only when its AKI names this CA", async (t) => {
+  const mine = await pki('Keyline Trust', 2);
+  const twin = await pki('Keyline Trust', 2); // same Names, another key: a CA rotated out looks like this
+  const ca = new X509Certificate(Buffer.from(mine.issuingDer));
+  const facts = issuingCaFacts(mine.issuingDer, ca.publicKey);
+  const good = await mine.issue(8);
+  const other = await twin.issue(8);
+  t.ok(recordedIssuedFacts(good, facts), 'this CA\'s certificate');
+  t.equal(recordedIssuedFacts(other, facts), null, 'the twin CA\'s: the full check decides');
+  const trust = new DeviceTrust(mine.issuingDer);
+  const inside = new Date('2026-06-01T00:00:00Z');
+  const fp = trust.remembered(good, inside).fingerprint;
+  t.notOk(trust.remembered(good, inside).cert, 'not seen yet');
+  t.same(trust.recorded(good, fp, inside), trust.verify(good, inside), 'the same facts as the full check');
+  t.ok(trust.remembered(good, inside).cert, 'remembered from then on');
+  t.equal(trust.recorded(other, trust.remembered(other).fingerprint, inside), null);
+  t.throws(() => trust.verify(other, inside), { code: 'CERTIFICATE_UNTRUSTED' });
+  t.throws(() => trust.recorded(good, fp, new Date('2030-01-01T00:00:00Z')), { code: 'CERTIFICATE_UNTRUSTED' }, 'validity still checked');
 });
