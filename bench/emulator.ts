@@ -33,6 +33,12 @@ const CONFIG = Buffer.from(
 async function provision(dev: AteccDevice): Promise<void> {
   await dev.writeConfigZone(CONFIG);
   await dev.lockConfigZone(lockSummaryCrc(await dev.readConfigZone()));
+  // The config makes slot 0 limited-use against the count match in slot 10: set it high, as
+  // cryptoauthlib's counter_match test leaves it (COUNTER_MAX_VALUE - 31, twice, LE).
+  const match = Buffer.alloc(32);
+  match.writeUInt32LE(2_097_151 - 31, 0);
+  match.writeUInt32LE(2_097_151 - 31, 4);
+  await dev.writeSlot(10, match);
   await dev.lockDataZone();
   await dev.genKey(0);
 }

@@ -39,9 +39,9 @@ export async function openChipDir(dir: string, count: number, opts: ChipOptions 
  * True when a command frame may have changed a chip's persistent state: Write, Lock, GenKey
  * create, Counter increment, PrivWrite, UpdateExtra, DeriveKey, KDF and SecureBoot (which may store
  * a key, digest or signature in a slot), and ECDH (which may store its result in a slot). The
- * commands that use a slot key (MAC, CheckMac, GenDig, AES, SHA's HMAC) advance counter 0 when
- * the key is a limited-use one, so they count too on a chip that has any (SlotConfig.LimitedUse).
- * Sign, Read, Nonce and the rest touch only volatile state, so they never cost a file write.
+ * commands that use a slot key (Sign, MAC, CheckMac, GenDig, AES, SHA's HMAC) advance counter 0
+ * when the key is a limited-use one, so they count too on a chip that has any (SlotConfig.LimitedUse).
+ * Read, Nonce and the rest touch only volatile state, so they never cost a file write.
  */
 export function changesPersistentState(frame: Uint8Array, chip?: Atecc608Chip): boolean {
   const opcode = frame[1];
@@ -60,6 +60,7 @@ export function changesPersistentState(frame: Uint8Array, chip?: Atecc608Chip): 
       return (mode & 0x04) !== 0;
     case Opcode.COUNTER:
       return (mode & 0x01) !== 0;
+    case Opcode.SIGN:
     case Opcode.MAC:
     case Opcode.CHECKMAC:
     case Opcode.GENDIG:

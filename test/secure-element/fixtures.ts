@@ -36,11 +36,25 @@ export function blankDevice(opts: BlankChipOptions = {}): { chip: Atecc608Chip; 
   return { chip, device: new AteccDevice(new InProcessTransport(chip)) };
 }
 
-/** Writes TEST_CONFIG, locks config (CRC-checked) and data (unchecked) through `device`. */
+/**
+ * Slot 10's first block with the count-match value cryptoauthlib's counter_match test leaves for
+ * the tests after it (COUNTER_MAX_VALUE - 31, twice, little-endian: atcah_encode_counter_match).
+ * TEST_CONFIG turns CountMatch on with slot 10 and makes the slot-0 key limited-use, so without it
+ * the slot-0 key is spent from the start (counter 0 is already at the match value 0).
+ */
+export const HIGH_COUNT_MATCH = (() => {
+  const b = Buffer.alloc(32);
+  b.writeUInt32LE(2_097_151 - 31, 0);
+  b.writeUInt32LE(2_097_151 - 31, 4);
+  return new Uint8Array(b);
+})();
+
+/** Writes TEST_CONFIG, locks config (CRC-checked), sets slot 10's count match high, locks data (unchecked). */
 export async function provision(device: AteccDevice): Promise<void> {
   await device.writeConfigZone(TEST_CONFIG);
   const config = await device.readConfigZone();
   await device.lockConfigZone(lockSummaryCrc(config));
+  await device.writeSlot(10, HIGH_COUNT_MATCH);
   await device.lockDataZone();
 }
 

@@ -6,7 +6,7 @@ import type { Test } from 'tap';
 import { encodeCommand, decodeResponse } from '../../secure-element/packet.js';
 import type { Transport } from '../../secure-element/transport.js';
 import { AteccDevice } from '../../secure-element/device.js';
-import { TEST_CONFIG } from './fixtures.js';
+import { HIGH_COUNT_MATCH, TEST_CONFIG } from './fixtures.js';
 import { lockSummaryCrc } from '../../secure-element/device.js';
 import { createHash, createPublicKey, verify } from 'node:crypto';
 
@@ -59,6 +59,7 @@ export function transportSuite(t: Test, make: MakeTransport): void {
     const dev = new AteccDevice(tr);
     await dev.writeConfigZone(TEST_CONFIG);
     await dev.lockConfigZone(lockSummaryCrc(await dev.readConfigZone()));
+    await dev.writeSlot(10, HIGH_COUNT_MATCH);
     await dev.lockDataZone();
     const pub = await dev.genKey(0);
     const digest = createHash('sha256').update('suite').digest();

@@ -15,7 +15,7 @@ import { chipOptions, ioEncrypt, ioProtectionKey } from '../crypto/io-protection
 import { inputTempKey, type ChipState } from '../state.js';
 import { Status, type CommandResult } from '../status.js';
 import type { CommandHandler } from './context.js';
-import { keyEnabled } from './key-use.js';
+import { keyEnabled, useSlotKey } from './key-use.js';
 import { loadKey } from './keys.js';
 
 /** Handles ECDH. */
@@ -49,6 +49,7 @@ export const ecdh: CommandHandler = ({ state }, cmd) => {
   const io = encrypt ? ioProtectionKey(state) : undefined;
   if (out && encrypt && !io) return Status.EXECUTION_ERROR;
   if (!isOnCurve(cmd.data)) return Status.EXECUTION_ERROR;
+  if (!fromTempKey && !useSlotKey(state, id)) return Status.EXECUTION_ERROR;
   const secret = ecdhSecret(key, cmd.data);
   return deliver(state, secret, toSlot, copy === 0x08, io);
 };

@@ -9,7 +9,7 @@ import { signDigest } from '../ecc.js';
 import { Cfg, type ChipState } from '../state.js';
 import { Opcode, Status } from '../status.js';
 import type { CommandHandler } from './context.js';
-import { keyEnabled } from './key-use.js';
+import { keyEnabled, useSlotKey } from './key-use.js';
 import { loadKey } from './keys.js';
 
 /** Handles Sign. */
@@ -43,6 +43,7 @@ export const sign: CommandHandler = ({ state }, cmd) => {
   }
   const key = loadKey(state, slot);
   if (!key) return Status.ECC_FAULT;
+  if (!useSlotKey(state, slot)) return Status.EXECUTION_ERROR;
   const sig = signDigest(key, digest);
   // TempKey is consumed: every Sign needs a fresh Nonce (or GenKey digest).
   if (!(mode & 0x20)) state.tempKey.valid = false;

@@ -23,12 +23,12 @@ export function basicSuite(t: Test, make: MakeTransport): void {
     const signer = hostKey();
     await h.writePubkey(11, signer.xy);
     t.same([...(await h.readPubkey(11))], [...signer.xy], 'signer public key (calib_write_pubkey / calib_read_pubkey)');
-    const pub = (await h.genKey(0x04, 0)).data;
-    t.same([...(await h.genKey(0x00, 0)).data], [...pub], 'atcacert_get_device_public_key (GenKey public)');
+    const pub = (await h.genKey(0x04, 2)).data;
+    t.same([...(await h.genKey(0x00, 2)).data], [...pub], 'atcacert_get_device_public_key (GenKey public)');
     // atcacert_get_response: challenge into TempKey, Sign external; atcacert_verify_response_hw: Verify external.
     const challenge = createHash('sha256').update('challenge').digest();
     await h.nonceLoad(0x00, challenge);
-    const response = (await h.sign(0x80, 0)).data;
+    const response = (await h.sign(0x80, 2)).data;
     await h.nonceLoad(0x40, challenge);
     t.equal((await h.verify(0x22, 0x0004, response, pub)).status, 0x00, 'the device response verifies on the chip');
     await h.nonceLoad(0x40, challenge);
@@ -64,20 +64,21 @@ export function basicSuite(t: Test, make: MakeTransport): void {
       t.same([...(await h.sha(0xc2, 3, Buffer.from('abc'))).data], [...sha(Buffer.from('abc'))], 'SHA end');
       t.equal((await h.counter(0x01, 1)).data.length, 4, 'Counter increment');
       t.same([...(await h.selfTest(0x3b)).data], [0], 'SelfTest all');
-      const pub = await h.genKey(0x04, 0);
-      t.equal(pub.status, cfgLocked ? undefined : 0x0f, 'GenKey create slot 0');
+      // Slot 2 (TEST_TYPE_ECC_SIGN): slot 0 is limited-use against counter 0 in this configuration.
+      const pub = await h.genKey(0x04, 2);
+      t.equal(pub.status, cfgLocked ? undefined : 0x0f, 'GenKey create slot 2');
       const k = hostKey();
       const digest = createHash('sha256').update('conformance').digest();
       await h.nonceLoad(0x40, digest);
       t.equal((await h.verify(0x22, 0x0004, k.signDigest(digest), k.xy)).status, 0x00, 'Verify external from the digest buffer');
       if (cfgLocked) {
         await h.nonceLoad(0x00, digest);
-        const sig = (await h.sign(0x80, 0)).data;
+        const sig = (await h.sign(0x80, 2)).data;
         t.ok(verify('sha256', Buffer.from('conformance'), { key: xyKey(pub.data), dsaEncoding: 'ieee-p1363' }, sig), 'Sign external: node verifies');
-        t.same([...(await h.ecdh(0x0c, 0, k.xy)).data], [...k.ecdh(pub.data)], 'ECDH to the output buffer');
+        t.same([...(await h.ecdh(0x0c, 2, k.xy)).data], [...k.ecdh(pub.data)], 'ECDH to the output buffer');
         t.equal((await h.updateExtra(0x00, 0x00)).status, 0x00, 'UpdateExtra 0 with 0 (byte still 0)');
       } else {
-        t.equal((await h.sign(0x80, 0)).status, 0x0f, 'Sign refused');
+        t.equal((await h.sign(0x80, 2)).status, 0x0f, 'Sign refused');
         t.equal((await h.lock(0x01)).status, 0x0f, 'data lock before config lock refused');
       }
       if (locked) t.equal((await h.lock(0x02 | (10 << 2))).status, 0x00, 'slot lock (calib_lock_data_slot)');

@@ -31,10 +31,10 @@ export function eccSuite(t: Test, make: MakeTransport): void {
     const p2 = (await locked.genKey(0x04, 0xffff)).data;
     const e2 = (await locked.ecdh(0x0f, 0, peer.xy)).data;
     t.same([...ioDecrypt(SLOT4_KEY, e2.subarray(32, 64), e2.subarray(0, 32))], [...peer.ecdh(p2)], 'calib_ecdh_tempkey_ioenc decrypts with the IO key');
-    const p0 = (await locked.genKey(0x04, 0)).data;
-    const e3 = (await locked.ecdh(0x0e, 0, peer.xy)).data;
-    t.same([...ioDecrypt(SLOT4_KEY, e3.subarray(32, 64), e3.subarray(0, 32))], [...peer.ecdh(p0)], 'calib_ecdh_ioenc from slot 0');
-    t.same([...(await locked.ecdh(0x08, 0, peer.xy)).data], [0x00], 'copy to TempKey answers a status');
+    const p2s = (await locked.genKey(0x04, 2)).data;
+    const e3 = (await locked.ecdh(0x0e, 2, peer.xy)).data;
+    t.same([...ioDecrypt(SLOT4_KEY, e3.subarray(32, 64), e3.subarray(0, 32))], [...peer.ecdh(p2s)], 'calib_ecdh_ioenc from slot 2 (ecdh_protection_key)');
+    t.same([...(await locked.ecdh(0x08, 2, peer.xy)).data], [0x00], 'copy to TempKey answers a status');
     await locked.genKey(0x04, 0xffff);
     t.equal((await locked.ecdh(0x05, 9, peer.xy)).status, 0x0f, 'a TempKey key copying to a slot: not modelled, refused');
   });

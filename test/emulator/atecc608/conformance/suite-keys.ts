@@ -5,11 +5,8 @@
  * CheckMac), limited-use keys against counter 0 and CountMatch with UpdateExtra 0x02.
  */
 import type { Test } from 'tap';
-import { crc16 } from '../../../../secure-element/crc.js';
-import { TEST_CONFIG } from '../../../secure-element/fixtures.js';
 import { checkMacResponse, deriveKey, deriveKeyMac, nonceTempKey } from './atcah.js';
 import { hostAt, hostKey, type MakeTransport } from './fixtures.js';
-import { CalibHost, transportExec } from './calib-host.js';
 import { SLOT4_KEY } from './stages.js';
 
 const counter = (b: Uint8Array) => b[0]! | (b[1]! << 8) | (b[2]! << 16);
@@ -92,36 +89,38 @@ export function keysSuite(t: Test, make: MakeTransport): void {
     t.equal((await h.deriveKey(0x01, 9)).status, 0x03, 'mode bits other than 2 reserved');
   });
 
-  t.test('Limited use: counter 0 against CountMatch (slot 10), UpdateExtra 0x02', async (t) => {
-    // The test configuration with slot 8 a LimitedUse MAC key (SlotConfig 0x0020).
-    const cfg = TEST_CONFIG.slice();
-    cfg[20 + 16] = 0x20;
-    cfg[20 + 17] = 0x00;
-    const tr = await make();
-    t.teardown(() => tr.close());
-    const h = new CalibHost(transportExec(tr));
-    await h.writeConfigZone(cfg);
-    const config = new Uint8Array(128);
-    for (let b = 0; b < 4; b++) config.set((await h.readZone(0, 0, b, 0, 32)).data, b * 32);
-    t.equal((await h.lock(0x00, crc16(config))).status, 0x00);
-    t.equal((await h.updateExtra(0x02, 8)).status, 0x0f, 'count-match value 0 (slot 10 empty): no use left');
-    const match = new Uint8Array(32);
-    match.set([32, 0, 0, 0, 32, 0, 0, 0]);
-    t.equal((await h.writeZone(2, 10, 0, 0, match)).status, 0x00, 'count-match value 32, twice (atcah_encode_counter_match)');
-    t.equal((await h.updateExtra(0x02, 8)).status, 0x00, 'a use spent by UpdateExtra');
-    t.equal((await h.writeZone(2, 8, 0, 0, new Uint8Array(32).fill(8))).status, 0x00);
-    t.equal((await h.lock(0x81)).status, 0x00);
-    let used = 0;
-    for (;;) {
-      const r = await h.exec(0x08, 0x00, 8, new Uint8Array(32));
-      if (r.status !== undefined) break;
-      used++;
-    }
-    t.equal(used, 31, 'MAC with slot 8 until counter 0 reaches 32 (one use went to UpdateExtra)');
-    t.equal(counter((await h.counter(0x00, 0)).data), 32);
-    t.equal((await h.updateExtra(0x02, 8)).status, 0x0f, 'UpdateExtra refused at the limit too');
+  t.test('Limited use: cryptoauthlib counter_match (slot-0 key against the count match in slot 10), UpdateExtra 0x02', async (t) => {
+    const h = await hostAt(t, make, 'locked');
+    const pub = (await h.genKey(0x04, 0)).data;
+    t.equal(pub.length, 64, 'GenKey is not a use');
+    const digest = new Uint8Array(32).fill(3);
+    await h.nonceLoad(0x00, digest);
+    t.equal((await h.sign(0x80, 0)).status, 0x0f, 'slot 10 empty: count match 0, the key is spent');
+    let c0 = counter((await h.counter(0x00, 0)).data);
+    while (c0 % 32 < 31) c0 = counter((await h.counter(0x01, 0)).data);
+    const match = c0 + 1;
+    const slot = new Uint8Array(32);
+    new DataView(slot.buffer).setUint32(0, match, true);
+    new DataView(slot.buffer).setUint32(4, match, true);
+    t.same(await h.writeBytesZone(2, 10, 0, slot), [0], 'atcah_encode_counter_match into slot 10');
+    await h.nonceLoad(0x00, digest);
+    const sig = (await h.sign(0x80, 0)).data;
+    t.equal(sig.length, 64, 'one Sign left');
+    t.equal(counter((await h.counter(0x00, 0)).data), match, 'counter 0 now at the match value');
+    await h.nonceLoad(0x40, digest);
+    t.equal((await h.verify(0x22, 0x0004, sig, pub)).status, 0x00, 'and the signature verifies');
+    await h.nonceLoad(0x00, digest);
+    t.equal((await h.sign(0x80, 0)).status, 0x0f, 'the next Sign is refused');
+    t.equal(counter((await h.counter(0x00, 0)).data), match, 'counter 0 unchanged');
+    t.equal((await h.updateExtra(0x02, 0)).status, 0x0f, 'UpdateExtra 0x02 refused at the limit too');
+    new DataView(slot.buffer).setUint32(0, match + 32, true);
+    new DataView(slot.buffer).setUint32(4, match + 32, true);
+    await h.writeBytesZone(2, 10, 0, slot);
+    t.equal((await h.updateExtra(0x02, 0)).status, 0x00, 'UpdateExtra 0x02 spends one use');
+    t.equal(counter((await h.counter(0x00, 0)).data), match + 1);
     t.equal((await h.updateExtra(0x02, 9)).status, 0x0f, 'slot 9 is not limited');
-    t.equal((await h.exec(0x08, 0x00, 9, new Uint8Array(32))).status, undefined, 'unlimited keys still work');
+    t.equal((await h.exec(0x08, 0x00, 9, new Uint8Array(32))).status, undefined, 'unlimited keys do not count');
+    t.equal(counter((await h.counter(0x00, 0)).data), match + 1);
     t.equal((await h.updateExtra(0x03, 0)).status, 0x03, 'mode 3 does not exist');
   });
 }
