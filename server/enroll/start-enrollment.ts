@@ -19,7 +19,10 @@ import { ensureConfigSigner } from './config-signer.js';
 import { storeAdmission } from './device-admission.js';
 import { DeviceTrust } from './device-trust.js';
 import { createEnrollment } from './enrollment.js';
-import { createEnrollmentService } from './enrollment-service.js';
+import { createEnrollmentService, type EnrollmentService } from './enrollment-service.js';
+import { createMultiCaEnrollment } from './multi-ca-enrollment.js';
+import { authorityKeyIdOf } from '../ca/key-id.js';
+import type { IssuingCas } from '../services/issuing-cas.js';
 import { MqttBroker } from './mqtt-broker.js';
 
 /** Inputs from the composition root. */
@@ -31,6 +34,11 @@ export interface StartEnrollmentInput {
   issuingDer: Uint8Array;
   store: Store;
   log: Logger;
+  /**
+   * Every issuing CA (several after a rotation, issue 19): devices of each enroll, answered with
+   * a config signer their own CA certified. Absent: `issuer` alone.
+   */
+  issuingCas?: IssuingCas;
 }
 
 /** A running enrollment part. */
@@ -48,11 +56,13 @@ export async function startEnrollment(i: StartEnrollmentInput): Promise<RunningE
   const mayGenerate = !cluster.isWorker || cluster.worker?.id === 1;
   // Replicas (separate servers on one database and token) take a database lease for it instead.
   const exclusive = <T>(fn: () => Promise<T>) => underLease(i.store, 'config-signer-keygen', fn);
-  const configSigner = await ensureConfigSigner({ keyStore: i.keyStore, tokenLabel: i.config.hsm.tokenLabel, label: e.configSignerLabel, issuer: i.issuer, org, mayGenerate, exclusive });
-  const service = createEnrollmentService({
-    store: i.store, trust: new DeviceTrust(i.issuingDer), configSigner, groups: e.groups, defaultGroup: e.defaultGroup, nonceTtlSeconds: e.nonceTtlSeconds,
+  const serviceOf = async (issuer: Issuer, issuingDer: Uint8Array) => createEnrollmentService({
+    store: i.store, trust: new DeviceTrust(issuingDer), groups: e.groups, defaultGroup: e.defaultGroup, nonceTtlSeconds: e.nonceTtlSeconds,
+    configSigner: await ensureConfigSigner({ keyStore: i.keyStore, tokenLabel: i.config.hsm.tokenLabel, label: e.configSignerLabel, issuer, org, mayGenerate, exclusive }),
   });
-  const ca = [toPem(i.rootDer), toPem(i.issuingDer)];
+  const service = i.issuingCas ? await multiCa(i.issuingCas, i.store, serviceOf) : await serviceOf(i.issuer, i.issuingDer);
+  // The broker trusts device certificates of every CA loaded at start (a CA added later: after a restart).
+  const ca = [toPem(i.rootDer), toPem(i.issuingDer), ...(i.issuingCas?.all().map((c) => toPem(c.der)).filter((p) => p !== toPem(i.issuingDer)) ?? [])];
   let embedded: AedesBroker | undefined;
   let broker: MqttBroker;
   if (e.broker === 'embedded') {
@@ -84,6 +94,33 @@ export async function startEnrollment(i: StartEnrollmentInput): Promise<RunningE
       await embedded?.close();
     },
   };
+}
+
+/** Routes devices to one enrollment service per issuing CA, made on first use (multi-ca-enrollment.ts). */
+async function multiCa(cas: IssuingCas, store: Store, serviceOf: (issuer: Issuer, der: Uint8Array) => Promise<EnrollmentService>): Promise<EnrollmentService> {
+  const services = new Map<string, Promise<EnrollmentService>>();
+  const routed = createMultiCaEnrollment({
+    keyIds: () => cas.all().map((c) => c.keyId),
+    serviceFor(keyId) {
+      let s = services.get(keyId);
+      if (!s) {
+        const ca = cas.all().find((c) => c.keyId === keyId)!;
+        s = serviceOf({ signer: ca.signer, cert: ca.cert }, ca.der);
+        s.catch(() => services.delete(keyId));
+        services.set(keyId, s);
+      }
+      return s;
+    },
+    keyIdOf: authorityKeyIdOf,
+    revoked: (keyId) => {
+      const ca = cas.all().find((c) => c.keyId === keyId);
+      return !!ca && cas.revocationOf(ca) !== null;
+    },
+    unitCertificate: async (serial) => (await store.transaction((tx) => tx.units.getBySerial(serial), { readOnly: true }))?.certificateDer ?? null,
+  });
+  // The first CA's config signer is made at start, as with one CA (the key is generated once, here).
+  await routed.ready(cas.all()[0]!.keyId);
+  return routed;
 }
 
 /** Runs fn while holding database lease `name` (waiting up to 60 s for it; it lapses after 30 s if this process dies). */
