@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ main(arg
   ca: { summary: 'issuing CAs: status, activate (rotation without restart), import-crl (the root CRL)', load: () => import('../server/ca-cli.js') },
   units: { summary: 'list and show provisioned units', load: () => import('../server/units-cli.js') },
   audit: { summary: 'verify the hash-chained audit log; import a ceremony transcript', load: () => import('../server/audit/cli.js') },
+  est: { summary: 'EST enrollment: pending, approve, reject (manual approval), hash-password (Basic credentials)', load: () => import('../server/est/cli.js') },
   revoke: { summary: 'revoke units or certificates (CRL and OCSP follow)', load: () => import('../server/revoke-cli.js') },
   reconcile: { summary: 'units not preregistered, orphan registrations, parked jobs (exit 1 if any)', load: () => import('../server/registry/reconcile-cli.js') },
   registry: { summary: 'registries units are preregistered with (registry list | setup)', load: () => import('../server/registry/cli.js') },

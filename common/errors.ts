@@ -123,6 +123,14 @@ export const ERROR_TABLE = {
   REGISTRY_REJECTED: { http: 502, mqtt: 'INTERNAL', expose: true },
   // scale-out
   LEASE_HELD: { http: 409, mqtt: 'INTERNAL', expose: true },
+  // EST (issue 17): re-enrollment rules, proof-of-possession linking, manual approval
+  UNIT_QUARANTINED: { http: 409, mqtt: 'INTERNAL', expose: true },
+  CERTIFICATE_SUPERSEDED: { http: 403, mqtt: 'INTERNAL', expose: true },
+  KEY_REUSE_NOT_ALLOWED: { http: 400, mqtt: 'MALFORMED_MESSAGE', expose: true },
+  SUBJECT_MISMATCH: { http: 400, mqtt: 'MALFORMED_MESSAGE', expose: true },
+  POP_LINK_INVALID: { http: 400, mqtt: 'MALFORMED_MESSAGE', expose: true },
+  ENROLLMENT_REJECTED: { http: 403, mqtt: 'INTERNAL', expose: true },
+  UNKNOWN_ENROLLMENT_REQUEST: { http: 404, mqtt: 'INTERNAL', expose: true },
 } as const satisfies Record<string, { http: number; mqtt: EnrollErrorCode; expose: boolean }>;
 
 /** A stable, UPPER_SNAKE error code. */

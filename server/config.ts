@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { KeylineError } from '../common/errors.js';
 import { DEFAULT_BROKER_LIMITS } from './enroll/broker-limits.js';
+import { estConfigSchema } from './est/est-config.js';
 
 const secretRef = z.union([z.object({ env: z.string().min(1) }).strict(), z.object({ file: z.string().min(1) }).strict()]);
 
@@ -176,6 +177,8 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** EST enrollment (RFC 7030) on the API listener: labels → work orders and profiles (server/est/est-config.ts). */
+    est: estConfigSchema.optional(),
     /** The station's own settings, so `keyline station run --config keyline.json` needs no other flag. */
     station: z
       .object({

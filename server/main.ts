@@ -18,6 +18,9 @@ import { verifyAuditChain } from './audit/audit-log.js';
 import { createReconcile } from './services/reconcile.js';
 import { caMetricLines } from './api/ca-metrics.js';
 import { startCaLifecycle } from './start-ca-lifecycle.js';
+import { startEst } from './start-est.js';
+import { ChangeBus, observeChanges } from './services/change-bus.js';
+import { startConsole } from './start-console.js';
 
 /** A running server. */
 export interface RunningServer {
@@ -50,7 +53,9 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
   const { keyStore, signer, issuing, rootDer, rootPem, issuingDer, issuingPem } = ca;
   const closers: Array<() => Promise<void> | void> = [() => ca.close()];
   try {
-    const store = await openStore(config.store.url);
+    // Every write of this process goes through the observed store: its committed audit records feed the console's live views.
+    const bus = new ChangeBus();
+    const store = observeChanges(await openStore(config.store.url), bus);
     closers.push(() => store.close());
     // Which CA issues is read from the store (keyline ca activate); a CA loaded later is served by the revocation stack too.
     // eslint-disable-next-line prefer-const -- assigned below: the CA lifecycle's onLoaded needs it, and the stack needs the CAs
@@ -77,27 +82,37 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
       closers.push(() => enrollment.close());
       mqttUrl = enrollment.mqttUrl;
     }
+    const auditPage = (afterSeq: number, limit: number) => store.transaction((tx) => tx.audit.list({ afterSeq, limit }), { readOnly: true });
+    const consoleStack = startConsole({
+      config, store, bus, revocation: revocationStack!.revocation, listWorkOrders: () => provisioning.listWorkOrders(),
+      auditPage, crl: () => revocationStack!.crl.current(), log,
+    });
+    closers.push(() => consoleStack.close());
     const metrics = new Metrics();
     metrics.collect(() => caMetricLines(cas.issuingCas.status()));
     const chainPem = toPem(issuingDer) + toPem(rootDer);
 
+    const isRevoked = async (serial: string) => (await store.transaction((tx) => tx.revocations.get(serial), { readOnly: true })) !== null;
+    const est = startEst({ config, env, store, provisioning, caChainPem: () => cas.issuingCas.chainFor(), isRevoked, metrics, log });
     const app = createApp({
       provisioning,
+      ...(est ? { est } : {}),
       revocation: revocationStack!.revocation,
       oversight: {
-        auditPage: (afterSeq, limit) => store.transaction((tx) => tx.audit.list({ afterSeq, limit }), { readOnly: true }),
+        auditPage,
         verifyAudit: () => verifyAuditChain(store),
         reconcile: createReconcile({ store }),
       },
       chainPem,
       chainFor: (der) => cas.issuingCas.chainFor(der),
       auth: {
-        isRevoked: async (serial) => (await store.transaction((tx) => tx.revocations.get(serial), { readOnly: true })) !== null,
+        isRevoked,
         onAuthenticated: (p) => provisioning.registerStation(p.id, p.fingerprintSha256, p.role),
       },
       metrics,
       log: log.child({ area: 'api' }),
       bodyLimitBytes: config.server.bodyLimitBytes,
+      console: consoleStack.services,
       health: async () => {
         const checks: Record<string, unknown> = {};
         try {

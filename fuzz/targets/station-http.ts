@@ -66,7 +66,8 @@ const RESPELL: Array<(p: string) => string> = [
 ];
 
 function arbitrary(bodies: ReturnType<typeof validBodies>): fc.Arbitrary<Input> {
-  const keys = Object.keys(ROUTES) as RouteKey[];
+  // EST routes speak base64 DER, not JSON, and have their own target (est.ts).
+  const keys = (Object.keys(ROUTES) as RouteKey[]).filter((k) => !k.includes(' /.well-known/est/'));
   const param = (name: string) => (name === 'id' ? fc.oneof({ weight: 4, arbitrary: MUTABLE_ORDER }, { weight: 1, arbitrary: woId }) : fc.oneof({ weight: 8, arbitrary: unitSerial }, { weight: 1, arbitrary: fc.constantFrom('x', '%00', '..', 'ZZZZZZZZZZZZZZZZZZ') }));
   const query = (key: RouteKey) => (key === 'GET /v1/units'
     ? fc.option(fc.record({ workOrder: woId, status: fc.constantFrom('issued', 'confirmed', 'bogus'), limit: fc.constantFrom('1', '1000', '1001', '-1', 'x'), cursor: fc.constantFrom('', 'abc', 'x'.repeat(300)) }, { requiredKeys: [] }).map((q) => `?${new URLSearchParams(q as Record<string, string>)}`), { nil: '' })

@@ -16,6 +16,8 @@ import { mountPublic } from './routes/public.js';
 import { mountRevocations } from './routes/revocations.js';
 import { mountUnits } from './routes/units.js';
 import { mountWorkOrders } from './routes/work-orders.js';
+import { estAuthenticate } from '../est/est-auth.js';
+import { mountEst } from '../est/mount-est.js';
 
 /** Builds the Koa application. */
 export function createApp(deps: ApiDeps): Koa {
@@ -27,12 +29,14 @@ export function createApp(deps: ApiDeps): Koa {
   // spelling per route, so nothing downstream has to normalise.
   const router = new Router({ sensitive: true, strict: true });
   const auth = authenticate(deps.auth);
-  const mount = routeMounter(router, auth);
+  const mount = routeMounter(router, auth, deps.est && estAuthenticate(deps.est));
   mountPublic(mount, deps);
   mountWorkOrders(mount, deps);
   mountUnits(mount, deps);
   mountRevocations(mount, deps);
   mountOversight(mount, deps);
+  // EST (RFC 7030) when keyline.json has an `est` section: devices' way in, beside the stations'.
+  if (deps.est) mountEst(mount, deps.est);
   app.use(router.routes());
   app.use(unmatched(router, auth));
 

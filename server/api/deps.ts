@@ -10,6 +10,7 @@ import type { Revocation } from '../services/revocation.js';
 import type { AuditRecord } from '../store/store.js';
 import type { ClientAuthDeps } from './middleware/mtls.js';
 import type { Metrics } from './metrics.js';
+import type { EstDeps } from '../est/est-deps.js';
 
 /** What the API needs. */
 export interface ApiDeps {
@@ -30,6 +31,8 @@ export interface ApiDeps {
    */
   chainFor?: (certificateDer?: Uint8Array) => string;
   auth: ClientAuthDeps;
+  /** EST (RFC 7030, server/est); its routes are mounted only with it. */
+  est?: EstDeps;
   health: () => Promise<{ ok: boolean; checks: Record<string, unknown> }>;
   metrics: Metrics;
   log: Logger;

@@ -26,11 +26,27 @@ const query = (...names: string[]) => names.map((name) => ({ name, in: 'query', 
 
 type Operation = { summary: string; parameters?: unknown[]; requestBody?: unknown; responses: Record<string, unknown> };
 
+// EST (RFC 7030, server/est): base64 DER bodies, text/plain refusals; 'est' access in the table.
+const label = [{ name: 'label', in: 'path', required: true, schema: { type: 'string' } }];
+const pkcs10 = { required: true, content: { 'application/pkcs10': { schema: { type: 'string', description: 'base64 DER PKCS#10' } } } };
+const estRefusals = { '400': { description: 'text/plain: bad base64, CSR, serial, subject' }, '401': { description: 'WWW-Authenticate: Basic' }, '403': { description: 'text/plain' }, '409': { description: 'text/plain: DUPLICATE_KEY, SERIAL_EXISTS' } };
+const certsOnly = { '200': { description: 'application/pkcs7-mime; smime-type=certs-only (base64)' }, '202': { description: 'Waiting for approval: Retry-After seconds' }, ...estRefusals };
+const estOps = (path: string, parameters?: unknown[]): Record<string, Operation> => ({
+  [`GET /.well-known/est${path}/cacerts`]: { summary: 'EST: the CA certificates, root included (certs-only PKCS#7, base64)', ...(parameters ? { parameters } : {}), responses: { '200': { description: 'application/pkcs7-mime' } } },
+  [`GET /.well-known/est${path}/csrattrs`]: { summary: 'EST: what the label\'s profile needs in a CSR', ...(parameters ? { parameters } : {}), responses: { '200': { description: 'application/csrattrs' }, '204': { description: 'nothing asked' } } },
+  [`POST /.well-known/est${path}/simpleenroll`]: { summary: 'EST: enroll a device (chip serial from the CSR subject, work order from the label)', ...(parameters ? { parameters } : {}), requestBody: pkcs10, responses: certsOnly },
+  [`POST /.well-known/est${path}/simplereenroll`]: { summary: 'EST: re-enroll with the current device certificate (same subject; new key unless the label allows re-use)', ...(parameters ? { parameters } : {}), requestBody: pkcs10, responses: certsOnly },
+  [`POST /.well-known/est${path}/serverkeygen`]: { summary: 'EST: not offered (keys are generated in the secure element)', ...(parameters ? { parameters } : {}), responses: { '501': { description: 'text/plain' } } },
+  [`POST /.well-known/est${path}/fullcmc`]: { summary: 'EST: not offered', ...(parameters ? { parameters } : {}), responses: { '501': { description: 'text/plain' } } },
+});
+const EST_OPERATIONS = { ...estOps(''), ...estOps('/:label', label) } as Record<Extract<RouteKey, `${string} /.well-known/est/${string}`>, Operation>;
+
 // Record<RouteKey, …>: the compiler refuses a table route without a description, and the reverse.
 const OPERATIONS: Record<RouteKey, Operation> = {
   'GET /health': { summary: 'Readiness: HSM, store', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } },
   'GET /v1/ca/chain': { summary: 'Issuing CA and root, PEM', responses: { '200': { description: 'application/pem-certificate-chain' } } },
   'GET /v1/openapi.json': { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } },
+  ...EST_OPERATIONS,
   'GET /metrics': { summary: 'Prometheus metrics', responses: { '200': { description: 'text exposition format' }, ...refusals } },
   'POST /v1/work-orders': { summary: 'Create a work order', requestBody: body(api.workOrderCreate), responses: { '201': ok('Created', api.workOrderView), ...refusals } },
   'GET /v1/work-orders': { summary: 'Every work order, newest first', responses: { '200': ok('The work orders', api.workOrderList), ...refusals } },
@@ -68,7 +84,7 @@ export function openApiDocument(): Record<string, unknown> {
     const oaPath = path.replace(/\/:([A-Za-z]+)/g, '/{$1}');
     (paths[oaPath] ??= {})[method.toLowerCase()] = {
       ...OPERATIONS[key],
-      ...(access === 'public' ? { security: [] } : { 'x-keyline-roles': access }),
+      ...(access === 'public' ? { security: [] } : access === 'est' ? { 'x-keyline-access': 'est' } : { 'x-keyline-roles': access }),
     };
   }
   return {

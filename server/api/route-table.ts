@@ -6,8 +6,12 @@
  */
 import type { Role } from '../../common/roles.js';
 
-/** Who may call a route: anyone (no certificate), or the listed roles. */
-export type Access = 'public' | readonly Role[];
+/**
+ * Who may call a route: anyone (no certificate), an EST client ('est': a client certificate of
+ * this PKI or of a birth CA the EST label names, or the label's HTTP Basic credentials; see
+ * server/est/est-auth.ts), or the listed roles.
+ */
+export type Access = 'public' | 'est' | readonly Role[];
 
 const READERS = ['operator', 'security-officer', 'auditor'] as const satisfies readonly Role[];
 
@@ -17,6 +21,21 @@ export const ROUTES = {
   'GET /health': 'public',
   'GET /v1/ca/chain': 'public',
   'GET /v1/openapi.json': 'public',
+
+  // EST (RFC 7030, server/est): the CA certificates and the CSR attributes are for anyone
+  // (§4.1.1, §4.5.1); enrolling needs an EST identity. Each also under a label (§3.2.2).
+  'GET /.well-known/est/cacerts': 'public',
+  'GET /.well-known/est/:label/cacerts': 'public',
+  'GET /.well-known/est/csrattrs': 'public',
+  'GET /.well-known/est/:label/csrattrs': 'public',
+  'POST /.well-known/est/simpleenroll': 'est',
+  'POST /.well-known/est/:label/simpleenroll': 'est',
+  'POST /.well-known/est/simplereenroll': 'est',
+  'POST /.well-known/est/:label/simplereenroll': 'est',
+  'POST /.well-known/est/serverkeygen': 'est',
+  'POST /.well-known/est/:label/serverkeygen': 'est',
+  'POST /.well-known/est/fullcmc': 'est',
+  'POST /.well-known/est/:label/fullcmc': 'est',
   // Counts by refusal code and route tell an outsider how the line is doing: readers only.
   'GET /metrics': READERS,
 

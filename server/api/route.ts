@@ -15,12 +15,16 @@ export type RouteHandler = (ctx: RouterContext) => Promise<void> | void;
 /** Registers handlers on a router under the table's access rules. */
 export type MountRoute = (key: RouteKey, handler: RouteHandler) => void;
 
-/** A mount function over `router` that authenticates with `auth` where the table asks for a role. */
-export function routeMounter(router: Router, auth: Middleware): MountRoute {
+/**
+ * A mount function over `router` that authenticates with `auth` where the table asks for a role,
+ * and with `est` (server/est/est-auth.ts) where it asks for an EST identity.
+ */
+export function routeMounter(router: Router, auth: Middleware, est?: Middleware): MountRoute {
   return (key, handler) => {
     const [method, path] = key.split(' ') as [string, string];
     const access: Access = ROUTES[key];
-    const chain: RouterMiddleware[] = access === 'public' ? [] : [auth, authorize(key, access)];
+    if (access === 'est' && !est) throw new KeylineError('CONFIG_INVALID', `${key}: an EST route needs the EST authentication`);
+    const chain: RouterMiddleware[] = access === 'public' ? [] : access === 'est' ? [est!] : [auth, authorize(key, access)];
     router.register(routerPath(path), [method], [...chain, handler], { name: key });
   };
 }

@@ -11,6 +11,7 @@ import type { DeviceIssuer } from '../ca/device-issuer.js';
 import type { StationRecord, StationRole, Store } from '../store/store.js';
 import type { IssueResult, UnitOutcome } from './issuance.js';
 import { createIssuePipeline } from './issue-units.js';
+import { createReissue, type ReissueRequest, type ReissueResult } from './reissue-unit.js';
 import type { IssueRequest } from './policies.js';
 import { parseCsr, parsePublicKey } from './public-key.js';
 import { createOutboxWorker } from '../registry/outbox-worker.js';
@@ -21,6 +22,7 @@ import { createWorkOrders } from './work-orders.js';
 
 export type { IssueResult, UnitOutcome } from './issuance.js';
 export type { UnitDetail } from './unit-lifecycle.js';
+export type { ReissueRequest, ReissueResult } from './reissue-unit.js';
 
 /** The most units one batch may carry. */
 export const MAX_BATCH = 100;
@@ -49,6 +51,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const { store } = deps;
   const knownStations = new Map<string, StationRecord>();
   const issueUnits = createIssuePipeline({ store, issuer: deps.issuer, now, log });
+  const reissue = createReissue({ store, issuer: deps.issuer, now, log });
   const gate = createRegistrationGate({
     store,
     outbox: deps.outbox ?? createOutboxWorker({ store, registries: [createSelfRegistry({ store, now })], now, log }),
@@ -70,6 +73,16 @@ export function createProvisioning(deps: ProvisioningDeps) {
       const [outcome] = await issueUnits([await withKey(req)], station);
       if (!outcome!.ok) throw outcome!.error;
       return outcome!.value;
+    },
+
+    /**
+     * Re-certifies a unit in service (EST simplereenroll, see reissue-unit.ts): a new certificate
+     * in place of the one presented, the old one superseded; throws the refusal.
+     */
+    async reissueUnit(req: Omit<ReissueRequest, 'publicKey'> & { csr: string }, actor: string): Promise<ReissueResult> {
+      // Proof of possession of the new key: the CSR's signature, checked as for issuance.
+      const { csr, ...rest } = req;
+      return reissue({ ...rest, publicKey: (await parseCsr(csr)).publicKey }, actor);
     },
 
     /** Issues up to 100 units in one write transaction; one outcome per input, in order. */

@@ -8,6 +8,7 @@
 import type { ChainFields } from './audit-chain.js';
 import type { Role } from '../../common/roles.js';
 import type { RevocationReason } from '../../common/protocol/revocation.js';
+import type { EnrollmentRequestRepo, SupersededRepo } from './est-repos.js';
 
 /** Lifecycle of a provisioned unit. */
 
@@ -408,6 +409,7 @@ export interface LeaseRepo {
 }
 
 export { normaliseSerialHex } from '../../common/certificate-serial.js';
+export type * from './est-repos.js';
 
 /** The repositories one transaction sees; unusable after commit or rollback. */
 export interface Tx {
@@ -421,6 +423,9 @@ export interface Tx {
   readonly outbox: OutboxRepo;
   readonly leases: LeaseRepo;
   readonly ca: CaRepo;
+  /** EST (issue 17): superseded certificates and requests awaiting approval. */
+  readonly superseded: SupersededRepo;
+  readonly enrollmentRequests: EnrollmentRequestRepo;
 }
 
 /** Options of one transaction. */

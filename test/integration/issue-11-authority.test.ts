@@ -13,8 +13,11 @@ import { ROLES, type Role } from '../../common/roles.js';
 import { makeDevPki } from '../helpers/pki.js';
 import { clientFor, issueStationIdentity, officerFor, operatorFor, startTestServer } from '../helpers/server.js';
 import { chipSerialHex, deviceKey } from '../helpers/device-keys.js';
+import { configureEst } from '../helpers/est.js';
 
 const pki = await makeDevPki(t);
+// EST's routes are in the table too (issue 17): served, so the per-route check reaches them.
+configureEst(pki, { defaultLabel: 'line1', labels: { line1: { workOrder: 'WO-1' } } });
 const server = await startTestServer(t, pki);
 const port = Number(new URL(server.apiUrl).port);
 const ca = readFileSync(pki.rootCertPath, 'utf8');
@@ -29,7 +32,7 @@ const IDENTITIES: Record<Role | 'none', { cert?: string; key?: string }> = {
 };
 
 /** One request with the path sent exactly as given, as `who`. */
-function send(who: Role | 'none' | { cert: string; key: string }, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; code?: string; json: unknown }> {
+function send(who: Role | 'none' | { cert: string; key: string }, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; code?: string; json: unknown; challenge?: string }> {
   const id = typeof who === 'string' ? IDENTITIES[who] : who;
   return new Promise((resolve, reject) => {
     const req = request({
@@ -42,7 +45,10 @@ function send(who: Role | 'none' | { cert: string; key: string }, method: string
         const text = Buffer.concat(chunks).toString('utf8');
         let json: unknown = text;
         try { json = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, code: (json as { error?: { code?: string } })?.error?.code, json });
+        // EST refusals are text/plain, 'CODE: reason' (server/est/est-response.ts).
+        const code = (json as { error?: { code?: string } })?.error?.code ?? /^([A-Z_]+): /.exec(text)?.[1];
+        const challenge = res.headers['www-authenticate'];
+        resolve({ status: res.statusCode ?? 0, code, json, ...(challenge ? { challenge } : {}) });
       });
     });
     req.on('error', reject);
@@ -84,7 +90,7 @@ t.test('the route table: every route refuses every role it does not list, before
   // A work order and unit of their own: the admitted calls (close, release, ...) may act on them.
   await operator.createWorkOrder({ id: 'WO-M', product: 'Sensor', quota: 5 });
   const unit = await station.issueUnit({ serial: chipSerialHex(), publicKey: deviceKey().rawHex, workOrder: 'WO-M' });
-  const concrete = (path: string) => path.replace(':id', 'WO-M').replace(':serial', unit.serial);
+  const concrete = (path: string) => path.replace(':id', 'WO-M').replace(':serial', unit.serial).replace(':label', 'line1');
   for (const key of Object.keys(ROUTES) as RouteKey[]) {
     const [method, path] = key.split(' ') as [string, string];
     const access: Access = ROUTES[key];
@@ -92,6 +98,17 @@ t.test('the route table: every route refuses every role it does not list, before
     const anon = await send('none', method, concrete(path), body);
     t.equal(anon.status, access === 'public' ? 200 : 401, `${key} without a certificate`);
     if (access === 'public') continue;
+    if (access === 'est') {
+      // EST (issue 17): no identity is challenged for Basic credentials; a role that never issues is
+      // refused before the handler; a station is authenticated (what it may do is the operation's rule).
+      t.match(anon.challenge, /^Basic realm="/, `${key}: 401 with a Basic challenge`);
+      for (const role of ROLES) {
+        const r = await send(role, method, concrete(path), body);
+        if (role === 'station') t.not(r.status, 401, `${key} as station: authenticated (${r.status} ${r.code ?? ''})`);
+        else t.same([r.status, r.code], [403, 'FORBIDDEN'], `${key} as ${role}: refused`);
+      }
+      continue;
+    }
     for (const role of ROLES) {
       const r = await send(role, method, concrete(path), body);
       if (access.includes(role)) t.not(r.code, 'FORBIDDEN', `${key} as ${role}: admitted (${r.status} ${r.code ?? ''})`);

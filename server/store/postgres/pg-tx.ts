@@ -7,6 +7,7 @@ import { createAuditRepo, createStationRepo, createUnitRepo, createWorkOrderRepo
 import { createCrlRepo, createEnrollmentRepo, createRevocationRepo } from './pg-ledger-repos.js';
 import { createLeaseRepo, createOutboxRepo } from './pg-outbox-repos.js';
 import { createCaRepo } from './pg-ca-repo.js';
+import { createEnrollmentRequestRepo, createSupersededRepo } from './pg-est-repos.js';
 import type { PgTxContext } from './pg-tx-context.js';
 
 /** The Tx of one PostgreSQL transaction. */
@@ -22,5 +23,7 @@ export function createPgTx(c: PgTxContext): Tx {
     outbox: createOutboxRepo(c),
     leases: createLeaseRepo(c),
     ca: createCaRepo(c),
+    superseded: createSupersededRepo(c),
+    enrollmentRequests: createEnrollmentRequestRepo(c),
   };
 }

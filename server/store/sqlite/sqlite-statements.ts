@@ -4,6 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { CRL_LISTING_SQL } from '../rows.js';
+import { prepareEstStatements } from './sqlite-est-statements.js';
 
 const UNIT_COLUMNS = `serial, public_key, fingerprint_sha256, certificate_der, certificate_serial, work_order,
   station, status, status_reason, idempotency_key, issued_at, confirmed_at, updated_at`;
@@ -137,6 +138,7 @@ export function prepareStatements(db: Database.Database) {
     leaseGet: p('SELECT holder, until FROM leases WHERE name = ?'),
     registrationsOrphan: p(`SELECT g.* FROM registrations g WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.serial = g.serial)
       ORDER BY g.serial, g.registry`),
+    ...prepareEstStatements(db),
   };
 }
 

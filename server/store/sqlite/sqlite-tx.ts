@@ -10,6 +10,7 @@ import { createAuditRepo, createStationRepo, createUnitRepo, createWorkOrderRepo
 import { createCrlRepo, createEnrollmentRepo, createRevocationRepo } from './sqlite-ledger-repos.js';
 import { createLeaseRepo, createOutboxRepo } from './sqlite-outbox-repos.js';
 import { createCaRepo } from './sqlite-ca-repo.js';
+import { createEnrollmentRequestRepo, createSupersededRepo } from './sqlite-est-repos.js';
 
 /** Builds the Tx object; `live()` turns false once the transaction ends, making it unusable. */
 export function createSqliteTx(s: Statements, live: () => boolean, now: () => string): Tx {
@@ -25,5 +26,7 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
     outbox: createOutboxRepo(c),
     leases: createLeaseRepo(c),
     ca: createCaRepo(c),
+    superseded: createSupersededRepo(c),
+    enrollmentRequests: createEnrollmentRequestRepo(c),
   };
 }

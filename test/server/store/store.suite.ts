@@ -9,6 +9,7 @@ import { buildUnit, buildWorkOrder } from './build.js';
 import { batchSuite } from './batch.suite.js';
 import { registriesSuite } from './registries.suite.js';
 import { caSuite } from './ca.suite.js';
+import { estSuite } from './est.suite.js';
 import { oversightSuite } from './oversight.suite.js';
 
 /** What an implementation provides: a fresh store, and raw access that bypasses the Store code. */
@@ -216,5 +217,6 @@ export function storeSuite(t: Test, h: StoreHarness): void {
   registriesSuite(t, () => h.open());
   batchSuite(t, () => h.open());
   caSuite(t, () => h.open());
+  estSuite(t, () => h.open());
   oversightSuite(t, () => h.open());
 }
