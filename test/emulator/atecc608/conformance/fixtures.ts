@@ -75,6 +75,16 @@ export const NIST_ECB = {
 /** NIST GCM test case 2 (McGrew-Viega): H and C, and GHASH's X1 = C·H, the vector cryptoauthlib's aes_gfm test uses. */
 export const GCM_GFM = { h: hex('66e94bd4ef8a2c3b884cfa59ca342b2e'), x: hex('0388dace60b6a392f328c2b971b2fe78'), product: hex('5e2ec746917062882c85b0685353deb7') };
 
+/** NIST GCM test case 4 (McGrew-Viega; AES-128, 96-bit IV, AAD, a partial last block): key, IV, AAD, plaintext, ciphertext, tag. */
+export const GCM_CASE_4 = {
+  key: hex('feffe9928665731c6d6a8f9467308308'),
+  iv: hex('cafebabefacedbaddecaf888'),
+  aad: hex('feedfacedeadbeeffeedfacedeadbeefabaddad2'),
+  plain: hex('d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72 1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39'),
+  cipher: hex('42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e 21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091'),
+  tag: hex('5bc94fbc3221a5db94fae95ae7121a47'),
+};
+
 /** cryptoauthlib's KDF test inputs and the outputs it expects (test/api_atcab/atca_tests_kdf.c). */
 export const KDF_VECTORS = {
   nonce: hex('000102030405060708090a0b0c0d0e0f 000102030405060708090a0b0c0d0e0f'),

@@ -7,7 +7,8 @@
 import { createCipheriv, createHash, createHmac } from 'node:crypto';
 import type { Test } from 'tap';
 import { checkMacResponse, ioDecrypt, nonceTempKey, sha } from './atcah.js';
-import { GCM_GFM, hostAt, hostKey, KDF_VECTORS, NIST_ECB, tempKeyIs, type MakeTransport } from './fixtures.js';
+import type { CalibHost } from './calib-host.js';
+import { GCM_CASE_4, GCM_GFM, hostAt, hostKey, KDF_VECTORS, NIST_ECB, tempKeyIs, type MakeTransport } from './fixtures.js';
 import { SLOT4_KEY } from './stages.js';
 
 const TEMPKEY = 0xffff;
@@ -16,6 +17,43 @@ function aesEcb(key: Uint8Array, block: Uint8Array): Uint8Array {
   const c = createCipheriv('aes-128-ecb', key, null);
   c.setAutoPadding(false);
   return new Uint8Array(c.update(block));
+}
+
+/**
+ * AES-GCM encryption the way cryptoauthlib's calib_aes_gcm builds it on the host: every block
+ * cipher call is the chip's AES (key in TempKey) and every GHASH step the chip's GFM.
+ */
+async function chipGcm(h: CalibHost, iv: Uint8Array, aad: Uint8Array, plain: Uint8Array): Promise<{ cipher: Uint8Array; tag: Uint8Array }> {
+  const enc = async (block: Uint8Array) => (await h.aes(0x00, TEMPKEY, block)).data;
+  const gfm = async (x: Uint8Array, y: Uint8Array) => (await h.aes(0x03, 0, Buffer.concat([x, y]))).data;
+  const H = await enc(new Uint8Array(16));
+  const ctr = (i: number) => {
+    const b = new Uint8Array(16);
+    b.set(iv);
+    new DataView(b.buffer).setUint32(12, i);
+    return b;
+  };
+  let x: Uint8Array = new Uint8Array(16);
+  const absorb = async (data: Uint8Array) => {
+    for (let at = 0; at < data.length; at += 16) {
+      const block = new Uint8Array(16);
+      block.set(data.subarray(at, at + 16));
+      x = await gfm(H, x.map((b, i) => b ^ block[i]!));
+    }
+  };
+  const cipher = new Uint8Array(plain.length);
+  for (let at = 0, i = 2; at < plain.length; at += 16, i++) {
+    const ks = await enc(ctr(i));
+    for (let j = at; j < Math.min(at + 16, plain.length); j++) cipher[j] = plain[j]! ^ ks[j - at]!;
+  }
+  await absorb(aad);
+  await absorb(cipher);
+  const lens = new Uint8Array(16);
+  new DataView(lens.buffer).setUint32(4, aad.length * 8);
+  new DataView(lens.buffer).setUint32(12, plain.length * 8);
+  await absorb(lens);
+  const e0 = await enc(ctr(1));
+  return { cipher, tag: x.map((b, i) => b ^ e0[i]!) };
 }
 
 /** Runs the symmetric families against `make`. */
@@ -42,6 +80,16 @@ export function symmetricSuite(t: Test, make: MakeTransport): void {
     t.equal((await h.aes(0x08, TEMPKEY, new Uint8Array(16))).status, 0x03, 'mode bits 3-5 reserved');
     t.equal((await h.aes(0x00, TEMPKEY, new Uint8Array(15))).status, 0x03, '16 bytes in');
     t.equal((await h.aes(0x00, 10, new Uint8Array(16))).status, 0x0f, 'slot keys wait for data lock');
+  });
+
+  t.test('AES-GCM from the chip\'s AES and GFM (calib_aes_gcm construction): NIST GCM test case 4', async (t) => {
+    const h = await hostAt(t, make, 'config-locked');
+    const key = new Uint8Array(32);
+    key.set(GCM_CASE_4.key);
+    await h.nonceLoad(0x00, key);
+    const { cipher, tag } = await chipGcm(h, GCM_CASE_4.iv, GCM_CASE_4.aad, GCM_CASE_4.plain);
+    t.same([...cipher], [...GCM_CASE_4.cipher], 'ciphertext');
+    t.same([...tag], [...GCM_CASE_4.tag], 'tag');
   });
 
   t.test('AES with a slot key: cryptoauthlib aes_encrypt_key_slot / aes_decrypt_key_slot on slot 10 (TEST_TYPE_AES)', async (t) => {
