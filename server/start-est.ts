@@ -44,7 +44,7 @@ export function startEst(d: EstStackDeps): EstDeps | undefined {
     };
     labels.set(name, {
       name, workOrder: l.workOrder, stations: l.auth.stations, birthCas, ...(basic ? { basic } : {}),
-      manualApproval: l.manualApproval, allowKeyReuse: l.allowKeyReuse, revokeSuperseded: l.revokeSuperseded, requirePopLinking: l.requirePopLinking, csrattrs: l.csrattrs,
+      manualApproval: l.manualApproval, allowKeyReuse: l.allowKeyReuse, revokeSuperseded: l.revokeSuperseded, requirePopLinking: l.requirePopLinking, csrattrs: l.csrattrs, base64LineLength: l.base64LineLength,
     });
   }
   d.log.info({ labels: [...labels.keys()], defaultLabel: est.defaultLabel }, 'est enabled');

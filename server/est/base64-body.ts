@@ -1,8 +1,9 @@
 /**
  * EST bodies are base64 (RFC 7030 §4, as RFC 8951 §3 restates it: base64 whatever the
  * Content-Transfer-Encoding header says, and that header is never required). Requests may wrap
- * lines anywhere; answers are wrapped at 64 characters with CRLF-free LF line ends, since common
- * clients read line by line and break on one long line.
+ * lines anywhere; answers are wrapped at 64 characters with LF line ends by default, since common
+ * clients read line by line and break on one long line. A label may ask for one line instead:
+ * strongSwan's `pki --est` (5.9) decodes with chunk_from_base64, which reads a line break as data.
  */
 import { ValidationError } from '../../common/errors.js';
 
@@ -24,8 +25,9 @@ export function decodeBase64Body(body: Uint8Array, what: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'base64'));
 }
 
-/** Base64 of `der` in lines of 64 characters, each ending in LF. */
-export function encodeBase64Body(der: Uint8Array): Buffer {
+/** Base64 of `der` in lines of `lineLength` characters (64 by default), each ending in LF; 0 = one line without a line end. */
+export function encodeBase64Body(der: Uint8Array, lineLength = 64): Buffer {
   const b64 = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64');
-  return Buffer.from((b64.match(/.{1,64}/g) ?? []).map((l) => `${l}\n`).join(''), 'latin1');
+  if (lineLength === 0) return Buffer.from(b64, 'latin1');
+  return Buffer.from((b64.match(new RegExp(`.{1,${lineLength}}`, 'g')) ?? []).map((l) => `${l}\n`).join(''), 'latin1');
 }

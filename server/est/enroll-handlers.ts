@@ -63,7 +63,7 @@ export function simpleEnroll(deps: EstDeps) {
     const r = await deps.provisioning.issueUnit({ serial, workOrder: label.workOrder, idempotencyKey, key: { csr: csr.pem } }, id.actor);
     if (!r.replayed) issued(deps, 'est');
     deps.log.info({ serial, label: label.name, actor: id.actor, auth: id.kind, certificateSerial: r.certificateSerial, replayed: r.replayed }, 'est enrolled');
-    sendDer(ctx, EST_TYPES.enrolled, certsOnly([r.certificateDer]));
+    sendDer(ctx, EST_TYPES.enrolled, certsOnly([r.certificateDer]), label.base64LineLength);
   };
 }
 
@@ -87,6 +87,6 @@ export function simpleReenroll(deps: EstDeps) {
     }, id.actor);
     if (!r.replayed) issued(deps, 'est-reenroll');
     deps.log.info({ serial: r.serial, label: label.name, certificateSerial: r.certificateSerial, superseded: r.supersededCertificateSerial, replayed: r.replayed }, 'est re-enrolled');
-    sendDer(ctx, EST_TYPES.enrolled, certsOnly([r.certificateDer]));
+    sendDer(ctx, EST_TYPES.enrolled, certsOnly([r.certificateDer]), label.base64LineLength);
   };
 }

@@ -42,6 +42,11 @@ export const estLabelSchema = z
     requirePopLinking: z.boolean().default(false),
     /** csrattrs answers the profile's requirements (P-256, ECDSA-SHA256, the subject serial); false = 204. */
     csrattrs: z.boolean().default(true),
+    /**
+     * Characters per line of base64 answers: 64 suits most clients; 0 sends one line, for clients
+     * whose decoder reads a line break as data (strongSwan's pki --est 5.9).
+     */
+    base64LineLength: z.union([z.literal(0), z.number().int().min(4).max(76).multipleOf(4)]).default(64),
   })
   .strict();
 

@@ -25,6 +25,8 @@ export interface EstLabel {
   revokeSuperseded: boolean;
   requirePopLinking: boolean;
   csrattrs: boolean;
+  /** Characters per line of base64 answers (64; 0 = one line). */
+  base64LineLength: number;
 }
 
 /** What the EST routes need. */

@@ -23,10 +23,10 @@ function finish(ctx: Context, status: number, type: string, body: Buffer): void 
   ctx.body = body;
 }
 
-/** A 200 answer of base64 DER. */
-export function sendDer(ctx: Context, type: string, der: Uint8Array): void {
+/** A 200 answer of base64 DER, in lines of `lineLength` characters (0 = one line). */
+export function sendDer(ctx: Context, type: string, der: Uint8Array, lineLength: number): void {
   ctx.set('Content-Transfer-Encoding', 'base64');
-  finish(ctx, 200, type, encodeBase64Body(der));
+  finish(ctx, 200, type, encodeBase64Body(der, lineLength));
 }
 
 /** A text answer (refusals, 202, 501). */

@@ -36,14 +36,14 @@ function notSupported(what: string): RouteHandler {
 /** Mounts every EST route through the route table. */
 export function mountEst(mount: MountRoute, deps: EstDeps): void {
   const cacerts = answering(deps, (ctx) => {
-    labelOf(ctx, deps);
+    const label = labelOf(ctx, deps);
     // §4.1.3: the chain of the CA that issues, the root (self-signed) included.
-    sendDer(ctx, EST_TYPES.cacerts, certsOnly(fromPemAll(deps.caChainPem())));
+    sendDer(ctx, EST_TYPES.cacerts, certsOnly(fromPemAll(deps.caChainPem())), label.base64LineLength);
   });
   const csrattrs = answering(deps, (ctx) => {
     const label = labelOf(ctx, deps);
     if (!label.csrattrs) return sendNoContent(ctx);
-    sendDer(ctx, EST_TYPES.csrattrs, csrAttrsDer({ popLinking: label.requirePopLinking }));
+    sendDer(ctx, EST_TYPES.csrattrs, csrAttrsDer({ popLinking: label.requirePopLinking }), label.base64LineLength);
   });
   const routes: Array<[RouteKey, RouteKey, RouteHandler]> = [
     ['GET /.well-known/est/cacerts', 'GET /.well-known/est/:label/cacerts', cacerts],
