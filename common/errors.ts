@@ -20,6 +20,11 @@ export const ERROR_TABLE = {
   NOT_FOUND: { http: 404, mqtt: 'MALFORMED_MESSAGE', expose: true },
   METHOD_NOT_ALLOWED: { http: 405, mqtt: 'MALFORMED_MESSAGE', expose: true },
   UNSUPPORTED_MEDIA_TYPE: { http: 415, mqtt: 'MALFORMED_MESSAGE', expose: true },
+  // The console (issue 18): a change not proven to come from the console's own pages; an event
+  // stream asked for without Accept: text/event-stream; too many live streams open at once.
+  CSRF_REJECTED: { http: 403, mqtt: 'INTERNAL', expose: true },
+  NOT_ACCEPTABLE: { http: 406, mqtt: 'MALFORMED_MESSAGE', expose: true },
+  STREAMS_EXHAUSTED: { http: 503, mqtt: 'INTERNAL', expose: true },
   // authentication / authorisation
   UNAUTHENTICATED: { http: 401, mqtt: 'INTERNAL', expose: true },
   CERTIFICATE_UNTRUSTED: { http: 401, mqtt: 'CERTIFICATE_UNTRUSTED', expose: true },

@@ -55,7 +55,7 @@ export const STOP_MS = 4000;
 
 /** What the primary prints: one line per listener, as a single process does. */
 export function listenerLines(r: Omit<WorkerReady, 'kind'>): string {
-  return `api ${r.apiUrl}\npublic ${r.publicUrl}\n${r.mqttUrl ? `mqtt ${r.mqttUrl}\n` : ''}`;
+  return `api ${r.apiUrl}\npublic ${r.publicUrl}\n${r.mqttUrl ? `mqtt ${r.mqttUrl}\n` : ''}console ${r.apiUrl}/console/\n`;
 }
 
 /** Runs `count` workers until a stop signal (exit code 0) or the unexpected death of one (1). */

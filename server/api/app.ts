@@ -18,12 +18,15 @@ import { mountUnits } from './routes/units.js';
 import { mountWorkOrders } from './routes/work-orders.js';
 import { estAuthenticate } from '../est/est-auth.js';
 import { mountEst } from '../est/mount-est.js';
+import { mountOperations } from './routes/operations.js';
+import { consoleMiddleware, mountConsole } from '../console/mount.js';
 
 /** Builds the Koa application. */
 export function createApp(deps: ApiDeps): Koa {
   const app = new Koa({ proxy: false });
   app.use(requestLog(deps));
   app.use(handleErrors);
+  app.use(consoleMiddleware());
 
   // Paths are case-sensitive and a trailing slash is another path (RFC 3986 §6.2.2.1): one
   // spelling per route, so nothing downstream has to normalise.
@@ -37,6 +40,8 @@ export function createApp(deps: ApiDeps): Koa {
   mountOversight(mount, deps);
   // EST (RFC 7030) when keyline.json has an `est` section: devices' way in, beside the stations'.
   if (deps.est) mountEst(mount, deps.est);
+  mountOperations(mount, deps);
+  mountConsole(mount, deps);
   app.use(router.routes());
   app.use(unmatched(router, auth));
 

@@ -8,6 +8,13 @@ import type { Provisioning } from '../services/provisioning.js';
 import type { ReconcileReport } from '../services/reconcile.js';
 import type { Revocation } from '../services/revocation.js';
 import type { AuditRecord } from '../store/store.js';
+import type { AuditMonitor } from '../audit/audit-monitor.js';
+import type { LineActivity } from '../services/line-activity.js';
+import type { LineReports } from '../services/line-reports.js';
+import type { OutboxAdmin } from '../services/outbox-admin.js';
+import type { createScrap } from '../services/scrap-unit.js';
+import type { UnitInspection } from '../services/unit-inspection.js';
+import type { WorkOrderProgress } from '../services/work-order-progress.js';
 import type { ClientAuthDeps } from './middleware/mtls.js';
 import type { Metrics } from './metrics.js';
 import type { EstDeps } from '../est/est-deps.js';
@@ -37,4 +44,25 @@ export interface ApiDeps {
   metrics: Metrics;
   log: Logger;
   bodyLimitBytes: number;
+  /** The console's services (issue 18), read by its pages and by the /v1 routes over them; absent: those routes answer NOT_SUPPORTED. */
+  console?: ConsoleServices;
+}
+
+/** What the console (server/console) and the routes beside it need beyond the API's services. */
+export interface ConsoleServices {
+  line: LineActivity;
+  lineReports: LineReports;
+  inspection: UnitInspection;
+  progress: WorkOrderProgress;
+  outbox: OutboxAdmin;
+  audit: AuditMonitor;
+  scrapUnit: ReturnType<typeof createScrap>;
+  /** The CRL this process serves now (its number and dates), or null before the first. */
+  crl(): { number: number; thisUpdate: string; nextUpdate: string } | null;
+  /** The registries a work order may name. */
+  registryNames: readonly string[];
+  /** HMAC key of the console's CSRF tokens: the same in every worker and replica. */
+  csrfKey: Uint8Array;
+  /** Most live line streams open at once (default 64): each holds a connection. */
+  maxStreams?: number;
 }

@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import * as api from '../../common/protocol/station-api.js';
 import { revocationRequest } from '../../common/protocol/revocation.js';
-import { ROUTES, type RouteKey } from './route-table.js';
+import { linePause, outboxPark } from '../../common/protocol/operations.js';
+import { isConsoleRoute, ROUTES, type ConsoleRouteKey, type RouteKey } from './route-table.js';
 
 const json = (s: z.ZodType) => z.toJSONSchema(s, { unrepresentable: 'any', io: 'input' });
 const body = (s: z.ZodType) => ({ required: true, content: { 'application/json': { schema: json(s) } } });
@@ -21,6 +22,7 @@ const refusals = {
   '415': ok('UNSUPPORTED_MEDIA_TYPE: the body must be application/json (UTF-8)', api.errorBody),
 };
 const serial = [{ name: 'serial', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9A-Fa-f]{18}$' } }];
+const jobId = [{ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }];
 const woId = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
 const query = (...names: string[]) => names.map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } }));
 
@@ -41,8 +43,9 @@ const estOps = (path: string, parameters?: unknown[]): Record<string, Operation>
 });
 const EST_OPERATIONS = { ...estOps(''), ...estOps('/:label', label) } as Record<Extract<RouteKey, `${string} /.well-known/est/${string}`>, Operation>;
 
-// Record<RouteKey, …>: the compiler refuses a table route without a description, and the reverse.
-const OPERATIONS: Record<RouteKey, Operation> = {
+// Record<…, …>: the compiler refuses a table route without a description, and the reverse. The
+// console's routes are HTML pages and forms, not API operations: they are left out.
+const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
   'GET /health': { summary: 'Readiness: HSM, store', responses: { '200': { description: 'ready' }, '503': { description: 'not ready' } } },
   'GET /v1/ca/chain': { summary: 'Issuing CA and root, PEM', responses: { '200': { description: 'application/pem-certificate-chain' } } },
   'GET /v1/openapi.json': { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } },
@@ -73,17 +76,24 @@ const OPERATIONS: Record<RouteKey, Operation> = {
   'GET /v1/audit': { summary: 'Audit records after a sequence number (paged: nextAfterSeq)', parameters: query('afterSeq', 'limit'), responses: { '200': ok('{records, nextAfterSeq}'), ...refusals } },
   'GET /v1/audit/verify': { summary: 'Walk the audit hash chain', responses: { '200': ok('{ok, count, lastHash} or the first broken link'), ...refusals } },
   'GET /v1/reconcile': { summary: 'The shipment gate: units not preregistered, orphan registrations, parked jobs', parameters: query('workOrder'), responses: { '200': ok('The report'), ...refusals } },
+  'GET /v1/line': { summary: 'The line over the last hour: per station and work order units/hour, good, quarantined; the last units; throughput series; alerts', responses: { '200': ok('The line (as the console shows it)'), ...refusals } },
+  'POST /v1/line/pauses': { summary: 'A station reports a pause it lived through while the server was unreachable', requestBody: body(linePause), responses: { '200': ok('{recorded: true}'), ...refusals } },
+  'GET /v1/units/:serial/story': { summary: 'A unit\'s story: its audit records, registry jobs, enrollment, revocation and certificate decoded', parameters: serial, responses: { '200': ok('The story'), ...refusals } },
+  'GET /v1/outbox': { summary: 'Preregistration jobs by registry and state, parked and pending jobs', responses: { '200': ok('{counts, parked, pending}'), ...refusals } },
+  'POST /v1/outbox/:id/retry': { summary: 'Put a parked (or pending) job back in the outbox, attempts from zero (audited)', parameters: jobId, responses: { '200': ok('The job'), ...refusals } },
+  'POST /v1/outbox/:id/park': { summary: 'Park a pending job with a reason (audited)', parameters: jobId, requestBody: body(outboxPark), responses: { '200': ok('The job'), ...refusals } },
 };
 
 /** The OpenAPI document. */
 export function openApiDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const key of Object.keys(ROUTES) as RouteKey[]) {
+    if (isConsoleRoute(key)) continue;
     const [method, path] = key.split(' ') as [string, string];
     const access = ROUTES[key];
     const oaPath = path.replace(/\/:([A-Za-z]+)/g, '/{$1}');
     (paths[oaPath] ??= {})[method.toLowerCase()] = {
-      ...OPERATIONS[key],
+      ...OPERATIONS[key as Exclude<RouteKey, ConsoleRouteKey>],
       ...(access === 'public' ? { security: [] } : access === 'est' ? { 'x-keyline-access': 'est' } : { 'x-keyline-roles': access }),
     };
   }

@@ -62,7 +62,48 @@ export const ROUTES = {
   'GET /v1/audit': READERS,
   'GET /v1/audit/verify': READERS,
   'GET /v1/reconcile': READERS,
+
+  // Issue 18: the live line, a unit's story and the preregistration outbox, as the console shows them.
+  'GET /v1/line': READERS,
+  // A station reports a pause it lived through while the server was unreachable (once it is reachable again).
+  'POST /v1/line/pauses': ['station'],
+  'GET /v1/units/:serial/story': READERS,
+  'GET /v1/outbox': READERS,
+  'POST /v1/outbox/:id/retry': ['operator'],
+  'POST /v1/outbox/:id/park': ['operator'],
+
+  // The web console (server/console): readers read every page; each action has the role its API
+  // route has. Stations get no console. Forms also pass the console's CSRF check (same origin
+  // and a per-session token), which the router's role check precedes.
+  'GET /console': READERS,
+  'GET /console/assets/:file': READERS,
+  'GET /console/line': READERS,
+  'GET /console/line/events': READERS,
+  'GET /console/work-orders': READERS,
+  'POST /console/work-orders': ['operator'],
+  'GET /console/work-orders/:id': READERS,
+  'POST /console/work-orders/:id/close': ['operator'],
+  'GET /console/units': READERS,
+  'GET /console/units/:serial': READERS,
+  'GET /console/quarantine': READERS,
+  'POST /console/units/:serial/release': ['security-officer'],
+  'POST /console/units/:serial/scrap': ['security-officer'],
+  'GET /console/preregistration': READERS,
+  'POST /console/outbox/:id/retry': ['operator'],
+  'POST /console/outbox/:id/park': ['operator'],
+  'GET /console/revocation': READERS,
+  'POST /console/revocations': ['security-officer'],
+  'GET /console/audit': READERS,
+  'GET /console/audit/export': READERS,
 } as const satisfies Record<string, Access>;
 
 /** A route of the table. */
 export type RouteKey = keyof typeof ROUTES;
+
+/** A route of the web console (HTML pages and forms, not part of the OpenAPI document). */
+export type ConsoleRouteKey = Extract<RouteKey, `${string} /console${string}`>;
+
+/** True for the console's routes. */
+export function isConsoleRoute(key: RouteKey): key is ConsoleRouteKey {
+  return / \/console(\/|$)/.test(key);
+}
