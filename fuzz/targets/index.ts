@@ -6,6 +6,7 @@ import { chipTarget } from './chip.js';
 import { configTarget } from './config.js';
 import { csrTarget } from './csr.js';
 import { enrollTarget } from './enroll.js';
+import { estTarget } from './est.js';
 import { jsonStrictTarget } from './json-strict.js';
 import { kitTarget } from './kit.js';
 import { ocspTarget } from './ocsp.js';
@@ -21,6 +22,7 @@ export const TARGETS: readonly FuzzTarget<never>[] = [
   jsonStrictTarget,
   publicKeyTarget,
   csrTarget,
+  estTarget,
   ocspTarget,
   ocspHttpTarget,
   chipTarget,
