@@ -195,6 +195,15 @@ export function symmetricSuite(t: Test, make: MakeTransport): void {
     t.equal((await h.sha(0x06, 0)).status, 0x0f, 'an HMAC context is not readable');
     t.same([...(await h.sha(0xc2, 3, Buffer.from('abc'))).data], [...createHmac('sha256', key).update('abc').digest()], 'HMAC-SHA256');
     t.equal((await h.sha(0x07, 10, new Uint8Array(10))).status, 0x03, 'a context shorter than 36 bytes');
+    // cryptoauthlib sha_hmac / sha_hmac_tempkey: 65 bytes under g_slot4_key, from slot 4 and from TempKey.
+    const data = Buffer.from('6fb3ec66f9eb070a719bebbe708b93a65b201b78e2d26d8cccdf1c33f741904a9ade640fce000c334d04bb30795683dca09dbf3e7e32aea103d760e857a6d6211c', 'hex');
+    const ref = '297f22b8d251b063a7c08dcf4dba0d1fb35d32a3baab15aceaf4391c4adb3277';
+    for (const keyId of [4, TEMPKEY]) {
+      if (keyId === TEMPKEY) await h.nonceLoad(0x00, SLOT4_KEY);
+      t.equal((await h.sha(0x04, keyId)).status, 0x00, `HMAC start, key ${keyId === TEMPKEY ? 'TempKey' : 'slot 4'}`);
+      t.equal((await h.sha(0x01, 64, data.subarray(0, 64))).status, 0x00);
+      t.equal(Buffer.from((await h.sha(0x02, 1, data.subarray(64))).data).toString('hex'), ref, 'the reference HMAC');
+    }
   });
 
   t.test('Nonce param2 bit 15 and GenDig zones 3, 4, 5 (TempKey probed with MAC)', async (t) => {
