@@ -219,7 +219,7 @@ export function canonicalConfigBytes(config: Record<string, unknown>): Uint8Arra
   return new Uint8Array(Buffer.from(canonicalConfigJson(config), 'utf8'));
 }
 
-/** Serialises a message as the UTF-8 JSON body of a PUBLISH. */
+/** Serialises a message as the UTF-8 JSON body of a PUBLISH (a Buffer, which is a Uint8Array: no copy). */
 export function encodeMessage(msg: EnrollRequest | EnrollResponse): Uint8Array {
-  return new Uint8Array(Buffer.from(JSON.stringify(msg), 'utf8'));
+  return Buffer.from(JSON.stringify(msg), 'utf8');
 }

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { KeylineError } from '../../common/errors.js';
 import type { EnrolledMessage } from '../../common/protocol/enrollment.js';
 import type { Store } from '../store/store.js';
+import { BoundedCache } from './bounded-cache.js';
 import type { ConfigSigner } from './config-signer.js';
 import type { DeviceTrust } from './device-trust.js';
 import { createEnrollmentWrites } from './enrollment-writes.js';
@@ -47,7 +48,7 @@ export interface EnrollmentService {
 /** Builds the service. */
 export function createEnrollmentService(d: EnrollmentServiceDeps): EnrollmentService {
   const now = d.now ?? (() => new Date());
-  const steps: StepDeps = { groups: d.groups, defaultGroup: d.defaultGroup, now, verifyProof: createProofVerifier() };
+  const steps: StepDeps = { groups: d.groups, defaultGroup: d.defaultGroup, now, verifyProof: createProofVerifier(), products: new BoundedCache(10_000) };
   const write = createEnrollmentWrites({ store: d.store });
   const signerCertificate = Buffer.from(d.configSigner.certificateDer).toString('base64');
   // A group's document is the same object for every device: its signature (made once per

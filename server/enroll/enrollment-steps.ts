@@ -12,6 +12,7 @@
 import { KeylineError } from '../../common/errors.js';
 import { enrollmentSignedBytes } from '../../common/protocol/enrollment.js';
 import type { NonceRecord, Tx, UnitRecord } from '../store/store.js';
+import type { BoundedCache } from './bounded-cache.js';
 import type { TrustedDeviceCert } from './device-trust.js';
 import type { WriteStep } from './enrollment-writes.js';
 import { assignGroup, type GroupAssignment, type GroupRule } from './group-rules.js';
@@ -24,6 +25,8 @@ export interface StepDeps {
   defaultGroup: GroupAssignment;
   now: () => Date;
   verifyProof: ProofVerifier;
+  /** Work order → product, kept: an order's product never changes (WorkOrderRepo.update takes quota and stations only). */
+  products: BoundedCache<string, string>;
 }
 
 /** A concluded enrollment: the device's group and whether it had enrolled before. */
@@ -114,8 +117,13 @@ export function verifiedStep(d: StepDeps, serial: string): WriteStep<KeylineErro
 
 // Group, record and audit: shared by the challenge and mTLS paths.
 async function conclude(d: StepDeps, tx: Tx, unit: UnitRecord, method: 'challenge' | 'mtls', counter: number | null): Promise<Concluded> {
-  const wo = await tx.workOrders.get(unit.workOrder);
-  const assignment = assignGroup(d.groups, d.defaultGroup, { product: wo?.product ?? '', workOrder: unit.workOrder });
+  let product = d.products.get(unit.workOrder);
+  if (product === undefined) {
+    const wo = await tx.workOrders.get(unit.workOrder);
+    product = wo?.product ?? '';
+    if (wo) d.products.set(unit.workOrder, product);
+  }
+  const assignment = assignGroup(d.groups, d.defaultGroup, { product, workOrder: unit.workOrder });
   const previous = await tx.enrollment.get(unit.serial);
   if (!previous) await tx.enrollment.insert({ serial: unit.serial, counter, group: assignment.group, method, at: d.now().toISOString() });
   await tx.audit.append({

@@ -8,11 +8,12 @@ import { ERROR_TABLE, KeylineError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import {
   MAX_MESSAGE_BYTES, encodeMessage, enrollMessage, enrollRequest, enrollResponseTopic, parseRequestTopic,
-  type EnrollErrorCode, type EnrollResponse,
+  type EnrollErrorCode, type EnrollRequest, type EnrollResponse, type RequestChannel,
 } from '../../common/protocol/enrollment.js';
 import type { Broker, MessageHandler } from './broker.js';
 import type { EnrollmentService } from './enrollment-service.js';
 import type { DeviceRequestLimiter } from './device-request-limiter.js';
+import { requestIfWellFormed } from './request-shape.js';
 
 /** What the handler needs. */
 export interface EnrollHandlerDeps {
@@ -43,7 +44,7 @@ export function createEnrollHandler(d: EnrollHandlerDeps): MessageHandler {
       if (payload.length > MAX_MESSAGE_BYTES) throw new KeylineError('MALFORMED_MESSAGE', `message: ${payload.length} bytes, more than ${MAX_MESSAGE_BYTES}`);
       let body: unknown;
       try {
-        body = JSON.parse(Buffer.from(payload).toString('utf8'));
+        body = JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('utf8'));
       } catch {
         throw new KeylineError('MALFORMED_MESSAGE', 'message: not JSON');
       }
@@ -54,16 +55,11 @@ export function createEnrollHandler(d: EnrollHandlerDeps): MessageHandler {
       // a connection known only by client id (a squatter on the serial) can never spend it.
       const wait = d.limiter.take(channel === 'mtls' ? `${serial}/mtls` : serial);
       if (wait > 0) throw new KeylineError('RATE_LIMITED', `device ${serial}: too many requests`, { detail: { retryAfterSeconds: wait } });
-      const parsed = (channel === 'mtls' ? enrollMessage : enrollRequest).safeParse(body);
-      if (!parsed.success) {
-        const i = parsed.error.issues[0]!;
-        throw new KeylineError('MALFORMED_MESSAGE', `${i.path.join('.') || 'message'}: ${i.message}`);
-      }
-      const msg = parsed.data;
+      const msg = requestIfWellFormed(body, channel) ?? parseWithSchema(body, channel);
       if (msg.serial !== serial) throw new KeylineError('MALFORMED_MESSAGE', `serial: '${msg.serial}' is not the topic's serial ${serial}`);
       switch (msg.type) {
         case 'hello': {
-          const c = await d.service.hello(serial, new Uint8Array(Buffer.from(msg.deviceCertificate, 'base64')));
+          const c = await d.service.hello(serial, Buffer.from(msg.deviceCertificate, 'base64'));
           return { type: 'challenge', serial, nonce: c.nonce, expiresAt: c.expiresAt };
         }
         case 'proof':
@@ -91,4 +87,12 @@ export function createEnrollHandler(d: EnrollHandlerDeps): MessageHandler {
       )
       .catch((err: unknown) => d.log?.error({ serial, err }, 'enroll reply could not be published'));
   };
+}
+
+/** The request per the shared zod schema (the topic's: enroll/mtls takes `enroll` only); MALFORMED_MESSAGE names the first issue. */
+function parseWithSchema(body: unknown, channel: RequestChannel): EnrollRequest {
+  const parsed = (channel === 'mtls' ? enrollMessage : enrollRequest).safeParse(body);
+  if (parsed.success) return parsed.data;
+  const i = parsed.error.issues[0]!;
+  throw new KeylineError('MALFORMED_MESSAGE', `${i.path.join('.') || 'message'}: ${i.message}`);
 }

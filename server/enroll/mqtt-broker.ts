@@ -36,7 +36,8 @@ export class MqttBroker implements Broker {
       const props: MessageProperties = {};
       if (p?.responseTopic) props.responseTopic = p.responseTopic;
       if (p?.correlationData) props.correlationData = new Uint8Array(p.correlationData);
-      for (const s of this.#subs) if (topicMatches(s.filter, topic)) s.onMessage(topic, new Uint8Array(payload), props);
+      // The payload is the parser's own buffer (a Buffer is a Uint8Array): handed on, not copied.
+      for (const s of this.#subs) if (topicMatches(s.filter, topic)) s.onMessage(topic, payload, props);
     });
   }
 
@@ -83,7 +84,7 @@ export class MqttBroker implements Broker {
     const properties = this.#client.options.protocolVersion === 5 && props.correlationData
       ? { correlationData: Buffer.from(props.correlationData) }
       : undefined;
-    await this.#client.publishAsync(topic, Buffer.from(payload), { qos, ...(properties ? { properties } : {}) });
+    await this.#client.publishAsync(topic, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), { qos, ...(properties ? { properties } : {}) });
   }
 
   async close(): Promise<void> {
