@@ -10,7 +10,7 @@
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { StationApiClient } from '../station/api-client.js';
@@ -91,6 +91,9 @@ const [, apiUrl] = await daemon(['server', '--config', config], /^api (\S+)$/m, 
   found: (m) => onMqtt(m[1]!),
 });
 step(`server: ${apiUrl}`);
+// The web console (issue 18) on the same listener; the ceremony wrote operator-01.p12 and printed how to import it.
+const p12 = join(dirname(config), 'operator-01.p12');
+step(`console: ${apiUrl}/console/ (while the demo runs; ${existsSync(p12) ? `browser identity ${p12}, password keyline-dev` : 'keyline ceremony init --dev --force writes the browser identity operator-01.p12'})`);
 // The server prints its broker line once the enrollment service is listening (embedded aedes).
 const brokerUrl = await Promise.race([mqttLine, delay(15_000, undefined, { ref: false })]);
 step(brokerUrl ? `server: enrollment broker ${brokerUrl}` : 'server: no enrollment broker announced (enroll disabled?): the field step will be skipped');

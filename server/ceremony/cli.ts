@@ -10,6 +10,7 @@ import { hasCode } from '../../common/errors.js';
 import { parseCommand, runCli, UsageError } from '../../common/cli.js';
 import type { CeremonyEvent } from './ceremony-event.js';
 import { initDevPki } from './init-dev.js';
+import { writeConsoleIdentity } from './console-identity.js';
 
 const STEPS_USAGE = `Usage: keyline ceremony <step> [options]
 
@@ -29,7 +30,8 @@ const USAGE = `Usage: keyline ceremony init --dev [--out certs-dev] [--force] [-
 
 Builds the development PKI in one step: SoftHSM2 tokens (root and line), the root and issuing CA,
 client identities (OU = role) for a station, an operator, a security officer and an auditor
-(station-01, operator-01, officer-01, auditor-01: .pem + .key.pem), a server TLS identity and keyline.json.
+(station-01, operator-01, officer-01, auditor-01: .pem + .key.pem), a server TLS identity and keyline.json,
+and operator-01.p12 to open the web console in a browser (the import line is printed).
 
 Options:
   --dev          required: the development ceremony (SoftHSM tokens, PIN files, no offline media)
@@ -81,9 +83,14 @@ export async function main(argv: string[]): Promise<number> {
     try {
       const pki = await initDevPki({ out, force: v.force, org: v.org, rootCurve, dnsNames: v.dns, record: async (e) => void events.push(e), progress });
       await writeAudit(out, events);
+      const p12 = join(pki.outDir, 'operator-01.p12');
+      const serverCfg = (pki.config as { server?: { host?: string; port?: number } }).server;
+      const identityLines = await writeConsoleIdentity({ certPath: pki.operatorCertPath, keyPath: pki.operatorKeyPath, chainPaths: [pki.issuingCertPath, pki.rootCertPath], out: p12, name: 'operator-01 (Keyline dev)' },
+        `https://${serverCfg?.host ?? '127.0.0.1'}:${serverCfg?.port ?? 8443}/console/`);
       if (v.json) {
-        process.stdout.write(JSON.stringify({ out: pki.outDir, config: pki.configPath, rootCert: pki.rootCertPath, issuingCert: pki.issuingCertPath, stationCert: pki.stationCertPath, operatorCert: pki.operatorCertPath, officerCert: pki.officerCertPath, auditorCert: pki.auditorCertPath, serverCert: pki.serverCertPath, issuingKey: pki.issuingKeyRef, auditRecords: events.length }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ out: pki.outDir, config: pki.configPath, rootCert: pki.rootCertPath, issuingCert: pki.issuingCertPath, stationCert: pki.stationCertPath, operatorCert: pki.operatorCertPath, operatorP12: p12, officerCert: pki.officerCertPath, auditorCert: pki.auditorCertPath, serverCert: pki.serverCertPath, issuingKey: pki.issuingKeyRef, auditRecords: events.length }, null, 2) + '\n');
       } else {
+        for (const line of identityLines) progress(line);
         progress(`done: ${events.length} audit records; start the server with: keyline server --config ${pki.configPath}`);
       }
       return 0;
