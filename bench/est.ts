@@ -10,13 +10,13 @@
  * (the same transport cost as EST), so the ratio shows what EST itself adds.
  */
 import 'reflect-metadata';
-import { createECDH, createPrivateKey, randomBytes, sign } from 'node:crypto';
+import { createECDH, randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:https';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bitString, oid, seq, tlv } from '../common/der/writer.js';
+import { buildCsr } from '../test/helpers/est.js';
 import { fmt, onBenchExit, percentile, runConcurrent, spawnKeyline, stopChild } from './lib.js';
 
 const { values: o } = parseArgs({ options: { units: { type: 'string' }, concurrency: { type: 'string' }, json: { type: 'boolean' }, via: { type: 'string' } }, strict: false });
@@ -38,21 +38,10 @@ writeFileSync(configPath, JSON.stringify({ ...config, est: { defaultLabel: 'benc
 const pem = (f: string) => readFileSync(join(dir, f), 'utf8');
 const station = { cert: pem('station-01.pem'), key: pem('station-01.key.pem'), ca: pem('root-ca.pem'), servername: 'localhost' };
 
-/** A P-256 CSR with subject CN = serial, DER, signed with node:crypto (a station's or device's work, not measured). */
-function csrFor(serial: string): { der: Buffer; rawHex: string } {
-  const ecdh = createECDH('prime256v1');
-  ecdh.generateKeys();
-  const spki = Buffer.concat([Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'), ecdh.getPublicKey()]);
-  const key = createPrivateKey({ key: { kty: 'EC', crv: 'P-256', d: ecdh.getPrivateKey().toString('base64url'), x: ecdh.getPublicKey().subarray(1, 33).toString('base64url'), y: ecdh.getPublicKey().subarray(33).toString('base64url') }, format: 'jwk' });
-  const subject = seq(tlv(0x31, seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(serial)))));
-  const info = seq(tlv(0x02, Uint8Array.of(0)), subject, spki, tlv(0xa0));
-  const signature = sign('sha256', info, { key, dsaEncoding: 'der' });
-  return { der: seq(info, seq(oid('1.2.840.10045.4.3.2')), bitString(signature)), rawHex: ecdh.getPublicKey().subarray(1).toString('hex') };
-}
 const serial = () => ('0123' + randomBytes(6).toString('hex') + 'EE').toUpperCase();
 
 log(`pre-generating ${fmt(2 * ROUNDS * UNITS + 3 * UNITS / ROUNDS + 200)} keys and CSRs ...`);
-const estBodies = Array.from({ length: UNITS + 100 }, () => Buffer.from(csrFor(serial()).der.toString('base64').replace(/.{64}/g, '$&\n'), 'latin1'));
+const estBodies = Array.from({ length: UNITS + 100 }, () => Buffer.from(buildCsr(serial()).der.toString('base64').replace(/.{64}/g, '$&\n'), 'latin1'));
 const apiBodies = Array.from({ length: 2 * UNITS + 100 }, () => JSON.stringify({ serial: serial(), publicKey: createECDH('prime256v1').generateKeys().subarray(1).toString('hex'), workOrder: 'BENCH' }));
 
 log('starting the Keyline server ...');
@@ -94,7 +83,8 @@ const apiOne = (agent: Agent | false) => async () => expect(await send('POST', '
 log('warm-up ...');
 await runConcurrent(50, K, estOne);
 await runConcurrent(50, K, apiOne(keepAlive));
-const runs = { est: [] as Array<{ seconds: number; latencies: number[] }>, apiKeepAlive: [] as typeof runs.est, apiNewConnection: [] as typeof runs.est };
+type Run = { seconds: number; latencies: number[] };
+const runs = { est: [] as Run[], apiKeepAlive: [] as Run[], apiNewConnection: [] as Run[] };
 for (let r = 0; r < ROUNDS; r++) {
   const n = Math.floor(UNITS / ROUNDS);
   runs.est.push(await runConcurrent(n, K, estOne));
@@ -105,7 +95,7 @@ for (let r = 0; r < ROUNDS; r++) {
 keepAlive.destroy();
 await stopChild(server);
 
-const summary = (xs: Array<{ seconds: number; latencies: number[] }>) => {
+const summary = (xs: Run[]) => {
   const lat = xs.flatMap((x) => x.latencies);
   return { perSec: Math.round(lat.length / xs.reduce((a, x) => a + x.seconds, 0)), p50ms: +percentile(lat, 50).toFixed(1), p99ms: +percentile(lat, 99).toFixed(1) };
 };

@@ -4,9 +4,11 @@
  * by `openssl base64` and `openssl pkcs7 -print_certs`. Every command runs in a folder of the test.
  */
 import { execFile } from 'node:child_process';
+import { createECDH, createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { bitString, oid, seq, tlv } from '../../common/der/writer.js';
 import type { TestPki } from './pki.js';
 
 const run = promisify(execFile);
@@ -69,4 +71,21 @@ export async function printCerts(dir: string, body: string, name: string): Promi
   const text = await openssl(dir, ['pkcs7', '-inform', 'DER', '-in', `${name}.p7.der`, '-print_certs']);
   const pems = [...text.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n/g)].map((m) => m[0]);
   return { text, pems };
+}
+
+/**
+ * A P-256 PKCS#10 request built with node:crypto alone (DER): subject CN = `cn` (or the given
+ * Name DER), and a challengePassword attribute when asked (RFC 7030 §3.5: the tls-unique value).
+ */
+export function buildCsr(cn: string, opts: { challengePassword?: string } = {}): { der: Buffer; rawHex: string; privateKey: KeyObject } {
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  const point = ecdh.getPublicKey();
+  const spki = Buffer.concat([Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex'), point]);
+  const privateKey = createPrivateKey({ key: { kty: 'EC', crv: 'P-256', d: ecdh.getPrivateKey().toString('base64url'), x: point.subarray(1, 33).toString('base64url'), y: point.subarray(33).toString('base64url') }, format: 'jwk' });
+  const subject = seq(tlv(0x31, seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(cn)))));
+  const attrs = opts.challengePassword === undefined ? [] : [seq(oid('1.2.840.113549.1.9.7'), tlv(0x31, tlv(0x0c, Buffer.from(opts.challengePassword))))];
+  const info = seq(tlv(0x02, Uint8Array.of(0)), subject, spki, tlv(0xa0, ...attrs));
+  const signature = sign('sha256', info, { key: privateKey, dsaEncoding: 'der' });
+  return { der: seq(info, seq(oid('1.2.840.10045.4.3.2')), bitString(signature)), rawHex: point.subarray(1).toString('hex'), privateKey };
 }
