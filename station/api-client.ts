@@ -9,7 +9,8 @@ import {
   unitBatchResponse, unitConfirmed, unitIssued, unitView, workOrderList, workOrderView,
   type UnitBatchResponse, type UnitConfirmed, type UnitIssued, type UnitView, type WorkOrderCreate, type WorkOrderUpdate, type WorkOrderView,
 } from '../common/protocol/station-api.js';
-import type { z } from 'zod';
+import { z } from 'zod';
+import type { LinePause } from '../common/protocol/operations.js';
 
 /** Where and as whom to connect. */
 export interface StationApiOptions {
@@ -81,6 +82,10 @@ export class StationApiClient {
   }
   quarantineUnit(serial: string, reason: string): Promise<UnitView> {
     return this.call('POST', `/v1/units/${serial}/quarantine`, { reason }, unitView);
+  }
+  /** Tells the server (its console) about a pause the line lived through while it was unreachable. */
+  async reportPause(p: LinePause): Promise<void> {
+    await this.call('POST', '/v1/line/pauses', p, z.unknown());
   }
   releaseUnit(serial: string, reason: string): Promise<UnitView> {
     return this.call('POST', `/v1/units/${serial}/release`, { reason }, unitView);

@@ -17,10 +17,12 @@ import { ServerGate } from './server-gate.js';
 import type { LineContext } from './unit-context.js';
 import { faultText, StopLine } from './line-signals.js';
 import { UnitClient, type RegistrationWait, type UnitApi } from './unit-client.js';
+import type { StationApiClient } from './api-client.js';
 
 /** What the line is built from (all injected; the CLI builds the real ones). */
 export interface LineDeps {
-  api: UnitApi;
+  /** The server; `reportPause` when it can take pause reports (the console shows them). */
+  api: UnitApi & Partial<Pick<StationApiClient, 'reportPause'>>;
   journal: Journal;
   checker: CertChecker;
   profile: ProvisioningProfile;
@@ -108,13 +110,25 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
 
 /** The line's server conversations, behind one gate that pauses and resumes every worker together. */
 function lineClient(deps: LineDeps, opts: LineOptions, log: Logger, stopping: () => boolean): UnitClient {
+  // The first pause of an outage and why: reported once the server answers again (the console's alert).
+  let paused: { since: string; reason: string } | undefined;
   const gate = new ServerGate({
     ...opts.retry,
     onPause: (msg) => {
+      paused ??= { since: new Date().toISOString(), reason: msg };
       deps.progress.pause(msg);
       log.warn({ workOrder: opts.workOrder }, msg);
     },
-    onResume: () => deps.progress.resume(),
+    onResume: () => {
+      deps.progress.resume();
+      const p = paused;
+      paused = undefined;
+      // Best effort: the report is for people watching the line; the line does not wait for it.
+      if (p && deps.api.reportPause) {
+        deps.api.reportPause({ workOrder: opts.workOrder, since: p.since, until: new Date().toISOString(), reason: p.reason })
+          .catch((err: unknown) => log.warn({ err, workOrder: opts.workOrder }, 'pause report not delivered'));
+      }
+    },
     // A stopping line gives up on a dead server instead of waiting for it.
     aborted: stopping,
   });

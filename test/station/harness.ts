@@ -25,6 +25,7 @@ import { Progress } from '../../station/progress.js';
 import { createSoftSigner } from '../helpers/soft-signer.js';
 import type { Actor } from '../../common/roles.js';
 import { issueReq } from '../helpers/requests.js';
+import type { LinePause } from '../../common/protocol/operations.js';
 
 /** The PKI and server side shared by the tests of one file. */
 export interface Backend {
@@ -34,6 +35,8 @@ export interface Backend {
   chainPem: string;
   /** Test switches: make the next `n` calls fail as if the server were down. */
   down: { remaining: number };
+  /** Pauses the line reported once the server answered again (POST /v1/line/pauses). */
+  pauses: LinePause[];
 }
 
 /** Builds a root, an issuing CA (soft keys) and the provisioning service over a SQLite file. */
@@ -50,7 +53,7 @@ export async function makeBackend(t: Test, opts: { quota?: number; workOrder?: s
   const prov = createProvisioning({ store, issuer });
   await prov.createWorkOrder({ id: opts.workOrder ?? 'WO-1', product: 'Sensor', quota: opts.quota ?? 1000 }, 'admin');
   const rootDer = new Uint8Array(root.rawData);
-  return { prov, store, rootPem: toPem(rootDer), chainPem: toPem(issuingDer) + toPem(rootDer), down: { remaining: 0 } };
+  return { prov, store, rootPem: toPem(rootDer), chainPem: toPem(issuingDer) + toPem(rootDer), down: { remaining: 0 }, pauses: [] };
 }
 
 /** Maps service errors to what the HTTP client would throw. */
@@ -81,6 +84,7 @@ export function apiFor(b: Backend, station = 'station-01'): LineDeps['api'] {
     confirmUnit: (serial, fp) => asApi(b, () => b.prov.confirmUnit(serial, { fingerprintSha256: fp }, actor)),
     quarantineUnit: (serial, reason) => asApi(b, async () => view(await b.prov.quarantineUnit(serial, reason, actor))),
     getUnit: (serial) => asApi(b, async () => view(await b.prov.getUnit(serial, actor))),
+    reportPause: (p) => asApi(b, async () => void b.pauses.push(p)),
   };
 }
 

@@ -127,6 +127,11 @@ t.test('server unreachable: the line pauses with a message and resumes by itself
   t.equal(result.good, 3);
   t.match(err, /line paused: server unreachable, retrying in \d/);
   t.match(err, /line resumed/);
+  // Issue 18: the outage is reported once the server answers again, so the console can show it.
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(b.pauses.length, 1, 'one report for the whole outage');
+  t.match(b.pauses[0], { workOrder: result.workOrder, reason: /line paused: server unreachable/ });
+  t.ok(b.pauses[0]!.since <= b.pauses[0]!.until);
 });
 
 const CRASH_STEPS = ['started', 'configured', 'keyed', 'issued-unrecorded', 'issued', 'written', 'verified', 'locked', 'confirmed-unrecorded', 'confirmed'];
