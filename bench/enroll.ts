@@ -16,7 +16,8 @@
  * state in memory (no file writes, see below). Per round: CPU per enrollment of each process
  * and how much of the machine other processes took (bench/process-cpu.ts).
  *
- * Baseline in the same run, before and after the rounds (the higher counts): N MQTT 5 clients on
+ * Baseline in the same run, before the first round and after each (a round counts against the
+ * higher of the two beside it): N MQTT 5 clients on
  * the same Mosquitto doing request/response round trips through a trivial echo responder
  * (TCP_NODELAY on every socket). Issue 13's targets, printed PASS/FAIL: first enrollments >= 25 %
  * of the broker's round trips/s (an enrollment is two round trips: half the ceiling) and
@@ -144,7 +145,10 @@ for (let pass = 0; pass < 2; pass++) await Promise.all(fleet.slice(DEVICES).map(
 const devices = fleet.slice(0, DEVICES);
 const links = fleetLinks.slice(0, DEVICES);
 
-const baseBefore = await baseline('before the rounds');
+// The broker's ceiling beside each round: before the first and after every round (load from other
+// processes on a shared machine moves it from second to second), so each round is compared with
+// the higher of the two measured next to it.
+const baselines = [await baseline('before round 1')];
 
 // Where a device's enrollment time goes: the two request/response waits (broker + server) and the rest (this process).
 const waits = { hello: [] as number[], proof: [] as number[] };
@@ -186,6 +190,7 @@ for (let r = 0; r < ROUNDS; r++) {
   out(`round ${r + 1} (${row.outcome}): ${fmt(row.perSec)} enrollments/s, p50 ${fmt(row.p50, 1)} ms, p99 ${fmt(row.p99, 1)} ms; waits p50: hello→challenge ${fmt(percentile(waits.hello, 50), 1)} ms, proof→enrolled ${fmt(percentile(waits.proof, 50), 1)} ms`);
   out(`  CPU per enrollment: devices (this process) ${perEnrollment(cpu.self)} ms, server ${perEnrollment(cpu.parts.server ?? 0)} ms, Mosquitto ${perEnrollment(cpu.parts.mosquitto ?? 0)} ms; `
     + `machine ${fmt((100 * cpu.machineBusy) / (cpu.machineBusy + cpu.machineIdle))} % busy, other processes ${fmt(((cpu.machineBusy - cpu.self - (cpu.parts.server ?? 0) - (cpu.parts.mosquitto ?? 0)) / seconds) * 100)} % of a core`);
+  baselines.push(await baseline(`after round ${r + 1}`));
 }
 await Promise.all(fleetLinks.map((l) => l.close()));
 await Promise.all(fleet.map((d) => d.dev.close()));
@@ -201,18 +206,17 @@ async function baseline(when: string): Promise<number> {
     + `machine ${fmt((100 * cpu.machineBusy) / (cpu.machineBusy + cpu.machineIdle))} % busy`);
   return b.rtPerSec;
 }
-// Before the rounds (measured first, see above) and after them: the higher one is the baseline,
-// so load from other processes during one of them cannot flatter the ratio.
-const rtPerSec = Math.max(baseBefore, await baseline('after the rounds'));
 const first = rounds[0]!.perSec;
+const firstBase = Math.max(baselines[0]!, baselines[1]!);
 const later = rounds.slice(1);
 const reauth = later.length ? later.length / later.reduce((a, r) => a + 1 / r.perSec, 0) : NaN;
-const share = (x: number) => `${((x / rtPerSec) * 100).toFixed(1)} % of Mosquitto's ${fmt(rtPerSec)} round trips/s`;
+const reauthBase = Math.max(...baselines.slice(1));
+const share = (x: number, base: number) => `${((x / base) * 100).toFixed(1)} % of Mosquitto's ${fmt(base)} round trips/s`;
 const checks = [
-  { ok: first >= RATIO_AIM * rtPerSec, what: `first enrollments ${fmt(first)}/s = ${share(first)} (>= ${RATIO_AIM * 100} %: an enrollment is 2 round trips, so half the broker's ceiling)` },
+  { ok: first >= RATIO_AIM * firstBase, what: `first enrollments ${fmt(first)}/s = ${share(first, firstBase)} measured beside them (>= ${RATIO_AIM * 100} %: an enrollment is 2 round trips, so half the broker's ceiling)` },
   { ok: first >= FLOOR, what: `first enrollments ${fmt(first)}/s >= ${fmt(FLOOR)}/s` },
   ...(later.length ? [
-    { ok: reauth >= RATIO_AIM * rtPerSec, what: `re-authentication ${fmt(reauth)}/s (rounds 2-${ROUNDS}) = ${share(reauth)} (>= ${RATIO_AIM * 100} %)` },
+    { ok: reauth >= RATIO_AIM * reauthBase, what: `re-authentication ${fmt(reauth)}/s (rounds 2-${ROUNDS}) = ${share(reauth, reauthBase)} (the highest beside them; >= ${RATIO_AIM * 100} %)` },
     { ok: reauth >= FLOOR, what: `re-authentication ${fmt(reauth)}/s >= ${fmt(FLOOR)}/s` },
   ] : []),
 ];

@@ -13,7 +13,7 @@ import { X509Certificate, type KeyObject } from 'node:crypto';
 import { KeylineError } from '../../common/errors.js';
 import { certificateFingerprint } from '../../common/protocol/enrollment.js';
 import { BoundedCache } from './bounded-cache.js';
-import { checkIssuedFast, issuingCaFacts, recordedIssuedFacts, type IssuedCertFacts, type IssuingCaFacts } from './issued-cert-check.js';
+import { checkIssuedFast, issuingCaFacts, recordedIssuedFacts, type IssuingCaFacts } from './issued-cert-check.js';
 
 /** A device certificate that passed the checks. */
 export interface TrustedDeviceCert {
@@ -30,8 +30,6 @@ export interface TrustedDeviceCert {
 interface Verified {
   publicKey: Uint8Array;
   serialHex: string;
-  validFrom: string;
-  validTo: string;
   notBefore: number;
   notAfter: number;
 }
@@ -86,7 +84,7 @@ export class DeviceTrust {
   recorded(der: Uint8Array, fingerprint: string, now: Date = new Date()): TrustedDeviceCert | null {
     const facts = this.#ca ? recordedIssuedFacts(der, this.#ca) : null;
     if (!facts) return null;
-    const v = verifiedOf(facts);
+    const v: Verified = facts;
     this.#verified.set(fingerprint, v);
     return this.#valid(der, fingerprint, v, now);
   }
@@ -95,7 +93,7 @@ export class DeviceTrust {
     // RFC 5280 §6.1.3 (a)(2): validity is a question of the moment, asked every time.
     const t = now.getTime();
     if (t < v.notBefore || t > v.notAfter) {
-      throw new KeylineError('CERTIFICATE_UNTRUSTED', `deviceCertificate (serial ${v.serialHex}): outside its validity ${v.validFrom}..${v.validTo}`);
+      throw new KeylineError('CERTIFICATE_UNTRUSTED', `deviceCertificate (serial ${v.serialHex}): outside its validity ${iso(v.notBefore)}..${iso(v.notAfter)}`);
     }
     return { der, publicKey: v.publicKey, serialHex: v.serialHex, fingerprint };
   }
@@ -103,7 +101,7 @@ export class DeviceTrust {
   /** Parses and chains a certificate not seen before. */
   #check(der: Uint8Array): Verified {
     const fast = this.#ca ? checkIssuedFast(der, this.#ca) : null;
-    if (fast) return verifiedOf(fast);
+    if (fast) return fast;
     let cert: X509Certificate;
     try {
       cert = new X509Certificate(Buffer.from(der));
@@ -121,13 +119,11 @@ export class DeviceTrust {
     }
     return {
       publicKey: spki.slice(27), serialHex: cert.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''),
-      validFrom: cert.validFrom, validTo: cert.validTo, notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo),
+      notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo),
     };
   }
 }
 
 const fingerprintOf = (der: Uint8Array) => Buffer.from(certificateFingerprint(der)).toString('hex');
 
-function verifiedOf(f: IssuedCertFacts): Verified {
-  return { ...f, validFrom: new Date(f.notBefore).toISOString(), validTo: new Date(f.notAfter).toISOString() };
-}
+const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms));
