@@ -11,7 +11,7 @@
  *
  * Measured: round 1 = N first enrollments all at once (hello → challenge → chip counter + sign →
  * proof → enrolled, config verified), rounds 2..R = the same devices re-authenticating;
- * connections are opened, and 64 other devices enrolled twice (so the server's code is compiled,
+ * connections are opened, and 256 other devices enrolled twice (so the server's code is compiled,
  * as in a server that has been up), before the clock starts. The devices keep their chip and
  * state in memory (no file writes, see below). Per round: CPU per enrollment of each process
  * and how much of the machine other processes took (bench/process-cpu.ts).
@@ -49,7 +49,7 @@ import { cpuSnapshot, cpuSpent } from './process-cpu.js';
 const { values } = parseArgs({ options: { devices: { type: 'string' }, rounds: { type: 'string' }, workers: { type: 'string' }, qos: { type: 'string' }, warmup: { type: 'string' }, keep: { type: 'boolean' } } });
 const DEVICES = Number(values.devices ?? 256);
 /** Devices enrolled (twice) before round 1 and not measured, so the server's code is compiled by then, as in a server that has been up. */
-const WARMUP = Number(values.warmup ?? 64);
+const WARMUP = Number(values.warmup ?? 256);
 const TOTAL = DEVICES + WARMUP;
 const ROUNDS = Number(values.rounds ?? 3);
 // Two workers (MQTT 5 shared subscriptions split the requests) use both cores, as a factory would.
