@@ -4,6 +4,7 @@
  * exactly as the server signed it, and when). Stored as `<chip image without .json>.state`, so an
  * emulator serving the same folder (which loads every `*.json`) never mistakes it for a chip.
  */
+import { CHIP_SERIAL_RE } from '../common/chip-serial.js';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { KeylineError } from '../common/errors.js';
@@ -36,7 +37,7 @@ export const deviceStateSchema = z
   .object({
     format: z.literal(FORMAT),
     version: z.literal(1),
-    serial: z.string().regex(/^[0-9A-F]{18}$/),
+    serial: z.string().regex(CHIP_SERIAL_RE),
     firmware: firmwareTrustSchema,
     /** The broker the device last enrolled through (used when no other is named). */
     brokerUrl: z.string().optional(),

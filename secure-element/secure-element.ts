@@ -24,8 +24,10 @@
  * (ATCA_* for the 608, SE05X_* for the SE050; SE05X_DENIED is a policy refusal).
  */
 
-/** The chips Keyline provisions; a product names one. */
-export type ChipKind = 'atecc608' | 'se050';
+import type { ChipKind } from '../common/chip-serial.js';
+
+/** The chips Keyline provisions (common/chip-serial.ts); a work order names one. */
+export type { ChipKind };
 
 /** Who the chip is. */
 export interface ChipIdentity {

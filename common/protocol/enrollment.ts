@@ -17,6 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { CHIP_SERIAL_HEX, CHIP_SERIAL_RE } from '../chip-serial.js';
 
 /** Root of every device topic. */
 export const TOPIC_ROOT = 'keyline/v1/devices';
@@ -24,8 +25,8 @@ export const TOPIC_ROOT = 'keyline/v1/devices';
 /** The context string that starts every signed enrollment digest (ASCII, no terminator). */
 export const ENROLL_CONTEXT = 'keyline-enroll-v1';
 
-/** A chip serial on the wire: exactly 18 uppercase hex digits (9 bytes). */
-export const serialSchema = z.string().regex(/^[0-9A-F]{18}$/, '18 uppercase hex digits');
+/** A chip serial on the wire: upper-case hex, 18 digits (ATECC608, 9 bytes) or 36 (SE050 unique id, 18 bytes). */
+export const serialSchema = z.string().regex(CHIP_SERIAL_RE, '18 or 36 uppercase hex digits');
 
 /** `keyline/v1/devices/{serial}/enroll/req`: hello and proof (signed challenge). */
 export function enrollRequestTopic(serial: string): string {
@@ -50,9 +51,11 @@ export function deviceTopicFilter(serial: string): string {
 /** Which request topic a message arrived on. */
 export type RequestChannel = 'req' | 'mtls';
 
+const REQUEST_TOPIC = new RegExp(`^keyline/v1/devices/(${CHIP_SERIAL_HEX})/enroll/(req|mtls)$`);
+
 /** Serial and channel of a request topic, or null for any other topic. */
 export function parseRequestTopic(topic: string): { serial: string; channel: RequestChannel } | null {
-  const m = /^keyline\/v1\/devices\/([0-9A-F]{18})\/enroll\/(req|mtls)$/.exec(topic);
+  const m = REQUEST_TOPIC.exec(topic);
   return m ? { serial: m[1]!, channel: m[2] as RequestChannel } : null;
 }
 
@@ -161,20 +164,23 @@ export interface DigestInput {
   nonce: Uint8Array;
   /** Chip counter 0 value after the increment, 0..2^32-1. */
   counter: number;
-  /** 9 bytes (the chip serial, decoded from hex). */
+  /** The chip serial decoded from hex: 9 bytes (ATECC608) or 18 (SE050). */
   serial: Uint8Array;
   /** 32 bytes: SHA-256 of the device certificate DER as sent in hello. */
   certFingerprint: Uint8Array;
 }
 
-/** The 94 bytes hashed: "keyline-enroll-v1"(17) ‖ nonce(32) ‖ counter(4, big-endian) ‖ serial(9) ‖ certFingerprint(32). */
+/**
+ * The bytes hashed: "keyline-enroll-v1"(17) ‖ nonce(32) ‖ counter(4, big-endian) ‖ serial(9 or 18)
+ * ‖ certFingerprint(32): 94 bytes for an ATECC608, 103 for an SE050 (the serial as its chip has it).
+ */
 export function enrollmentSignedBytes(d: DigestInput): Uint8Array {
   if (d.nonce.length !== 32) throw new RangeError(`nonce: expected 32 bytes, got ${d.nonce.length}`);
-  if (d.serial.length !== 9) throw new RangeError(`serial: expected 9 bytes, got ${d.serial.length}`);
+  if (d.serial.length !== 9 && d.serial.length !== 18) throw new RangeError(`serial: expected 9 or 18 bytes, got ${d.serial.length}`);
   if (d.certFingerprint.length !== 32) throw new RangeError(`certFingerprint: expected 32 bytes, got ${d.certFingerprint.length}`);
   if (!Number.isInteger(d.counter) || d.counter < 0 || d.counter > 0xffffffff) throw new RangeError(`counter: ${d.counter} is not a uint32`);
   const ctx = Buffer.from(ENROLL_CONTEXT, 'ascii');
-  const out = Buffer.alloc(ctx.length + 32 + 4 + 9 + 32);
+  const out = Buffer.alloc(ctx.length + 32 + 4 + d.serial.length + 32);
   let o = ctx.copy(out, 0);
   o += Buffer.from(d.nonce).copy(out, o);
   o = out.writeUInt32BE(d.counter, o);

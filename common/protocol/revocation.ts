@@ -3,6 +3,7 @@
  * for the API, the CLI and the OpenAPI document.
  */
 import { z } from 'zod';
+import { CHIP_SERIAL_ANY_CASE_RE, CHIP_SERIAL_MESSAGE } from '../chip-serial.js';
 
 /**
  * Reasons accepted (RFC 5280 §5.3.1). certificateHold is refused: a hold must be releasable and
@@ -17,7 +18,7 @@ export type RevocationReason = (typeof REVOCATION_REASONS)[number] | 'certificat
 /** The request body of POST /v1/revocations (and the CLI's flags): exactly one target and a reason. */
 export const revocationRequest = z
   .object({
-    serial: z.string().regex(/^[0-9A-Fa-f]{18}$/, 'expected 18 hex digits (a chip serial)').optional(),
+    serial: z.string().regex(CHIP_SERIAL_ANY_CASE_RE, `expected a chip serial: ${CHIP_SERIAL_MESSAGE}`).optional(),
     workOrder: z.string().min(1).max(128).optional(),
     certificateSerial: z.string().regex(/^(0x)?[0-9A-Fa-f]{1,40}$/, 'expected a hex certificate serial').optional(),
     reason: z.enum(REVOCATION_REASONS),

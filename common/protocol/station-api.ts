@@ -4,6 +4,7 @@
  * generated from them.
  */
 import { z } from 'zod';
+import { CHIP_SERIAL_ANY_CASE_RE, CHIP_SERIAL_MESSAGE } from '../chip-serial.js';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (1-64, starting with a letter or digit)');
 
@@ -11,13 +12,14 @@ const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digit
 export const workOrderId = id;
 
 /**
- * A chip serial number: 9 bytes as 18 hex digits (ATECC608 datasheet §2.2, SN[0:8]), normalised to
- * upper case. Branded: a `ChipSerial` exists only as the output of this schema, so code that takes
- * one never checks it again.
+ * A chip serial: the ATECC608's 9 bytes as 18 hex digits (datasheet §2.2, SN[0:8]) or the SE050's
+ * 18-byte unique id as 36 (common/chip-serial.ts), normalised to upper case. Which of the two a
+ * unit must have is its work order's chip, checked by the issuance rules. Branded: a `ChipSerial`
+ * exists only as the output of this schema, so code that takes one never checks it again.
  */
 export const chipSerial = z
   .string()
-  .regex(/^[0-9A-Fa-f]{18}$/, '18 hex digits (the 9-byte chip serial number)')
+  .regex(CHIP_SERIAL_ANY_CASE_RE, CHIP_SERIAL_MESSAGE)
   .transform((s) => s.toUpperCase())
   .brand<'ChipSerial'>();
 export type ChipSerial = z.output<typeof chipSerial>;

@@ -3,6 +3,7 @@
  * validates with and from the route table, so neither the shapes nor who may call what can drift
  * from the code. Each operation lists its roles in `x-keyline-roles`.
  */
+import { CHIP_SERIAL_ANY_CASE_RE } from '../../common/chip-serial.js';
 import { z } from 'zod';
 import * as api from '../../common/protocol/station-api.js';
 import { revocationRequest } from '../../common/protocol/revocation.js';
@@ -21,7 +22,7 @@ const refusals = {
   '413': ok('BODY_TOO_LARGE', api.errorBody),
   '415': ok('UNSUPPORTED_MEDIA_TYPE: the body must be application/json (UTF-8)', api.errorBody),
 };
-const serial = [{ name: 'serial', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9A-Fa-f]{18}$' } }];
+const serial = [{ name: 'serial', in: 'path', required: true, schema: { type: 'string', pattern: CHIP_SERIAL_ANY_CASE_RE.source } }];
 const jobId = [{ name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } }];
 const woId = [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }];
 const query = (...names: string[]) => names.map((name) => ({ name, in: 'query', required: false, schema: { type: 'string' } }));

@@ -2,6 +2,7 @@
  * The console's pages (GET): each validates its parameters, calls the services the API calls,
  * and renders. Who may open them is the route table's decision, made before any of this runs.
  */
+import { CHIP_SERIAL_ANY_CASE_RE } from '../../common/chip-serial.js';
 import { Readable } from 'node:stream';
 import type { RouterContext } from '@koa/router';
 import { KeylineError } from '../../common/errors.js';
@@ -90,7 +91,7 @@ export function mountConsolePages(mount: MountRoute, deps: ApiDeps): void {
     const checked = (str(ctx.query.checked) ?? '').split(',').filter((x) => /^[0-9a-f]{1,40}$/.test(x)).slice(0, 20);
     const statuses = deps.revocation ? await Promise.all(checked.map(async (certificateSerial) => ({ certificateSerial, status: await deps.revocation!.certificateStatus(certificateSerial) }))) : [];
     const serial = str(ctx.query.serial);
-    sendPage(ctx, revocationPage(c, { crl: s.crl(), checked: statuses, prefill: { kind: 'serial', target: serial && /^[0-9A-Fa-f]{18}$/.test(serial) ? serial : '' } }));
+    sendPage(ctx, revocationPage(c, { crl: s.crl(), checked: statuses, prefill: { kind: 'serial', target: serial && CHIP_SERIAL_ANY_CASE_RE.test(serial) ? serial : '' } }));
   });
   mount('GET /console/audit', async (ctx) => {
     const c = pc(ctx);

@@ -6,9 +6,9 @@
  * accept it returns null and zod decides, so every refusal and its message come from the schemas.
  * test/server/enroll/request-shape.test.ts holds the two to the same answers.
  */
+import { CHIP_SERIAL_RE as SERIAL } from '../../common/chip-serial.js';
 import type { EnrollRequest, RequestChannel } from '../../common/protocol/enrollment.js';
 
-const SERIAL = /^[0-9A-F]{18}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const NONCE = /^[0-9a-f]{64}$/;
 const SIGNATURE = /^[0-9a-f]{128}$/;

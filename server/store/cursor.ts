@@ -2,6 +2,7 @@
  * The opaque paging cursor of units.list, the same in both stores: the last serial of a page,
  * base64url-encoded, refused with a clear error when it is not one this server issued.
  */
+import { CHIP_SERIAL_RE } from '../../common/chip-serial.js';
 import { ValidationError } from '../../common/errors.js';
 
 /** Encodes the last serial of a page as an opaque cursor. */
@@ -13,6 +14,6 @@ export function encodeCursor(serial: string): string {
 export function decodeCursor(cursor: string | undefined): string {
   if (cursor === undefined || cursor === '') return '';
   const serial = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[0-9A-F]{18}$/.test(serial)) throw new ValidationError('VALIDATION_FAILED', `cursor: '${cursor}' is not a cursor this server issued`);
+  if (!CHIP_SERIAL_RE.test(serial)) throw new ValidationError('VALIDATION_FAILED', `cursor: '${cursor}' is not a cursor this server issued`);
   return serial;
 }
