@@ -21,6 +21,9 @@ export function toWorkOrder(r: Row): WorkOrderRecord {
     // Absent before migration 005 only in hand-built rows; the column defaults to ["self"].
     registries: r.registries == null ? ['self'] : (JSON.parse(r.registries as string) as string[]),
     preregistration: (r.preregistration as WorkOrderRecord['preregistration']) ?? 'confirmed',
+    // Before migration 012 every order was an ATECC608 order without attestation.
+    chip: (r.chip as WorkOrderRecord['chip']) ?? 'atecc608',
+    requireAttestation: Number(r.require_attestation ?? 0) === 1,
   };
 }
 

@@ -9,6 +9,8 @@ import type { ChainFields } from './audit-chain.js';
 import type { Role } from '../../common/roles.js';
 import type { RevocationReason } from '../../common/protocol/revocation.js';
 import type { EnrollmentRequestRepo, SupersededRepo } from './est-repos.js';
+import type { AttestationRepo } from './attestation-repos.js';
+import type { ChipKind } from '../../common/chip-serial.js';
 
 /** Lifecycle of a provisioned unit. */
 
@@ -37,11 +39,15 @@ export interface WorkOrderRecord {
    * confirmed it; 'queued' once its registration jobs are durably in the outbox.
    */
   preregistration?: 'confirmed' | 'queued';
+  /** The secure element its units carry (default 'atecc608'): their serials' length and their device certificate profile. */
+  chip?: ChipKind;
+  /** Units are refused without valid manufacturer-signed key-origin evidence (ATTESTATION_INVALID); default false. */
+  requireAttestation?: boolean;
 }
 
 /** A provisioned unit as stored. */
 export interface UnitRecord {
-  /** Chip serial: 18 uppercase hex digits. */
+  /** Chip serial: 18 uppercase hex digits (ATECC608) or 36 (SE050). */
   serial: string;
   /** Raw P-256 X‖Y, 64 bytes. */
   publicKey: Uint8Array;
@@ -410,6 +416,7 @@ export interface LeaseRepo {
 
 export { normaliseSerialHex } from '../../common/certificate-serial.js';
 export type * from './est-repos.js';
+export type * from './attestation-repos.js';
 
 /** The repositories one transaction sees; unusable after commit or rollback. */
 export interface Tx {
@@ -426,6 +433,8 @@ export interface Tx {
   /** EST (issue 17): superseded certificates and requests awaiting approval. */
   readonly superseded: SupersededRepo;
   readonly enrollmentRequests: EnrollmentRequestRepo;
+  /** Key-origin evidence of units (issue 15). */
+  readonly attestations: AttestationRepo;
 }
 
 /** Options of one transaction. */

@@ -15,10 +15,13 @@ export function createWorkOrderRepo(c: PgTxContext): WorkOrderRepo {
     async create(wo) {
       const preregistration = wo.preregistration ?? 'confirmed';
       const registries = wo.registries ?? ['self'];
+      const chip = wo.chip ?? 'atecc608';
+      const requireAttestation = wo.requireAttestation ?? false;
       await c.writeLock();
-      await c.guarded(`work order ${wo.id}`, `INSERT INTO work_orders (id, product, quota, stations, created_at, preregistration, registries)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)`, [wo.id, wo.product, wo.quota, wo.stations === null ? null : JSON.stringify(wo.stations), wo.createdAt, preregistration, JSON.stringify(registries)]);
-      return { ...wo, registries, preregistration, issued: 0, status: 'open' as const };
+      await c.guarded(`work order ${wo.id}`, `INSERT INTO work_orders (id, product, quota, stations, created_at, preregistration, registries, chip, require_attestation)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [wo.id, wo.product, wo.quota, wo.stations === null ? null : JSON.stringify(wo.stations), wo.createdAt, preregistration, JSON.stringify(registries), chip, requireAttestation ? 1 : 0]);
+      return { ...wo, registries, preregistration, chip, requireAttestation, issued: 0, status: 'open' as const };
     },
     async get(id) {
       await c.writeLock();

@@ -8,6 +8,7 @@ import { createCrlRepo, createEnrollmentRepo, createRevocationRepo } from './pg-
 import { createLeaseRepo, createOutboxRepo } from './pg-outbox-repos.js';
 import { createCaRepo } from './pg-ca-repo.js';
 import { createEnrollmentRequestRepo, createSupersededRepo } from './pg-est-repos.js';
+import { createAttestationRepo } from './pg-attestation-repo.js';
 import type { PgTxContext } from './pg-tx-context.js';
 
 /** The Tx of one PostgreSQL transaction. */
@@ -25,5 +26,6 @@ export function createPgTx(c: PgTxContext): Tx {
     ca: createCaRepo(c),
     superseded: createSupersededRepo(c),
     enrollmentRequests: createEnrollmentRequestRepo(c),
+    attestations: createAttestationRepo(c),
   };
 }

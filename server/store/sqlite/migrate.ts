@@ -32,6 +32,14 @@ export function readMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
   return out;
 }
 
+/**
+ * The first line of a migration that rebuilds a table other tables reference (SQLite cannot alter
+ * a CHECK): it runs with foreign-key enforcement off, as sqlite.org/lang_altertable.html §7 says
+ * such a rebuild must (PRAGMA foreign_keys is a no-op inside a transaction, so it is switched
+ * around it), and commits only when PRAGMA foreign_key_check finds nothing.
+ */
+const FOREIGN_KEYS_OFF = /^-- keyline: foreign_keys off\r?\n/;
+
 /** Applies every migration newer than the database's version; returns the versions applied. */
 export function migrate(db: Database.Database, migrations: Migration[] = readMigrations()): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -40,14 +48,25 @@ export function migrate(db: Database.Database, migrations: Migration[] = readMig
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   const applied: number[] = [];
   for (const m of migrations) {
+    const fkOff = FOREIGN_KEYS_OFF.test(m.sql);
     const apply = db.transaction(() => {
       // Re-read inside the write lock: another process may have applied it meanwhile.
       if ((current.get() as number) >= m.version) return;
       db.exec(m.sql);
+      if (fkOff) {
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length > 0) throw new KeylineError('STORE_ERROR', `migration ${m.version}-${m.name} would break ${broken.length} foreign key reference(s)`);
+      }
       record.run(m.version, m.name, new Date().toISOString());
       applied.push(m.version);
     });
-    apply.immediate();
+    const enforced = fkOff ? (db.pragma('foreign_keys', { simple: true }) as number) : 0;
+    if (fkOff) db.pragma('foreign_keys = OFF');
+    try {
+      apply.immediate();
+    } finally {
+      if (enforced) db.pragma('foreign_keys = ON');
+    }
   }
   const latest = current.get() as number;
   if (latest > migrations.length) {

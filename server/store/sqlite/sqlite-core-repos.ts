@@ -22,9 +22,11 @@ export function createWorkOrderRepo(c: SqliteTxContext): WorkOrderRepo {
     create: (wo) =>
       run(`work order ${wo.id}`, () => {
         const preregistration = wo.preregistration ?? 'confirmed';
-        s.woInsert.run(wo.id, wo.product, wo.quota, wo.stations === null ? null : JSON.stringify(wo.stations), wo.createdAt, preregistration);
+        const chip = wo.chip ?? 'atecc608';
+        const requireAttestation = wo.requireAttestation ?? false;
+        s.woInsert.run(wo.id, wo.product, wo.quota, wo.stations === null ? null : JSON.stringify(wo.stations), wo.createdAt, preregistration, chip, requireAttestation ? 1 : 0);
         if (wo.registries !== undefined) s.woSetRegistries.run(JSON.stringify(wo.registries), wo.id);
-        return { ...wo, registries: wo.registries ?? ['self'], preregistration, issued: 0, status: 'open' as const };
+        return { ...wo, registries: wo.registries ?? ['self'], preregistration, chip, requireAttestation, issued: 0, status: 'open' as const };
       }),
     get: (id) => run(`work order ${id}`, () => {
       const r = s.woGet.get(id) as Row | undefined;

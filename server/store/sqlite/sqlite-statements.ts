@@ -5,6 +5,7 @@
 import type Database from 'better-sqlite3';
 import { CRL_LISTING_SQL } from '../rows.js';
 import { prepareEstStatements } from './sqlite-est-statements.js';
+import { prepareAttestationStatements } from './sqlite-attestation-repo.js';
 
 const UNIT_COLUMNS = `serial, public_key, fingerprint_sha256, certificate_der, certificate_serial, work_order,
   station, status, status_reason, idempotency_key, issued_at, confirmed_at, updated_at`;
@@ -21,7 +22,7 @@ export function prepareStatements(db: Database.Database) {
     savepoint: p('SAVEPOINT insert_many'),
     savepointRollback: p('ROLLBACK TO SAVEPOINT insert_many'),
     savepointRelease: p('RELEASE SAVEPOINT insert_many'),
-    woInsert: p(`INSERT INTO work_orders (id, product, quota, stations, created_at, preregistration) VALUES (?, ?, ?, ?, ?, ?)`),
+    woInsert: p(`INSERT INTO work_orders (id, product, quota, stations, created_at, preregistration, chip, require_attestation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     woGet: p('SELECT * FROM work_orders WHERE id = ?'),
     woIncrement: p('UPDATE work_orders SET issued = issued + ? WHERE id = ?'),
     woSetStatus: p('UPDATE work_orders SET status = ? WHERE id = ?'),
@@ -139,6 +140,7 @@ export function prepareStatements(db: Database.Database) {
     registrationsOrphan: p(`SELECT g.* FROM registrations g WHERE NOT EXISTS (SELECT 1 FROM units u WHERE u.serial = g.serial)
       ORDER BY g.serial, g.registry`),
     ...prepareEstStatements(db),
+    ...prepareAttestationStatements(db),
   };
 }
 

@@ -11,6 +11,7 @@ import { createCrlRepo, createEnrollmentRepo, createRevocationRepo } from './sql
 import { createLeaseRepo, createOutboxRepo } from './sqlite-outbox-repos.js';
 import { createCaRepo } from './sqlite-ca-repo.js';
 import { createEnrollmentRequestRepo, createSupersededRepo } from './sqlite-est-repos.js';
+import { createAttestationRepo } from './sqlite-attestation-repo.js';
 
 /** Builds the Tx object; `live()` turns false once the transaction ends, making it unusable. */
 export function createSqliteTx(s: Statements, live: () => boolean, now: () => string): Tx {
@@ -28,5 +29,6 @@ export function createSqliteTx(s: Statements, live: () => boolean, now: () => st
     ca: createCaRepo(c),
     superseded: createSupersededRepo(c),
     enrollmentRequests: createEnrollmentRequestRepo(c),
+    attestations: createAttestationRepo(c),
   };
 }

@@ -96,3 +96,29 @@ t.test('openStore: URL forms', async (t) => {
   const s = await openStore(`sqlite:${t.testdir()}/y.db?synchronous=full`);
   await s.close();
 });
+
+t.test('migration 012 (issue 15) on a database with units: tables rebuilt, every row and reference kept', async (t) => {
+  const { migrate } = await import('../../../server/store/sqlite/migrate.js');
+  const db = new Database(`${t.testdir()}/pre-012.db`);
+  t.teardown(() => db.close());
+  db.pragma('foreign_keys = ON');
+  const all = readMigrations();
+  migrate(db, all.slice(0, 11));
+  const serial = '0123456789ABCDEF01';
+  db.exec(`INSERT INTO work_orders (id, product, quota, created_at) VALUES ('WO', 'P', 10, 't');
+    INSERT INTO units VALUES ('${serial}', randomblob(64), '${'a'.repeat(64)}', x'00', '01', 'WO', 's', 'confirmed', NULL, NULL, 't', 't', 't');
+    INSERT INTO device_counters VALUES ('${serial}', 3, 't');
+    INSERT INTO enrollments VALUES ('${serial}', 3, 'g', 'challenge', 't');
+    INSERT INTO outbox_jobs (serial, registry, action, next_attempt_at, created_at) VALUES ('${serial}', 'self', 'register', 't', 't');
+    INSERT INTO enroll_nonces VALUES ('${'b'.repeat(64)}', '${serial}', '${'c'.repeat(64)}', 't', 0, 't');`);
+  t.same(migrate(db, all.slice(0, 12)), [12]);
+  t.equal(db.pragma('foreign_keys', { simple: true }), 1, 'enforcement back on after the migration');
+  t.same(db.pragma('foreign_key_check'), []);
+  t.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+  t.same(db.prepare('SELECT status FROM units').pluck().all(), ['confirmed']);
+  t.same(db.prepare("SELECT count(*) FROM device_counters JOIN enrollments USING (serial) JOIN enroll_nonces USING (serial)").pluck().get(), 1);
+  t.same(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name LIKE 'units_%' ORDER BY name").pluck().all(), ['units_status', 'units_work_order']);
+  t.match(db.prepare('SELECT chip, require_attestation FROM work_orders').get(), { chip: 'atecc608', require_attestation: 0 });
+  // The children still reference units: an orphan counter is refused.
+  t.throws(() => db.exec(`INSERT INTO device_counters VALUES ('${'B'.repeat(36)}', 1, 't')`), /FOREIGN KEY/);
+});

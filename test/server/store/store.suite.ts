@@ -10,6 +10,7 @@ import { batchSuite } from './batch.suite.js';
 import { registriesSuite } from './registries.suite.js';
 import { caSuite } from './ca.suite.js';
 import { estSuite } from './est.suite.js';
+import { attestationSuite } from './attestation.suite.js';
 import { oversightSuite } from './oversight.suite.js';
 
 /** What an implementation provides: a fresh store, and raw access that bypasses the Store code. */
@@ -218,5 +219,6 @@ export function storeSuite(t: Test, h: StoreHarness): void {
   batchSuite(t, () => h.open());
   caSuite(t, () => h.open());
   estSuite(t, () => h.open());
+  attestationSuite(t, () => h.open());
   oversightSuite(t, () => h.open());
 }
