@@ -8,10 +8,10 @@ import { KeylineError, ValidationError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/log.js';
 import type { UnitIssueRequest } from '../../common/protocol/station-api.js';
 import type { DeviceIssuer } from '../ca/device-issuer.js';
-import type { StationRecord, StationRole, Store } from '../store/store.js';
+import type { StationRecord, StationRole, Store, Tx } from '../store/store.js';
 import type { IssueResult, UnitOutcome } from './issuance.js';
 import { createIssuePipeline } from './issue-units.js';
-import { createReissue, type ReissueRequest, type ReissueResult } from './reissue-unit.js';
+import { createReissue, createReissueSteps, type ReissueRequest, type ReissueResult, type SignedReissue } from './reissue-unit.js';
 import type { IssueRequest } from './policies.js';
 import { parseCsr, parsePublicKey } from './public-key.js';
 import { createOutboxWorker } from '../registry/outbox-worker.js';
@@ -22,7 +22,7 @@ import { createWorkOrders } from './work-orders.js';
 
 export type { IssueResult, UnitOutcome } from './issuance.js';
 export type { UnitDetail } from './unit-lifecycle.js';
-export type { ReissueRequest, ReissueResult } from './reissue-unit.js';
+export type { ReissueRequest, ReissueResult, SignedReissue } from './reissue-unit.js';
 
 /** The most units one batch may carry. */
 export const MAX_BATCH = 100;
@@ -52,6 +52,7 @@ export function createProvisioning(deps: ProvisioningDeps) {
   const knownStations = new Map<string, StationRecord>();
   const issueUnits = createIssuePipeline({ store, issuer: deps.issuer, now, log });
   const reissue = createReissue({ store, issuer: deps.issuer, now, log });
+  const reissueSteps = createReissueSteps({ store, issuer: deps.issuer, now, log });
   const gate = createRegistrationGate({
     store,
     outbox: deps.outbox ?? createOutboxWorker({ store, registries: [createSelfRegistry({ store, now })], now, log }),
@@ -83,6 +84,26 @@ export function createProvisioning(deps: ProvisioningDeps) {
       // Proof of possession of the new key: the CSR's signature, checked as for issuance.
       const { csr, ...rest } = req;
       return reissue({ ...rest, publicKey: (await parseCsr(csr)).publicKey }, actor);
+    },
+
+    /**
+     * The first half of reissueUnit, for a certificate that stays pending until the device
+     * claims it (AWS Fleet Provisioning: CreateCertificateFromCsr, then RegisterThing): the same
+     * rules and signature, nothing recorded. Returns the new key with the signed certificate, or
+     * the current certificate when the rules make this a retry.
+     */
+    async signPendingReissue(req: Omit<ReissueRequest, 'publicKey'> & { csr: string }, actor: string): Promise<SignedReissue & { publicKey: Uint8Array }> {
+      const { csr, ...rest } = req;
+      const publicKey = (await parseCsr(csr)).publicKey;
+      return { ...(await reissueSteps.sign({ ...rest, publicKey }, actor)), publicKey };
+    },
+
+    /**
+     * The second half: records a certificate signPendingReissue signed, re-applying the rules
+     * under the write lock, as reissueUnit records; `within` runs first in the same transaction.
+     */
+    async activatePendingReissue(req: ReissueRequest, cert: { der: Uint8Array; serialHex: string; fingerprintSha256: string }, actor: string, within?: (tx: Tx) => Promise<void>): Promise<ReissueResult> {
+      return reissueSteps.activate(req, cert, actor, within);
     },
 
     /** Issues up to 100 units in one write transaction; one outcome per input, in order. */

@@ -94,36 +94,63 @@ const replayOf = (u: UnitRecord): ReissueResult => ({
   serial: u.serial, certificateDer: u.certificateDer, fingerprintSha256: u.fingerprintSha256, certificateSerial: u.certificateSerial, replayed: true, supersededCertificateSerial: null,
 });
 
-/** Builds `reissueUnit(request, actor)`; throws the refusal. */
-export function createReissue(deps: IssueDeps): (req: ReissueRequest, actor: string) => Promise<ReissueResult> {
-  return async function reissueUnit(req, actor) {
-    const issuedAt = deps.now();
-    const first = await deps.store.transaction(async (tx) => {
-      const s = await snapshot(tx, req);
-      const verdict = evaluateReissue(s);
-      return { verdict, product: verdict.replay ? null : (await tx.workOrders.get(verdict.unit.workOrder))?.product ?? null };
-    }, { readOnly: true }).catch(async (err: unknown) => {
-      // The possible clone leaves a trace, as at issuance.
-      if (err instanceof ConflictError && err.code === 'DUPLICATE_KEY') await auditDuplicate(deps, req, actor, err);
-      throw err;
-    });
-    if (first.verdict.replay) return replayOf(first.verdict.unit);
-    if (first.product === null) throw new KeylineError('UNKNOWN_WORK_ORDER', `workOrder: '${first.verdict.unit.workOrder}' of unit ${req.serial} does not exist`);
+/** A certificate signed for a re-certification but not yet recorded (AWS Fleet Provisioning's pending certificate). */
+export interface SignedReissue {
+  /** The unit's current certificate, returned to a retry (nothing was signed). */
+  replay?: ReissueResult;
+  /** The new certificate, to be recorded by `activate`. */
+  cert?: IssuedCertificate;
+}
 
-    const cert = await deps.issuer.issue({ chipSerial: Buffer.from(req.serial, 'hex'), publicKey: req.publicKey, product: first.product, issuedAt });
-    const at = issuedAt.toISOString();
-    return deps.store.transaction(async (tx) => {
-      const { replay, unit } = evaluateReissue(await snapshot(tx, req));
-      if (replay) return replayOf(unit);
-      // The template derives the certificate serial from key and issue hour: the same key again
-      // within the hour is the current certificate, returned rather than issued twice.
-      if (cert.serialHex === unit.certificateSerial) return replayOf(unit);
-      return record(tx, req, unit, cert, at, actor);
-    }).catch((err: unknown) => { throw asError(err); });
+/**
+ * The two halves of a re-enrollment, apart: `sign` applies the rules to a read-only snapshot and
+ * has the HSM sign (nothing written); `activate` re-applies them to fresh rows in one write
+ * transaction and records the certificate. `within` runs in that transaction first (a caller's
+ * own writes that must commit with the record, or a throw that must prevent it).
+ */
+export function createReissueSteps(deps: IssueDeps) {
+  return {
+    async sign(req: ReissueRequest, actor: string): Promise<SignedReissue> {
+      const issuedAt = deps.now();
+      const first = await deps.store.transaction(async (tx) => {
+        const s = await snapshot(tx, req);
+        const verdict = evaluateReissue(s);
+        return { verdict, product: verdict.replay ? null : (await tx.workOrders.get(verdict.unit.workOrder))?.product ?? null };
+      }, { readOnly: true }).catch(async (err: unknown) => {
+        // The possible clone leaves a trace, as at issuance.
+        if (err instanceof ConflictError && err.code === 'DUPLICATE_KEY') await auditDuplicate(deps, req, actor, err);
+        throw err;
+      });
+      if (first.verdict.replay) return { replay: replayOf(first.verdict.unit) };
+      if (first.product === null) throw new KeylineError('UNKNOWN_WORK_ORDER', `workOrder: '${first.verdict.unit.workOrder}' of unit ${req.serial} does not exist`);
+      return { cert: await deps.issuer.issue({ chipSerial: Buffer.from(req.serial, 'hex'), publicKey: req.publicKey, product: first.product, issuedAt }) };
+    },
+
+    async activate(req: ReissueRequest, cert: Pick<IssuedCertificate, 'der' | 'serialHex' | 'fingerprintSha256'>, actor: string, within?: (tx: Tx) => Promise<void>): Promise<ReissueResult> {
+      const at = deps.now().toISOString();
+      return deps.store.transaction(async (tx) => {
+        await within?.(tx);
+        const { replay, unit } = evaluateReissue(await snapshot(tx, req));
+        if (replay) return replayOf(unit);
+        // The template derives the certificate serial from key and issue hour: the same key again
+        // within the hour is the current certificate, returned rather than issued twice.
+        if (cert.serialHex === unit.certificateSerial) return replayOf(unit);
+        return record(tx, req, unit, cert, at, actor);
+      }).catch((err: unknown) => { throw asError(err); });
+    },
   };
 }
 
-async function record(tx: Tx, req: ReissueRequest, unit: UnitRecord, cert: IssuedCertificate, at: string, actor: string): Promise<ReissueResult> {
+/** Builds `reissueUnit(request, actor)`; throws the refusal. */
+export function createReissue(deps: IssueDeps): (req: ReissueRequest, actor: string) => Promise<ReissueResult> {
+  const steps = createReissueSteps(deps);
+  return async function reissueUnit(req, actor) {
+    const signed = await steps.sign(req, actor);
+    return signed.replay ?? steps.activate(req, signed.cert!, actor);
+  };
+}
+
+async function record(tx: Tx, req: ReissueRequest, unit: UnitRecord, cert: Pick<IssuedCertificate, 'der' | 'serialHex' | 'fingerprintSha256'>, at: string, actor: string): Promise<ReissueResult> {
   const old = await tx.superseded.supersede(unit.serial, unit.certificateSerial, {
     publicKey: req.publicKey, certificateDer: cert.der, fingerprintSha256: cert.fingerprintSha256, certificateSerial: cert.serialHex,
   }, at);
