@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { CRL_LISTING_SQL } from '../rows.js';
 import { prepareEstStatements } from './sqlite-est-statements.js';
-import { prepareAttestationStatements } from './sqlite-attestation-repo.js';
+import { prepareAttestationStatements } from './sqlite-attestation-statements.js';
 
 const UNIT_COLUMNS = `serial, public_key, fingerprint_sha256, certificate_der, certificate_serial, work_order,
   station, status, status_reason, idempotency_key, issued_at, confirmed_at, updated_at`;
