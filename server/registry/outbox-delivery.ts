@@ -36,6 +36,11 @@ export function failureReason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+// Every job's reads and outcome writes are small transactions: concurrent deliveries share their
+// commits (TxOptions.shared), several per issued unit otherwise (issue 13).
+const SHARED = { shared: true } as const;
+const SHARED_READ = { shared: true, readOnly: true } as const;
+
 const at = (d: DeliveryDeps, ms = 0) => new Date(d.now().getTime() + ms).toISOString();
 
 /** Delivers `job` (leased by the caller) and records the outcome. */
@@ -43,7 +48,7 @@ export async function deliverJob(d: DeliveryDeps, job: OutboxJobRecord): Promise
   try {
     const entry = d.registries.get(job.registry);
     if (!entry) throw new KeylineError('UNKNOWN_REGISTRY', `registry '${job.registry}' is not configured on this server`);
-    const unit = await d.store.transaction((tx) => tx.units.getBySerial(job.serial), { readOnly: true });
+    const unit = await d.store.transaction((tx) => tx.units.getBySerial(job.serial), SHARED_READ);
     if (!unit) throw new KeylineError('UNKNOWN_UNIT', `unit ${job.serial} not found`);
     return job.action === 'register' ? await register(d, job, unit, entry) : await revoke(d, job, unit, entry);
   } catch (err) {
@@ -54,7 +59,7 @@ export async function deliverJob(d: DeliveryDeps, job: OutboxJobRecord): Promise
 async function register(d: DeliveryDeps, job: OutboxJobRecord, unit: UnitRecord, { registry, limiter }: { registry: Registry; limiter: RegistryCallLimiter }): Promise<DeliveryOutcome> {
   // A unit revoked before its registration went out is never registered (its revoke job follows).
   if (unit.status === 'revoked') {
-    await d.store.transaction((tx) => tx.outbox.markDelivered(job.id, at(d)));
+    await d.store.transaction((tx) => tx.outbox.markDelivered(job.id, at(d)), SHARED);
     return 'delivered';
   }
   let result;
@@ -63,7 +68,7 @@ async function register(d: DeliveryDeps, job: OutboxJobRecord, unit: UnitRecord,
     await limiter.take();
     result = await registry.confirmConnection(unit);
     if (!result) {
-      await d.store.transaction((tx) => tx.outbox.release(job.id, at(d, d.awaitingCheckMs)));
+      await d.store.transaction((tx) => tx.outbox.release(job.id, at(d, d.awaitingCheckMs)), SHARED);
       return 'awaiting';
     }
   } else {
@@ -71,7 +76,7 @@ async function register(d: DeliveryDeps, job: OutboxJobRecord, unit: UnitRecord,
     result = await registry.register(unit);
     if (result.awaitingConnection) {
       const externalId = result.externalId;
-      await d.store.transaction((tx) => tx.outbox.markAwaiting(job.id, { externalId, nextAttemptAt: at(d, d.awaitingCheckMs) }));
+      await d.store.transaction((tx) => tx.outbox.markAwaiting(job.id, { externalId, nextAttemptAt: at(d, d.awaitingCheckMs) }), SHARED);
       return 'awaiting';
     }
   }
@@ -79,7 +84,7 @@ async function register(d: DeliveryDeps, job: OutboxJobRecord, unit: UnitRecord,
   await d.store.transaction(async (tx) => {
     await tx.outbox.addRegistration({ serial: job.serial, registry: job.registry, externalId, registeredAt: at(d) });
     await tx.outbox.markDelivered(job.id, at(d));
-  });
+  }, SHARED);
   return 'delivered';
 }
 
@@ -87,15 +92,15 @@ async function revoke(d: DeliveryDeps, job: OutboxJobRecord, unit: UnitRecord, {
   // A register call for the same unit may be in flight elsewhere: revoke only after it landed,
   // or the registration would arrive after the revocation and survive it.
   const nowIso = at(d);
-  const inFlight = (await d.store.transaction((tx) => tx.outbox.jobsFor(job.serial), { readOnly: true }))
+  const inFlight = (await d.store.transaction((tx) => tx.outbox.jobsFor(job.serial), SHARED_READ))
     .some((j) => j.registry === job.registry && j.action === 'register' && j.status === 'pending' && j.leaseUntil !== null && j.leaseUntil > nowIso);
   if (inFlight) {
-    await d.store.transaction((tx) => tx.outbox.release(job.id, at(d, d.backoff(1))));
+    await d.store.transaction((tx) => tx.outbox.release(job.id, at(d, d.backoff(1))), SHARED);
     return 'throttled';
   }
   await limiter.take();
   await registry.revoke(unit);
-  await d.store.transaction((tx) => tx.outbox.markDelivered(job.id, at(d)));
+  await d.store.transaction((tx) => tx.outbox.markDelivered(job.id, at(d)), SHARED);
   return 'delivered';
 }
 
@@ -106,14 +111,14 @@ async function failed(d: DeliveryDeps, job: OutboxJobRecord, err: unknown): Prom
   if (err instanceof RegistryError && err.code === 'REGISTRY_THROTTLED') {
     const wait = retryAfterMs ?? d.backoff(Math.max(1, job.attempts));
     d.registries.get(job.registry)?.limiter.pause(wait);
-    await d.store.transaction((tx) => tx.outbox.release(job.id, at(d, wait)));
+    await d.store.transaction((tx) => tx.outbox.release(job.id, at(d, wait)), SHARED);
     d.log?.info({ ...base, waitMs: wait }, 'registry throttled, job released');
     return 'throttled';
   }
   const attempts = job.attempts + 1;
   const park = (err instanceof RegistryError && err.code === 'REGISTRY_REJECTED') || attempts >= d.maxAttempts;
   const nextAttemptAt = at(d, retryAfterMs ?? d.backoff(attempts));
-  await d.store.transaction((tx) => tx.outbox.markFailed(job.id, { error, nextAttemptAt, park }));
+  await d.store.transaction((tx) => tx.outbox.markFailed(job.id, { error, nextAttemptAt, park }), SHARED);
   d.log?.warn({ ...base, attempts, park }, park ? 'preregistration job parked' : 'preregistration job failed, will retry');
   return park ? 'parked' : 'retried';
 }

@@ -100,12 +100,13 @@ export function createOutboxWorker(o: OutboxWorkerOptions): OutboxWorker {
 
   async function claim(limit: number, serial?: string): Promise<OutboxJobRecord[]> {
     const t = now();
+    // Shared (TxOptions.shared): claims, like the deliveries' writes, join the turn's commit.
     return o.store.transaction((tx) =>
-      tx.outbox.claimDue(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString(), limit, serial));
+      tx.outbox.claimDue(t.toISOString(), new Date(t.getTime() + leaseMs).toISOString(), limit, serial), { shared: true });
   }
 
   async function anyDue(): Promise<boolean> {
-    return o.store.transaction((tx) => tx.outbox.anyDue(now().toISOString()), { readOnly: true });
+    return o.store.transaction((tx) => tx.outbox.anyDue(now().toISOString()), { readOnly: true, shared: true });
   }
 
   async function runOnce(): Promise<OutboxRound> {

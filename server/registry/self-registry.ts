@@ -21,7 +21,7 @@ export function createSelfRegistry(deps: { store: Store; now?: () => Date }): Re
         // The enrollment service trusts only units recorded here; a vanished unit is a bug upstream.
         if (!(await tx.units.getBySerial(unit.serial))) throw new KeylineError('UNKNOWN_UNIT', `unit ${unit.serial}: not found`);
         await tx.outbox.addRegistration({ serial: unit.serial, registry: SELF_REGISTRY, externalId, registeredAt: now().toISOString() });
-      });
+      }, { shared: true }); // one small write per unit: shares the turn's commit (TxOptions.shared)
       return { externalId };
     },
     // Enrollment refuses revoked units by their status and the revocation table: nothing to withdraw.

@@ -23,6 +23,11 @@ export interface GroupCommitDeps<I> {
   apply: (tx: Tx, items: I[]) => Promise<void>;
   /** About this many items at most per transaction (default 200; one submission is never split). */
   maxItems?: number;
+  /**
+   * Share read-only transactions instead (TxOptions.readOnly): concurrent readers of one turn
+   * cost one BEGIN/COMMIT and one pass over their rows, not one each.
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -30,7 +35,7 @@ export interface GroupCommitDeps<I> {
  * `maxItems` at most per transaction; one submission is never split). If the transaction fails,
  * every submitter in it gets the error: nothing of theirs was committed.
  */
-export function createGroupCommit<I>({ store, apply, maxItems = 200 }: GroupCommitDeps<I>): GroupCommit<I> {
+export function createGroupCommit<I>({ store, apply, maxItems = 200, readOnly = false }: GroupCommitDeps<I>): GroupCommit<I> {
   let pending: Entry<I>[] = [];
   let scheduled = false;
 
@@ -60,7 +65,7 @@ export function createGroupCommit<I>({ store, apply, maxItems = 200 }: GroupComm
         scheduled = false;
         if (pending.length) schedule(); // overflow goes to the next transaction
         await apply(tx, group.flatMap((g) => g.items));
-      })
+      }, { readOnly })
       .then(
         () => group!.forEach((g) => g.resolve()),
         (err: unknown) => {

@@ -1,7 +1,8 @@
 /**
  * Issuance of one or many units in two steps, so the database write lock is never held while
  * the HSM signs (another process sharing the SQLite file would stall on it):
- *   1. a read-only pass applies the rules and signs a certificate for each unit that passes;
+ *   1. a read-only pass applies the rules and signs a certificate for each unit that passes
+ *      (the passes of concurrent calls share one read-only transaction: group-commit.ts);
  *   2. one write transaction (BEGIN IMMEDIATE, shared with concurrent calls: group-commit.ts)
  *      re-applies every rule to fresh rows, inserts the units that still pass, bumps the issued
  *      counts, appends the audit records, and commits.
@@ -16,11 +17,43 @@ import type { IssuedCertificate } from '../ca/device-issuer.js';
 import { createGroupCommit } from './group-commit.js';
 import { asError, readRows, replayOf, snapshotOf, type IssueDeps, type UnitOutcome } from './issuance.js';
 import { evaluateIssue, type IssueRequest } from './policies.js';
+import type { Tx } from '../store/store.js';
 import { recordBatch, type Pending } from './record-units.js';
+
+/** One request of a call, handed to the shared deciding transaction of step 1. */
+interface Deciding {
+  req: IssueRequest;
+  i: number;
+  call: { station: string; outcomes: (UnitOutcome | undefined)[]; toSign: { i: number; product: string }[]; planned: Map<string, number> };
+}
+
+/**
+ * Step 1 for the requests of every call gathered in one read-only transaction: the rules on a
+ * snapshot, each call counting its own planned issues against the quota (as it would alone).
+ */
+async function decide(tx: Tx, items: Deciding[]): Promise<void> {
+  const rows = await readRows(tx, items.map((d) => d.req));
+  for (const { req, i, call } of items) {
+    try {
+      const s = snapshotOf(rows, req, call.station);
+      if (s.workOrder) s.workOrder = { ...s.workOrder, issued: s.workOrder.issued + (call.planned.get(req.workOrder) ?? 0) };
+      const { replay } = evaluateIssue(s);
+      if (replay) call.outcomes[i] = replayOf(replay);
+      else {
+        call.planned.set(req.workOrder, (call.planned.get(req.workOrder) ?? 0) + 1);
+        call.toSign.push({ i, product: s.workOrder!.product });
+      }
+    } catch (err) {
+      call.outcomes[i] = { ok: false, error: asError(err) };
+    }
+  }
+}
 
 /** Builds the issue pipeline; returns `issueUnits(requests, station)`, one outcome per request. */
 export function createIssuePipeline(deps: IssueDeps): (reqs: IssueRequest[], station: string) => Promise<UnitOutcome[]> {
-  // Step 2 of every concurrent call shares write transactions (group commit).
+  // Step 1 of every concurrent call shares read-only transactions, step 2 write transactions
+  // (group commit): one BEGIN/COMMIT and one read of the rows per group, not per request.
+  const decideShared = createGroupCommit<Deciding>({ store: deps.store, readOnly: true, maxItems: 1000, apply: decide });
   const record = createGroupCommit<Pending>({ store: deps.store, apply: (tx, items) => recordBatch(deps, tx, items) });
 
   return async function issueUnits(reqs, station) {
@@ -29,25 +62,9 @@ export function createIssuePipeline(deps: IssueDeps): (reqs: IssueRequest[], sta
     const certs: (IssuedCertificate | undefined)[] = new Array(reqs.length);
 
     // Step 1: decide on a snapshot; count this batch's own planned issues against the quota.
-    const toSign: { i: number; product: string }[] = [];
-    await deps.store.transaction(async (tx) => {
-      const rows = await readRows(tx, reqs);
-      const planned = new Map<string, number>();
-      for (const [i, req] of reqs.entries()) {
-        try {
-          const s = snapshotOf(rows, req, station);
-          if (s.workOrder) s.workOrder = { ...s.workOrder, issued: s.workOrder.issued + (planned.get(req.workOrder) ?? 0) };
-          const { replay } = evaluateIssue(s);
-          if (replay) outcomes[i] = replayOf(replay);
-          else {
-            planned.set(req.workOrder, (planned.get(req.workOrder) ?? 0) + 1);
-            toSign.push({ i, product: s.workOrder!.product });
-          }
-        } catch (err) {
-          outcomes[i] = { ok: false, error: asError(err) };
-        }
-      }
-    }, { readOnly: true });
+    const call: Deciding['call'] = { station, outcomes, toSign: [], planned: new Map() };
+    await decideShared(reqs.map((req, i) => ({ req, i, call })));
+    const { toSign } = call;
 
     // The HSM signs outside any write lock; the issuer's session pool runs these in parallel.
     await Promise.all(toSign.map(async ({ i, product }) => {

@@ -441,6 +441,14 @@ export interface Tx {
 export interface TxOptions {
   /** A read-only snapshot: takes no write lock (SQLite BEGIN DEFERRED, PostgreSQL READ ONLY). */
   readOnly?: boolean;
+  /**
+   * A hint for small transactions: the store may run this one together with others submitted in
+   * the same event-loop turn, in one BEGIN … COMMIT, its own writes inside a savepoint. It still
+   * sees every earlier one's writes, gets its own result or error (a failure rolls back only its
+   * own writes), and is answered only after the shared COMMIT; if that COMMIT fails, all fail.
+   * SQLite shares (one commit instead of many); PostgreSQL runs it as a transaction of its own.
+   */
+  shared?: boolean;
 }
 
 /** The production database. */

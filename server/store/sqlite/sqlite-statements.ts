@@ -22,6 +22,10 @@ export function prepareStatements(db: Database.Database) {
     savepoint: p('SAVEPOINT insert_many'),
     savepointRollback: p('ROLLBACK TO SAVEPOINT insert_many'),
     savepointRelease: p('RELEASE SAVEPOINT insert_many'),
+    // One shared transaction's own part (sqlite-shared-tx.ts).
+    sharedSavepoint: p('SAVEPOINT shared_tx'),
+    sharedRollbackTo: p('ROLLBACK TO SAVEPOINT shared_tx'),
+    sharedRelease: p('RELEASE SAVEPOINT shared_tx'),
     woInsert: p(`INSERT INTO work_orders (id, product, quota, stations, created_at, preregistration, chip, require_attestation) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     woGet: p('SELECT * FROM work_orders WHERE id = ?'),
     woIncrement: p('UPDATE work_orders SET issued = issued + ? WHERE id = ?'),

@@ -17,6 +17,7 @@ import { migrate } from './migrate.js';
 import { mapSqliteError } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
 import { createSqliteTx } from './sqlite-tx.js';
+import { runSharedGroup, type SharedEntry } from './sqlite-shared-tx.js';
 
 /** Options of a SqliteStore. */
 export interface SqliteStoreOptions {
@@ -37,6 +38,10 @@ export class SqliteStore implements Store {
   // Tail of the in-process transaction queue: each transaction starts when the previous settles.
   #tail: Promise<unknown> = Promise.resolve();
   #closed = false;
+  // Shared transactions (TxOptions.shared) waiting for their group's turn in the queue.
+  #shared: SharedEntry[] = [];
+  #sharedScheduled = false;
+  #sharedQueued = false;
 
   /** Opens (creating if absent) and migrates the database file. */
   constructor(path: string, opts: SqliteStoreOptions = {}) {
@@ -57,6 +62,7 @@ export class SqliteStore implements Store {
   /** Runs fn in BEGIN IMMEDIATE (or DEFERRED when read-only), after any earlier transaction. */
   transaction<T>(fn: (tx: Tx) => Promise<T>, opts: TxOptions = {}): Promise<T> {
     if (this.#closed) return Promise.reject(new KeylineError('STORE_ERROR', `sqlite ${this.path}: store is closed`));
+    if (opts.shared) return this.#submitShared(fn, opts.readOnly === true);
     const result = this.#tail.then(() => this.#run(fn, opts));
     this.#tail = result.catch(() => undefined);
     return result;
@@ -84,10 +90,34 @@ export class SqliteStore implements Store {
     }
   }
 
+  #submitShared<T>(fn: (tx: Tx) => Promise<T>, readOnly: boolean): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#shared.push({ fn, readOnly, resolve: resolve as (v: unknown) => void, reject });
+      if (this.#sharedScheduled) return;
+      this.#sharedScheduled = true;
+      // One event-loop turn first, so the other small transactions of this turn join the group.
+      setImmediate(() => this.#queueShared());
+    });
+  }
+
+  #queueShared(): void {
+    if (this.#sharedQueued || this.#shared.length === 0) return;
+    this.#sharedQueued = true;
+    const run = this.#tail.then(() => {
+      // Whatever arrived until the queue reached the group joins it.
+      const group = this.#shared;
+      this.#shared = [];
+      this.#sharedQueued = this.#sharedScheduled = false;
+      return runSharedGroup({ db: this.#db, s: this.#s, now: this.#now, where: `sqlite ${this.path}` }, group);
+    });
+    this.#tail = run.catch(() => undefined);
+  }
+
   /** Waits for queued transactions, then closes the connection. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#queueShared();
     await this.#tail;
     this.#db.close();
   }
