@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { UnitIssued } from '../common/protocol/station-api.js';
 import { ApiError, type StationApiClient } from './api-client.js';
 import { faultText, StopLine, UnitFault } from './line-signals.js';
+import { IssueBatcher } from './issue-batcher.js';
 import type { ServerGate } from './server-gate.js';
 
 /**
@@ -31,8 +32,8 @@ export interface RegistrationWait {
 /** Refusals on issue that mean this part (its key or serial) is wrong, not the line. */
 const PART_REFUSALS = new Set(['SERIAL_EXISTS', 'IDEMPOTENCY_MISMATCH', 'INVALID_PUBLIC_KEY', 'POINT_NOT_ON_CURVE', 'UNSUPPORTED_CURVE', 'INVALID_SERIAL']);
 
-/** The API calls the line makes. */
-export type UnitApi = Pick<StationApiClient, 'issueUnit' | 'confirmUnit' | 'quarantineUnit' | 'getUnit'>;
+/** The API calls the line makes (issueBatch when several units are ready at once: issue-batcher.ts). */
+export type UnitApi = Pick<StationApiClient, 'issueUnit' | 'confirmUnit' | 'quarantineUnit' | 'getUnit'> & Partial<Pick<StationApiClient, 'issueBatch'>>;
 
 /**
  * The line's client for one unit's server calls (issue, confirm, quarantine) over the station
@@ -42,13 +43,19 @@ export class UnitClient {
   /** Time spent in server calls, summed over workers. */
   ms = 0;
 
+  readonly #issuer: IssueBatcher;
+
   constructor(private readonly api: UnitApi, private readonly gate: ServerGate, private readonly log: Logger,
-    private readonly wait: RegistrationWait = {}) {}
+    private readonly wait: RegistrationWait = {}) {
+    this.#issuer = new IssueBatcher(api);
+  }
 
   /** Asks for the certificate; the same idempotency key on every retry, across runs. */
   async issue(req: { serial: string; publicKeyHex: string; workOrder: string; idempotencyKey: string }): Promise<UnitIssued> {
     try {
-      return await this.call(() => this.api.issueUnit({ serial: req.serial, publicKey: req.publicKeyHex, workOrder: req.workOrder, idempotencyKey: req.idempotencyKey }));
+      // Below the gate: a batch that cannot reach the server fails each of its units, and each
+      // unit's gate waits and sends it again (batched again with whoever is ready then).
+      return await this.call(() => this.#issuer.issue({ serial: req.serial, publicKey: req.publicKeyHex, workOrder: req.workOrder, idempotencyKey: req.idempotencyKey }));
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       if (err.code === 'QUOTA_EXCEEDED' || err.code === 'WORK_ORDER_CLOSED') throw new StopLine('quota-exceeded', `${err.code}: ${err.message}`);

@@ -38,7 +38,7 @@ export async function provisionChips(t: Test, n: number): Promise<Provisioned> {
   const prov = createProvisioning({ store, issuer });
   await prov.createWorkOrder({ id: 'WO-1', product: 'Sensor', quota: 1000 }, 'admin');
   const rootDer = new Uint8Array(root.rawData);
-  const backend: Backend = { prov, store, rootPem: toPem(rootDer), chainPem: toPem(issuingDer) + toPem(rootDer), down: { remaining: 0 }, pauses: [] };
+  const backend: Backend = { prov, store, rootPem: toPem(rootDer), chainPem: toPem(issuingDer) + toPem(rootDer), down: { remaining: 0 }, pauses: [], issued: { singles: 0, batches: [] } };
   const chips = blankChips(n);
   const run = await runOver(backend, chips, join(t.testdir(), 'journal.db'), { target: n });
   if (run.result.good !== n) throw new Error(`provisioning failed: ${run.err}`);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Test } from 'tap';
 import { ERROR_TABLE, KeylineError, type ErrorCode } from '../../common/errors.js';
 import { toPem } from '../../common/pem.js';
-import type { UnitIssued, UnitView } from '../../common/protocol/station-api.js';
+import type { UnitBatchResponse, UnitIssueBody, UnitIssued, UnitView } from '../../common/protocol/station-api.js';
 import { createBlankChip, type BlankChipOptions } from '../../emulator/atecc608/factory.js';
 import type { Atecc608Chip } from '../../emulator/atecc608/chip.js';
 import { createIssuingCa, createRootCa } from '../../server/ca/profiles.js';
@@ -37,6 +37,8 @@ export interface Backend {
   down: { remaining: number };
   /** Pauses the line reported once the server answered again (POST /v1/line/pauses). */
   pauses: LinePause[];
+  /** Issue requests the line made: single units, and batches with how many units they carried. */
+  issued: { singles: number; batches: number[] };
 }
 
 /** Builds a root, an issuing CA (soft keys) and the provisioning service over a SQLite file. */
@@ -53,7 +55,7 @@ export async function makeBackend(t: Test, opts: { quota?: number; workOrder?: s
   const prov = createProvisioning({ store, issuer });
   await prov.createWorkOrder({ id: opts.workOrder ?? 'WO-1', product: 'Sensor', quota: opts.quota ?? 1000 }, 'admin');
   const rootDer = new Uint8Array(root.rawData);
-  return { prov, store, rootPem: toPem(rootDer), chainPem: toPem(issuingDer) + toPem(rootDer), down: { remaining: 0 }, pauses: [] };
+  return { prov, store, rootPem: toPem(rootDer), chainPem: toPem(issuingDer) + toPem(rootDer), down: { remaining: 0 }, pauses: [], issued: { singles: 0, batches: [] } };
 }
 
 /** Maps service errors to what the HTTP client would throw. */
@@ -79,7 +81,20 @@ export function apiFor(b: Backend, station = 'station-01'): LineDeps['api'] {
       asApi(b, async (): Promise<UnitIssued> => {
         // Parsed as the route parses it.
         const r = await b.prov.issueUnit(issueReq(req), station);
+        b.issued.singles++;
         return { serial: r.serial, certificatePem: toPem(r.certificateDer), chainPem: b.chainPem, fingerprintSha256: r.fingerprintSha256, certificateSerial: r.certificateSerial };
+      }),
+    // As POST /v1/units:batch answers (routes/units.ts): one result per unit, the chain once.
+    issueBatch: (units) =>
+      asApi(b, async (): Promise<UnitBatchResponse> => {
+        const results = await b.prov.issueBatch(units.map((u) => issueReq(u as UnitIssueBody)), station);
+        b.issued.batches.push(units.length);
+        return {
+          chainPem: b.chainPem,
+          results: results.map((r, i) => (r.ok
+            ? { ok: true as const, serial: r.value.serial, certificatePem: toPem(r.value.certificateDer), fingerprintSha256: r.value.fingerprintSha256, certificateSerial: r.value.certificateSerial }
+            : { ok: false as const, serial: (units[i] as { serial?: string }).serial, error: { code: r.error.code, message: r.error.message, ...(r.error.detail ? { detail: r.error.detail } : {}) } })),
+        };
       }),
     confirmUnit: (serial, fp) => asApi(b, () => b.prov.confirmUnit(serial, { fingerprintSha256: fp }, actor)),
     quarantineUnit: (serial, reason) => asApi(b, async () => view(await b.prov.quarantineUnit(serial, reason, actor))),

@@ -47,6 +47,20 @@ t.test('provisions every chip: journal good, server confirmed, one label per uni
   t.equal(again.out, '');
 });
 
+t.test('issue 13: units ready together go out as one batch; one at a time as single requests', async (t) => {
+  const b = await makeBackend(t);
+  const { result } = await runOver(b, blankChips(12), join(t.testdir(), 'j.db'), { target: 12, parallel: 6 });
+  t.match(result, { stopReason: 'done', good: 12 });
+  t.ok(b.issued.batches.length > 0, 'batches were sent');
+  t.equal(b.issued.singles + b.issued.batches.reduce((a, n) => a + n, 0), 12, 'every unit asked for once');
+  t.ok(b.issued.batches.every((n) => n >= 2 && n <= 100));
+  t.equal((await b.prov.getWorkOrder('WO-1', OPERATOR)).issued, 12);
+
+  const one = await makeBackend(t);
+  await runOver(one, blankChips(3), join(t.testdir(), 'j1.db'), { target: 3, parallel: 1 });
+  t.same(one.issued, { singles: 3, batches: [] }, 'a line of one never waits for company');
+});
+
 t.test('a chip fault quarantines the unit with its reason; it is never good', async (t) => {
   const b = await makeBackend(t);
   // Deterministic: the 10th command (while the config zone is written) and every one after it fail.
