@@ -95,6 +95,13 @@ export const configSchema = z
         lifetimeWarningDays: z.array(z.number().int().min(1).max(36_500)).min(1).max(8).default([180, 90, 30]),
         /** Warn when the root CRL's nextUpdate is this close (re-sign it: keyline ceremony crl). */
         rootCrlWarningDays: z.number().int().min(1).max(365).default(30),
+        /**
+         * PEM files of the SE050 manufacturer roots that key-origin evidence must chain to (issue 15):
+         * NXP's attestation root in production, the dev ceremony's se050-manufacturer-root.pem in
+         * development. None: SE050 evidence is recorded as not verifiable, and work orders cannot
+         * require attestation.
+         */
+        manufacturerRoots: z.array(z.string().min(1)).max(16).default([]),
       })
       .strict(),
     store: z.object({ url: z.string().default('sqlite:keyline.db') }).strict().prefault({}),
@@ -231,7 +238,7 @@ export interface Secrets {
 }
 
 /** Environment overrides: KEYLINE_<SECTION>_<FIELD> (e.g. KEYLINE_SERVER_PORT=0, KEYLINE_STORE_URL=...). */
-const ENV_OVERRIDES: Record<string, [string, string, 'string' | 'number']> = {
+const ENV_OVERRIDES: Record<string, [string, string, 'string' | 'number' | 'list']> = {
   KEYLINE_SERVER_HOST: ['server', 'host', 'string'],
   KEYLINE_SERVER_PORT: ['server', 'port', 'number'],
   KEYLINE_SERVER_PUBLIC_PORT: ['server', 'publicPort', 'number'],
@@ -242,6 +249,8 @@ const ENV_OVERRIDES: Record<string, [string, string, 'string' | 'number']> = {
   KEYLINE_HSM_SESSIONS: ['hsm', 'sessions', 'number'],
   KEYLINE_ENROLL_BROKER: ['enroll', 'broker', 'string'],
   KEYLINE_ENROLL_PORT: ['enroll', 'port', 'number'],
+  // Comma-separated PEM files (relative to the config file).
+  KEYLINE_CA_MANUFACTURER_ROOTS: ['ca', 'manufacturerRoots', 'list'],
 };
 
 /** Loads, overrides, validates and resolves; throws CONFIG_INVALID listing every problem. */
@@ -278,7 +287,7 @@ export function loadConfigWithoutSecrets(file: string, env: NodeJS.ProcessEnv = 
     if (v === undefined || !isObject(raw)) continue;
     if (raw[section] === undefined) raw[section] = {};
     const target = raw[section];
-    if (isObject(target)) target[field] = type === 'number' ? Number(v) : v;
+    if (isObject(target)) target[field] = type === 'number' ? Number(v) : type === 'list' ? v.split(',').filter((x) => x !== '') : v;
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
@@ -294,7 +303,10 @@ export function loadConfigWithoutSecrets(file: string, env: NodeJS.ProcessEnv = 
     file: path,
     server: { ...c.server, tlsCert: abs(c.server.tlsCert), tlsKey: abs(c.server.tlsKey) },
     hsm: { ...c.hsm, module: c.hsm.module ?? env.KEYLINE_HSM_MODULE, softhsmConf: c.hsm.softhsmConf && abs(c.hsm.softhsmConf) },
-    ca: { ...c.ca, rootCert: abs(c.ca.rootCert), issuingCert: abs(c.ca.issuingCert), ocspResponderCert: c.ca.ocspResponderCert && abs(c.ca.ocspResponderCert), rootCrl: c.ca.rootCrl && abs(c.ca.rootCrl) },
+    ca: {
+      ...c.ca, rootCert: abs(c.ca.rootCert), issuingCert: abs(c.ca.issuingCert), ocspResponderCert: c.ca.ocspResponderCert && abs(c.ca.ocspResponderCert), rootCrl: c.ca.rootCrl && abs(c.ca.rootCrl),
+      manufacturerRoots: c.ca.manufacturerRoots.map(abs),
+    },
     store: { url: c.store.url.startsWith('sqlite:') ? `sqlite:${abs(c.store.url.slice(7))}` : c.store.url },
     enroll: { ...c.enroll, clientCert: c.enroll.clientCert && abs(c.enroll.clientCert), clientKey: c.enroll.clientKey && abs(c.enroll.clientKey) },
     station: c.station && { ...c.station, cert: abs(c.station.cert), key: abs(c.station.key), journal: abs(c.station.journal) },

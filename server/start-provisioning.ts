@@ -6,6 +6,7 @@
 import type { Logger } from '../common/log.js';
 import type { Config } from './config.js';
 import type { DeviceIssuer } from './ca/device-issuer.js';
+import { loadManufacturerRoots } from './ca/manufacturer-roots.js';
 import { createOutboxWorker } from './registry/outbox-worker.js';
 import { createRegistries } from './registry/registries.js';
 import { createProvisioning, type Provisioning } from './services/provisioning.js';
@@ -41,6 +42,7 @@ export function startProvisioning(d: ProvisioningStackDeps): ProvisioningStack {
   const provisioning = createProvisioning({
     store, issuer: d.issuer, log: log.child({ area: 'provisioning' }),
     registryNames: registries.map((r) => r.name), outbox, confirmWaitMs: o.confirmWaitMs,
+    manufacturerRoots: loadManufacturerRoots(config.ca.manufacturerRoots),
   });
   return { provisioning, close: async () => outbox.stop() };
 }

@@ -4,7 +4,8 @@
  * generated from them.
  */
 import { z } from 'zod';
-import { CHIP_SERIAL_ANY_CASE_RE, CHIP_SERIAL_MESSAGE } from '../chip-serial.js';
+import { CHIP_KINDS, CHIP_SERIAL_ANY_CASE_RE, CHIP_SERIAL_MESSAGE } from '../chip-serial.js';
+import { keyOriginEvidence, type KeyOriginEvidence } from './key-origin.js';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ - (1-64, starting with a letter or digit)');
 
@@ -42,6 +43,10 @@ export const workOrderCreate = z
       .refine((r) => new Set(r).size === r.length, 'each registry at most once').optional(),
     /** 'confirmed' (default): confirm waits until every registry has the unit; 'queued': once its jobs are queued. */
     preregistration: preregistrationPolicy.optional(),
+    /** The secure element the product carries (default 'atecc608'): its units' serials and certificate profile. */
+    chip: z.enum(CHIP_KINDS).optional(),
+    /** Refuse units without valid manufacturer-signed key-origin evidence (ATTESTATION_INVALID); default false. */
+    requireAttestation: z.boolean().optional(),
   })
   .strict();
 export type WorkOrderCreate = z.infer<typeof workOrderCreate>;
@@ -68,6 +73,9 @@ export const workOrderView = z.object({
   createdAt: z.string(),
   registries: z.array(z.string()),
   preregistration: preregistrationPolicy,
+  /** Absent from servers before issue 15: 'atecc608'. */
+  chip: z.enum(CHIP_KINDS).optional(),
+  requireAttestation: z.boolean().optional(),
 });
 export type WorkOrderView = z.infer<typeof workOrderView>;
 
@@ -75,7 +83,8 @@ export type WorkOrderView = z.infer<typeof workOrderView>;
 export const workOrderList = z.object({ workOrders: z.array(workOrderView) });
 
 /**
- * POST /v1/units: the chip's public key (raw X‖Y hex or SPKI base64) or a PKCS#10 CSR in PEM.
+ * POST /v1/units: the chip's public key (raw X‖Y hex or SPKI base64) or a PKCS#10 CSR in PEM, and
+ * optionally the chip's key-origin evidence (common/protocol/key-origin.ts).
  * Parsing yields the typed request the provisioning service takes: the serial checked and
  * normalised, exactly one key form, no optional fields left to interpret.
  */
@@ -86,12 +95,14 @@ export const unitIssueRequest = z
     csr: z.string().min(1).max(16384).optional(),
     workOrder: id,
     idempotencyKey: z.string().min(1).max(128).optional(),
+    attestation: keyOriginEvidence.optional(),
   })
   .strict()
   .refine((r) => (r.publicKey === undefined) !== (r.csr === undefined), { message: 'give exactly one of publicKey or csr', path: ['publicKey'] })
   .transform((r): UnitIssueRequest => ({
     serial: r.serial, workOrder: r.workOrder, idempotencyKey: r.idempotencyKey ?? null,
     key: r.publicKey !== undefined ? { publicKey: r.publicKey } : { csr: r.csr! },
+    attestation: r.attestation ?? null,
   }));
 /** A unit to issue, as the station API's schema leaves it. */
 export interface UnitIssueRequest {
@@ -100,6 +111,8 @@ export interface UnitIssueRequest {
   idempotencyKey: string | null;
   /** Raw X‖Y hex or SPKI base64 DER, or a CSR in PEM. */
   key: { publicKey: string } | { csr: string };
+  /** The chip's key-origin evidence; null or absent when the caller sent none. */
+  attestation?: KeyOriginEvidence | null;
 }
 /** The request a station sends (the schema's input). */
 export type UnitIssueBody = z.input<typeof unitIssueRequest>;
@@ -156,6 +169,13 @@ export const unitView = z.object({
   issuedAt: z.string(),
   confirmedAt: z.string().nullable(),
   certificatePem: z.string().optional(),
+  /** GET /v1/units/:serial: what the unit's key-origin evidence established (absent when its station sent none). */
+  keyOrigin: z.object({
+    chip: z.enum(CHIP_KINDS),
+    format: z.string(),
+    status: z.enum(['verified', 'invalid', 'unattested']),
+    reason: z.string().nullable(),
+  }).optional(),
 });
 export type UnitView = z.infer<typeof unitView>;
 

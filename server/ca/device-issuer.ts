@@ -1,17 +1,22 @@
 /**
  * The device-certificate seam between provisioning and the CA: plain data in, DER out.
- * Implemented by the DER-template issuer (fast path, compressed-certificate compatible).
+ * Implemented per chip: the DER-template issuer for the ATECC608 (fast path, compressed-certificate
+ * compatible), the plain-DER issuer for the SE050 (der-device-issuer.ts), and the chip-device
+ * issuer that sends each request to its chip's profile (chip-device-issuer.ts).
  */
+import type { ChipKind } from '../../common/chip-serial.js';
 
 /** One device certificate request, already validated by the caller. */
 export interface DeviceCertRequest {
-  /** The chip's 9-byte serial number; the subject CN is its 18 uppercase hex digits. */
+  /** The chip the certificate is for (its work order's chip); default 'atecc608'. */
+  chip?: ChipKind;
+  /** The chip's serial: 9 bytes (ATECC608) or the 18-byte unique id (SE050); the subject CN is its upper-case hex. */
   chipSerial: Uint8Array;
   /** The chip's P-256 public key, raw X‖Y (64 bytes), already checked on the curve. */
   publicKey: Uint8Array;
   /** Subject O. */
   product: string;
-  /** Issue time; the issuer truncates it to the hour (the compressed format carries hours). */
+  /** Issue time; the ATECC608 profile truncates it to the hour (the compressed format carries hours), the SE050's to the second. */
   issuedAt: Date;
 }
 

@@ -16,6 +16,8 @@ export async function writeDevConfig(c: DevCeremony, k: { issuingKeyRef: string;
     ca: {
       rootCert: 'root-ca.pem', issuingCert: 'issuing-ca.pem', crlUrl: 'http://127.0.0.1:8080/crl/issuing.crl', ocspUrl: 'http://127.0.0.1:8080/ocsp',
       ocspResponderKey: k.ocspKeyRef, ocspResponderCert: 'ocsp-responder.pem', rootCrl: 'root-ca.crl',
+      // SE050 key-origin evidence chains to the development manufacturer root (dev-se050-root.ts).
+      manufacturerRoots: ['se050-manufacturer-root.pem'],
     },
     store: { url: 'sqlite:keyline.db' },
     station: { id: k.stationId, serverUrl: 'https://127.0.0.1:8443', cert: `${k.stationId}.pem`, key: `${k.stationId}.key.pem` },

@@ -13,6 +13,8 @@ import type * as x509 from '../../common/x509.js';
 import { toPem } from '../../common/pem.js';
 import type { DeviceIssuer } from '../ca/device-issuer.js';
 import { createTemplateDeviceIssuer } from '../ca/template-device-issuer.js';
+import { createDerDeviceIssuer } from '../ca/der-device-issuer.js';
+import { createChipDeviceIssuer } from '../ca/chip-device-issuer.js';
 import { parseCrl, type CrlInfo, type CrlInfoEntry } from '../ca/crl-info.js';
 import { authorityKeyIdOf, caKeyId } from '../ca/key-id.js';
 import type { Signer } from '../hsm/key-store.js';
@@ -28,7 +30,7 @@ export interface LoadedCa {
   /** The CA then the root, PEM: returned with every certificate this CA issued. */
   chainPem: string;
   signer: Signer;
-  /** Its device certificate issuer (DER template). */
+  /** Its device certificate issuer (per chip: the ATECC608's DER template, the SE050's plain DER). */
   issuer: DeviceIssuer;
   /** Its CRL's URL. */
   crlUrl: string;
@@ -39,7 +41,10 @@ export function loadedCaOf(o: { keyId: string; signer: Signer; cert: x509.X509Ce
   return {
     keyId: o.keyId, cert: o.cert, der: o.der, signer: o.signer, crlUrl: o.crlUrl, chainPem: toPem(o.der) + toPem(t.rootDer),
     // Each CA's certificates carry its own CRL URL; the OCSP URL is one for all (routed by issuer).
-    issuer: createTemplateDeviceIssuer({ signer: o.signer, issuingCaDer: o.der, crlUrl: o.crlUrl, ocspUrl: t.ocspUrl, validityYears: t.validityYears }),
+    issuer: createChipDeviceIssuer({
+      atecc608: createTemplateDeviceIssuer({ signer: o.signer, issuingCaDer: o.der, crlUrl: o.crlUrl, ocspUrl: t.ocspUrl, validityYears: t.validityYears }),
+      se050: createDerDeviceIssuer({ signer: o.signer, issuingCaDer: o.der, crlUrl: o.crlUrl, ocspUrl: t.ocspUrl, validityYears: t.validityYears }),
+    }),
   };
 }
 

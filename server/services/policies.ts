@@ -3,10 +3,12 @@
  * snapshot of what the database holds for one request. Each either passes, throws a typed
  * refusal, or (the idempotent retry) names the already-issued unit to return instead.
  */
-import { ConflictError, KeylineError } from '../../common/errors.js';
+import { chipOfSerialHex, SERIAL_BYTES } from '../../common/chip-serial.js';
+import { ConflictError, KeylineError, ValidationError } from '../../common/errors.js';
 import type { ChipSerial } from '../../common/protocol/station-api.js';
 import type { Actor } from '../../common/roles.js';
 import type { UnitRecord, WorkOrderRecord } from '../store/store.js';
+import type { KeyOrigin } from './key-origin.js';
 
 /** One issuance request after its public key was parsed and checked on the curve. */
 export interface IssueRequest {
@@ -14,6 +16,8 @@ export interface IssueRequest {
   publicKey: Uint8Array;
   workOrder: string;
   idempotencyKey: string | null;
+  /** What the request's key-origin evidence established (key-origin.ts); absent or null when it carried none. */
+  keyOrigin?: KeyOrigin | null;
 }
 
 /** The request plus the rows the rules look at, read inside the deciding transaction. */
@@ -56,6 +60,34 @@ export function assertStationOnWorkOrder(actor: Actor, wo: WorkOrderRecord): voi
 export const checkStationAllowed: IssueRule = (s) => assertStationOnWorkOrder({ id: s.station, role: 'station' }, order(s));
 
 /**
+ * A work order's units carry its chip (issue 15): the serial must be that chip's (18 hex digits
+ * for an ATECC608, 36 for an SE050's unique id), and evidence, when sent, that chip's evidence.
+ */
+export const checkChip: IssueRule = (s) => {
+  const wo = order(s);
+  const chip = wo.chip ?? 'atecc608';
+  if (chipOfSerialHex(s.req.serial) !== chip) {
+    throw new ValidationError('INVALID_SERIAL', `serial: ${s.req.serial} is not an ${chip} serial (${SERIAL_BYTES[chip] * 2} hex digits), the chip of work order '${wo.id}'`,
+      { detail: { field: 'serial', workOrder: wo.id, chip } });
+  }
+  const k = s.req.keyOrigin;
+  if (k && k.chip !== chip) throw new KeylineError('ATTESTATION_INVALID', `attestation: ${k.format} evidence on work order '${wo.id}', whose chip is ${chip}`, { detail: { workOrder: wo.id, chip } });
+};
+
+/**
+ * A work order with requireAttestation takes only units whose key-origin evidence verified
+ * against a manufacturer root: none sent, or evidence that did not verify, is refused.
+ */
+export const checkKeyOrigin: IssueRule = (s) => {
+  const wo = order(s);
+  if (!wo.requireAttestation) return;
+  const k = s.req.keyOrigin;
+  if (k?.status === 'verified') return;
+  const why = k ? `${k.status}: ${k.reason ?? ''}` : 'the request carries no evidence';
+  throw new KeylineError('ATTESTATION_INVALID', `attestation: work order '${wo.id}' requires verified key-origin evidence; ${why}`, { detail: { workOrder: wo.id, status: k?.status ?? 'missing' } });
+};
+
+/**
  * One public key under two serials means one key burned into two chips (a clone or a broken
  * GenKey): refuse. The caller records this refusal in the audit log.
  */
@@ -89,7 +121,7 @@ export const checkQuota: IssueRule = (s) => {
 
 /** The rules in the order they are applied (the first refusal wins). */
 export const ISSUE_RULES: readonly IssueRule[] = [
-  checkWorkOrderExists, checkWorkOrderOpen, checkStationAllowed, checkKeyNotSeen, checkSerialReplay, checkQuota,
+  checkWorkOrderExists, checkWorkOrderOpen, checkStationAllowed, checkChip, checkKeyNotSeen, checkSerialReplay, checkKeyOrigin, checkQuota,
 ];
 
 /** Applies the rules: `{ replay }` for a safe retry, `{}` to issue; throws the first refusal. */

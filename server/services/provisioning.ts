@@ -18,6 +18,7 @@ import { createOutboxWorker } from '../registry/outbox-worker.js';
 import { createSelfRegistry, SELF_REGISTRY } from '../registry/self-registry.js';
 import { createRegistrationGate } from './registration-gate.js';
 import { createUnitLifecycle } from './unit-lifecycle.js';
+import { createKeyOriginVerifier } from './key-origin.js';
 import { createWorkOrders } from './work-orders.js';
 
 export type { IssueResult, UnitOutcome } from './issuance.js';
@@ -39,6 +40,8 @@ export interface ProvisioningDeps {
   outbox?: { deliverUnit(serial: string): Promise<unknown> };
   /** How long confirm waits for a 'confirmed' work order's registrations (ms); default 10 s. */
   confirmWaitMs?: number;
+  /** SE050 manufacturer roots (DER) that key-origin evidence must chain to (config ca.manufacturerRoots); default none. */
+  manufacturerRoots?: readonly Uint8Array[];
 }
 
 /** The provisioning service's functions. */
@@ -59,14 +62,18 @@ export function createProvisioning(deps: ProvisioningDeps) {
     waitMs: deps.confirmWaitMs ?? 10_000,
   });
 
-  // The schema checked the fields; what is left is the key material itself (curve, point, CSR signature).
+  const keyOrigin = createKeyOriginVerifier({ roots: deps.manufacturerRoots ?? [], now });
+
+  // The schema checked the fields; what is left is the key material itself (curve, point, CSR
+  // signature) and what the key-origin evidence proves about it (key-origin.ts).
   async function withKey(req: UnitIssueRequest): Promise<IssueRequest> {
     const publicKey = 'publicKey' in req.key ? parsePublicKey(req.key.publicKey) : (await parseCsr(req.key.csr)).publicKey;
-    return { serial: req.serial, publicKey, workOrder: req.workOrder, idempotencyKey: req.idempotencyKey };
+    const r: IssueRequest = { serial: req.serial, publicKey, workOrder: req.workOrder, idempotencyKey: req.idempotencyKey };
+    return req.attestation ? { ...r, keyOrigin: keyOrigin(r, req.attestation) } : r;
   }
 
   return {
-    ...createWorkOrders({ store, now, log, registryNames: deps.registryNames ?? [SELF_REGISTRY] }),
+    ...createWorkOrders({ store, now, log, registryNames: deps.registryNames ?? [SELF_REGISTRY], manufacturerRoots: deps.manufacturerRoots?.length ?? 0 }),
     ...createUnitLifecycle({ store, now, gate }),
 
     /** Issues one unit's certificate (see issue-units.ts); throws the unit's refusal. */

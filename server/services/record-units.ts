@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, KeylineError } from '../../common/errors.js';
 import type { IssuedCertificate } from '../ca/device-issuer.js';
-import type { AuditEntry, OutboxAction, Tx, UnitRecord } from '../store/store.js';
+import type { AuditEntry, OutboxAction, Tx, UnitAttestationRecord, UnitRecord } from '../store/store.js';
 import { asError, keyHex, readRows, replayOf, snapshotOf, type IssueDeps, type UnitOutcome } from './issuance.js';
 import { evaluateIssue, type IssueRequest, type IssueSnapshot } from './policies.js';
 
@@ -43,6 +43,7 @@ export async function recordBatch(deps: IssueDeps, tx: Tx, items: Pending[]): Pr
   const counts = new Map<string, number>();
   const jobs: Array<{ serial: string; registry: string; action: OutboxAction; at: string }> = [];
   const audit: AuditEntry[] = [];
+  const attestations: UnitAttestationRecord[] = [];
   const duplicates: Array<() => void> = [];
   for (const { req, station, cert, at } of items) {
     try {
@@ -64,7 +65,9 @@ export async function recordBatch(deps: IssueDeps, tx: Tx, items: Pending[]): Pr
       counts.set(wo.id, (counts.get(wo.id) ?? 0) + 1);
       // Preregistration jobs go in the unit's own transaction: a unit never exists without them.
       for (const registry of wo.registries ?? ['self']) jobs.push({ serial: req.serial, registry, action: 'register', at });
-      audit.push({ action: 'unit.issued', actor: station, subject: req.serial, detail: { workOrder: req.workOrder, fingerprint: cert.fingerprintSha256, certificateSerial: cert.serialHex } });
+      // The key-origin evidence goes with the unit too (issue 15).
+      if (req.keyOrigin) attestations.push(attestationRecord(req, at));
+      audit.push({ action: 'unit.issued', actor: station, subject: req.serial, detail: issuedDetail(req, cert) });
       outcomes.push({ ok: true, value: { serial: req.serial, certificateDer: cert.der, fingerprintSha256: cert.fingerprintSha256, certificateSerial: cert.serialHex, replayed: false } });
     } catch (err) {
       const error = asError(err);
@@ -83,6 +86,7 @@ export async function recordBatch(deps: IssueDeps, tx: Tx, items: Pending[]): Pr
   // The rules counted against the quota read under the lock; the database re-checks it here.
   for (const [id, n] of counts) await tx.workOrders.incrementIssued(id, n);
   await tx.outbox.enqueueMany(jobs);
+  await tx.attestations.insertMany(attestations);
   await tx.audit.appendMany(audit);
   duplicates.forEach((warn) => warn());
   items.forEach((p, i) => p.done(outcomes[i]));
@@ -113,7 +117,8 @@ async function recordOne(deps: IssueDeps, tx: Tx, p: Pending): Promise<UnitOutco
     for (const registry of snap.workOrder?.registries ?? ['self']) {
       await tx.outbox.enqueue({ serial: req.serial, registry, action: 'register', at });
     }
-    await tx.audit.append({ action: 'unit.issued', actor: station, subject: req.serial, detail: { workOrder: req.workOrder, fingerprint: cert.fingerprintSha256, certificateSerial: cert.serialHex } });
+    if (req.keyOrigin) await tx.attestations.insertMany([attestationRecord(req, at)]);
+    await tx.audit.append({ action: 'unit.issued', actor: station, subject: req.serial, detail: issuedDetail(req, cert) });
     return { ok: true, value: { serial: req.serial, certificateDer: cert.der, fingerprintSha256: cert.fingerprintSha256, certificateSerial: cert.serialHex, replayed: false } };
   } catch (err) {
     // A failure after the unit row went in would leave it half-recorded: abort the whole
@@ -123,6 +128,19 @@ async function recordOne(deps: IssueDeps, tx: Tx, p: Pending): Promise<UnitOutco
     if (error instanceof ConflictError && error.code === 'DUPLICATE_KEY') await auditDuplicate(deps, tx, req, station, error);
     return { ok: false, error };
   }
+}
+
+/** The unit.issued audit detail: the certificate, and what the key-origin evidence established when there was any. */
+function issuedDetail(req: IssueRequest, cert: IssuedCertificate): Record<string, unknown> {
+  const detail: Record<string, unknown> = { workOrder: req.workOrder, fingerprint: cert.fingerprintSha256, certificateSerial: cert.serialHex };
+  if (req.keyOrigin) detail.keyOrigin = req.keyOrigin.status;
+  return detail;
+}
+
+/** The unit's key-origin evidence as stored. */
+function attestationRecord(req: IssueRequest, at: string): UnitAttestationRecord {
+  const k = req.keyOrigin!;
+  return { serial: req.serial, chip: k.chip, format: k.format, status: k.status, reason: k.reason, evidence: k.evidence, facts: k.facts, recordedAt: at };
 }
 
 /** The audit record and log fields of a refused duplicate key. */

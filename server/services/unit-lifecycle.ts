@@ -112,9 +112,11 @@ export function createUnitLifecycle(d: UnitLifecycleDeps) {
       });
     },
 
-    /** One unit with its certificate; UNKNOWN_UNIT when absent. */
+    /** One unit with its certificate and what its key-origin evidence established; UNKNOWN_UNIT when absent. */
     async getUnit(serial: string, actor: Actor): Promise<UnitDetail> {
-      return unitView(await store.transaction((tx) => unitFor(tx, serial, actor), { readOnly: true }), true);
+      const [u, k] = await store.transaction(async (tx) => [await unitFor(tx, serial, actor), await tx.attestations.get(serial)] as const, { readOnly: true });
+      const view = unitView(u, true);
+      return k ? { ...view, keyOrigin: { chip: k.chip, format: k.format, status: k.status, reason: k.reason } } : view;
     },
 
     /** A page of units, filtered by work order and status, ordered by serial. */

@@ -7,7 +7,10 @@ import type { UnitRecord, WorkOrderRecord } from '../store/store.js';
 
 /** A work order with its remaining quota. */
 export function workOrderView(wo: WorkOrderRecord): WorkOrderView {
-  return { ...wo, remaining: wo.quota - wo.issued, registries: wo.registries ?? ['self'], preregistration: wo.preregistration ?? 'confirmed' };
+  return {
+    ...wo, remaining: wo.quota - wo.issued, registries: wo.registries ?? ['self'], preregistration: wo.preregistration ?? 'confirmed',
+    chip: wo.chip ?? 'atecc608', requireAttestation: wo.requireAttestation ?? false,
+  };
 }
 
 /** A unit with its key as hex and, when asked, its certificate in PEM. */

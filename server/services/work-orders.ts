@@ -3,7 +3,7 @@
  * unit must reach). Operators create, change and close them (the route table says who may call);
  * a station reads only the orders it is allowed on. Every change is audited in its transaction.
  */
-import { KeylineError } from '../../common/errors.js';
+import { KeylineError, ValidationError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { WorkOrderCreate, WorkOrderUpdate, WorkOrderView } from '../../common/protocol/station-api.js';
 import type { Actor } from '../../common/roles.js';
@@ -19,6 +19,8 @@ export interface WorkOrderDeps {
   log: Logger;
   /** Registries work orders may name (the server's configured ones). */
   registryNames: readonly string[];
+  /** How many SE050 manufacturer roots key-origin evidence can be checked against. */
+  manufacturerRoots?: number;
 }
 
 /** Reads a work order inside `tx`; UNKNOWN_WORK_ORDER when absent. */
@@ -26,6 +28,16 @@ export async function workOrderOf(tx: Tx, id: string): Promise<WorkOrderRecord> 
   const wo = await tx.workOrders.get(id);
   if (!wo) throw new KeylineError('UNKNOWN_WORK_ORDER', `workOrder: '${id}' does not exist`, { detail: { workOrder: id } });
   return wo;
+}
+
+/**
+ * A work order that requires key-origin evidence must be able to get it: an ATECC608 carries no
+ * manufacturer attestation key, and SE050 evidence needs a manufacturer root to be checked against.
+ */
+function checkAttestable(chip: string, roots: number): void {
+  const why = chip === 'atecc608' ? 'an ATECC608 carries no manufacturer attestation key, so no unit could ever be issued'
+    : roots === 0 ? 'no SE050 manufacturer root is configured (ca.manufacturerRoots), so no evidence could be verified' : null;
+  if (why) throw new ValidationError('VALIDATION_FAILED', `requireAttestation: ${why}`, { detail: { field: 'requireAttestation', chip } });
 }
 
 /** Builds the work-order functions of the provisioning service. */
@@ -41,12 +53,15 @@ export function createWorkOrders(d: WorkOrderDeps) {
         throw new KeylineError('UNKNOWN_REGISTRY', `registries: '${unknown}' is not configured on this server (configured: ${d.registryNames.join(', ')})`,
           { detail: { field: 'registries', registry: unknown } });
       }
+      const chip = wo.chip ?? 'atecc608';
+      const requireAttestation = wo.requireAttestation ?? false;
+      if (requireAttestation) checkAttestable(chip, d.manufacturerRoots ?? 0);
       const created = await store.transaction(async (tx) => {
-        const rec = await tx.workOrders.create({ id: wo.id, product: wo.product, quota: wo.quota, stations: wo.stations ?? null, createdAt: now().toISOString(), registries, preregistration });
-        await tx.audit.append({ action: 'work_order.created', actor, subject: wo.id, detail: { product: wo.product, quota: wo.quota, stations: wo.stations ?? null, registries, preregistration } });
+        const rec = await tx.workOrders.create({ id: wo.id, product: wo.product, quota: wo.quota, stations: wo.stations ?? null, createdAt: now().toISOString(), registries, preregistration, chip, requireAttestation });
+        await tx.audit.append({ action: 'work_order.created', actor, subject: wo.id, detail: { product: wo.product, quota: wo.quota, stations: wo.stations ?? null, registries, preregistration, chip, requireAttestation } });
         return rec;
       });
-      log.info({ workOrder: wo.id, quota: wo.quota, registries, preregistration, actor }, 'work order created');
+      log.info({ workOrder: wo.id, quota: wo.quota, registries, preregistration, chip, requireAttestation, actor }, 'work order created');
       return workOrderView(created);
     },
 
