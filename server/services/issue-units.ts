@@ -13,6 +13,7 @@
  * table: on PostgreSQL every statement is a network round trip, made under
  * the write lock in step 2.
  */
+import type { ChipKind } from '../../common/chip-serial.js';
 import type { IssuedCertificate } from '../ca/device-issuer.js';
 import { createGroupCommit } from './group-commit.js';
 import { asError, readRows, replayOf, snapshotOf, type IssueDeps, type UnitOutcome } from './issuance.js';
@@ -24,7 +25,7 @@ import { recordBatch, type Pending } from './record-units.js';
 interface Deciding {
   req: IssueRequest;
   i: number;
-  call: { station: string; outcomes: (UnitOutcome | undefined)[]; toSign: { i: number; product: string }[]; planned: Map<string, number> };
+  call: { station: string; outcomes: (UnitOutcome | undefined)[]; toSign: { i: number; product: string; chip: ChipKind | undefined }[]; planned: Map<string, number> };
 }
 
 /**
@@ -41,7 +42,7 @@ async function decide(tx: Tx, items: Deciding[]): Promise<void> {
       if (replay) call.outcomes[i] = replayOf(replay);
       else {
         call.planned.set(req.workOrder, (call.planned.get(req.workOrder) ?? 0) + 1);
-        call.toSign.push({ i, product: s.workOrder!.product });
+        call.toSign.push({ i, product: s.workOrder!.product, chip: s.workOrder!.chip });
       }
     } catch (err) {
       call.outcomes[i] = { ok: false, error: asError(err) };
@@ -67,10 +68,11 @@ export function createIssuePipeline(deps: IssueDeps): (reqs: IssueRequest[], sta
     const { toSign } = call;
 
     // The HSM signs outside any write lock; the issuer's session pool runs these in parallel.
-    await Promise.all(toSign.map(async ({ i, product }) => {
+    await Promise.all(toSign.map(async ({ i, product, chip }) => {
       const req = reqs[i]!;
       try {
-        certs[i] = await deps.issuer.issue({ chipSerial: Buffer.from(req.serial, 'hex'), publicKey: req.publicKey, product, issuedAt });
+        // The work order's chip picks the certificate profile (ca/chip-device-issuer.ts).
+        certs[i] = await deps.issuer.issue({ chip, chipSerial: Buffer.from(req.serial, 'hex'), publicKey: req.publicKey, product, issuedAt });
       } catch (err) {
         outcomes[i] = { ok: false, error: asError(err) };
       }
