@@ -97,6 +97,10 @@ export const ERROR_TABLE = {
   SE05X_DENIED: { http: 500, mqtt: 'INTERNAL', expose: true },
   SE05X_COMM_ERROR: { http: 500, mqtt: 'INTERNAL', expose: true },
   SE05X_BAD_RESPONSE: { http: 500, mqtt: 'INTERNAL', expose: true },
+  // the line (issue 15): a part of another chip than its work order's; an endpoint that speaks
+  // neither the ATECC608 kit protocol nor JRCP v1
+  CHIP_MISMATCH: { http: 409, mqtt: 'INTERNAL', expose: true },
+  ENDPOINT_PROTOCOL_UNKNOWN: { http: 502, mqtt: 'INTERNAL', expose: true },
   // key-origin attestation evidence that does not verify
   ATTESTATION_INVALID: { http: 403, mqtt: 'MALFORMED_MESSAGE', expose: true },
   // compressed certificates
