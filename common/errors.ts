@@ -140,6 +140,11 @@ export const ERROR_TABLE = {
   POP_LINK_INVALID: { http: 400, mqtt: 'MALFORMED_MESSAGE', expose: true },
   ENROLLMENT_REJECTED: { http: 403, mqtt: 'INTERNAL', expose: true },
   UNKNOWN_ENROLLMENT_REQUEST: { http: 404, mqtt: 'INTERNAL', expose: true },
+  // Cloud device-provisioning endpoints (issue 16): AWS Fleet Provisioning's ownership token and
+  // templates, a pre-provisioning hook's refusal
+  OWNERSHIP_TOKEN_INVALID: { http: 400, mqtt: 'INTERNAL', expose: true },
+  TEMPLATE_UNKNOWN: { http: 404, mqtt: 'INTERNAL', expose: true },
+  PROVISIONING_DENIED: { http: 403, mqtt: 'INTERNAL', expose: true },
 } as const satisfies Record<string, { http: number; mqtt: EnrollErrorCode; expose: boolean }>;
 
 /** A stable, UPPER_SNAKE error code. */

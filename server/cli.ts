@@ -16,7 +16,8 @@ const USAGE = `Usage: keyline server [--config FILE] [--workers N]
 Runs the station API (HTTPS, mTLS) with the issuing CA key in the configured PKCS#11 token.
 Prints one line per listener when ready, e.g. "api https://127.0.0.1:8443",
 "public http://127.0.0.1:8080" (the CRL and OCSP responder, plain HTTP) and, with the embedded
-broker, "mqtt mqtts://127.0.0.1:8883".
+broker, "mqtt mqtts://127.0.0.1:8883"; with keyline.json's awsFleet and dps sections,
+"aws-fleet mqtts://…" (AWS IoT Fleet Provisioning) and "dps mqtts://…" (Azure DPS).
 
 Options:
   --config FILE   keyline.json (default certs-dev/keyline.json, written by 'keyline ceremony init --dev')
@@ -76,7 +77,11 @@ async function runWorker(configFile: string): Promise<number> {
   });
   const server = await startServer({ configFile });
   const mqttUrl = server.mqttUrl ?? start.mqttUrl;
-  const ready: WorkerReady = { kind: 'keyline:ready', apiUrl: server.apiUrl, publicUrl: server.publicUrl, ...(mqttUrl ? { mqttUrl } : {}) };
+  const awsFleetUrl = server.awsFleetUrl ?? start.awsFleetUrl;
+  const dpsUrl = server.dpsUrl ?? start.dpsUrl;
+  const ready: WorkerReady = {
+    kind: 'keyline:ready', apiUrl: server.apiUrl, publicUrl: server.publicUrl, ...(mqttUrl ? { mqttUrl } : {}), ...(awsFleetUrl ? { awsFleetUrl } : {}), ...(dpsUrl ? { dpsUrl } : {}),
+  };
   process.send!(ready);
   await stop.promise;
   return (await closeWithin(server, CLOSE_MS)) ? 0 : 1;

@@ -40,6 +40,9 @@ export interface WorkerHello {
 export interface WorkerStart {
   kind: 'keyline:start';
   mqttUrl?: string;
+  /** The cloud-protocol endpoints of worker 1 (issue 16). */
+  awsFleetUrl?: string;
+  dpsUrl?: string;
 }
 
 /** Worker → primary, once its listeners accept connections. */
@@ -48,6 +51,8 @@ export interface WorkerReady {
   apiUrl: string;
   publicUrl: string;
   mqttUrl?: string;
+  awsFleetUrl?: string;
+  dpsUrl?: string;
 }
 
 /** How long the primary waits for every worker to exit after SIGTERM before killing it (under the 5 s a supervisor usually grants). */
@@ -55,7 +60,7 @@ export const STOP_MS = 4000;
 
 /** What the primary prints: one line per listener, as a single process does. */
 export function listenerLines(r: Omit<WorkerReady, 'kind'>): string {
-  return `api ${r.apiUrl}\npublic ${r.publicUrl}\n${r.mqttUrl ? `mqtt ${r.mqttUrl}\n` : ''}console ${r.apiUrl}/console/\n`;
+  return `api ${r.apiUrl}\npublic ${r.publicUrl}\n${r.mqttUrl ? `mqtt ${r.mqttUrl}\n` : ''}${r.awsFleetUrl ? `aws-fleet ${r.awsFleetUrl}\n` : ''}${r.dpsUrl ? `dps ${r.dpsUrl}\n` : ''}console ${r.apiUrl}/console/\n`;
 }
 
 /** Runs `count` workers until a stop signal (exit code 0) or the unexpected death of one (1). */
@@ -74,8 +79,11 @@ export async function runPrimary(count: number, out: { stdout: NodeJS.WritableSt
   try {
     const first = await startWorker({ kind: 'keyline:start' }, signal.promise, death);
     const rest = await Promise.all(Array.from({ length: count - 1 }, () =>
-      startWorker({ kind: 'keyline:start', ...(first.mqttUrl ? { mqttUrl: first.mqttUrl } : {}) }, signal.promise, death)));
-    const differ = rest.filter((r) => r.apiUrl !== first.apiUrl || r.publicUrl !== first.publicUrl || r.mqttUrl !== first.mqttUrl);
+      startWorker({
+        kind: 'keyline:start', ...(first.mqttUrl ? { mqttUrl: first.mqttUrl } : {}),
+        ...(first.awsFleetUrl ? { awsFleetUrl: first.awsFleetUrl } : {}), ...(first.dpsUrl ? { dpsUrl: first.dpsUrl } : {}),
+      }, signal.promise, death)));
+    const differ = rest.filter((r) => r.apiUrl !== first.apiUrl || r.publicUrl !== first.publicUrl || r.mqttUrl !== first.mqttUrl || r.awsFleetUrl !== first.awsFleetUrl || r.dpsUrl !== first.dpsUrl);
     if (differ.length) {
       throw new KeylineError('INTERNAL', `workers serve different listeners: ${[first, ...rest].map((r) => listenerLines(r).trim().replace(/\n/g, ', ')).join(' | ')}`);
     }

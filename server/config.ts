@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { KeylineError } from '../common/errors.js';
 import { DEFAULT_BROKER_LIMITS } from './enroll/broker-limits.js';
 import { estConfigSchema } from './est/est-config.js';
+import { awsFleetConfigSchema, dpsConfigSchema } from './cloud-enroll/cloud-enroll-config.js';
 
 const secretRef = z.union([z.object({ env: z.string().min(1) }).strict(), z.object({ file: z.string().min(1) }).strict()]);
 
@@ -186,6 +187,10 @@ export const configSchema = z
       .prefault({}),
     /** EST enrollment (RFC 7030) on the API listener: labels → work orders and profiles (server/est/est-config.ts). */
     est: estConfigSchema.optional(),
+    /** AWS IoT Fleet Provisioning's MQTT API for devices (server/cloud-enroll/cloud-enroll-config.ts). */
+    awsFleet: awsFleetConfigSchema.optional(),
+    /** Azure DPS device registration over MQTT (server/cloud-enroll/cloud-enroll-config.ts). */
+    dps: dpsConfigSchema.optional(),
     /** The station's own settings, so `keyline station run --config keyline.json` needs no other flag. */
     station: z
       .object({

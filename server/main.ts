@@ -21,12 +21,17 @@ import { startCaLifecycle } from './start-ca-lifecycle.js';
 import { startEst } from './start-est.js';
 import { ChangeBus, observeChanges } from './services/change-bus.js';
 import { startConsole } from './start-console.js';
+import { startCloudEnroll } from './cloud-enroll/start-cloud-enroll.js';
 
 /** A running server. */
 export interface RunningServer {
   apiUrl: string;
   /** The MQTT broker devices enroll through (absent when enrollment is disabled or runs in another worker). */
   mqttUrl?: string;
+  /** The AWS IoT Fleet Provisioning endpoint (issue 16), when enabled. */
+  awsFleetUrl?: string;
+  /** The Azure DPS endpoint (issue 16), when enabled. */
+  dpsUrl?: string;
   /** The plain-HTTP listener serving the CRL and OCSP. */
   publicUrl: string;
   close(): Promise<void>;
@@ -77,10 +82,16 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
     // other's commit and dropping its page cache (bench:enroll, issue 13: ~1.5x the server CPU
     // per enrollment, and half the rate when the cores are busy). Replicas still share the load.
     let mqttUrl: string | undefined;
+    let cloud: { awsFleetUrl?: string; dpsUrl?: string } = {};
     if (config.enroll.enabled && (!cluster.isWorker || cluster.worker?.id === 1)) {
       const enrollment = await startEnrollment({ config, keyStore, issuer: { signer, cert: issuing }, rootDer, issuingDer, store, issuingCas: cas.issuingCas, log: log.child({ area: 'enroll' }) });
       closers.push(() => enrollment.close());
       mqttUrl = enrollment.mqttUrl;
+      // The cloud protocols are adapters over the same enrollment and provisioning services (issue 16).
+      const caDers = [rootDer, issuingDer, ...cas.issuingCas.all().map((c) => c.der).filter((d) => !Buffer.from(d).equals(Buffer.from(issuingDer)))];
+      const running = await startCloudEnroll({ config, store, enrollment: enrollment.service, provisioning, caDers, log });
+      closers.push(() => running.close());
+      cloud = running;
     }
     const auditPage = (afterSeq: number, limit: number) => store.transaction((tx) => tx.audit.list({ afterSeq, limit }), { readOnly: true });
     const consoleStack = startConsole({
@@ -133,11 +144,13 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
     });
     closers.push(() => https.close());
     const apiUrl = https.url;
-    log.info({ apiUrl, mqttUrl }, 'listening');
+    log.info({ apiUrl, mqttUrl, awsFleetUrl: cloud.awsFleetUrl, dpsUrl: cloud.dpsUrl }, 'listening');
     let closing: Promise<void> | undefined;
     return {
       apiUrl,
       ...(mqttUrl ? { mqttUrl } : {}),
+      ...(cloud.awsFleetUrl ? { awsFleetUrl: cloud.awsFleetUrl } : {}),
+      ...(cloud.dpsUrl ? { dpsUrl: cloud.dpsUrl } : {}),
       publicUrl: revocationStack!.publicUrl,
       // Idempotent: a second call waits for the first.
       close() {

@@ -8,6 +8,11 @@ import { configSchema } from '../config.js';
 import type { DevCeremony } from './dev-ceremony.js';
 import { LINE_TOKEN } from './dev-tokens.js';
 
+/** The fleet provisioning template the dev config defines. */
+export const DEV_FLEET_TEMPLATE = 'keyline-dev';
+/** The DPS ID scope the dev config accepts. */
+export const DEV_ID_SCOPE = '0ne0000DEV1';
+
 /** Writes keyline.json and returns the parsed config. */
 export async function writeDevConfig(c: DevCeremony, k: { issuingKeyRef: string; ocspKeyRef: string; stationId: string }): Promise<Record<string, unknown>> {
   const config = configSchema.parse({
@@ -21,6 +26,9 @@ export async function writeDevConfig(c: DevCeremony, k: { issuingKeyRef: string;
     },
     store: { url: 'sqlite:keyline.db' },
     station: { id: k.stationId, serverUrl: 'https://127.0.0.1:8443', cert: `${k.stationId}.pem`, key: `${k.stationId}.key.pem` },
+    // The cloud device-provisioning endpoints (issue 16), on free ports printed by `keyline server`.
+    awsFleet: { templates: { [DEV_FLEET_TEMPLATE]: { thingName: '{product}-{serial}' } } },
+    dps: { idScope: DEV_ID_SCOPE, assignedHub: 'keyline-dev-hub.azure-devices.net' },
   });
   writeFileSync(c.path('keyline.json'), JSON.stringify(config, null, 2) + '\n');
   c.say(`config written: ${c.path('keyline.json')}`);

@@ -45,6 +45,8 @@ export interface StartEnrollmentInput {
 export interface RunningEnrollment {
   /** The broker devices connect to (the embedded listener, or the configured URL). */
   mqttUrl: string;
+  /** The service, for the other device entry points (the cloud protocols, issue 16). */
+  service: EnrollmentService;
   close(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function startEnrollment(i: StartEnrollmentInput): Promise<RunningE
   }
   return {
     mqttUrl: embedded ? embedded.url : e.broker,
+    service,
     async close() {
       await broker.close();
       await embedded?.close();

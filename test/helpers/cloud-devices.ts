@@ -1,0 +1,47 @@
+/**
+ * Devices for the cloud-protocol tests (issue 16): units issued and confirmed through the real
+ * station API, their keys held in software so the clouds' device SDKs can present the line
+ * certificate over TLS (the SDKs take a PEM key; on hardware the chip signs the handshake).
+ */
+import { readFileSync } from 'node:fs';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import type { Test } from 'tap';
+import { toPem } from '../../common/pem.js';
+import type { TestPki } from './pki.js';
+import { clientFor, operatorFor } from './server.js';
+import { chipSerialHex, deviceKey } from './device-keys.js';
+
+/** A unit as a device holds it. */
+export interface CloudTestDevice {
+  serial: string;
+  /** The line certificate (PEM) and its chain (certificate + issuing CA). */
+  certPem: string;
+  chainPem: string;
+  keyPem: string;
+  privateKey: KeyObject;
+  fingerprint: string;
+  certificateSerial: string;
+}
+
+/** Creates work order `workOrder` (product Sensor) and issues and confirms `n` units on it. */
+export async function issueCloudDevices(t: Test, pki: TestPki, apiUrl: string, n: number, workOrder: string, opts: { confirm?: boolean; product?: string } = {}): Promise<CloudTestDevice[]> {
+  await operatorFor(t, pki, apiUrl).createWorkOrder({ id: workOrder, product: opts.product ?? 'Sensor', quota: n });
+  const station = clientFor(t, pki, apiUrl);
+  const issuingPem = readFileSync(pki.issuingCertPath, 'utf8');
+  const out: CloudTestDevice[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = deviceKey();
+    const serial = chipSerialHex();
+    const issued = await station.issueUnit({ serial, publicKey: key.rawHex, workOrder });
+    if (opts.confirm !== false) await station.confirmUnit(serial, issued.fingerprintSha256);
+    const keyPem = key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    out.push({
+      serial, certPem: issued.certificatePem, chainPem: issued.certificatePem + issuingPem, keyPem, privateKey: createPrivateKey(keyPem),
+      fingerprint: issued.fingerprintSha256, certificateSerial: issued.certificateSerial,
+    });
+  }
+  return out;
+}
+
+/** The PEM of DER bytes (for assertions on what a device received). */
+export const pemOf = (der: Uint8Array): string => toPem(der);
