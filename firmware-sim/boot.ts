@@ -8,14 +8,11 @@
 import { X509Certificate } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { KeylineError } from '../common/errors.js';
+import type { ChipKind } from '../common/chip-serial.js';
 import { certificateFingerprint, enrollmentDigest, type EnrolledMessage } from '../common/protocol/enrollment.js';
-import type { Atecc608Chip, ChipOptions } from '../emulator/atecc608/chip.js';
-import { loadChipImage } from '../emulator/atecc608/image.js';
-import { AteccDevice } from '../secure-element/device.js';
-import { ENROLLMENT_COUNTER, Slot } from '../secure-element/slot-map.js';
-import { InProcessTransport } from '../emulator/in-process-transport.js';
-import { readChipIdentity, type ChipIdentity } from './chip-identity.js';
-import { persistChip } from './chip-image.js';
+import type { SecureElement } from '../secure-element/secure-element.js';
+import type { ChipIdentity } from './chip-identity.js';
+import { modelSerialHex, openDeviceChip, persistDeviceChip, readDeviceIdentity, type DeviceChip, type DeviceChipOptions } from './device-chip.js';
 import { verifyConfiguration } from './config-verify.js';
 import { loadDeviceState, newDeviceState, saveDeviceState, stateFileFor, type DeviceState } from './device-state.js';
 import { EnrollClient, EnrollmentRefusedError, type EnrollClientOptions } from './enroll-client.js';
@@ -25,8 +22,10 @@ import { loadTrust, type FirmwareTrust, type Trust } from './firmware-trust.js';
 export interface PoweredDevice {
   chipFile: string;
   stateFile: string;
-  chip: Atecc608Chip;
-  dev: AteccDevice;
+  /** The chip (ATECC608 or SE050, from its image's format) and its image file. */
+  chip: DeviceChip;
+  /** The chip's SecureElement driver (chip.se): counter and signature go through the seam. */
+  dev: SecureElement;
   trust: Trust;
   identity: ChipIdentity;
   signer: X509Certificate;
@@ -36,9 +35,10 @@ export interface PoweredDevice {
 /** What a boot ended in. */
 export interface BootReport {
   serial: string;
+  chip: ChipKind;
   outcome: 'enrolled' | 'reauthenticated';
   group: string;
-  /** Chip counter 0 value the accepted proof carried. */
+  /** The chip's enrollment counter value the accepted proof carried (608 counter 0, SE050 object 20000004). */
   counter: number;
   /** SHA-256 of the device certificate (hex). */
   fingerprint: string;
@@ -55,16 +55,15 @@ export interface PowerOnOptions {
   chipFile: string;
   /** The firmware trust to pin at first boot; ignored once the device has a state file. */
   firstBootTrust?: () => FirmwareTrust;
-  chipOptions?: ChipOptions;
+  chipOptions?: DeviceChipOptions;
 }
 
 /** Loads the chip and its state (pinning the trust at first boot) and reads and verifies the identity. */
 export async function powerOn(opts: PowerOnOptions): Promise<PoweredDevice> {
-  const chip = await loadChipImage(opts.chipFile, opts.chipOptions ?? {});
-  // The timing model, when on, is honoured as a host on a real bus would wait.
-  const dev = new AteccDevice(new InProcessTransport(chip));
+  const chip = await openDeviceChip(opts.chipFile, opts.chipOptions ?? {});
+  const dev = chip.se;
   const stateFile = stateFileFor(opts.chipFile);
-  const serialHex = Buffer.from(chip.serialNumber).toString('hex').toUpperCase();
+  const serialHex = modelSerialHex(chip);
   let state = await loadDeviceState(stateFile);
   if (state && state.serial !== serialHex) throw new KeylineError('DEVICE_STATE_INVALID', `device state ${stateFile} belongs to ${state.serial}, the chip is ${serialHex}`);
   if (!state) {
@@ -72,7 +71,7 @@ export async function powerOn(opts: PowerOnOptions): Promise<PoweredDevice> {
     state = newDeviceState(serialHex, opts.firstBootTrust());
   }
   const trust = loadTrust(state.firmware);
-  const identity = await readChipIdentity(dev, trust);
+  const identity = await readDeviceIdentity(chip, trust);
   return { chipFile: opts.chipFile, stateFile, chip, dev, trust, identity, signer: new X509Certificate(Buffer.from(identity.signerDer)), state };
 }
 
@@ -104,10 +103,10 @@ export async function enrollDevice(d: PoweredDevice, client: EnrollClient, o: En
   const persist = o.persist ?? true;
   const { identity } = d;
   const challenge = expect(await client.request({ type: 'hello', serial: identity.serialHex, deviceCertificate: Buffer.from(identity.deviceDer).toString('base64') }), 'challenge');
-  const counter = await d.dev.counterIncrement(ENROLLMENT_COUNTER);
-  if (persist) persistChip(d.chip, d.chipFile);
+  const counter = await d.dev.counterIncrement();
+  if (persist) persistDeviceChip(d.chip);
   const digest = enrollmentDigest({ nonce: Buffer.from(challenge.nonce, 'hex'), counter, serial: identity.serial, certFingerprint: certificateFingerprint(identity.deviceDer) });
-  const signature = await d.dev.signDigest(Slot.DEVICE_KEY, digest);
+  const signature = await d.dev.signDigest(digest);
   const msg = expect(await client.request({ type: 'proof', serial: identity.serialHex, nonce: challenge.nonce, counter, signature: Buffer.from(signature).toString('hex') }), 'enrolled');
   if (msg.serial !== identity.serialHex) throw new KeylineError('BAD_SERVER_RESPONSE', `enrolled answer names ${msg.serial}, this device is ${identity.serialHex}`);
   verifyConfiguration(msg, { signer: d.signer, root: d.trust.root }, now().getTime());
@@ -147,7 +146,7 @@ export async function bootDevice(opts: BootOptions): Promise<BootReport> {
     try {
       const { msg, counter } = await enrollDevice(d, client);
       return {
-        serial: d.identity.serialHex, outcome: msg.reenrolled ? 'reauthenticated' : 'enrolled', group: msg.group, counter, fingerprint: d.identity.fingerprint,
+        serial: d.identity.serialHex, chip: d.chip.kind, outcome: msg.reenrolled ? 'reauthenticated' : 'enrolled', group: msg.group, counter, fingerprint: d.identity.fingerprint,
         brokerUrl, protocolVersion: client.protocolVersion, connectMs: round(t1 - t0), enrollMs: round(performance.now() - t1), stateFile: d.stateFile,
       };
     } finally {

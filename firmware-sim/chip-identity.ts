@@ -5,6 +5,7 @@
  * to the pinned root. Nothing here trusts the chip's bytes until a signature has checked them.
  */
 import { createHash, X509Certificate } from 'node:crypto';
+import type { ChipKind } from '../common/chip-serial.js';
 import { KeylineError } from '../common/errors.js';
 import type { AteccDevice } from '../secure-element/device.js';
 import { rebuildCertificate } from '../secure-element/atcacert/rebuild.js';
@@ -12,18 +13,19 @@ import { selectCertDef } from '../secure-element/atcacert/device-defs.js';
 import { ENROLLMENT_COUNTER, Slot } from '../secure-element/slot-map.js';
 import { rawP256Key, type Trust } from './firmware-trust.js';
 
-/** The chip's identity, rebuilt and verified. */
+/** The chip's identity, rebuilt (ATECC608) or read (SE050, se050-identity.ts) and verified. */
 export interface ChipIdentity {
-  /** 9-byte chip serial and its upper-case hex (the MQTT client id and topic segment). */
+  chip: ChipKind;
+  /** Chip serial (9 bytes; an SE050's unique id: 18) and its upper-case hex (the MQTT client id and topic segment). */
   serial: Uint8Array;
   serialHex: string;
-  /** The device key's public half (GenKey public mode on slot 0), raw X‖Y. */
+  /** The device key's public half (GenKey public mode on slot 0; SE050: object 20000001), raw X‖Y. */
   publicKey: Uint8Array;
   deviceDer: Uint8Array;
   signerDer: Uint8Array;
   /** SHA-256 of the device certificate DER (hex), as the enrollment record names it. */
   fingerprint: string;
-  /** Counter 0 before this boot (each enrollment attempt moves it). */
+  /** Counter 0 (SE050: counter object 20000004) before this boot (each enrollment attempt moves it). */
   counter: number;
 }
 
@@ -62,5 +64,5 @@ export async function readChipIdentity(dev: AteccDevice, trust: Trust): Promise<
   if (Date.parse(device.validFrom) > now + 3_600_000 || Date.parse(device.validTo) < now) {
     throw new KeylineError('CERTIFICATE_EXPIRED', `device certificate of ${serialHex} is valid ${device.validFrom} to ${device.validTo}`);
   }
-  return { serial, serialHex, publicKey, deviceDer, signerDer, fingerprint: createHash('sha256').update(deviceDer).digest('hex'), counter };
+  return { chip: 'atecc608', serial, serialHex, publicKey, deviceDer, signerDer, fingerprint: createHash('sha256').update(deviceDer).digest('hex'), counter };
 }

@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { Atecc608Chip } from '../emulator/atecc608/chip.js';
 import { chipImage } from '../emulator/atecc608/image.js';
+import type { Se050Chip } from '../emulator/se050/chip.js';
+import { se050Image } from '../emulator/se050/image.js';
 
 /** Writes `text` to `file` atomically, readable by its owner only. */
 export function writeFileAtomicSync(file: string, text: string): void {
@@ -29,4 +31,9 @@ export function writeFileAtomicSync(file: string, text: string): void {
 /** Persists the chip's state to its image file, in the emulator's image format (loadChipImage reads it). */
 export function persistChip(chip: Atecc608Chip, file: string): void {
   writeFileAtomicSync(file, JSON.stringify(chipImage(chip), null, 2) + '\n');
+}
+
+/** Persists an SE050's state to its image file, in the emulator's image format (loadSe050Image reads it). */
+export function persistSe050(chip: Se050Chip, file: string): void {
+  writeFileAtomicSync(file, JSON.stringify(se050Image(chip), null, 2) + '\n');
 }

@@ -1,6 +1,6 @@
 /**
  * `keyline device boot | fleet`: simulated devices in the field, booting from emulated chip
- * images the station provisioned.
+ * images the station provisioned, ATECC608 or SE050 (device-chip.ts tells them apart).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -30,17 +30,26 @@ Powers on one simulated device: reads its identity from the chip image, rebuilds
 its certificates to the pinned root, enrolls over MQTT (signed challenge, chip counter), verifies
 and stores the signed configuration in <chip>.state next to the image.
 
+Either chip, told apart by the image's "format" (keyline-atecc608-image or keyline-se050-image):
+  ATECC608  compressed certificates in slots 10-12 rebuilt with the firmware's templates;
+            counter 0; key slot 0
+  SE050     DER device certificate and chain read from objects 20000002, 20000003 (and
+            20000010+); counter object 20000004; key object 20000001
+Counter and signature are made inside the chip, through the same SecureElement interface.
+
 Options:
-  --chip FILE       the chip image (<serial>.json) the station provisioned
+  --chip FILE       the chip image (<serial>.json) the station provisioned, of either chip
 ${COMMON}`;
 
 const FLEET_USAGE = `Usage: keyline device fleet --chips DIR [--concurrency C] [--retries N] [--broker URL] [--config FILE] [--json]
 
 Boots every chip image in DIR, C at a time, and prints a summary: enrolled, re-authenticated,
-refused by code, failed by code, p50/p99 enrollment time. Exit 1 when any device was refused.
+refused by code, failed by code, p50/p99 enrollment time, accepted devices per chip. Exit 1
+when any device was refused. The folder may mix ATECC608 and SE050 images (each image's
+"format" says which chip it is; see \`keyline device boot --help\`).
 
 Options:
-  --chips DIR       folder of chip images (*.json)
+  --chips DIR       folder of chip images (*.json, ATECC608 or SE050)
   --concurrency C   devices booting at once (default 32)
   --retries N       boot a device again up to N times after a failure (a lost broker or answer,
                     or a refusal that says when to retry), backing off up to 3 s (default 0)
@@ -48,8 +57,8 @@ ${COMMON}`;
 
 const USAGE = `Usage: keyline device <boot|fleet> [options]
 
-  boot    boot one simulated device from a chip image
-  fleet   boot every chip image in a folder
+  boot    boot one simulated device from a chip image (ATECC608 or SE050)
+  fleet   boot every chip image in a folder (either chip, mixed)
 
 Run \`keyline device <boot|fleet> --help\` for options.`;
 
@@ -109,7 +118,7 @@ async function boot(argv: string[]): Promise<number> {
   try {
     const r = await bootDevice({ ...bootOptionsFrom(v), chipFile });
     if (v.json) process.stdout.write(JSON.stringify({ state: r.outcome, ...r }) + '\n');
-    else process.stdout.write(`device ${r.serial} ${r.outcome}: group ${r.group}, counter ${r.counter}, enroll ${r.enrollMs} ms (connect ${r.connectMs} ms), state ${r.stateFile}\n`);
+    else process.stdout.write(`device ${r.serial} (${r.chip}) ${r.outcome}: group ${r.group}, counter ${r.counter}, enroll ${r.enrollMs} ms (connect ${r.connectMs} ms), state ${r.stateFile}\n`);
     return 0;
   } catch (err) {
     if (!v.json || !(err instanceof KeylineError)) throw err;
@@ -130,13 +139,13 @@ async function fleet(argv: string[]): Promise<number> {
   const concurrency = intFlag('concurrency', v.concurrency, 32, 1, 10_000);
   const retries = intFlag('retries', v.retries, 0, 0, 1000);
   const line = (e: FleetEntry) =>
-    e.ok ? `device ${e.report.serial} ${e.report.outcome} group=${e.report.group} counter=${e.report.counter} enroll_ms=${e.report.enrollMs}\n` : `device ${e.chipFile} ${e.refused ? 'refused' : 'failed'} ${e.code}: ${e.message}\n`;
+    e.ok ? `device ${e.report.serial} ${e.report.chip} ${e.report.outcome} group=${e.report.group} counter=${e.report.counter} enroll_ms=${e.report.enrollMs}\n` : `device ${e.chipFile} ${e.refused ? 'refused' : 'failed'} ${e.code}: ${e.message}\n`;
   const { summary } = await bootFleet(files, { ...bootOptionsFrom(v), concurrency, retries, ...(v.json ? {} : { onResult: (e) => process.stdout.write(line(e)) }) });
   if (v.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else {
     const codes = (m: Record<string, number>) => Object.entries(m).map(([c, n]) => `${c}=${n}`).join(' ') || 'none';
     process.stdout.write(
-      `fleet: ${summary.devices} devices, ${summary.enrolled} enrolled, ${summary.reauthenticated} re-authenticated, refused ${codes(summary.refused)}, failed ${codes(summary.failed)}; ` +
+      `fleet: ${summary.devices} devices, ${summary.enrolled} enrolled, ${summary.reauthenticated} re-authenticated (${codes(summary.chips)}), refused ${codes(summary.refused)}, failed ${codes(summary.failed)}; ` +
         `enroll p50 ${summary.enrollMs.p50} ms p99 ${summary.enrollMs.p99} ms; ${summary.perSecond}/s over ${summary.seconds} s\n`,
     );
   }

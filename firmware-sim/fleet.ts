@@ -6,6 +6,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { ChipKind } from '../common/chip-serial.js';
 import { KeylineError } from '../common/errors.js';
 import { bootDevice, type BootOptions, type BootReport } from './boot.js';
 import { EnrollmentRefusedError } from './enroll-client.js';
@@ -20,6 +21,8 @@ export interface FleetSummary {
   devices: number;
   enrolled: number;
   reauthenticated: number;
+  /** Accepted devices by the chip they carry (a fleet may mix ATECC608 and SE050 images). */
+  chips: Partial<Record<ChipKind, number>>;
   /** Refusals by the enrollment service, by wire code. */
   refused: Record<string, number>;
   /** Failures on the device side (chain, configuration signature, broker), by code. */
@@ -33,7 +36,7 @@ export interface FleetSummary {
   retried?: number;
 }
 
-/** The chip images in `dir` (`*.json`, sorted; device-state files are `*.state`). */
+/** The chip images in `dir` (`*.json` of either chip, sorted; device-state files are `*.state`). */
 export async function listChipImages(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.endsWith('.json')).sort().map((n) => join(dir, n));
 }
@@ -97,11 +100,14 @@ function summarize(entries: FleetEntry[], bootTimes: number[], seconds: number):
     return out;
   };
   const enroll = ok.map((r) => r.enrollMs);
+  const chips: Partial<Record<ChipKind, number>> = {};
+  for (const r of ok) chips[r.chip] = (chips[r.chip] ?? 0) + 1;
   const r1 = (x: number) => Math.round(x * 10) / 10;
   return {
     devices: entries.length,
     enrolled: ok.filter((r) => r.outcome === 'enrolled').length,
     reauthenticated: ok.filter((r) => r.outcome === 'reauthenticated').length,
+    chips,
     refused: count(true),
     failed: count(false),
     enrollMs: { p50: r1(percentile(enroll, 0.5)), p99: r1(percentile(enroll, 0.99)), max: r1(percentile(enroll, 1)) },

@@ -201,7 +201,7 @@ export class AedesBroker {
       });
       return { kind: 'certificate', serial: cn };
     }
-    if (!serialSchema.safeParse(client.id).success) throw refuse(`client id '${client.id}' is not a device serial (18 uppercase hex digits)`, IDENTIFIER_REJECTED);
+    if (!serialSchema.safeParse(client.id).success) throw refuse(`client id '${client.id}' is not a device serial (18 or 36 uppercase hex digits)`, IDENTIFIER_REJECTED);
     const standing = await admission.clientIdStanding(client.id).catch((err: unknown) => {
       throw Object.assign(refuse(`admission of ${client.id} could not be checked; retry later`, SERVER_UNAVAILABLE), { cause: err });
     });
