@@ -6,15 +6,21 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { intFlag, parseCommand, runCli, UsageError } from '../common/cli.js';
 import { KeylineError } from '../common/errors.js';
-import { bootDevice, type BootOptions } from './boot.js';
-import { EnrollmentRefusedError } from './enroll-client.js';
+import { bootAny, type AnyBootOptions } from './cloud/cloud-boot.js';
+import { ENROLL_PROTOCOLS, refusalOf, type EnrollProtocol } from './cloud/cloud-errors.js';
 import { bootFleet, listChipImages, type FleetEntry } from './fleet.js';
 import { DEMO_PRODUCT, trustFromFactoryConfig } from './firmware-trust.js';
 
 const DEFAULT_CONFIG = 'certs-dev/keyline.json';
 
-const COMMON = `  --broker URL      mqtts://host:port of the enrollment broker (default: keyline.json's enroll
-                    section when it names a fixed address, else the one the device last used)
+const COMMON = `  --protocol P      keyline (default), aws-fleet (AWS IoT Fleet Provisioning: CSR signed in the
+                    chip, RegisterThing) or dps (Azure DPS: register, poll until assigned)
+  --broker URL      mqtts://host:port of the enrollment broker, or of the aws-fleet / dps endpoint
+                    with --protocol (default: keyline.json's enroll, awsFleet or dps section when
+                    it names a fixed port, else the one the device last used)
+  --template NAME   aws-fleet: the provisioning template (default: keyline.json's only template,
+                    else keyline-dev)
+  --id-scope S      dps: the ID scope (default: keyline.json's dps.idScope, else the dev scope)
   --config FILE     the factory's keyline.json: at first boot the device pins its root and
                     certificate templates from it (default ${DEFAULT_CONFIG})
   --product NAME    the product the firmware is built for: the device template's subject O,
@@ -24,11 +30,12 @@ const COMMON = `  --broker URL      mqtts://host:port of the enrollment broker (
   --json            print the result as one JSON line
   -h, --help        show this help`;
 
-const BOOT_USAGE = `Usage: keyline device boot --chip FILE [--broker URL] [--config FILE] [--product NAME] [--json]
+const BOOT_USAGE = `Usage: keyline device boot --chip FILE [--protocol keyline|aws-fleet|dps] [--broker URL] [--config FILE] [--json]
 
 Powers on one simulated device: reads its identity from the chip image, rebuilds and verifies
-its certificates to the pinned root, enrolls over MQTT (signed challenge, chip counter), verifies
-and stores the signed configuration in <chip>.state next to the image.
+its certificates to the pinned root, enrolls over MQTT (signed challenge, chip counter; or AWS
+Fleet Provisioning or DPS with --protocol, the line certificate as the TLS client identity),
+verifies and stores the signed configuration in <chip>.state next to the image.
 
 Either chip, told apart by the image's "format" (keyline-atecc608-image or keyline-se050-image):
   ATECC608  compressed certificates in slots 10-12 rebuilt with the firmware's templates;
@@ -41,7 +48,7 @@ Options:
   --chip FILE       the chip image (<serial>.json) the station provisioned, of either chip
 ${COMMON}`;
 
-const FLEET_USAGE = `Usage: keyline device fleet --chips DIR [--concurrency C] [--retries N] [--broker URL] [--config FILE] [--json]
+const FLEET_USAGE = `Usage: keyline device fleet --chips DIR [--protocol keyline|aws-fleet|dps] [--concurrency C] [--retries N] [--broker URL] [--json]
 
 Boots every chip image in DIR, C at a time, and prints a summary: enrolled, re-authenticated,
 refused by code, failed by code, p50/p99 enrollment time, accepted devices per chip. Exit 1
@@ -63,7 +70,7 @@ const USAGE = `Usage: keyline device <boot|fleet> [options]
 Run \`keyline device <boot|fleet> --help\` for options.`;
 
 const commonOptions = {
-  broker: { type: 'string' }, config: { type: 'string' }, product: { type: 'string' }, mqtt: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' },
+  protocol: { type: 'string' }, template: { type: 'string' }, 'id-scope': { type: 'string' }, broker: { type: 'string' }, config: { type: 'string' }, product: { type: 'string' }, mqtt: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' },
 } as const;
 
 /** Entry point for `keyline device ...`. */
@@ -79,22 +86,31 @@ export async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-type Common = { broker?: string; config?: string; product?: string; mqtt?: string; timeout?: string };
+type Common = { protocol?: string; template?: string; 'id-scope'?: string; broker?: string; config?: string; product?: string; mqtt?: string; timeout?: string };
 
 /** The boot options both subcommands share, from the flags and the factory config. */
-export function bootOptionsFrom(v: Common): Omit<BootOptions, 'chipFile'> {
+export function bootOptionsFrom(v: Common): Omit<AnyBootOptions, 'chipFile'> {
   const configFile = resolve(v.config ?? DEFAULT_CONFIG);
   const haveConfig = existsSync(configFile);
   if (v.config && !haveConfig) throw new UsageError(`--config ${v.config}: no such file`);
   const mqtt = v.mqtt ?? 'auto';
   if (!['5', '3.1.1', 'auto'].includes(mqtt)) throw new UsageError(`--mqtt must be 5, 3.1.1 or auto, got '${mqtt}'`);
-  const brokerUrl = v.broker ?? (haveConfig ? brokerFromConfig(configFile) : undefined);
+  const protocol = (v.protocol ?? 'keyline') as EnrollProtocol;
+  if (!ENROLL_PROTOCOLS.includes(protocol)) throw new UsageError(`--protocol must be ${ENROLL_PROTOCOLS.join(', ')}, got '${v.protocol}'`);
+  if (protocol !== 'aws-fleet' && v.template) throw new UsageError('--template goes with --protocol aws-fleet');
+  if (protocol !== 'dps' && v['id-scope']) throw new UsageError('--id-scope goes with --protocol dps');
+  if (protocol !== 'keyline' && v.mqtt && v.mqtt !== '3.1.1') throw new UsageError(`--protocol ${protocol} speaks MQTT 3.1.1 only`);
+  const cloud = protocol !== 'keyline' && haveConfig ? cloudFromConfig(configFile, protocol) : {};
+  const brokerUrl = v.broker ?? (protocol === 'keyline' ? (haveConfig ? brokerFromConfig(configFile) : undefined) : cloud.url);
   if (brokerUrl !== undefined && !/^mqtts?:\/\/./.test(brokerUrl)) throw new UsageError(`--broker must be an mqtts:// (or mqtt://) URL, got '${brokerUrl}'`);
   const product = v.product ?? DEMO_PRODUCT;
   return {
     ...(haveConfig ? { firstBootTrust: () => trustFromFactoryConfig(configFile, product) } : {}),
     ...(brokerUrl ? { brokerUrl } : {}),
     protocolVersion: mqtt === '5' ? 5 : mqtt === '3.1.1' ? 4 : 'auto',
+    ...(protocol === 'keyline' ? {} : { protocol }),
+    ...(v.template ?? cloud.template ? { template: (v.template ?? cloud.template)! } : {}),
+    ...(v['id-scope'] ?? cloud.idScope ? { idScope: (v['id-scope'] ?? cloud.idScope)! } : {}),
     timeoutMs: intFlag('timeout', v.timeout, 10_000, 100, 600_000),
   };
 }
@@ -109,6 +125,21 @@ export function brokerFromConfig(file: string): string | undefined {
   return e.port ? `mqtts://${e.host ?? '127.0.0.1'}:${e.port}` : undefined;
 }
 
+/** What keyline.json says of a cloud endpoint: its URL when on a fixed port, the only template, the ID scope. */
+export function cloudFromConfig(file: string, protocol: 'aws-fleet' | 'dps'): { url?: string; template?: string; idScope?: string } {
+  type Listener = { enabled?: boolean; host?: string; port?: number };
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as { awsFleet?: Listener & { templates?: Record<string, unknown> }; dps?: Listener & { idScope?: string } };
+  const section = protocol === 'aws-fleet' ? raw.awsFleet : raw.dps;
+  if (!section) return {};
+  // Port 0 takes any free port: only the server's `aws-fleet` / `dps` line knows it.
+  const url = section.port ? `mqtts://${section.host ?? '127.0.0.1'}:${section.port}` : undefined;
+  const templates = Object.keys(raw.awsFleet?.templates ?? {});
+  return {
+    ...(url ? { url } : {}), ...(protocol === 'aws-fleet' && templates.length === 1 ? { template: templates[0]! } : {}),
+    ...(protocol === 'dps' && raw.dps?.idScope ? { idScope: raw.dps.idScope } : {}),
+  };
+}
+
 async function boot(argv: string[]): Promise<number> {
   const args = parseCommand(argv, { usage: BOOT_USAGE, options: { chip: { type: 'string' }, ...commonOptions } });
   if (!args) return 0;
@@ -116,13 +147,16 @@ async function boot(argv: string[]): Promise<number> {
   if (!v.chip) throw new UsageError(`--chip is required\n\n${BOOT_USAGE}`);
   const chipFile = resolve(v.chip);
   try {
-    const r = await bootDevice({ ...bootOptionsFrom(v), chipFile });
+    const r = await bootAny({ ...bootOptionsFrom(v), chipFile });
     if (v.json) process.stdout.write(JSON.stringify({ state: r.outcome, ...r }) + '\n');
-    else process.stdout.write(`device ${r.serial} (${r.chip}) ${r.outcome}: group ${r.group}, counter ${r.counter}, enroll ${r.enrollMs} ms (connect ${r.connectMs} ms), state ${r.stateFile}\n`);
+    else {
+      const via = r.protocol === 'keyline' ? `counter ${r.counter}` : `via ${r.protocol}${r.thingName ? `, thing ${r.thingName}` : ''}${r.assignedHub ? `, hub ${r.assignedHub}` : ''}`;
+      process.stdout.write(`device ${r.serial} (${r.chip}) ${r.outcome}: group ${r.group}, ${via}, enroll ${r.enrollMs} ms (connect ${r.connectMs} ms), state ${r.stateFile}\n`);
+    }
     return 0;
   } catch (err) {
     if (!v.json || !(err instanceof KeylineError)) throw err;
-    process.stdout.write(JSON.stringify({ state: err instanceof EnrollmentRefusedError ? 'refused' : 'failed', chipFile, code: err.code, message: err.message }) + '\n');
+    process.stdout.write(JSON.stringify({ state: refusalOf(err) ? 'refused' : 'failed', chipFile, code: err.code, message: err.message }) + '\n');
     return 1;
   }
 }

