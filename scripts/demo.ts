@@ -9,21 +9,24 @@
  */
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { StationApiClient } from '../station/api-client.js';
 import { DEMO_PRODUCT } from '../firmware-sim/firmware-trust.js';
+import { ENROLL_PROTOCOLS, type EnrollProtocol } from '../firmware-sim/cloud/cloud-errors.js';
+import { DEV_FLEET_TEMPLATE, DEV_ID_SCOPE } from '../firmware-sim/cloud/cloud-enroll.js';
 
-const USAGE = `Usage: npm run demo -- [--units N] [--parallel P] [--json]
+const USAGE = `Usage: npm run demo -- [--units N] [--parallel P] [--protocol keyline|aws-fleet|dps] [--json]
 
 Runs the whole production flow against emulated ATECC608 chips: key ceremony (once, into
 certs-dev/), server, emulator, station, then every provisioned chip booting as a device in the
 field and enrolling over MQTT. Prints each step and a summary; --json prints the summary as JSON
-on stdout.`;
+on stdout. --protocol picks how the devices enroll: Keyline's own protocol (default), AWS IoT
+Fleet Provisioning or Azure DPS (the server's aws-fleet / dps endpoints).`;
 
-const { values: o } = parseArgs({ options: { units: { type: 'string' }, parallel: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+const { values: o } = parseArgs({ options: { protocol: { type: 'string' }, units: { type: 'string' }, parallel: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
 if (o.help) {
   process.stdout.write(USAGE + '\n');
   process.exit(0);
@@ -34,6 +37,13 @@ if (!Number.isInteger(units) || units < 1 || !Number.isInteger(parallel) || para
   process.stderr.write(`demo: --units and --parallel take positive integers\n${USAGE}\n`);
   process.exit(2);
 }
+const protocol = (o.protocol ?? 'keyline') as EnrollProtocol;
+if (!ENROLL_PROTOCOLS.includes(protocol)) {
+  process.stderr.write(`demo: --protocol must be ${ENROLL_PROTOCOLS.join(', ')}\n${USAGE}\n`);
+  process.exit(2);
+}
+/** The server's stdout line announcing the endpoint the devices use. */
+const ENDPOINT_LINE: Record<EnrollProtocol, RegExp> = { keyline: /^mqtt (\S+)$/m, 'aws-fleet': /^aws-fleet (\S+)$/m, dps: /^dps (\S+)$/m };
 const root = resolve(import.meta.dirname, '..');
 const certs = join(root, 'certs-dev');
 const config = join(certs, 'keyline.json');
@@ -83,11 +93,23 @@ if (!existsSync(config)) {
   step('key ceremony: using the existing development PKI in certs-dev/');
 }
 
+// A dev PKI made before issue 16 has no cloud endpoints: give it the ones `ceremony init --dev` now writes.
+if (protocol !== 'keyline') {
+  const c = JSON.parse(readFileSync(config, 'utf8')) as Record<string, unknown>;
+  const section = protocol === 'aws-fleet' ? 'awsFleet' : 'dps';
+  if (!c[section]) {
+    c.awsFleet ??= { templates: { [DEV_FLEET_TEMPLATE]: { thingName: '{product}-{serial}' } } };
+    c.dps ??= { idScope: DEV_ID_SCOPE, assignedHub: 'keyline-dev-hub.azure-devices.net' };
+    writeFileSync(config, JSON.stringify(c, null, 2) + '\n');
+    step(`config: enabled the aws-fleet and dps endpoints in ${config} (as keyline ceremony init --dev does)`);
+  }
+}
+
 step('server: starting (SoftHSM issuing key, SQLite, HTTPS + mTLS)');
 let onMqtt: (url: string) => void = () => undefined;
 const mqttLine = new Promise<string>((r) => (onMqtt = r));
 const [, apiUrl] = await daemon(['server', '--config', config], /^api (\S+)$/m, { KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' }, {
-  pattern: /^mqtt (\S+)$/m,
+  pattern: ENDPOINT_LINE[protocol],
   found: (m) => onMqtt(m[1]!),
 });
 step(`server: ${apiUrl}`);
@@ -96,7 +118,7 @@ const p12 = join(dirname(config), 'operator-01.p12');
 step(`console: ${apiUrl}/console/ (while the demo runs; ${existsSync(p12) ? `browser identity ${p12}, password keyline-dev` : 'keyline ceremony init --dev --force writes the browser identity operator-01.p12'})`);
 // The server prints its broker line once the enrollment service is listening (embedded aedes).
 const brokerUrl = await Promise.race([mqttLine, delay(15_000, undefined, { ref: false })]);
-step(brokerUrl ? `server: enrollment broker ${brokerUrl}` : 'server: no enrollment broker announced (enroll disabled?): the field step will be skipped');
+step(brokerUrl ? `server: ${protocol === 'keyline' ? 'enrollment broker' : `${protocol} endpoint`} ${brokerUrl}` : `server: no ${protocol === 'keyline' ? 'enrollment broker' : `${protocol} endpoint`} announced (enroll disabled?): the field step will be skipped`);
 
 const runId = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
 const chips = join(root, 'var', 'demo', runId, 'chips');
@@ -159,8 +181,8 @@ type Field = { devices: number; enrolled: number; reauthenticated: number; refus
 let field: Field | null = null;
 let fieldExit: number | null = null;
 if (brokerUrl && labels.length > 0) {
-  step(`field: booting ${labels.length} devices from their chip images (keyline device fleet, broker ${brokerUrl})`);
-  const fleet = await keyline(['device', 'fleet', '--chips', chips, '--broker', brokerUrl, '--config', config, '--product', DEMO_PRODUCT, '--concurrency', '32', '--json']);
+  step(`field: booting ${labels.length} devices from their chip images (keyline device fleet --protocol ${protocol}, ${brokerUrl})`);
+  const fleet = await keyline(['device', 'fleet', '--protocol', protocol, '--chips', chips, '--broker', brokerUrl, '--config', config, '--product', DEMO_PRODUCT, '--concurrency', '32', '--json']);
   fieldExit = fleet.code;
   try {
     field = JSON.parse(fleet.out.trim().split('\n').pop() ?? '');
@@ -173,6 +195,7 @@ const refusedCount = (f: Field | null) => (f ? Object.values(f.refused).reduce((
 const result = {
   workOrder,
   apiUrl,
+  protocol,
   brokerUrl: brokerUrl ?? null,
   chips,
   provisioned: labels.length,
