@@ -1,5 +1,5 @@
 /**
- * `npm run bench:enroll -- [--devices N] [--rounds R] [--workers W] [--warmup N] [--qos 0|1]`:
+ * `npm run bench:enroll -- [--devices N] [--rounds R] [--workers W] [--warmup N] [--qos 0|1] [--protocol aws-fleet|dps]...`:
  * field enrollment against Mosquitto, each part in its own process: Mosquitto (TLS, started here
  * on a free port), `keyline server` as a child using it as its external broker (SoftHSM, SQLite,
  * W workers sharing the requests through MQTT 5 shared subscriptions), and N simulated devices in
@@ -22,6 +22,13 @@
  * (TCP_NODELAY on every socket). Issue 13's targets, printed PASS/FAIL: first enrollments >= 25 %
  * of the broker's round trips/s (an enrollment is two round trips: half the ceiling) and
  * >= 1,000/s; re-authentication the same.
+ *
+ * `--protocol dps` / `--protocol aws-fleet` (either or both, issue 16): after the Keyline rounds,
+ * N more devices per protocol register through the server's DPS / Fleet Provisioning endpoint,
+ * twice (bench/enroll-cloud.ts), and a table puts registrations/s beside the Keyline protocol's
+ * enrollments/s and the broker baseline of the same run. The DPS endpoint answers its 202 with
+ * retry-after 0 here (dps.pollAfterSeconds; 1 s by default, 3 s on Azure), so the figure is the
+ * server's, not a wait the protocol asks for.
  */
 import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -43,14 +50,19 @@ import { Progress } from '../station/progress.js';
 import { connectDevice, enrollDevice, powerOn, type PoweredDevice } from '../firmware-sim/boot.js';
 import type { EnrollClient } from '../firmware-sim/enroll-client.js';
 import { trustFromFactoryConfig } from '../firmware-sim/firmware-trust.js';
+import type { EnrollProtocol } from '../firmware-sim/cloud/cloud-errors.js';
+import { cloudRounds, type CloudRound } from './enroll-cloud.js';
 import { fmt, mqttRoundTripsPerSec, percentile, startMosquitto } from './lib.js';
 import { cpuSnapshot, cpuSpent } from './process-cpu.js';
 
-const { values } = parseArgs({ options: { devices: { type: 'string' }, rounds: { type: 'string' }, workers: { type: 'string' }, qos: { type: 'string' }, warmup: { type: 'string' }, keep: { type: 'boolean' } } });
+const { values } = parseArgs({ options: { devices: { type: 'string' }, rounds: { type: 'string' }, workers: { type: 'string' }, qos: { type: 'string' }, warmup: { type: 'string' }, keep: { type: 'boolean' }, protocol: { type: 'string', multiple: true } } });
 const DEVICES = Number(values.devices ?? 256);
 /** Devices enrolled (twice) before round 1 and not measured, so the server's code is compiled by then, as in a server that has been up. */
 const WARMUP = Number(values.warmup ?? 256);
-const TOTAL = DEVICES + WARMUP;
+/** Cloud protocols measured after the Keyline rounds, each with DEVICES devices of its own. */
+const CLOUD = [...new Set(values.protocol ?? [])].filter((p) => p !== 'keyline') as Array<Exclude<EnrollProtocol, 'keyline'>>;
+for (const p of CLOUD) if (p !== 'aws-fleet' && p !== 'dps') throw new Error(`--protocol: aws-fleet or dps, got '${p}'`);
+const TOTAL = DEVICES + WARMUP + DEVICES * CLOUD.length;
 const ROUNDS = Number(values.rounds ?? 3);
 // Two workers (MQTT 5 shared subscriptions split the requests) use both cores, as a factory would.
 const WORKERS = Number(values.workers ?? 2);
@@ -76,6 +88,7 @@ const partOf = (pid: number, comm: string) => (comm === 'mosquitto' ? 'mosquitto
  * Starts `keyline server` as a child and resolves with its API URL. ENROLL_PROF=DIR: a CPU
  * profile of the server (single worker) written to DIR at exit, to see where its time goes.
  */
+const endpoints: Partial<Record<EnrollProtocol, string>> = {};
 function startServer(): Promise<string> {
   const nodeArgs = process.env.ENROLL_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ENROLL_PROF}`] : [];
   const child = spawn(process.execPath, [...nodeArgs, 'bin/keyline.js', 'server', '--config', pki.configPath, '--workers', String(WORKERS)], {
@@ -87,6 +100,7 @@ function startServer(): Promise<string> {
     let se = '';
     child.stdout!.on('data', (d: Buffer) => {
       so += d.toString();
+      for (const p of ['aws-fleet', 'dps'] as const) endpoints[p] ??= so.match(new RegExp(`^${p} (\\S+)$`, 'm'))?.[1];
       const m = so.match(/^api (\S+)$/m);
       if (m) resolve(m[1]!);
     });
@@ -103,6 +117,7 @@ const brokerUrl = broker.url;
 const rootPem = readFileSync(pki.rootCertPath, 'utf8');
 const cfg = JSON.parse(readFileSync(pki.configPath, 'utf8'));
 cfg.enroll = { ...(cfg.enroll ?? {}), broker: brokerUrl, protocolVersion: 5, rateLimitPerMinute: 1000 };
+if (CLOUD.includes('dps')) cfg.dps = { ...cfg.dps, pollAfterSeconds: 0 };
 writeFileSync(pki.configPath, JSON.stringify(cfg, null, 2));
 out(`mosquitto ${brokerUrl} (TLS); starting keyline server with it as the external broker`);
 const apiUrl = await startServer();
@@ -133,6 +148,7 @@ out(`provisioned ${TOTAL} chips (${WARMUP} of them to warm up) through the stati
 
 // Devices: power on (identity rebuilt and verified), connect, then enroll all at once per round.
 const trust = trustFromFactoryConfig(pki.configPath, PRODUCT);
+const cloudFiles = files.splice(DEVICES + WARMUP);
 const fleet: PoweredDevice[] = await Promise.all(files.map((chipFile) => powerOn({ chipFile, firstBootTrust: () => trust })));
 const tConn = performance.now();
 const fleetLinks: EnrollClient[] = [];
@@ -195,6 +211,19 @@ for (let r = 0; r < ROUNDS; r++) {
 await Promise.all(fleetLinks.map((l) => l.close()));
 await Promise.all(fleet.map((d) => d.dev.close()));
 
+// The cloud protocols, on the same server, each with devices of its own.
+const cloud: CloudRound[] = [];
+for (const [i, protocol] of CLOUD.entries()) {
+  const url = endpoints[protocol];
+  if (!url) throw new Error(`keyline server printed no '${protocol}' line: is the ${protocol === 'dps' ? 'dps' : 'awsFleet'} section in ${pki.configPath}?`);
+  const own = await Promise.all(cloudFiles.slice(i * DEVICES, (i + 1) * DEVICES).map((chipFile) => powerOn({ chipFile, firstBootTrust: () => trust })));
+  out('');
+  out(`${protocol}: ${DEVICES} devices of their own through ${url}, all at once, 2 rounds (each registration opens its own mutual-TLS connection)`);
+  cloud.push(...(await cloudRounds({ protocol, url, devices: own, rounds: 2, out, partOf })));
+  await Promise.all(own.map((d) => d.dev.close()));
+  baselines.push(await baseline(`after ${protocol}`));
+}
+
 /** The broker's request/response ceiling, with the CPU it cost per round trip. */
 async function baseline(when: string): Promise<number> {
   let cpu0 = cpuSnapshot(partOf);
@@ -220,6 +249,19 @@ const checks = [
     { ok: reauth >= FLOOR, what: `re-authentication ${fmt(reauth)}/s >= ${fmt(FLOOR)}/s` },
   ] : []),
 ];
+if (cloud.length) {
+  const failures = cloud.reduce((n, r) => n + Object.values(r.failed).reduce((a, b) => a + b, 0), 0);
+  checks.push({ ok: failures === 0, what: `cloud-protocol registrations: ${failures} failed of ${cloud.length * DEVICES}` });
+  out('');
+  out(`same run, ${DEVICES} devices at once: protocol / first per second / again per second (p50, p99 ms)`);
+  const cell = (r: { perSec: number; p50: number; p99: number } | undefined) => (r ? `${fmt(r.perSec)}/s (${fmt(r.p50, 1)}, ${fmt(r.p99, 1)})` : '-');
+  out(`  keyline    ${cell(rounds[0])}  ${cell(rounds[1])}  (connections opened before the clock)`);
+  for (const p of CLOUD) {
+    const rs = cloud.filter((r) => r.protocol === p);
+    out(`  ${p.padEnd(9)}  ${cell(rs[0])}  ${cell(rs[1])}  (each with its TLS handshake)${rs.some((r) => Object.keys(r.failed).length) ? '  FAILURES above' : ''}`);
+  }
+  out(`  Mosquitto baseline ${fmt(Math.min(...baselines))}-${fmt(Math.max(...baselines))} round trips/s over the run`);
+}
 out('');
 for (const c of checks) out(`${c.ok ? 'PASS' : 'FAIL'}  ${c.what}`);
 const pass = checks.every((c) => c.ok);
