@@ -23,16 +23,18 @@ import { loadConfigWithoutSecrets } from '../../server/config.js';
 import { openStore } from '../../server/store/open-store.js';
 import { makeDevPki } from '../helpers/pki.js';
 import { buildUnit, buildWorkOrder } from '../server/store/build.js';
+import { certificateIssuedBy } from '../helpers/issued-by.js';
 
 const KEYLINE_BIN = fileURLToPath(new URL('../../bin/keyline.js', import.meta.url));
 const STOP_WITHIN_MS = 5000;
 
 const pki = await makeDevPki(t);
 const goodSerial = randomSerialHex();
+const goodCertDer = await certificateIssuedBy(pki.issuingDer, goodSerial);
 const store = await openStore(loadConfigWithoutSecrets(pki.configPath).store.url);
 await store.transaction(async (tx) => {
   await tx.workOrders.create(buildWorkOrder({ id: 'WO-1' }));
-  await tx.units.insert(buildUnit({ certificateSerial: goodSerial }));
+  await tx.units.insert(buildUnit({ certificateSerial: goodSerial, certificateDer: goodCertDer }));
 });
 await store.close();
 

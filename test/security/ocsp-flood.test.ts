@@ -20,6 +20,7 @@ import { openStore } from '../../server/store/open-store.js';
 import { loadConfigWithoutSecrets } from '../../server/config.js';
 import { makeDevPki } from '../helpers/pki.js';
 import { buildUnit, buildWorkOrder } from '../server/store/build.js';
+import { certificateIssuedBy } from '../helpers/issued-by.js';
 
 const FLOOD = 20_000;
 const WARMUP = 2_000;
@@ -31,10 +32,11 @@ const KEYLINE_BIN = fileURLToPath(new URL('../../bin/keyline.js', import.meta.ur
 const pki = await makeDevPki(t);
 const config = loadConfigWithoutSecrets(pki.configPath);
 const goodSerial = randomSerialHex();
+const goodCertDer = await certificateIssuedBy(pki.issuingDer, goodSerial);
 const store = await openStore(config.store.url);
 await store.transaction(async (tx) => {
   await tx.workOrders.create(buildWorkOrder({ id: 'WO-1' }));
-  await tx.units.insert(buildUnit({ certificateSerial: goodSerial }));
+  await tx.units.insert(buildUnit({ certificateSerial: goodSerial, certificateDer: goodCertDer }));
 });
 await store.close();
 
