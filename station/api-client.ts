@@ -10,6 +10,7 @@ import {
   type UnitBatchResponse, type UnitConfirmed, type UnitIssued, type UnitView, type WorkOrderCreate, type WorkOrderUpdate, type WorkOrderView,
 } from '../common/protocol/station-api.js';
 import { z } from 'zod';
+import type { KeyOriginEvidence } from '../common/protocol/key-origin.js';
 import type { LinePause } from '../common/protocol/operations.js';
 
 /** Where and as whom to connect. */
@@ -70,7 +71,7 @@ export class StationApiClient {
   closeWorkOrder(id: string): Promise<WorkOrderView> {
     return this.call('POST', `/v1/work-orders/${encodeURIComponent(id)}/close`, undefined, workOrderView);
   }
-  issueUnit(req: { serial: string; publicKey?: string; csr?: string; workOrder: string; idempotencyKey?: string }): Promise<UnitIssued> {
+  issueUnit(req: { serial: string; publicKey?: string; csr?: string; workOrder: string; idempotencyKey?: string; attestation?: KeyOriginEvidence }): Promise<UnitIssued> {
     return this.call('POST', '/v1/units', req, unitIssued);
   }
   issueBatch(units: unknown[]): Promise<UnitBatchResponse> {

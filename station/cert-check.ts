@@ -14,6 +14,13 @@ import { rebuildCertificate } from '../secure-element/atcacert/rebuild.js';
 import { signerCertDef } from '../secure-element/atcacert/signer-def.js';
 import type { ChipCertificates } from './chip-steps.js';
 
+/** An issued certificate checked for a chip that stores DER: the device certificate and its chain (issuing CA first, no root). */
+export interface IssuedDer {
+  deviceDer: Uint8Array;
+  issuingDer: Uint8Array;
+  chainDer: Uint8Array[];
+}
+
 /** A unit's certificates, checked, with the bytes to write into the chip. */
 export interface PreparedCertificates {
   deviceDer: Uint8Array;
@@ -28,6 +35,8 @@ const bad = (msg: string): never => {
 };
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+const isSelfSigned = (c: X509Certificate) => c.checkIssued(c) && c.verify(c.publicKey);
 
 /** The raw X||Y of a P-256 certificate's subject key. */
 function rawPublicKey(cert: X509Certificate): Uint8Array {
@@ -56,28 +65,29 @@ export class CertChecker {
   private readonly trusted = new Set<string>();
   private deviceDefs: CertDef[] = [];
   private signerDefs = new Map<string, CertDef>();
-  private chain: { pem: string; certs: Array<{ der: Uint8Array; cert: X509Certificate }> } | undefined;
+  private chain: { pem: string; certs: Array<{ der: Uint8Array; cert: X509Certificate }>; stored?: Uint8Array[] } | undefined;
 
   constructor(rootPem: string) {
     this.root = new X509Certificate(Buffer.from(fromPem(rootPem)));
     if (!this.root.verify(this.root.publicKey)) bad('configured root certificate is not self-signed');
   }
 
+  /**
+   * Verifies an issued certificate for a chip that stores DER (the SE050): chain to the root,
+   * CN = serial, key = the chip's key. The chain to store is the issued chain without its
+   * self-signed root (a trust anchor the device need not hold), issuing CA first.
+   */
+  checkIssued(issued: { certificatePem: string; chainPem: string }, chipSerialHex: string, chipPublicKey: Uint8Array): IssuedDer {
+    const { deviceDer, issuing } = this.verifyIssued(issued, chipSerialHex, chipPublicKey);
+    // The same chain for every unit of a run: what to store is worked out once.
+    const c = this.chain!;
+    c.stored ??= [issuing.der, ...c.certs.filter((x) => x !== issuing && !isSelfSigned(x.cert)).map((x) => x.der)];
+    return { deviceDer, issuingDer: issuing.der, chainDer: c.stored };
+  }
+
   /** Verifies the issued certificate and its chain, and compresses both for the chip. */
   prepare(issued: { certificatePem: string; chainPem: string }, chipSerialHex: string, chipPublicKey: Uint8Array): PreparedCertificates {
-    const deviceDer = fromPem(issued.certificatePem);
-    const device = new X509Certificate(Buffer.from(deviceDer));
-    const chain = this.parseChain(issued.chainPem);
-    const issuing = chain.find((c) => device.checkIssued(c.cert) && c.cert.ca);
-    if (!issuing) return bad(`no CA certificate in the chain issued device certificate ${device.serialNumber}`);
-    if (!device.verify(issuing.cert.publicKey)) bad(`device certificate ${device.serialNumber} signature does not verify with ${issuing.cert.subject}`);
-    this.checkIssuing(issuing.der, issuing.cert);
-    const now = Date.now();
-    if (Date.parse(device.validFrom) > now + 3_600_000) bad(`device certificate is not valid before ${device.validFrom}`);
-    // The certificate must be for this chip: CN = its serial, key = the key its GenKey returned.
-    if (!device.subject.split('\n').includes(`CN=${chipSerialHex}`)) bad(`device certificate subject ${JSON.stringify(device.subject)} does not name chip ${chipSerialHex}`);
-    if (hex(rawPublicKey(device)) !== hex(chipPublicKey)) bad(`device certificate key is not chip ${chipSerialHex}'s key`);
-
+    const { deviceDer, issuing } = this.verifyIssued(issued, chipSerialHex, chipPublicKey);
     const signerDef = this.signerDef(issuing.der);
     const { def: deviceDef, compressed } = this.compressDevice(deviceDer, issuing.der);
     return {
@@ -109,6 +119,24 @@ export class CertChecker {
     if (hex(device) !== hex(prepared.deviceDer)) {
       throw new KeylineError('ATCACERT_TEMPLATE_MISMATCH', 'device certificate rebuilt from the chip differs from the issued certificate');
     }
+  }
+
+  /** Chain to the configured root, validity, CN = the chip's serial, key = the chip's key. */
+  private verifyIssued(issued: { certificatePem: string; chainPem: string }, chipSerialHex: string, chipPublicKey: Uint8Array): { deviceDer: Uint8Array; issuing: { der: Uint8Array; cert: X509Certificate } } {
+    const deviceDer = fromPem(issued.certificatePem);
+    const device = new X509Certificate(Buffer.from(deviceDer));
+    const chain = this.parseChain(issued.chainPem);
+    const issuing = chain.find((c) => device.checkIssued(c.cert) && c.cert.ca);
+    if (!issuing) return bad(`no CA certificate in the chain issued device certificate ${device.serialNumber}`);
+    if (!device.verify(issuing.cert.publicKey)) bad(`device certificate ${device.serialNumber} signature does not verify with ${issuing.cert.subject}`);
+    this.checkIssuing(issuing.der, issuing.cert);
+    const now = Date.now();
+    if (Date.parse(device.validFrom) > now + 3_600_000) bad(`device certificate is not valid before ${device.validFrom}`);
+    // The certificate must be for this chip: CN = its serial, key = the key its GenKey returned.
+    if (!device.subject.split('\n').includes(`CN=${chipSerialHex}`)) bad(`device certificate subject ${JSON.stringify(device.subject)} does not name chip ${chipSerialHex}`);
+    if (hex(rawPublicKey(device)) !== hex(chipPublicKey)) bad(`device certificate key is not chip ${chipSerialHex}'s key`);
+
+    return { deviceDer, issuing };
   }
 
   /** The chain is the same for every unit of a run: parsed once. */

@@ -7,18 +7,21 @@
 import { connect, type Socket } from 'node:net';
 import { KeylineError, SecureElementError } from '../common/errors.js';
 import type { ChipPort } from '../emulator/chip-port.js';
+import { Atecc608SecureElement } from '../secure-element/atecc608-secure-element.js';
 import { AteccDevice } from '../secure-element/device.js';
+import type { SecureElement } from '../secure-element/secure-element.js';
 import type { RunnerOptions } from '../secure-element/command-runner.js';
 import { InProcessTransport } from '../emulator/in-process-transport.js';
 import { KitClient, KitTransport } from '../secure-element/transports/kit-client.js';
 import { KitHidTransport, listKitHid, type HidModule } from '../secure-element/transports/kit-hid.js';
 import { StreamLineLink } from '../secure-element/transports/stream-line-link.js';
-import type { ChipFacts } from './chip-steps.js';
 import type { UnitRecord } from './journal.js';
+import type { UnitChipFacts } from './unit-chip.js';
 
 /** One chip handed to a worker. */
 export interface ChipLease {
-  device: AteccDevice;
+  /** The part, either chip (an ATECC608 as Atecc608SecureElement, whose kit driver its steps use). */
+  element: SecureElement;
   /** Where the chip sits, for messages (`kit 127.0.0.1:7777 #12`). */
   where: string;
   release(): Promise<void>;
@@ -38,9 +41,9 @@ export interface ChipSource {
 /** What to do with a chip: take it (new or resumed) or skip it, with why. */
 export type ChipDecision = { take: 'new' | 'resume' } | { skip: string };
 
-/** Decides from the chip's lock state and the journal whether this run takes the chip. */
-export function chipDecision(facts: Pick<ChipFacts, 'configLocked'>, rec: UnitRecord | undefined, workOrder: string): ChipDecision {
-  if (!rec) return facts.configLocked ? { skip: 'not blank and not in this station\'s journal' } : { take: 'new' };
+/** Decides from the chip's state (blank or not) and the journal whether this run takes the chip. */
+export function chipDecision(facts: Pick<UnitChipFacts, 'blank'>, rec: UnitRecord | undefined, workOrder: string): ChipDecision {
+  if (!rec) return facts.blank ? { take: 'new' } : { skip: 'not blank and not in this station\'s journal' };
   if (rec.status === 'good') return { skip: 'already provisioned' };
   if (rec.status === 'quarantined') return { skip: `quarantined: ${rec.reason ?? ''}` };
   if (rec.workOrder !== workOrder) return { skip: `in progress for work order ${rec.workOrder}` };
@@ -53,13 +56,19 @@ export interface Endpoint {
   port: number;
 }
 
-/** Parses `HOST:PORT[,HOST:PORT...]`, naming the flag and value at fault. */
+/**
+ * Parses `HOST:PORT[,HOST:PORT...]`, naming the flag and value at fault. `HOST:FIRST-LAST` is
+ * every port of the range: the SE050 emulator serves each chip on its own port (JRCP carries no
+ * reader address), so a rack of N chips is one range.
+ */
 export function parseEndpoints(value: string): Endpoint[] {
-  return value.split(',').map((part) => {
-    const m = /^(.+):(\d{1,5})$/.exec(part.trim());
+  return value.split(',').flatMap((part) => {
+    const m = /^(.+):(\d{1,5})(?:-(\d{1,5}))?$/.exec(part.trim());
     const port = m ? Number(m[2]) : NaN;
-    if (!m || port < 1 || port > 65535) throw new KeylineError('VALIDATION_FAILED', `--emulator must be HOST:PORT, got '${part}'`);
-    return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+    const last = m?.[3] === undefined ? port : Number(m[3]);
+    if (!m || port < 1 || last > 65535 || last < port) throw new KeylineError('VALIDATION_FAILED', `--emulator must be HOST:PORT or HOST:FIRST-LAST, got '${part}'`);
+    const host = m[1]!.replace(/^\[(.*)\]$/, '$1');
+    return Array.from({ length: last - port + 1 }, (_, i) => ({ host, port: port + i }));
   });
 }
 
@@ -130,7 +139,7 @@ export class KitTcpChipSource implements ChipSource {
     const l = link;
     // Released without closing: the connection is the worker's, the selection is the chip's.
     return {
-      device: new AteccDevice(transport, this.runner),
+      element: new Atecc608SecureElement(new AteccDevice(transport, this.runner)),
       where: `kit ${e.host}:${e.port} #${item.index}`,
       release: async () => undefined,
       linkDown: () => l.down(),
@@ -165,8 +174,8 @@ export class KitHidChipSource implements ChipSource {
   async next(): Promise<ChipLease | null> {
     const path = this.paths.shift();
     if (!path) return null;
-    const device = new AteccDevice(await KitHidTransport.open({ path, ...(this.hid ? { hid: this.hid } : {}) }), this.runner);
-    return { device, where: `hid ${path}`, release: () => device.close() };
+    const element = new Atecc608SecureElement(new AteccDevice(await KitHidTransport.open({ path, ...(this.hid ? { hid: this.hid } : {}) }), this.runner));
+    return { element, where: `hid ${path}`, release: () => element.close() };
   }
 
   async close(): Promise<void> {}
@@ -181,8 +190,8 @@ export class InProcessChipSource implements ChipSource {
     const index = this.i++;
     const chip = this.chips[index];
     if (!chip) return null;
-    const device = new AteccDevice(new InProcessTransport(chip), this.runner);
-    return { device, where: `in-process #${index}`, release: () => device.close() };
+    const element = new Atecc608SecureElement(new AteccDevice(new InProcessTransport(chip), this.runner));
+    return { element, where: `in-process #${index}`, release: () => element.close() };
   }
 
   async close(): Promise<void> {}

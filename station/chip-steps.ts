@@ -118,7 +118,7 @@ export async function configureChip(dev: AteccDevice, profile: ProvisioningProfi
 }
 
 /** The 128 bytes a blank chip holds once the provisioning config is written. */
-function expectedConfig(profile: ProvisioningProfile, facts: ChipFacts): Uint8Array {
+export function expectedConfig(profile: ProvisioningProfile, facts: ChipFacts): Uint8Array {
   const c = Uint8Array.from(profile.configZone());
   c.set(facts.block0.subarray(0, 16), 0);
   c.set(facts.lockWord, 84);

@@ -9,7 +9,8 @@ import { createLogger } from '../common/log.js';
 import { StationApiClient, loadIdentity } from './api-client.js';
 import { CertChecker } from './cert-check.js';
 import { keylineProfile } from './chip-steps.js';
-import { KitHidChipSource, KitTcpChipSource, parseEndpoints, type ChipSource } from './chip-source.js';
+import { KitHidChipSource, parseEndpoints, type ChipSource } from './chip-source.js';
+import { openEmulatorSource } from './emulator-source.js';
 import { DEFAULT_CONFIG_FILE, loadStationConfig, type StationConfig } from './config.js';
 import { Journal } from './journal.js';
 import { runLine } from './line.js';
@@ -18,17 +19,23 @@ import { writeReport } from './report.js';
 
 const RUN_USAGE = `Usage: keyline station run --work-order ID --count N (--emulator HOST:PORT | --hid) [options]
 
-Provisions units: configures and locks each blank chip, generates its key inside the chip, has
-the server sign it, writes the compressed certificates back, verifies them, locks the slots and
-confirms the unit. Progress is journaled after every step: run the same command again after a
-crash and the line resumes where it stopped.
+Provisions units on either secure element the work order's product names (ATECC608 or SE050):
+prepares each blank chip (608: config zone written and locked; SE050: P-256 and the counter
+object), generates its key inside the chip, has the server sign it (an SE050 sends its attested
+read of the new key as key-origin evidence), writes the certificates back (608: compressed in
+slots; SE050: DER in read-only binary objects), verifies them, locks them and confirms the unit.
+Progress is journaled after every step: run the same command again after a crash and the line
+resumes where it stopped. A chip of another kind than the work order's is quarantined untouched
+(CHIP_MISMATCH).
 
 Options:
   --work-order ID     the work order to provision against (required)
   --count N           good units wanted for this work order in this station's journal (earlier
                       runs count, so a rerun finishes the job) (required)
-  --emulator H:P      take chips from kit-protocol TCP endpoints (keyline emulator serve);
-                      several as H:P,H:P
+  --emulator H:P      take chips from emulator endpoints (keyline emulator serve); several
+                      as H:P,H:P, a port range as H:FIRST-LAST. Each endpoint says which chip it
+                      serves: one probe that an ATECC608 kit server answers in ASCII and a
+                      JRCP v1 server (SE050, one card per port) with a TERMINAL_INFO message
   --hid               take chips from Microchip USB kits over HID (one chip per kit)
   --parallel P        chips provisioned at once (default 1)
   --config FILE       keyline.json with a station section (default ${DEFAULT_CONFIG_FILE})
@@ -120,7 +127,7 @@ async function run(argv: string[]): Promise<number> {
   let source: ChipSource | undefined;
   try {
     const checker = new CertChecker(readFileSync(cfg.rootCertFile, 'utf8'));
-    source = endpoints.length ? await KitTcpChipSource.open(endpoints) : await KitHidChipSource.open();
+    source = endpoints.length ? (await openEmulatorSource(endpoints)).source : await KitHidChipSource.open();
     const progress = new Progress({ target, alreadyGood: journal.countGood(v['work-order']), err: process.stderr, out: process.stdout });
     // Ctrl-C: finish the units on the chips now (each stops at a journaled step anyway), take no
     // more; a second Ctrl-C quits at once, and the next run resumes from the journal.

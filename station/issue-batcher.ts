@@ -13,6 +13,7 @@
  * returns the same certificates.
  */
 import { ERROR_TABLE, type ErrorCode } from '../common/errors.js';
+import type { KeyOriginEvidence } from '../common/protocol/key-origin.js';
 import type { UnitIssued } from '../common/protocol/station-api.js';
 import { ApiError, type StationApiClient } from './api-client.js';
 
@@ -22,6 +23,8 @@ export interface IssueRequest {
   publicKey: string;
   workOrder: string;
   idempotencyKey: string;
+  /** The part's key-origin evidence (common/protocol/key-origin.ts), when it has some. */
+  attestation?: KeyOriginEvidence;
 }
 
 /** The calls the batcher makes: a single issue, and batches when the API offers them. */

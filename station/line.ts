@@ -6,6 +6,7 @@
  * idempotency key, and a unit counts as good only after the server confirmed it.
  */
 import { performance } from 'node:perf_hooks';
+import type { ChipKind } from '../common/chip-serial.js';
 import { silentLogger, type Logger } from '../common/log.js';
 import type { CertChecker } from './cert-check.js';
 import type { ProvisioningProfile } from './chip-steps.js';
@@ -36,6 +37,8 @@ export interface LineDeps {
 /** What to make. */
 export interface LineOptions {
   workOrder: string;
+  /** The work order's chip; by default asked of the server (GET /v1/work-orders/:id) when the API can. */
+  workOrderChip?: ChipKind;
   station: string;
   /** Good units of this work order wanted in the journal (earlier runs count). */
   target: number;
@@ -66,6 +69,14 @@ export async function runLine(deps: LineDeps, opts: LineOptions): Promise<LineRe
     journal, progress, client, log, checker: deps.checker, profile: deps.profile,
     workOrder: opts.workOrder, station: opts.station, onStep: deps.onStep, timing,
   };
+  // Which chip the work order's parts must be, asked once before any chip is touched.
+  try {
+    const chip = opts.workOrderChip ?? (await client.workOrderChip(opts.workOrder));
+    if (chip) line.workOrderChip = chip;
+  } catch (err) {
+    stop = err instanceof StopLine ? { reason: err.reason, message: err.message } : { reason: 'error', message: faultText(err) };
+    log.error({ workOrder: opts.workOrder, err: stop.message }, 'line stopped');
+  }
 
   async function worker(index: number): Promise<void> {
     while (stop === null && !exhausted && good + inFlight < opts.target) {

@@ -4,8 +4,10 @@
  * (quota, a station or work order refused), condemn the part (clone, serial clash, bad key), or
  * leave the unit pending (its registrations are not complete).
  */
+import type { ChipKind } from '../common/chip-serial.js';
 import type { Logger } from '../common/log.js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { KeyOriginEvidence } from '../common/protocol/key-origin.js';
 import type { UnitIssued } from '../common/protocol/station-api.js';
 import { ApiError, type StationApiClient } from './api-client.js';
 import { faultText, StopLine, UnitFault } from './line-signals.js';
@@ -29,11 +31,15 @@ export interface RegistrationWait {
   maxDelayMs?: number;
 }
 
-/** Refusals on issue that mean this part (its key or serial) is wrong, not the line. */
-const PART_REFUSALS = new Set(['SERIAL_EXISTS', 'IDEMPOTENCY_MISMATCH', 'INVALID_PUBLIC_KEY', 'POINT_NOT_ON_CURVE', 'UNSUPPORTED_CURVE', 'INVALID_SERIAL']);
+/**
+ * Refusals on issue that mean this part (its key, serial or key-origin evidence) is wrong, not
+ * the line: ATTESTATION_INVALID on a work order that requires evidence is a part that could not
+ * prove its key was made inside a genuine chip.
+ */
+const PART_REFUSALS = new Set(['SERIAL_EXISTS', 'IDEMPOTENCY_MISMATCH', 'INVALID_PUBLIC_KEY', 'POINT_NOT_ON_CURVE', 'UNSUPPORTED_CURVE', 'INVALID_SERIAL', 'ATTESTATION_INVALID']);
 
 /** The API calls the line makes (issueBatch when several units are ready at once: issue-batcher.ts). */
-export type UnitApi = Pick<StationApiClient, 'issueUnit' | 'confirmUnit' | 'quarantineUnit' | 'getUnit'> & Partial<Pick<StationApiClient, 'issueBatch'>>;
+export type UnitApi = Pick<StationApiClient, 'issueUnit' | 'confirmUnit' | 'quarantineUnit' | 'getUnit'> & Partial<Pick<StationApiClient, 'issueBatch' | 'getWorkOrder'>>;
 
 /**
  * The line's client for one unit's server calls (issue, confirm, quarantine) over the station
@@ -50,12 +56,29 @@ export class UnitClient {
     this.#issuer = new IssueBatcher(api);
   }
 
-  /** Asks for the certificate; the same idempotency key on every retry, across runs. */
-  async issue(req: { serial: string; publicKeyHex: string; workOrder: string; idempotencyKey: string }): Promise<UnitIssued> {
+  /**
+   * The chip the work order's product carries (undefined when the API cannot say: a test double
+   * without the route). A refusal (unknown work order, a station not allowed on it) stops the line.
+   */
+  async workOrderChip(workOrder: string): Promise<ChipKind | undefined> {
+    const get = this.api.getWorkOrder?.bind(this.api);
+    if (!get) return undefined;
+    try {
+      return (await this.call(() => get(workOrder))).chip;
+    } catch (err) {
+      if (err instanceof ApiError) throw new StopLine('error', `work order ${workOrder}: ${err.code}: ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** Asks for the certificate; the same idempotency key on every retry, across runs; with the part's key-origin evidence when it has some. */
+  async issue(req: { serial: string; publicKeyHex: string; workOrder: string; idempotencyKey: string; attestation?: KeyOriginEvidence }): Promise<UnitIssued> {
     try {
       // Below the gate: a batch that cannot reach the server fails each of its units, and each
       // unit's gate waits and sends it again (batched again with whoever is ready then).
-      return await this.call(() => this.#issuer.issue({ serial: req.serial, publicKey: req.publicKeyHex, workOrder: req.workOrder, idempotencyKey: req.idempotencyKey }));
+      return await this.call(() => this.#issuer.issue({
+        serial: req.serial, publicKey: req.publicKeyHex, workOrder: req.workOrder, idempotencyKey: req.idempotencyKey, ...(req.attestation ? { attestation: req.attestation } : {}),
+      }));
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       if (err.code === 'QUOTA_EXCEEDED' || err.code === 'WORK_ORDER_CLOSED') throw new StopLine('quota-exceeded', `${err.code}: ${err.message}`);

@@ -5,11 +5,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../common/log.js';
-import type { AteccDevice } from '../secure-element/device.js';
+import type { ChipKind } from '../common/chip-serial.js';
 import type { CertChecker } from './cert-check.js';
-import type { ChipFacts, ProvisioningProfile } from './chip-steps.js';
+import type { ProvisioningProfile } from './chip-steps.js';
 import { STEPS, type Journal, type Step, type UnitRecord } from './journal.js';
 import type { Progress } from './progress.js';
+import type { UnitChip, UnitChipFacts } from './unit-chip.js';
 import type { UnitClient } from './unit-client.js';
 
 /** The line's parts and settings every unit uses. */
@@ -21,6 +22,8 @@ export interface LineContext {
   client: UnitClient;
   log: Logger;
   workOrder: string;
+  /** The work order's chip, when the server said (a part of another kind is quarantined untouched). */
+  workOrderChip?: ChipKind;
   station: string;
   onStep?: (step: string, serial: string) => void;
   /** Time spent talking to chips, summed over workers. */
@@ -33,8 +36,9 @@ export type StepFields = Parameters<Journal['advance']>[2];
 /** One unit in progress on one chip. */
 export interface UnitContext {
   readonly line: LineContext;
-  readonly dev: AteccDevice;
-  readonly facts: ChipFacts;
+  /** The part, whichever chip it is. */
+  readonly part: UnitChip;
+  readonly facts: UnitChipFacts;
   readonly serial: string;
   /** The journal record as of the last step. */
   rec(): UnitRecord;
@@ -47,11 +51,11 @@ export interface UnitContext {
 }
 
 /** Opens the unit's journal record (new or resumed) and the context its steps run in. */
-export function beginUnit(line: LineContext, dev: AteccDevice, facts: ChipFacts): UnitContext {
+export function beginUnit(line: LineContext, part: UnitChip, facts: UnitChipFacts): UnitContext {
   const serial = facts.serialHex;
   let rec = line.journal.begin(serial, line.workOrder, line.station);
   return {
-    line, dev, facts, serial,
+    line, part, facts, serial,
     rec: () => rec,
     done: (s) => STEPS.indexOf(rec.step) >= STEPS.indexOf(s),
     advance: (s, fields) => {

@@ -35,8 +35,8 @@ export async function settleFailure(u: UnitContext, lease: ChipLease, err: unkno
     throw err;
   }
   if (lease.linkDown?.()) {
-    // The kit link failed, not the chip: the unit waits, resumable, for a later run.
-    const reason = `kit link lost at ${lease.where}: ${faultText(err)}`;
+    // The kit (or JRCP) link failed, not the chip: the unit waits, resumable, for a later run.
+    const reason = `${lease.element.chip === 'se050' ? 'JRCP' : 'kit'} link lost at ${lease.where}: ${faultText(err)}`;
     line.journal.pend(serial, reason);
     const again = lease.requeue?.() ?? false;
     line.progress.event(`paused ${serial}: ${reason}${again ? '; it will be taken again' : ''}`);
@@ -64,7 +64,8 @@ function isPartFault(err: unknown): boolean {
   return err instanceof UnitFault || err instanceof SecureElementError || (err instanceof KeylineError && isPartCode(err.code));
 }
 
-/** Error codes that condemn the part rather than the line (chip, kit and certificate faults). */
+/** Error codes that condemn the part rather than the line (chip, kit and certificate faults; a part of the wrong chip). */
 function isPartCode(code: string): boolean {
-  return code.startsWith('ATCA_') || code.startsWith('ATCACERT_') || code === 'KIT_PROTOCOL_ERROR' || code === 'CHAIN_INVALID' || code === 'VALIDATION_FAILED';
+  return code.startsWith('ATCA_') || code.startsWith('ATCACERT_') || code.startsWith('SE05X_') || code === 'KIT_PROTOCOL_ERROR' || code === 'CHAIN_INVALID'
+    || code === 'VALIDATION_FAILED' || code === 'CHIP_MISMATCH';
 }

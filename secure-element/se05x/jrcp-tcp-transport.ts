@@ -25,6 +25,9 @@ export class JrcpTcpTransport implements ApduTransport {
   #inbox: JrcpMessage[] = [];
   #dead: Error | undefined;
   #tail: Promise<unknown> = Promise.resolve();
+  /** Set when this end closes the socket (close(), a timeout), so `linkLost` means the other end or the network. */
+  #ownEnd = false;
+  #lost = false;
   /** The ATR the server reported for WAIT_FOR_CARD. */
   atr: Uint8Array = new Uint8Array(0);
 
@@ -46,7 +49,18 @@ export class JrcpTcpTransport implements ApduTransport {
       w?.reject(this.#dead);
     };
     socket.on('error', (err) => fail(new SecureElementError('SE05X_COMM_ERROR', `JRCP link: ${err.message}`, { cause: err })));
-    socket.on('close', () => fail(new SecureElementError('SE05X_COMM_ERROR', 'JRCP link closed by the server')));
+    socket.on('close', () => {
+      this.#lost ||= !this.#ownEnd;
+      fail(new SecureElementError('SE05X_COMM_ERROR', 'JRCP link closed by the server'));
+    });
+  }
+
+  /**
+   * True once the server or the network ended the link (not this end: a reply that never came
+   * also ends it, but that is the card's silence): a failure then is the link's, not the card's.
+   */
+  get linkLost(): boolean {
+    return this.#lost;
   }
 
   /** Connects and waits for the card. */
@@ -77,6 +91,7 @@ export class JrcpTcpTransport implements ApduTransport {
 
   async close(): Promise<void> {
     if (this.#socket.destroyed) return;
+    this.#ownEnd = true;
     await new Promise<void>((resolve) => {
       this.#socket.once('close', () => resolve());
       this.#socket.end(encodeJrcp(JrcpType.CLOSE));
@@ -98,6 +113,7 @@ export class JrcpTcpTransport implements ApduTransport {
         // The link's state is unknown now (a late reply would answer the next request): end it.
         const err = new SecureElementError('SE05X_COMM_ERROR', `JRCP: no reply within ${this.#timeoutMs} ms`);
         this.#dead = err;
+        this.#ownEnd = true;
         this.#socket.destroy();
         reject(err);
       }, this.#timeoutMs);

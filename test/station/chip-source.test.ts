@@ -17,13 +17,13 @@ const rec = (over: Partial<UnitRecord>): UnitRecord => ({
 });
 
 t.test('chip decisions', async (t) => {
-  t.same(chipDecision({ configLocked: false }, undefined, 'WO-1'), { take: 'new' });
-  t.match(chipDecision({ configLocked: true }, undefined, 'WO-1'), { skip: /not blank/ });
-  t.same(chipDecision({ configLocked: true }, rec({}), 'WO-1'), { take: 'resume' });
-  t.same(chipDecision({ configLocked: true }, rec({ status: 'pending' }), 'WO-1'), { take: 'resume' });
-  t.match(chipDecision({ configLocked: true }, rec({ status: 'good' }), 'WO-1'), { skip: /already/ });
-  t.match(chipDecision({ configLocked: true }, rec({ status: 'quarantined', reason: 'x' }), 'WO-1'), { skip: /quarantined: x/ });
-  t.match(chipDecision({ configLocked: true }, rec({}), 'WO-2'), { skip: /work order WO-1/ });
+  t.same(chipDecision({ blank: true }, undefined, 'WO-1'), { take: 'new' });
+  t.match(chipDecision({ blank: false }, undefined, 'WO-1'), { skip: /not blank/ });
+  t.same(chipDecision({ blank: false }, rec({}), 'WO-1'), { take: 'resume' });
+  t.same(chipDecision({ blank: false }, rec({ status: 'pending' }), 'WO-1'), { take: 'resume' });
+  t.match(chipDecision({ blank: false }, rec({ status: 'good' }), 'WO-1'), { skip: /already/ });
+  t.match(chipDecision({ blank: false }, rec({ status: 'quarantined', reason: 'x' }), 'WO-1'), { skip: /quarantined: x/ });
+  t.match(chipDecision({ blank: false }, rec({}), 'WO-2'), { skip: /work order WO-1/ });
 });
 
 t.test('--emulator endpoints', async (t) => {
@@ -31,6 +31,9 @@ t.test('--emulator endpoints', async (t) => {
   t.same(parseEndpoints('a:1,[::1]:2'), [{ host: 'a', port: 1 }, { host: '::1', port: 2 }]);
   t.throws(() => parseEndpoints('nohost'), { code: 'VALIDATION_FAILED', message: /'nohost'/ });
   t.throws(() => parseEndpoints('h:70000'), { code: 'VALIDATION_FAILED' });
+  // A rack of SE050 cards, one port each (issue 15).
+  t.same(parseEndpoints('h:8050-8052,k:9'), [{ host: 'h', port: 8050 }, { host: 'h', port: 8051 }, { host: 'h', port: 8052 }, { host: 'k', port: 9 }]);
+  t.throws(() => parseEndpoints('h:9-8'), { code: 'VALIDATION_FAILED', message: /'h:9-8'/ });
 });
 
 t.test('report CSV', async (t) => {
