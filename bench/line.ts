@@ -10,24 +10,40 @@
  *    The chips' command time is measured here, at the emulator, as the time each command
  *    actually held its chip (the modelled time as the event loop delivered it), so timer
  *    lateness is counted as chip time rather than blamed on the station.
+ *
+ * `--chip se050` (issue 15): both phases run on ATECC608 chips first (the baseline) and then on
+ * SE050 cards, one JRCP port per card served from this process, on work orders requiring the
+ * cards' attested key origin, against the same server in the same run; units/s of both and their
+ * ratio. The SE050's command times are the emulator's estimates (emulator/se050/timing.ts), not
+ * data-sheet figures.
  */
 import 'reflect-metadata';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fromPem } from '../common/pem.js';
+import { loadManufacturerRoot, MANUFACTURER_ROOT_FILES } from '../common/se05x/manufacturer-root.js';
 import { createBlankChip } from '../emulator/atecc608/factory.js';
 import { execTimeMs } from '../emulator/atecc608/timing.js';
 import { KitServer } from '../emulator/kit/kit-server.js';
 import { listenKitTcp } from '../emulator/kit/tcp.js';
+import { createSe050Chip } from '../emulator/se050/factory.js';
+import { JrcpServer } from '../emulator/se050/jrcp/jrcp-server.js';
+import { listenJrcpTcp } from '../emulator/se050/jrcp/tcp.js';
 import { initDevPki } from '../server/ceremony/init-dev.js';
 import { createProvisioning } from '../server/services/provisioning.js';
 import { SqliteStore } from '../server/store/sqlite/sqlite-store.js';
 import { fmt, spawnKeyline } from './lib.js';
 
-const { values } = parseArgs({ options: { units: { type: 'string' }, 'timed-units': { type: 'string' }, parallel: { type: 'string' } } });
+const { values } = parseArgs({ options: { units: { type: 'string' }, 'timed-units': { type: 'string' }, parallel: { type: 'string' }, chip: { type: 'string' } } });
+const CHIP = values.chip ?? 'atecc608';
+if (CHIP !== 'atecc608' && CHIP !== 'se050') {
+  process.stderr.write(`bench:line: --chip must be atecc608 or se050, got '${CHIP}'\n`);
+  process.exit(2);
+}
 const UNITS = Number(values.units ?? 1000);
 const TIMED_UNITS = Number(values['timed-units'] ?? 64);
 const PARALLEL = Number(values.parallel ?? 4);
@@ -60,50 +76,22 @@ function station(args: string[], env: NodeJS.ProcessEnv): Promise<{ summary: Sum
   });
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'keyline-bench-line-'));
-let server: ReturnType<typeof spawn> | undefined;
-let exit = 0;
-try {
-  process.stdout.write(`bench:line  ${UNITS} units timing off at P=${PARALLEL}; ${TIMED_UNITS} units timing on at P=${TIMED_PARALLEL}\n`);
-  const pki = await initDevPki({ out: join(dir, 'pki') });
-  const store = new SqliteStore(join(pki.outDir, 'keyline.db'));
-  const prov = createProvisioning({ store, issuer: { issue: () => Promise.reject(new Error('not used')) } });
-  await prov.createWorkOrder({ id: 'BENCH-FAST', product: 'Bench', quota: UNITS }, 'officer:bench');
-  await prov.createWorkOrder({ id: 'BENCH-TIMED', product: 'Bench', quota: TIMED_UNITS }, 'officer:bench');
-  await store.close();
+/** Chips served for one phase: the station's --emulator value, what the chips did, and how to stop serving. */
+interface Served {
+  endpoints: string;
+  stats: { chipBusyMs: number; emulatorCpuMs: number; commands: number };
+  close(): Promise<void>;
+}
 
-  const started = await spawnKeyline(['server', '--config', pki.configPath], /^api (\S+)$/m, { KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' });
-  server = started.child;
-  const env = { KEYLINE_STATION_SERVER_URL: started.match[1]!, KEYLINE_LOG_LEVEL: 'warn' };
-
-  // 1. Timing model off.
-  {
-    const kit = new KitServer({ chips: Array.from({ length: UNITS }, () => createBlankChip()), honourTiming: false });
-    const l = await listenKitTcp(kit, { port: 0 });
-    const { summary: s, wallSeconds } = await station(
-      ['--config', pki.configPath, '--work-order', 'BENCH-FAST', '--count', String(UNITS), '--emulator', `${l.host}:${l.port}`, '--parallel', String(PARALLEL)],
-      { ...env, KEYLINE_STATION_JOURNAL: join(dir, 'fast.db') },
-    );
-    await l.close();
-    const { serverMs, chipMs, unitMs } = s.timing;
-    const pct = (x: number) => `${fmt((100 * x) / unitMs, 1)} %`;
-    process.stdout.write(
-      `timing off: ${s.good} good, ${s.quarantined} quarantined in ${fmt(s.elapsedSeconds, 1)} s (${fmt(wallSeconds, 1)} s with process start): ${fmt(s.good / s.elapsedSeconds, 1)} units/s\n` +
-        `  per unit ${fmt(unitMs / Math.max(1, s.timing.units), 1)} ms of a worker: server calls ${pct(serverMs)}, chip commands ${pct(chipMs)}, station's own work ${pct(unitMs - serverMs - chipMs)}\n`,
-    );
-    const ok = s.good === UNITS && wallSeconds < (60 * UNITS) / 1000;
-    process.stdout.write(`  floor (${UNITS} units in < ${fmt((60 * UNITS) / 1000)} s): ${ok ? 'PASS' : 'FAIL'}\n`);
-    if (!ok) exit = 1;
-  }
-
-  // 2. Timing model on, P=8: the chips hold themselves busy here for their modelled time.
-  {
-    let chipBusyMs = 0;
-    let emulatorCpuMs = 0;
-    let commands = 0;
-    const chips = Array.from({ length: TIMED_UNITS }, () => createBlankChip());
-    // The emulator's own work per command (GenKey's key generation, CRCs) is the modelled chip
-    // working, not the station: timed here and reported apart.
+/**
+ * ATECC608 chips on one kit endpoint. Timed: the chips hold themselves busy here for their
+ * modelled time; the emulator's own work per command (GenKey's key generation, CRCs) is the
+ * modelled chip working, not the station: timed here and reported apart.
+ */
+async function serveAtecc(n: number, timed: boolean): Promise<Served> {
+  const stats = { chipBusyMs: 0, emulatorCpuMs: 0, commands: 0 };
+  const chips = Array.from({ length: n }, () => createBlankChip());
+  if (timed) {
     for (const c of chips) {
       const execute = c.execute.bind(c);
       c.execute = (frame) => {
@@ -111,38 +99,143 @@ try {
         try {
           return execute(frame);
         } finally {
-          emulatorCpuMs += performance.now() - t0;
+          stats.emulatorCpuMs += performance.now() - t0;
         }
       };
     }
-    const kit = new KitServer({
-      chips,
-      honourTiming: false,
-      afterCommand: async (_index, frame) => {
+  }
+  const kit = new KitServer({
+    chips,
+    honourTiming: false,
+    ...(timed ? {
+      afterCommand: async (_index: number, frame: Uint8Array) => {
         const t0 = performance.now();
         await sleep(execTimeMs(frame[1]!));
-        chipBusyMs += performance.now() - t0;
-        commands++;
+        stats.chipBusyMs += performance.now() - t0;
+        stats.commands++;
       },
+    } : {}),
+  });
+  const l = await listenKitTcp(kit, { port: 0 });
+  return { endpoints: `${l.host}:${l.port}`, stats, close: () => l.close() };
+}
+
+/** SE050 cards, one JRCP port each, attested by the PKI's manufacturer root; timed as serveAtecc is. */
+async function serveSe050(n: number, timed: boolean, rootDir: string): Promise<Served> {
+  const stats = { chipBusyMs: 0, emulatorCpuMs: 0, commands: 0 };
+  const root = await loadManufacturerRoot(rootDir);
+  const eps: string[] = [];
+  const listeners: Array<{ close(): Promise<void> }> = [];
+  for (let i = 0; i < n; i++) {
+    const chip = await createSe050Chip({ root, applet: '3.1', timing: timed });
+    // One JRCP server per card serves one APDU at a time: its last execution time is this APDU's.
+    let lastExecMs = 0;
+    if (timed) {
+      const transmit = chip.transmit.bind(chip);
+      chip.transmit = (capdu) => {
+        const t0 = performance.now();
+        try {
+          const r = transmit(capdu);
+          lastExecMs = r.execMs;
+          return r;
+        } finally {
+          stats.emulatorCpuMs += performance.now() - t0;
+        }
+      };
+    }
+    const server = new JrcpServer({
+      chip,
+      honourTiming: false,
+      ...(timed ? {
+        afterApdu: async () => {
+          const t0 = performance.now();
+          await sleep(lastExecMs);
+          stats.chipBusyMs += performance.now() - t0;
+          stats.commands++;
+        },
+      } : {}),
     });
-    const l = await listenKitTcp(kit, { port: 0 });
-    const { summary: s } = await station(
-      ['--config', pki.configPath, '--work-order', 'BENCH-TIMED', '--count', String(TIMED_UNITS), '--emulator', `${l.host}:${l.port}`, '--parallel', String(TIMED_PARALLEL)],
-      { ...env, KEYLINE_STATION_JOURNAL: join(dir, 'timed.db') },
-    );
-    await l.close();
-    const { serverMs, unitMs } = s.timing;
-    const overhead = unitMs - serverMs - chipBusyMs;
-    const pct = (100 * overhead) / chipBusyMs;
-    process.stdout.write(
-      `timing on (P=${TIMED_PARALLEL}): ${s.good} good in ${fmt(s.elapsedSeconds, 1)} s, ${fmt(s.good / s.elapsedSeconds, 2)} units/s; ${commands} chip commands, ${fmt(chipBusyMs / Math.max(1, s.good))} ms of chip time per unit\n` +
-        `  station overhead ${fmt(overhead / Math.max(1, s.good), 1)} ms per unit = ${fmt(pct, 2)} % of the chip's own command time (server calls ${fmt(serverMs / Math.max(1, s.good), 1)} ms per unit, not counted)\n` +
-        `    of which driver + kit link ${fmt((s.timing.chipMs - chipBusyMs) / Math.max(1, s.good), 1)} ms (the emulator's own computing in it: ${fmt(emulatorCpuMs / Math.max(1, s.good), 1)} ms), station logic and journal ${fmt((unitMs - serverMs - s.timing.chipMs) / Math.max(1, s.good), 1)} ms per unit\n`,
-    );
-    const ok = s.good === TIMED_UNITS && pct < 5;
-    process.stdout.write(`  floor (overhead < 5 %): ${ok ? 'PASS' : 'FAIL'}\n`);
-    if (!ok) exit = 1;
+    const l = await listenJrcpTcp(server, { port: 0 });
+    listeners.push(l);
+    eps.push(`${l.host}:${l.port}`);
   }
+  return { endpoints: eps.join(','), stats, close: async () => void (await Promise.all(listeners.map((l) => l.close()))) };
+}
+
+/** Phase 1 on one chip: units/s and where the station's time went; PASS/FAIL against the floor. */
+async function fastPhase(label: string, served: Served, workOrder: string, ctx: { configPath: string; env: NodeJS.ProcessEnv; journal: string }): Promise<{ ok: boolean; perSecond: number }> {
+  const { summary: s, wallSeconds } = await station(
+    ['--config', ctx.configPath, '--work-order', workOrder, '--count', String(UNITS), '--emulator', served.endpoints, '--parallel', String(PARALLEL)],
+    { ...ctx.env, KEYLINE_STATION_JOURNAL: ctx.journal },
+  );
+  await served.close();
+  const { serverMs, chipMs, unitMs } = s.timing;
+  const pct = (x: number) => `${fmt((100 * x) / unitMs, 1)} %`;
+  const perSecond = s.good / s.elapsedSeconds;
+  process.stdout.write(
+    `${label} timing off: ${s.good} good, ${s.quarantined} quarantined in ${fmt(s.elapsedSeconds, 1)} s (${fmt(wallSeconds, 1)} s with process start): ${fmt(perSecond, 1)} units/s\n` +
+      `  per unit ${fmt(unitMs / Math.max(1, s.timing.units), 1)} ms of a worker: server calls ${pct(serverMs)}, chip commands ${pct(chipMs)}, station's own work ${pct(unitMs - serverMs - chipMs)}\n`,
+  );
+  const ok = s.good === UNITS && wallSeconds < (60 * UNITS) / 1000;
+  process.stdout.write(`  floor (${UNITS} units in < ${fmt((60 * UNITS) / 1000)} s): ${ok ? 'PASS' : 'FAIL'}\n`);
+  return { ok, perSecond };
+}
+
+/** Phase 2 on one chip: the station's overhead as a % of the chips' own command time; PASS/FAIL. */
+async function timedPhase(label: string, served: Served, workOrder: string, ctx: { configPath: string; env: NodeJS.ProcessEnv; journal: string }): Promise<boolean> {
+  const { summary: s } = await station(
+    ['--config', ctx.configPath, '--work-order', workOrder, '--count', String(TIMED_UNITS), '--emulator', served.endpoints, '--parallel', String(TIMED_PARALLEL)],
+    { ...ctx.env, KEYLINE_STATION_JOURNAL: ctx.journal },
+  );
+  await served.close();
+  const { chipBusyMs, emulatorCpuMs, commands } = served.stats;
+  const { serverMs, unitMs } = s.timing;
+  const overhead = unitMs - serverMs - chipBusyMs;
+  const pct = (100 * overhead) / chipBusyMs;
+  process.stdout.write(
+    `${label} timing on (P=${TIMED_PARALLEL}): ${s.good} good in ${fmt(s.elapsedSeconds, 1)} s, ${fmt(s.good / s.elapsedSeconds, 2)} units/s; ${commands} chip commands, ${fmt(chipBusyMs / Math.max(1, s.good))} ms of chip time per unit\n` +
+      `  station overhead ${fmt(overhead / Math.max(1, s.good), 1)} ms per unit = ${fmt(pct, 2)} % of the chip's own command time (server calls ${fmt(serverMs / Math.max(1, s.good), 1)} ms per unit, not counted)\n` +
+      `    of which driver + link ${fmt((s.timing.chipMs - chipBusyMs) / Math.max(1, s.good), 1)} ms (the emulator's own computing in it: ${fmt(emulatorCpuMs / Math.max(1, s.good), 1)} ms), station logic and journal ${fmt((unitMs - serverMs - s.timing.chipMs) / Math.max(1, s.good), 1)} ms per unit\n`,
+  );
+  const ok = s.good === TIMED_UNITS && pct < 5;
+  process.stdout.write(`  floor (overhead < 5 %): ${ok ? 'PASS' : 'FAIL'}\n`);
+  return ok;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'keyline-bench-line-'));
+let server: ReturnType<typeof spawn> | undefined;
+let exit = 0;
+try {
+  process.stdout.write(`bench:line  ${UNITS} units timing off at P=${PARALLEL}; ${TIMED_UNITS} units timing on at P=${TIMED_PARALLEL}${CHIP === 'se050' ? '; ATECC608 then SE050, same server' : ''}\n`);
+  const pki = await initDevPki({ out: join(dir, 'pki') });
+  const store = new SqliteStore(join(pki.outDir, 'keyline.db'));
+  const roots = CHIP === 'se050' ? [fromPem(readFileSync(join(pki.outDir, MANUFACTURER_ROOT_FILES.cert), 'utf8'))] : [];
+  const prov = createProvisioning({ store, issuer: { issue: () => Promise.reject(new Error('not used')) }, manufacturerRoots: roots });
+  await prov.createWorkOrder({ id: 'BENCH-FAST', product: 'Bench', quota: UNITS }, 'officer:bench');
+  await prov.createWorkOrder({ id: 'BENCH-TIMED', product: 'Bench', quota: TIMED_UNITS }, 'officer:bench');
+  if (CHIP === 'se050') {
+    await prov.createWorkOrder({ id: 'BENCH-SE-FAST', product: 'Bench', quota: UNITS, chip: 'se050', requireAttestation: true }, 'officer:bench');
+    await prov.createWorkOrder({ id: 'BENCH-SE-TIMED', product: 'Bench', quota: TIMED_UNITS, chip: 'se050', requireAttestation: true }, 'officer:bench');
+  }
+  await store.close();
+
+  const started = await spawnKeyline(['server', '--config', pki.configPath], /^api (\S+)$/m, { KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_LOG_LEVEL: 'warn' });
+  server = started.child;
+  const env = { KEYLINE_STATION_SERVER_URL: started.match[1]!, KEYLINE_LOG_LEVEL: 'warn' };
+  const ctx = (journal: string) => ({ configPath: pki.configPath, env, journal: join(dir, journal) });
+
+  // 1. Timing model off (both chips with --chip se050: the 608 first, as the same run's baseline).
+  const atecc = await fastPhase('ATECC608', await serveAtecc(UNITS, false), 'BENCH-FAST', ctx('fast.db'));
+  if (!atecc.ok) exit = 1;
+  if (CHIP === 'se050') {
+    const se = await fastPhase('SE050', await serveSe050(UNITS, false, pki.outDir), 'BENCH-SE-FAST', ctx('se-fast.db'));
+    if (!se.ok) exit = 1;
+    process.stdout.write(`SE050 vs ATECC608 (same run, same server, timing off): ${fmt(se.perSecond, 1)} vs ${fmt(atecc.perSecond, 1)} units/s = ${fmt(se.perSecond / atecc.perSecond, 2)}x\n`);
+  }
+
+  // 2. Timing model on, P=8.
+  if (!(await timedPhase('ATECC608', await serveAtecc(TIMED_UNITS, true), 'BENCH-TIMED', ctx('timed.db')))) exit = 1;
+  if (CHIP === 'se050' && !(await timedPhase('SE050', await serveSe050(TIMED_UNITS, true, pki.outDir), 'BENCH-SE-TIMED', ctx('se-timed.db')))) exit = 1;
 } finally {
   server?.kill('SIGTERM');
   await sleep(200);
