@@ -9,6 +9,12 @@
  * before a checkpoint, and never corrupts the database (sqlite.org/wal.html, pragma.html#pragma_synchronous).
  * FULL costs ~3.6x the commit rate on this machine (~2,500 vs ~9,100 commits/s). A line that
  * must survive power loss sets `sqlite:/path.db?synchronous=full`; batches still group commits.
+ *
+ * Cost choices (issue 13's profile of issuance): temp_store=MEMORY keeps the statement journals
+ * of SAVEPOINTs (group commits and shared transactions run each member in one) in memory, where
+ * the default wrote every page a member touched to a temporary file first (~10 % of the
+ * process's time under issuance load); and a busy store checkpoints on a thread of its own
+ * (wal-checkpointer.ts) instead of inside a COMMIT on the event loop.
  */
 import Database from 'better-sqlite3';
 import { KeylineError } from '../../../common/errors.js';
@@ -18,6 +24,7 @@ import { mapSqliteError } from './sqlite-errors.js';
 import { prepareStatements, type Statements } from './sqlite-statements.js';
 import { createSqliteTx } from './sqlite-tx.js';
 import { runSharedGroup, type SharedEntry } from './sqlite-shared-tx.js';
+import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
 
 /** Options of a SqliteStore. */
 export interface SqliteStoreOptions {
@@ -27,6 +34,11 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Timestamps for audit records (tests pass a fixed clock). */
   now?: () => string;
+  /**
+   * Write commits after which checkpoints move to a thread of their own (wal-checkpointer.ts);
+   * default 100, so short-lived stores (tools, tests) never start one; 0 never.
+   */
+  backgroundCheckpointAfter?: number;
 }
 
 /** The SQLite implementation of Store. */
@@ -42,6 +54,8 @@ export class SqliteStore implements Store {
   #shared: SharedEntry[] = [];
   #sharedScheduled = false;
   #sharedQueued = false;
+  #writesToCheckpointer: number;
+  #checkpointer: WalCheckpointer | undefined;
 
   /** Opens (creating if absent) and migrates the database file. */
   constructor(path: string, opts: SqliteStoreOptions = {}) {
@@ -51,12 +65,28 @@ export class SqliteStore implements Store {
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       this.#db.pragma('foreign_keys = ON');
+      this.#db.pragma('temp_store = MEMORY');
       migrate(this.#db);
     } catch (err) {
       throw mapSqliteError(err, `sqlite ${path}`);
     }
     this.#s = prepareStatements(this.#db);
     this.#now = opts.now ?? (() => new Date().toISOString());
+    this.#writesToCheckpointer = opts.backgroundCheckpointAfter ?? 100;
+  }
+
+  /** Whether checkpoints run on their own thread (started after enough write commits). */
+  get checkpointsInBackground(): boolean {
+    return this.#checkpointer !== undefined;
+  }
+
+  #wrote(): void {
+    if (this.#checkpointer || this.#writesToCheckpointer <= 0 || --this.#writesToCheckpointer > 0) return;
+    this.#checkpointer = startWalCheckpointer(this.path, {
+      setAutocheckpoint: (pages) => {
+        if (this.#db.open) this.#db.pragma(`wal_autocheckpoint = ${pages}`);
+      },
+    });
   }
 
   /** Runs fn in BEGIN IMMEDIATE (or DEFERRED when read-only), after any earlier transaction. */
@@ -81,6 +111,7 @@ export class SqliteStore implements Store {
       const value = await fn(createSqliteTx(this.#s, () => live, this.#now));
       live = false;
       this.#s.commit.run();
+      if (!opts.readOnly) this.#wrote();
       return value;
     } catch (err) {
       live = false;
@@ -108,6 +139,7 @@ export class SqliteStore implements Store {
       const group = this.#shared;
       this.#shared = [];
       this.#sharedQueued = this.#sharedScheduled = false;
+      if (group.some((e) => !e.readOnly)) this.#wrote();
       return runSharedGroup({ db: this.#db, s: this.#s, now: this.#now, where: `sqlite ${this.path}` }, group);
     });
     this.#tail = run.catch(() => undefined);
@@ -119,6 +151,8 @@ export class SqliteStore implements Store {
     this.#closed = true;
     this.#queueShared();
     await this.#tail;
+    // The thread's connection goes first, so this last one checkpoints and removes the WAL.
+    await this.#checkpointer?.close();
     this.#db.close();
   }
 }
