@@ -1,6 +1,7 @@
 /**
  * npm run bench:issue -- [--units N] [--rounds R] [--batch-units N] [--memory-units N]
  *                        [--concurrency K] [--workers W] [--no-cfssl] [--max-seconds S] [--json]
+ * npm run bench:issue -- --via est [--units N] [--concurrency K] [--json]   (EST: bench/est.ts)
  *
  * Device certificates issued end to end through the station API (HTTPS + mTLS, SoftHSM signing,
  * SQLite WAL, the issuance rules, audit chain, preregistration outbox), against baselines
@@ -27,6 +28,37 @@ import { LoadClient, type LoadResponse } from './https-load.js';
 import { fmt, onBenchExit, opensslEcdsaP256SignPerSec, percentile, rawSoftHsmSignPerSec, runConcurrent, spawnKeyline, stopChild } from './lib.js';
 import { cpuSnapshot, cpuSpent } from './process-cpu.js';
 import { treeRss } from './process-rss.js';
+
+// `--via est` measures EST enrollments instead (bench/est.ts, issue 17), before anything of this bench runs.
+const argv = process.argv.slice(2);
+if (argv.some((a, i) => a === '--via=est' || (a === '--via' && argv[i + 1] === 'est'))) {
+  await import('./est.js');
+  process.exit(process.exitCode ?? 0);
+}
+if (argv.includes('--help') || argv.includes('-h')) {
+  process.stdout.write(`npm run bench:issue -- [options]
+
+Device certificates issued through the station API (HTTPS + mTLS, SoftHSM, SQLite WAL) against
+cfssl 1.2 (TLS + client certificates + SQLite WAL certdb) driven by the same client in
+alternating rounds, raw SoftHSM C_Sign and openssl speed; then batches of 100, one request at
+a time, and the server's RSS per 100,000 units. PASS/FAIL against issue 13's targets (exit 1 on
+a FAIL). Run it alone: flock /tmp/keyline-bench.lock npm run bench:issue
+
+  --units N          single-unit certificates per server, over all rounds (default 4000)
+  --rounds R         alternating Keyline/cfssl rounds (default 2)
+  --concurrency K    keep-alive mTLS connections (default 64)
+  --batch-units N    units issued in batches of 100 (default 20000)
+  --memory-units N   more units (batches) over which RSS is sampled (default 100000; 0 skips)
+  --workers W        keyline server --workers W (default 1)
+  --no-cfssl         skip the cfssl baseline (ratio not measured)
+  --max-seconds S    deadline for the whole bench (default 900)
+  --json             one JSON document instead of the table
+  --via est          EST simpleenroll instead (bench/est.ts: enrollments/s beside POST /v1/units
+                     on the same server; its own options: --units N --concurrency K --json)
+  --help             this text
+`);
+  process.exit(0);
+}
 
 const { values: o } = parseArgs({ options: {
   units: { type: 'string' }, rounds: { type: 'string' }, 'batch-units': { type: 'string' }, 'memory-units': { type: 'string' },
