@@ -3,8 +3,10 @@
  * station API, their keys held in software so the clouds' device SDKs can present the line
  * certificate over TLS (the SDKs take a PEM key; on hardware the chip signs the handshake).
  */
-import { readFileSync } from 'node:fs';
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Test } from 'tap';
 import { toPem } from '../../common/pem.js';
 import type { TestPki } from './pki.js';
@@ -45,3 +47,13 @@ export async function issueCloudDevices(t: Test, pki: TestPki, apiUrl: string, n
 
 /** The PEM of DER bytes (for assertions on what a device received). */
 export const pemOf = (der: Uint8Array): string => toPem(der);
+
+/** A PEM PKCS#10 request for CN = `cn` signed with `keyPem` (openssl req, as a device's tooling makes one). */
+export function csrPem(dir: string, keyPem: string, cn: string): string {
+  const keyFile = join(dir, `csr-${randomBytes(6).toString('hex')}.key.pem`);
+  writeFileSync(keyFile, keyPem, { mode: 0o600 });
+  return execFileSync('openssl', ['req', '-new', '-key', keyFile, '-subj', `/CN=${cn}`], { encoding: 'utf8' });
+}
+
+/** A second P-256 key in PEM (another key slot of the chip). */
+export const secondKeyPem = (): string => deviceKey().privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();

@@ -90,10 +90,15 @@ export function createFleetService(d: FleetServiceDeps) {
       const signed = await d.provisioning.signPendingReissue({
         serial: device.serial as ChipSerial, csr, presentedCertificateSerial: device.certificateSerial, allowKeyReuse: d.config.allowKeyReuse, revokeSuperseded: false,
       }, `${ACTOR}:${device.serial}`);
-      // A retry within the hour of the current certificate, for the same key, is that certificate.
-      const cert = signed.cert
-        ? { der: signed.cert.der, serialHex: signed.cert.serialHex, fingerprintSha256: signed.cert.fingerprintSha256 }
-        : { der: signed.replay!.certificateDer, serialHex: signed.replay!.certificateSerial, fingerprintSha256: signed.replay!.fingerprintSha256 };
+      // The certificate serial derives from key and issue hour: the current key again within the
+      // hour is the current certificate (activation would keep it), so that one is answered, not
+      // a twin with the same serial that Keyline would never record.
+      const current = !signed.cert || signed.cert.serialHex === device.certificateSerial;
+      const cert = !current
+        ? { der: signed.cert!.der, serialHex: signed.cert!.serialHex, fingerprintSha256: signed.cert!.fingerprintSha256 }
+        : signed.replay
+          ? { der: signed.replay.certificateDer, serialHex: signed.replay.certificateSerial, fingerprintSha256: signed.replay.fingerprintSha256 }
+          : { der: device.certificateDer, serialHex: device.certificateSerial, fingerprintSha256: createHash('sha256').update(device.certificateDer).digest('hex') };
       const token = randomBytes(32).toString('base64url');
       const expiresAt = new Date(now().getTime() + d.config.tokenTtlSeconds * 1000).toISOString();
       await d.store.transaction(async (tx) => {
@@ -102,7 +107,7 @@ export function createFleetService(d: FleetServiceDeps) {
           action: PENDING_ACTION, actor: ACTOR, subject: device.serial,
           detail: {
             certificateId: cert.fingerprintSha256, certificateSerial: cert.serialHex, certificateDer: Buffer.from(cert.der).toString('base64'),
-            publicKey: Buffer.from(signed.publicKey).toString('hex'), expiresAt, current: !signed.cert,
+            publicKey: Buffer.from(signed.publicKey).toString('hex'), expiresAt, current,
           },
         });
       });
