@@ -3,17 +3,23 @@
  * a real journal): provisioned end to end with their attested key origin verified by the server,
  * on a work order that requires it too; the certificate and chain stored as DER and read back;
  * a crash at every step then a rerun, nothing issued twice; a part of the wrong chip quarantined
- * untouched.
+ * untouched; a card attested by an untrusted root; a JRCP link cut mid-unit.
  */
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
+import { createManufacturerRoot } from '../../common/se05x/manufacturer-root.js';
+import { createSe050Chip } from '../../emulator/se050/factory.js';
+import { JrcpServer } from '../../emulator/se050/jrcp/jrcp-server.js';
+import { listenJrcpTcp } from '../../emulator/se050/jrcp/tcp.js';
+import type { Endpoint } from '../../station/chip-source.js';
 import { InProcessApduTransport } from '../../emulator/se050/in-process-apdu-transport.js';
 import { Se050Object } from '../../secure-element/se05x/object-map.js';
 import { Se05xDevice } from '../../secure-element/se05x/se05x-device.js';
 import { Se05xSecureElement } from '../../secure-element/se05x/se05x-secure-element.js';
 import { fromPemAll } from '../../common/pem.js';
 import { Journal } from '../../station/journal.js';
-import { InProcessSe050ChipSource } from '../../station/se050-chip-source.js';
+import { InProcessSe050ChipSource, JrcpChipSource } from '../../station/se050-chip-source.js';
 import { OPERATOR } from '../helpers/actors.js';
 import { blankChips, runOver } from './harness.js';
 import { makeSe050Backend, se050ApiFor, se050Chips, uidOf, WO } from './se050-harness.js';
@@ -89,6 +95,56 @@ t.test('a part of another chip than the work order\'s is quarantined untouched (
   const r2 = await runOver(b, parts, join(t.testdir(), 'j2.db'), { target: 1, parallel: 1, workOrder: WO.se050, api: se050ApiFor(b) });
   t.match(r2.result.quarantinedUnits, [{ reason: /^CHIP_MISMATCH: work order WO-SE is for se050 parts; in-process #0 holds an atecc608$/ }]);
   t.notOk(parts[0]!.state.configLocked(), 'the config zone was not touched');
+});
+
+t.test('a card attested by another manufacturer root: quarantined where evidence is required, recorded invalid where not', async (t) => {
+  const b = await makeSe050Backend(t);
+  const elsewhere = await createManufacturerRoot({ org: 'Elsewhere' });
+  const foreign = () => createSe050Chip({ root: elsewhere, applet: '3.1' });
+  const [a, c] = [await foreign(), await foreign()];
+  const r = await runOver(b, [], join(t.testdir(), 'j.db'), { target: 1, parallel: 1, workOrder: WO.required, api: se050ApiFor(b), source: new InProcessSe050ChipSource([a]) });
+  t.match(r.result, { good: 0, quarantined: 1, quarantinedUnits: [{ serial: uidOf(a), reason: /server refused the part: ATTESTATION_INVALID: .*not issued by a trusted manufacturer root/ }] });
+  await t.rejects(b.prov.getUnit(uidOf(a), OPERATOR), { code: 'UNKNOWN_UNIT' }, 'nothing issued');
+  const r2 = await runOver(b, [], join(t.testdir(), 'j2.db'), { target: 1, parallel: 1, workOrder: WO.se050, api: se050ApiFor(b), source: new InProcessSe050ChipSource([c]) });
+  t.match(r2.result, { good: 1, quarantined: 0 });
+  t.match(await b.prov.getUnit(uidOf(c), OPERATOR), { status: 'confirmed', keyOrigin: { status: 'invalid', reason: /not issued by a trusted manufacturer root/ } });
+});
+
+t.test('a JRCP link lost mid-unit pauses the unit (not a card fault) and takes the card again on a new link', async (t) => {
+  const b = await makeSe050Backend(t);
+  const cards = await se050Chips(2);
+  const live = new Set<Socket>();
+  const eps: Endpoint[] = [];
+  for (const card of cards) {
+    const l = await listenJrcpTcp(new JrcpServer({ chip: card, honourTiming: false }), { port: 0 });
+    t.teardown(() => l.close());
+    // A relay in front of each card whose connections the test cuts, as a pulled cable would.
+    const relay = createServer((c) => {
+      const up = connect(l.port, l.host);
+      live.add(c);
+      c.pipe(up).pipe(c);
+      c.on('close', () => { live.delete(c); up.destroy(); });
+      up.on('close', () => c.destroy());
+      c.on('error', () => undefined);
+      up.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    t.teardown(() => new Promise<void>((r) => relay.close(() => r())));
+    eps.push({ host: '127.0.0.1', port: (relay.address() as { port: number }).port });
+  }
+  let cut = false;
+  const { result, err } = await runOver(b, [], join(t.testdir(), 'j.db'), {
+    target: 2, parallel: 1, workOrder: WO.required, api: se050ApiFor(b), source: new JrcpChipSource(eps),
+    onStep: (step) => {
+      if (step === 'issued' && !cut) {
+        cut = true;
+        for (const s of live) s.destroy();
+      }
+    },
+  });
+  t.match(err, /paused [0-9A-F]{36}: JRCP link lost at jrcp 127\.0\.0\.1:\d+: SE05X_COMM_ERROR[^\n]*it will be taken again/);
+  t.match(result, { good: 2, quarantined: 0 }, 'no card blamed for the link; the paused unit finished on a new link');
+  t.equal((await b.prov.getWorkOrder(WO.required, OPERATOR)).issued, 2);
 });
 
 t.test('an unknown work order stops the line before any chip is touched', async (t) => {
