@@ -75,8 +75,18 @@ export async function enrollCloud(d: PoweredDevice, o: CloudEnrollOptions): Prom
   const now = o.now ?? (() => new Date());
   const r = o.protocol === 'aws-fleet' ? await viaAwsFleet(d, o) : await viaDps(d, o);
   const { signed } = r;
-  if (signed) verifyConfiguration(signed, { signer: d.signer, root: d.trust.root }, now().getTime());
   const at = now().toISOString();
+  const cloud = { ...d.state.cloud, ...r.cloud(at) };
+  try {
+    if (signed) verifyConfiguration(signed, { signer: d.signer, root: d.trust.root }, now().getTime());
+  } catch (err) {
+    // The assignment stands whatever the configuration was (RegisterThing already activated the
+    // new certificate, and may have revoked the line certificate): the device keeps it, and only
+    // the configuration is refused.
+    d.state = { ...d.state, cloud };
+    if (o.persist ?? true) await saveDeviceState(d.stateFile, d.state);
+    throw err;
+  }
   const before = d.state.enrollment;
   d.state = {
     ...d.state,
@@ -85,7 +95,7 @@ export async function enrollCloud(d: PoweredDevice, o: CloudEnrollOptions): Prom
       configSignerCertificate: signed?.configSignerCertificate ?? '', fingerprint: r.result.fingerprint, enrolledAt: r.result.reenrolled && before ? before.enrolledAt : at,
       lastAuthenticatedAt: at, counter: before?.counter ?? d.identity.counter, reauthentications: (before?.reauthentications ?? 0) + (r.result.reenrolled ? 1 : 0),
     },
-    cloud: { ...d.state.cloud, ...r.cloud(at) },
+    cloud,
   };
   if (o.persist ?? true) await saveDeviceState(d.stateFile, d.state);
   return r.result;
