@@ -147,6 +147,20 @@ t.test('a JRCP link lost mid-unit pauses the unit (not a card fault) and takes t
   t.equal((await b.prov.getWorkOrder(WO.required, OPERATOR)).issued, 2);
 });
 
+t.test('ATECC608 units send their config zone: recorded unattested, whether the line locked it now or on an earlier run', async (t) => {
+  const b = await makeSe050Backend(t);
+  const parts = blankChips(4);
+  const jf = join(t.testdir(), 'j.db');
+  // Two units stop after 'configured' (their evidence is read back from the chip on the rerun), two run through.
+  await t.rejects(runOver(b, parts, jf, { target: 4, parallel: 2, workOrder: WO.atecc608, api: se050ApiFor(b), crashAt: { step: 'configured', n: 2 } }));
+  const r = await runOver(b, parts, jf, { target: 4, parallel: 2, workOrder: WO.atecc608, api: se050ApiFor(b) });
+  t.match(r.result, { good: 4, quarantined: 0 });
+  for (const p of parts) {
+    const u = await b.prov.getUnit(Buffer.from(p.serialNumber).toString('hex').toUpperCase(), OPERATOR);
+    t.match(u.keyOrigin, { chip: 'atecc608', format: 'atecc608-unattested', status: 'unattested' });
+  }
+});
+
 t.test('an unknown work order stops the line before any chip is touched', async (t) => {
   const b = await makeSe050Backend(t);
   const cards = await se050Chips(1);
