@@ -32,6 +32,7 @@ export async function writeDevConfig(c: DevCeremony, k: { issuingKeyRef: string;
   });
   writeFileSync(c.path('keyline.json'), JSON.stringify(config, null, 2) + '\n');
   c.say(`config written: ${c.path('keyline.json')}`);
+  c.say(`cloud device endpoints enabled: AWS Fleet Provisioning (template ${DEV_FLEET_TEMPLATE}) and Azure DPS (ID scope ${DEV_ID_SCOPE}); keyline server prints their aws-fleet and dps URLs`);
   await c.record('ceremony.config.write', c.path('keyline.json'));
   return config;
 }

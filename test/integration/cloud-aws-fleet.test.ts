@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import mqtt, { type MqttClient } from 'mqtt';
-import { iot, iotidentity, mqtt as awsMqtt } from 'aws-iot-device-sdk-v2';
+import type { iotidentity } from 'aws-iot-device-sdk-v2';
 import { canonicalConfigBytes } from '../../common/protocol/enrollment.js';
 import { startServer } from '../../server/main.js';
 import { DEV_FLEET_TEMPLATE } from '../../server/ceremony/dev-config.js';
@@ -28,6 +28,7 @@ import { decodeCbor } from '../../server/cloud-enroll/aws-fleet/cbor.js';
 import { makeDevPki } from '../helpers/pki.js';
 import { officerFor, startTestServer } from '../helpers/server.js';
 import { csrPem, issueCloudDevices, secondKeyPem, type CloudTestDevice } from '../helpers/cloud-devices.js';
+import { fleetIdentityClient } from '../helpers/cloud-sdk-clients.js';
 import { openServerStore } from '../server/enroll/server-bed.js';
 import type { Mqtt5DeviceRequest } from '../helpers/aws-mqtt5-device.js';
 
@@ -42,23 +43,7 @@ const fleetPort = (url: string) => Number(new URL(url).port);
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const csrOf = (dev: CloudTestDevice, keyPem = dev.keyPem) => csrPem(pki.outDir, keyPem, dev.serial);
 
-/** The SDK's identity client over MQTT 3.1.1, built as AWS's fleet provisioning sample builds it. */
-async function identityClient(t: Test, port: number, cert: string, key: string, clientId: string): Promise<iotidentity.IotIdentityClientv2> {
-  const config = iot.AwsIotMqttConnectionConfigBuilder.new_mtls_builder(cert, key)
-    .with_endpoint('localhost').with_port(port).with_certificate_authority(rootPem).with_client_id(clientId).with_clean_session(true).build();
-  const connection = new awsMqtt.MqttClient().new_connection(config);
-  // A refused connection is freed at once (its native resources would keep the process alive).
-  await connection.connect().catch(async (err: unknown) => {
-    await connection.disconnect().catch(() => undefined);
-    throw err;
-  });
-  const identity = iotidentity.IotIdentityClientv2.newFromMqtt311(connection, { maxRequestResponseSubscriptions: 4, maxStreamingSubscriptions: 0, operationTimeoutInSeconds: 10 });
-  t.teardown(async () => {
-    identity.close();
-    await connection.disconnect();
-  });
-  return identity;
-}
+const identityClient = (t: Test, port: number, cert: string, key: string, clientId: string) => fleetIdentityClient(t, port, rootPem, cert, key, clientId);
 
 /** The rejected payload of a request the SDK reports as a ServiceError. */
 const rejected = (p: Promise<unknown>) => p.then(() => { throw new Error('accepted'); }, (e: { modeledError?: unknown }) => e.modeledError);

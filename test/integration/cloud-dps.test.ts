@@ -7,9 +7,7 @@
  * revoked unit; two devices at once with a third one listening; a replica restart mid-registration.
  */
 import t, { type Test } from 'tap';
-import { createRequire } from 'node:module';
 import { verify, X509Certificate } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -20,18 +18,8 @@ import { makeDevPki } from '../helpers/pki.js';
 import { freePort } from '../helpers/net.js';
 import { officerFor, startTestServer } from '../helpers/server.js';
 import { issueCloudDevices, type CloudTestDevice } from '../helpers/cloud-devices.js';
+import { dpsClient as sdkDpsClient } from '../helpers/cloud-sdk-clients.js';
 import { openServerStore } from '../server/enroll/server-bed.js';
-
-const require = createRequire(import.meta.url);
-const { ProvisioningDeviceClient } = require('azure-iot-provisioning-device') as { ProvisioningDeviceClient: { create(host: string, scope: string, transport: unknown, security: unknown): DpsClient } };
-const { Mqtt } = require('azure-iot-provisioning-device-mqtt') as { Mqtt: new (base?: unknown) => EventEmitter };
-const { X509Security } = require('azure-iot-security-x509') as { X509Security: new (id: string, cert: { cert: string; key: string }) => unknown };
-const { MqttBase } = require('azure-iot-mqtt-base') as { MqttBase: new () => { setOptions(o: { ca: string }): void } };
-
-interface DpsClient {
-  setProvisioningPayload(p: unknown): void;
-  register(): Promise<Record<string, unknown>>;
-}
 
 const pki = await makeDevPki(t);
 const rootPem = readFileSync(pki.rootCertPath, 'utf8');
@@ -39,17 +27,7 @@ const server = await startTestServer(t, pki);
 const store = openServerStore(t, pki);
 const dpsPort = (url: string) => Number(new URL(url).port);
 
-/** The official client, as the SDK's samples build it, with Keyline's host, port and root. */
-function dpsClient(port: number, dev: { serial: string; chainPem: string; keyPem: string }, o: { scope?: string; registrationId?: string } = {}): DpsClient {
-  const base = new MqttBase();
-  base.setOptions({ ca: rootPem });
-  const security = new X509Security(o.registrationId ?? dev.serial, { cert: dev.chainPem, key: dev.keyPem });
-  const transport = new Mqtt(base);
-  // As an application does: a connection lost between two steps is reported here (without a
-  // listener it would end the process); the client reconnects for its next step by itself.
-  transport.on('error', () => undefined);
-  return ProvisioningDeviceClient.create(`localhost:${port}`, o.scope ?? DEV_ID_SCOPE, transport, security);
-}
+const dpsClient = (port: number, dev: CloudTestDevice, o: { scope?: string; registrationId?: string } = {}) => sdkDpsClient(port, rootPem, dev, o);
 
 /** A raw MQTT connection with a device's certificate (for what the SDK never sends, and to listen in). */
 async function rawDevice(t: Test, port: number, dev: CloudTestDevice, o: { scope?: string; username?: string; clientId?: string } = {}): Promise<MqttClient> {
