@@ -6,12 +6,17 @@
  */
 import type { ApduPort } from '../emulator/apdu-port.js';
 import { InProcessApduTransport } from '../emulator/se050/in-process-apdu-transport.js';
+import type { ApduTransport } from '../secure-element/se05x/apdu-transport.js';
 import { JrcpTcpTransport } from '../secure-element/se05x/jrcp-tcp-transport.js';
 import { Se05xDevice } from '../secure-element/se05x/se05x-device.js';
 import { Se05xSecureElement } from '../secure-element/se05x/se05x-secure-element.js';
 import type { ChipLease, ChipSource, Endpoint } from './chip-source.js';
 
-/** Cards behind JRCP endpoints, one per endpoint, each taken once per run (again after a lost link). */
+/**
+ * Cards behind JRCP endpoints, one per endpoint, each taken once per run (again after a lost
+ * link). A card whose endpoint cannot be reached is handed out anyway, unreadable, so the line
+ * rejects that one card and goes on, as with a part that does not answer.
+ */
 export class JrcpChipSource implements ChipSource {
   readonly #queue: Array<{ e: Endpoint; tries: number }>;
 
@@ -28,11 +33,19 @@ export class JrcpChipSource implements ChipSource {
     const item = this.#queue.shift();
     if (!item) return null;
     const { host, port } = item.e;
-    const transport = await JrcpTcpTransport.connect({ host, port, ...(this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {}) });
+    const where = `jrcp ${host}:${port}`;
+    let transport: JrcpTcpTransport;
+    try {
+      transport = await JrcpTcpTransport.connect({ host, port, ...(this.opts.timeoutMs ? { timeoutMs: this.opts.timeoutMs } : {}) });
+    } catch (err) {
+      // One reader of a rack, not the line: the card cannot even be read, and is rejected as such.
+      const dead: ApduTransport = { transmit: () => Promise.reject(err), close: async () => undefined };
+      return { element: new Se05xSecureElement(new Se05xDevice(dead)), where, release: async () => undefined };
+    }
     const element = new Se05xSecureElement(new Se05xDevice(transport));
     return {
       element,
-      where: `jrcp ${host}:${port}`,
+      where,
       release: () => element.close(),
       linkDown: () => transport.linkLost,
       requeue: () => {

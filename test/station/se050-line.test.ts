@@ -161,6 +161,21 @@ t.test('ATECC608 units send their config zone: recorded unattested, whether the 
   }
 });
 
+t.test('a card whose JRCP endpoint is gone is rejected; the other cards are provisioned', async (t) => {
+  const b = await makeSe050Backend(t);
+  const [card] = await se050Chips(1);
+  const l = await listenJrcpTcp(new JrcpServer({ chip: card!, honourTiming: false }), { port: 0 });
+  t.teardown(() => l.close());
+  const gone = createServer();
+  await new Promise<void>((r) => gone.listen(0, '127.0.0.1', r));
+  const deadPort = (gone.address() as { port: number }).port;
+  await new Promise<void>((r) => gone.close(() => r()));
+  const source = new JrcpChipSource([{ host: '127.0.0.1', port: deadPort }, { host: l.host, port: l.port }]);
+  const { result, err } = await runOver(b, [], join(t.testdir(), 'j.db'), { target: 1, parallel: 1, workOrder: WO.se050, api: se050ApiFor(b), source });
+  t.match(result, { good: 1, quarantined: 0, stopReason: 'done' });
+  t.match(err, new RegExp(`rejected jrcp 127\\.0\\.0\\.1:${deadPort}: cannot read the chip \\(SE05X_COMM_ERROR: cannot connect`));
+});
+
 t.test('an unknown work order stops the line before any chip is touched', async (t) => {
   const b = await makeSe050Backend(t);
   const cards = await se050Chips(1);
