@@ -10,7 +10,9 @@
 export type CborValue = null | undefined | boolean | number | string | Uint8Array | CborValue[] | { [key: string]: CborValue };
 
 /** Why a buffer is not the CBOR this decoder accepts. */
-export class CborError extends Error {}
+export class CborError extends Error {
+  override name = 'CborError';
+}
 
 const MAX_DEPTH = 16;
 const MAX_ITEMS = 4096;
