@@ -158,6 +158,24 @@ t.test('throttling: 429 with retry-after, which the official client obeys', asyn
   t.ok(Date.now() - started >= 900, 'one of them waited for its retry-after');
 });
 
+t.test("reprovisioning per group: a device whose group changed is moved to its new group's hub (reset or migrate) or kept where it was (never)", async (t) => {
+  const [reset, migrate, never] = await Promise.all(['WO-DPS-MOVE-R', 'WO-DPS-MOVE-M', 'WO-DPS-MOVE-N'].map((wo) => issueCloudDevices(t, pki, server.apiUrl, 1, wo).then((d) => d[0]!)));
+  for (const dev of [reset, migrate, never]) t.match(await dpsClient(dpsPort(server.dpsUrl!), dev!).register(), { assignedHub: 'keyline-dev-hub.azure-devices.net', substatus: 'initialAssignment', payload: { group: 'default' } });
+
+  // The line's config moves the three work orders to groups of their own, each with its policy.
+  const cfg = JSON.parse(readFileSync(pki.configPath, 'utf8')) as { enroll: Record<string, unknown>; dps: Record<string, unknown> };
+  cfg.enroll = { ...cfg.enroll, groups: [['WO-DPS-MOVE-R', 'eu-reset'], ['WO-DPS-MOVE-M', 'eu-migrate'], ['WO-DPS-MOVE-N', 'eu-never']].map(([workOrder, group]) => ({ match: { workOrder }, group, config: { region: 'eu' } })) };
+  cfg.dps = { ...cfg.dps, groups: { 'eu-reset': { assignedHub: 'hub-eu.azure-devices.net', reprovision: 'reset' }, 'eu-migrate': { assignedHub: 'hub-eu.azure-devices.net' }, 'eu-never': { assignedHub: 'hub-eu.azure-devices.net', reprovision: 'never' } } };
+  const file = join(pki.outDir, 'keyline-groups.json');
+  writeFileSync(file, JSON.stringify(cfg));
+  const moved = await startServer({ configFile: file, env: { KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_LOG_LEVEL: 'silent' } });
+  t.teardown(() => moved.close());
+  const port = dpsPort(moved.dpsUrl!);
+  t.match(await dpsClient(port, reset!).register(), { assignedHub: 'hub-eu.azure-devices.net', substatus: 'deviceDataReset', payload: { group: 'eu-reset', config: { region: 'eu' } } });
+  t.match(await dpsClient(port, migrate!).register(), { assignedHub: 'hub-eu.azure-devices.net', substatus: 'deviceDataMigrated', payload: { group: 'eu-migrate' } }, 'migrate is the default policy');
+  t.match(await dpsClient(port, never!).register(), { assignedHub: 'keyline-dev-hub.azure-devices.net', substatus: 'initialAssignment' }, 'never: the first hub');
+});
+
 t.test('a replica restart mid-registration: the poll reaches the restarted replica and ends assigned; a poll reaches a replica that never saw the register', async (t) => {
   const [dev, other] = await issueCloudDevices(t, pki, server.apiUrl, 2, 'WO-DPS-RESTART');
   const port = await freePort();
