@@ -6,13 +6,14 @@
  * connections open and time the enrollment exchange alone.
  */
 import { X509Certificate } from 'node:crypto';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { KeylineError } from '../common/errors.js';
 import type { ChipKind } from '../common/chip-serial.js';
 import { certificateFingerprint, enrollmentDigest, type EnrolledMessage } from '../common/protocol/enrollment.js';
 import type { SecureElement } from '../secure-element/secure-element.js';
 import type { ChipIdentity } from './chip-identity.js';
-import { modelSerialHex, openDeviceChip, persistDeviceChip, readDeviceIdentity, type DeviceChip, type DeviceChipOptions } from './device-chip.js';
+import { chipSerialHex, openDeviceChip, openEndpointChip, persistDeviceChip, readDeviceIdentity, type DeviceChip, type DeviceChipOptions } from './device-chip.js';
 import { verifyConfiguration } from './config-verify.js';
 import { loadDeviceState, newDeviceState, saveDeviceState, stateFileFor, type DeviceState } from './device-state.js';
 import { EnrollClient, EnrollmentRefusedError, type EnrollClientOptions } from './enroll-client.js';
@@ -20,9 +21,10 @@ import { loadTrust, type FirmwareTrust, type Trust } from './firmware-trust.js';
 
 /** A device powered on: chip, identity and stored state, not yet connected. */
 export interface PoweredDevice {
-  chipFile: string;
+  /** The chip image, when the chip was loaded from one (else `chip.endpoint` says where it is). */
+  chipFile?: string;
   stateFile: string;
-  /** The chip (ATECC608 or SE050, from its image's format) and its image file. */
+  /** The chip (ATECC608 or SE050, by its image's format or its endpoint's scheme) and where it lives. */
   chip: DeviceChip;
   /** The chip's SecureElement driver (chip.se): counter and signature go through the seam. */
   dev: SecureElement;
@@ -52,7 +54,12 @@ export interface BootReport {
 
 /** Where the firmware's trust comes from at first boot (a state file written earlier wins). */
 export interface PowerOnOptions {
-  chipFile: string;
+  /** The chip image (the device state is kept beside it); or give `emulator`. */
+  chipFile?: string;
+  /** The chip behind an emulator endpoint: kit://HOST:PORT[/INDEX] (ATECC608) or jrcp://HOST:PORT (SE050). */
+  emulator?: string;
+  /** Where the device state is kept (default: beside the chip image; with `emulator`, <SERIAL>.state in the working folder). */
+  stateFile?: string;
   /** The firmware trust to pin at first boot; ignored once the device has a state file. */
   firstBootTrust?: () => FirmwareTrust;
   chipOptions?: DeviceChipOptions;
@@ -60,19 +67,25 @@ export interface PowerOnOptions {
 
 /** Loads the chip and its state (pinning the trust at first boot) and reads and verifies the identity. */
 export async function powerOn(opts: PowerOnOptions): Promise<PoweredDevice> {
-  const chip = await openDeviceChip(opts.chipFile, opts.chipOptions ?? {});
+  if ((opts.chipFile === undefined) === (opts.emulator === undefined)) throw new KeylineError('VALIDATION_FAILED', 'a device boots from a chip image or an emulator endpoint: give exactly one');
+  const chip = opts.chipFile !== undefined ? await openDeviceChip(opts.chipFile, opts.chipOptions ?? {}) : await openEndpointChip(opts.emulator!);
   const dev = chip.se;
-  const stateFile = stateFileFor(opts.chipFile);
-  const serialHex = modelSerialHex(chip);
-  let state = await loadDeviceState(stateFile);
-  if (state && state.serial !== serialHex) throw new KeylineError('DEVICE_STATE_INVALID', `device state ${stateFile} belongs to ${state.serial}, the chip is ${serialHex}`);
-  if (!state) {
-    if (!opts.firstBootTrust) throw new KeylineError('DEVICE_STATE_INVALID', `no device state ${stateFile} and no factory config to pin the root from (first boot needs --config)`);
-    state = newDeviceState(serialHex, opts.firstBootTrust());
+  try {
+    const serialHex = await chipSerialHex(chip);
+    const stateFile = opts.stateFile ?? (opts.chipFile !== undefined ? stateFileFor(opts.chipFile) : resolve(`${serialHex}.state`));
+    let state = await loadDeviceState(stateFile);
+    if (state && state.serial !== serialHex) throw new KeylineError('DEVICE_STATE_INVALID', `device state ${stateFile} belongs to ${state.serial}, the chip is ${serialHex}`);
+    if (!state) {
+      if (!opts.firstBootTrust) throw new KeylineError('DEVICE_STATE_INVALID', `no device state ${stateFile} and no factory config to pin the root from (first boot needs --config)`);
+      state = newDeviceState(serialHex, opts.firstBootTrust());
+    }
+    const trust = loadTrust(state.firmware);
+    const identity = await readDeviceIdentity(chip, trust);
+    return { ...(opts.chipFile !== undefined ? { chipFile: opts.chipFile } : {}), stateFile, chip, dev, trust, identity, signer: new X509Certificate(Buffer.from(identity.signerDer)), state };
+  } catch (err) {
+    await dev.close().catch(() => undefined);
+    throw err;
   }
-  const trust = loadTrust(state.firmware);
-  const identity = await readDeviceIdentity(chip, trust);
-  return { chipFile: opts.chipFile, stateFile, chip, dev, trust, identity, signer: new X509Certificate(Buffer.from(identity.signerDer)), state };
 }
 
 /** Opens the device's broker connection (client id = serial, broker verified against the pinned root). */

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { intFlag, parseCommand, runCli, UsageError } from '../common/cli.js';
 import { KeylineError } from '../common/errors.js';
 import { bootAny, type AnyBootOptions } from './cloud/cloud-boot.js';
+import { parseChipEndpoint } from './device-chip.js';
 import { ENROLL_PROTOCOLS, refusalOf, type EnrollProtocol } from './cloud/cloud-errors.js';
 import { bootFleet, listChipImages, type FleetEntry } from './fleet.js';
 import { DEMO_PRODUCT, trustFromFactoryConfig } from './firmware-trust.js';
@@ -30,7 +31,7 @@ const COMMON = `  --protocol P      keyline (default), aws-fleet (AWS IoT Fleet 
   --json            print the result as one JSON line
   -h, --help        show this help`;
 
-const BOOT_USAGE = `Usage: keyline device boot --chip FILE [--protocol keyline|aws-fleet|dps] [--broker URL] [--config FILE] [--json]
+const BOOT_USAGE = `Usage: keyline device boot (--chip FILE | --emulator URL) [--protocol keyline|aws-fleet|dps] [--broker URL] [--config FILE] [--json]
 
 Powers on one simulated device: reads its identity from the chip image, rebuilds and verifies
 its certificates to the pinned root, enrolls over MQTT (signed challenge, chip counter; or AWS
@@ -43,9 +44,15 @@ Either chip, told apart by the image's "format" (keyline-atecc608-image or keyli
   SE050     DER device certificate and chain read from objects 20000002, 20000003 (and
             20000010+); counter object 20000004; key object 20000001
 Counter and signature are made inside the chip, through the same SecureElement interface.
+With --emulator the chip is one a running \`keyline emulator serve\` serves, and the URL it
+printed says which chip: kit://HOST:PORT[/INDEX] (ATECC608, the chip at discovery index INDEX,
+default 0) or jrcp://HOST:PORT (SE050); the emulator saves the chip's image itself.
 
 Options:
   --chip FILE       the chip image (<serial>.json) the station provisioned, of either chip
+  --emulator URL    or: the chip behind an emulator endpoint (kit://... or jrcp://..., above)
+  --state FILE      the device state (default: <chip>.state beside the image; with --emulator,
+                    <SERIAL>.state in the working folder)
 ${COMMON}`;
 
 const FLEET_USAGE = `Usage: keyline device fleet --chips DIR [--protocol keyline|aws-fleet|dps] [--concurrency C] [--retries N] [--broker URL] [--json]
@@ -141,13 +148,21 @@ export function cloudFromConfig(file: string, protocol: 'aws-fleet' | 'dps'): { 
 }
 
 async function boot(argv: string[]): Promise<number> {
-  const args = parseCommand(argv, { usage: BOOT_USAGE, options: { chip: { type: 'string' }, ...commonOptions } });
+  const args = parseCommand(argv, { usage: BOOT_USAGE, options: { chip: { type: 'string' }, emulator: { type: 'string' }, state: { type: 'string' }, ...commonOptions } });
   if (!args) return 0;
   const v = args.values;
-  if (!v.chip) throw new UsageError(`--chip is required\n\n${BOOT_USAGE}`);
-  const chipFile = resolve(v.chip);
+  if (!v.chip && !v.emulator) throw new UsageError(`--chip is required (or --emulator URL)\n\n${BOOT_USAGE}`);
+  if (v.chip && v.emulator) throw new UsageError('give --chip FILE or --emulator URL, not both');
+  if (v.emulator) {
+    try {
+      parseChipEndpoint(v.emulator);
+    } catch (err) {
+      throw new UsageError(`--emulator: ${(err as Error).message}`);
+    }
+  }
+  const where = { ...(v.chip ? { chipFile: resolve(v.chip) } : { emulator: v.emulator! }), ...(v.state ? { stateFile: resolve(v.state) } : {}) };
   try {
-    const r = await bootAny({ ...bootOptionsFrom(v), chipFile });
+    const r = await bootAny({ ...bootOptionsFrom(v), ...where });
     if (v.json) process.stdout.write(JSON.stringify({ state: r.outcome, ...r }) + '\n');
     else {
       const via = r.protocol === 'keyline' ? `counter ${r.counter}` : `via ${r.protocol}${r.thingName ? `, thing ${r.thingName}` : ''}${r.assignedHub ? `, hub ${r.assignedHub}` : ''}`;
@@ -156,7 +171,7 @@ async function boot(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (!v.json || !(err instanceof KeylineError)) throw err;
-    process.stdout.write(JSON.stringify({ state: refusalOf(err) ? 'refused' : 'failed', chipFile, code: err.code, message: err.message }) + '\n');
+    process.stdout.write(JSON.stringify({ state: refusalOf(err) ? 'refused' : 'failed', ...where, code: err.code, message: err.message }) + '\n');
     return 1;
   }
 }

@@ -15,9 +15,13 @@ import mqtt from 'mqtt';
 import { toPem } from '../../common/pem.js';
 import { enrollMtlsTopic, enrollResponseTopic } from '../../common/protocol/enrollment.js';
 import { dirname, join } from 'node:path';
+import { silentLogger } from '../../common/log.js';
 import { loadManufacturerRoot } from '../../common/se05x/manufacturer-root.js';
+import { KitServer } from '../../emulator/kit/kit-server.js';
+import { listenKitTcp } from '../../emulator/kit/tcp.js';
+import { serveSe050 } from '../../emulator/se050/serve.js';
 import { saveChipImage } from '../../emulator/atecc608/image.js';
-import { chipFileName } from '../../emulator/chip-dir.js';
+import { changesPersistentState, chipFileName, openChipDir, saveStoredChip } from '../../emulator/chip-dir.js';
 import { se050FileName } from '../../emulator/se050/chip-dir.js';
 import { loadSe050Image, saveSe050Image } from '../../emulator/se050/image.js';
 import { bootDevice } from '../../firmware-sim/boot.js';
@@ -65,6 +69,7 @@ t.test('SE050 devices enroll, re-authenticate, are refused a replayed counter; a
   const se = await provisionSe050Units(api, 3, { workOrder: 'WO-SE', root, applet: (i) => (i === 1 ? '7.2' : '3.1') });
   const [unconfirmed] = await provisionSe050Units(api, 1, { workOrder: 'WO-SE', root, confirm: false });
   const [viaMtls] = await provisionSe050Units(api, 1, { workOrder: 'WO-SE', root });
+  const [served] = await provisionSe050Units(api, 1, { workOrder: 'WO-SE', root, applet: () => '7.2' });
   const seFiles: string[] = [];
   for (const c of se) {
     seFiles.push(join(field, se050FileName(c)));
@@ -142,4 +147,39 @@ t.test('SE050 devices enroll, re-authenticate, are refused a replayed counter; a
   const one = await keyline(['device', 'boot', '--chip', a, '--broker', brokerUrl, '--json']);
   t.equal(one.code, 0, one.err);
   t.match(JSON.parse(one.out.trim()), { state: 'reauthenticated', chip: 'se050', serial: first.serial });
+
+  // Chips behind running emulators: the URL each prints says which chip it serves. The SE050
+  // emulator saves the moved counter into its image; the device keeps its state where told.
+  const seDir = join(spare, 'se050-served');
+  mkdirSync(seDir);
+  const servedFile = join(seDir, se050FileName(served!));
+  await saveSe050Image(served!, servedFile);
+  const se050Service = await serveSe050({ dir: seDir, count: 1, applet: '7.2', host: '127.0.0.1', port: 0, timing: false, rootDir: pki.outDir, log: silentLogger });
+  // Closed in the test, not at teardown: closing saves the images, and the folder goes at teardown.
+  try {
+    const seUrl = `jrcp://127.0.0.1:${se050Service.listeners[0]!.port}`;
+    const seState = join(spare, 'served-se050.state');
+    t.match(await bootDevice({ emulator: seUrl, stateFile: seState, brokerUrl, firstBootTrust }), { chip: 'se050', outcome: 'enrolled', counter: 1, serial: se050FileName(served!).replace('.json', '') });
+    t.match(await bootDevice({ emulator: seUrl, stateFile: seState, brokerUrl }), { outcome: 'reauthenticated', counter: 2 });
+    t.equal(await counterIn(servedFile), 2n, 'the emulator saved the counter object in its image');
+  } finally {
+    await se050Service.close();
+  }
+
+  const kitDir = join(spare, 'atecc-served');
+  mkdirSync(kitDir);
+  copyFileSync(join(field, chipFileName(atecc[0]!)), join(kitDir, chipFileName(atecc[0]!))); // the chip as the field left it (counter moved)
+  const stored = await openChipDir(kitDir, 1);
+  const kit = new KitServer({ chips: stored.map((x) => x.chip), afterCommand: (i, frame) => (changesPersistentState(frame, stored[i]!.chip) ? saveStoredChip(stored[i]!) : undefined) });
+  const kitListener = await listenKitTcp(kit, { host: '127.0.0.1', port: 0 });
+  try {
+    const viaCli = await keyline(['device', 'boot', '--emulator', `kit://127.0.0.1:${kitListener.port}/0`, '--state', join(spare, 'served-608.state'), '--broker', brokerUrl, '--config', pki.configPath, '--product', PRODUCT, '--json']);
+    t.equal(viaCli.code, 0, viaCli.err);
+    t.match(JSON.parse(viaCli.out.trim()), { state: 'reauthenticated', chip: 'atecc608', serial: chipFileName(atecc[0]!).replace('.json', '') }, 'an ATECC608 behind the kit endpoint');
+    const bare = await keyline(['device', 'boot', '--emulator', `127.0.0.1:${kitListener.port}`]);
+    t.equal(bare.code, 2, 'an endpoint that does not say its chip is a usage error');
+    t.match(bare.err, /kit:\/\/HOST:PORT\[\/INDEX\] \(ATECC608\) or jrcp:\/\/HOST:PORT \(SE050\)/);
+  } finally {
+    await kitListener.close();
+  }
 });
