@@ -28,3 +28,17 @@ export function treeRss(pid: number): number {
     return NaN;
   }
 }
+
+/**
+ * Growth in MiB per 100,000 units: the least-squares slope over every sample. The server's RSS
+ * swings by tens of MiB with the JavaScript heap between collections, so the difference of the
+ * last and first samples alone said "growing" or "shrinking" by where two collections fell.
+ */
+export function rssSlopePer100k(samples: ReadonlyArray<{ units: number; mib: number }>): number {
+  if (samples.length < 2) return NaN;
+  const mx = samples.reduce((a, x) => a + x.units, 0) / samples.length;
+  const my = samples.reduce((a, x) => a + x.mib, 0) / samples.length;
+  const sxy = samples.reduce((a, x) => a + (x.units - mx) * (x.mib - my), 0);
+  const sxx = samples.reduce((a, x) => a + (x.units - mx) ** 2, 0);
+  return (sxy / sxx) * 100_000;
+}
