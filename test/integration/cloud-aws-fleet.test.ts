@@ -102,12 +102,19 @@ t.test('CreateCertificateFromCsr with a second chip key: a pending certificate; 
   for (const a of ['unit.certificate-pending', 'device.enrolled', 'unit.reenrolled', 'aws-fleet.thing-registered']) t.ok(actions.includes(a), `audited: ${a}`);
 
   // As AWS's flow says, the device reconnects with its new certificate; the old one is refused.
-  await identityClient(t, fleetPort(server.awsFleetUrl!), created.certificatePem!, key2, `thing-${dev!.serial}-2`);
+  const again = await identityClient(t, fleetPort(server.awsFleetUrl!), created.certificatePem!, key2, `thing-${dev!.serial}-2`);
   t.pass('the new certificate connects');
   await t.rejects(identityClient(t, fleetPort(server.awsFleetUrl!), dev!.certPem, dev!.keyPem, `thing-${dev!.serial}-3`), 'the superseded certificate is refused');
+
+  // Fleet Provisioning run again (a device reset): the current key keeps its certificate; the superseded key is never certified again.
+  const re = await again.createCertificateFromCsr({ certificateSigningRequest: csrOf(dev!, key2) });
+  t.equal(re.certificateId, created.certificateId, 'the current key: the current certificate');
+  await again.registerThing({ templateName: DEV_FLEET_TEMPLATE, certificateOwnershipToken: re.certificateOwnershipToken!, parameters: {} });
+  t.equal((await unit())!.fingerprintSha256, created.certificateId, 'still the unit\'s certificate');
+  t.match(await rejected(again.createCertificateFromCsr({ certificateSigningRequest: csrOf(dev!) })), { statusCode: 400, errorMessage: /KEY_REUSE_NOT_ALLOWED/ }, 'the superseded key');
 });
 
-t.test("CreateCertificateFromCsr with the chip's current key within the hour: its current certificate (serials derive from key and hour)", async (t) => {
+t.test("CreateCertificateFromCsr with the chip's current key: the unit's current certificate, nothing signed", async (t) => {
   const [dev] = await issueCloudDevices(t, pki, server.apiUrl, 1, 'WO-AWS-2');
   const id = await identityClient(t, fleetPort(server.awsFleetUrl!), dev!.certPem, dev!.keyPem, `thing-${dev!.serial}`);
   const created = await id.createCertificateFromCsr({ certificateSigningRequest: csrOf(dev!) });

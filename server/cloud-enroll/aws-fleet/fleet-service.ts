@@ -3,7 +3,8 @@
  * is a provisioned unit whose line certificate is its claim.
  *
  * CreateCertificateFromCsr: the unit must be in good standing (the enrollment rules: exists, key
- * as recorded, confirmed, not revoked); the provisioning service applies re-enrollment's rules
+ * as recorded, confirmed, not revoked). A CSR for the chip's current key is answered the unit's
+ * current certificate. For any other key the provisioning service applies re-enrollment's rules
  * (work order, DUPLICATE_KEY against every unit and every superseded key) and signs, recording
  * nothing: the certificate is pending (AWS's PENDING_ACTIVATION). Its DER goes into the audit
  * chain (`unit.certificate-pending`), and its single-use ownership token, valid one hour, into
@@ -11,7 +12,7 @@
  *
  * RegisterThing: the token is spent first, whatever follows (single use); the template must admit
  * the unit and its pre-provisioning hook allow it; the enrollment service records the enrollment
- * and returns the group's signed configuration; then the provisioning service activates the
+ * and returns the group's signed configuration; then the provisioning service activates a new
  * certificate (superseding the line certificate, revoking it when the template says so) in one
  * transaction with this endpoint's audit record. A certificate whose token expired is never
  * activated: Keyline's records, OCSP and registries never know it (AWS deletes it).
@@ -23,8 +24,9 @@ import type { ChipSerial } from '../../../common/protocol/station-api.js';
 import type { EnrollmentService } from '../../enroll/enrollment-service.js';
 import type { DeviceRequestLimiter } from '../../enroll/device-request-limiter.js';
 import { unitStanding } from '../../enroll/unit-standing.js';
+import { parseCsr } from '../../services/public-key.js';
 import type { Provisioning } from '../../services/provisioning.js';
-import type { Store } from '../../store/store.js';
+import type { Store, Tx } from '../../store/store.js';
 import type { AwsFleetConfig } from '../cloud-enroll-config.js';
 import type { DevicePeer } from '../mqtt-endpoint/device-connect.js';
 import { deviceConfigurationOf, templateRefusal, thingNameOf } from './fleet-templates.js';
@@ -57,6 +59,8 @@ export interface RegisteredThing {
 /** What the pending record keeps of a certificate. */
 interface PendingDetail {
   certificateId: string;
+  /** The unit's current certificate when it was answered (the CSR named the current key). */
+  current?: boolean;
   certificateSerial: string;
   certificateDer: string;
   publicKey: string;
@@ -67,6 +71,7 @@ export const PENDING_ACTION = 'unit.certificate-pending';
 const ACTOR = 'aws-fleet';
 /** The token is 32 random bytes, base64url: 43 characters (the embedded C SDK's demo keeps 512). */
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+const sameKey = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
 const tokenHash = (token: string): string => createHash('sha256').update(`keyline-aws-fleet-token\0${token}`).digest('hex');
 
 /** Builds the two operations. */
@@ -86,19 +91,30 @@ export function createFleetService(d: FleetServiceDeps) {
   return {
     async createCertificateFromCsr(device: DevicePeer, csr: string): Promise<CreatedCertificate> {
       throttle(device.serial);
-      await standing(device);
-      const signed = await d.provisioning.signPendingReissue({
-        serial: device.serial as ChipSerial, csr, presentedCertificateSerial: device.certificateSerial, allowKeyReuse: d.config.allowKeyReuse, revokeSuperseded: false,
-      }, `${ACTOR}:${device.serial}`);
-      // The certificate serial derives from key and issue hour: the current key again within the
-      // hour is the current certificate (activation would keep it), so that one is answered, not
-      // a twin with the same serial that Keyline would never record.
-      const current = !signed.cert || signed.cert.serialHex === device.certificateSerial;
-      const cert = !current
-        ? { der: signed.cert!.der, serialHex: signed.cert!.serialHex, fingerprintSha256: signed.cert!.fingerprintSha256 }
-        : signed.replay
-          ? { der: signed.replay.certificateDer, serialHex: signed.replay.certificateSerial, fingerprintSha256: signed.replay.fingerprintSha256 }
-          : { der: device.certificateDer, serialHex: device.certificateSerial, fingerprintSha256: createHash('sha256').update(device.certificateDer).digest('hex') };
+      const { unit } = await standing(device);
+      // The possession proof (the CSR's signature) is checked whichever key it names.
+      const requested = (await parseCsr(csr)).publicKey;
+      let cert: { der: Uint8Array; serialHex: string; fingerprintSha256: string };
+      let publicKey: Uint8Array;
+      const current = sameKey(requested, unit.publicKey);
+      if (current) {
+        // The chip's current key: its certificate is the unit's current one, answered as it is.
+        // Signing again would only repeat it (serials derive from key and issue hour) or, an hour
+        // later, supersede it by a twin for the same key, which re-enrollment's rules then count
+        // as an earlier key and refuse ever after (KEY_REUSE_NOT_ALLOWED).
+        if (!d.config.allowKeyReuse) throw new KeylineError('KEY_REUSE_NOT_ALLOWED', `certificateSigningRequest: unit ${device.serial} needs a new key (awsFleet.allowKeyReuse is false)`);
+        cert = { der: unit.certificateDer, serialHex: unit.certificateSerial, fingerprintSha256: unit.fingerprintSha256 };
+        publicKey = unit.publicKey;
+      } else {
+        const signed = await d.provisioning.signPendingReissue({
+          serial: device.serial as ChipSerial, csr, presentedCertificateSerial: device.certificateSerial, allowKeyReuse: d.config.allowKeyReuse, revokeSuperseded: false,
+        }, `${ACTOR}:${device.serial}`);
+        // A retry whose first answer was lost is answered the certificate it made current.
+        cert = signed.cert
+          ? { der: signed.cert.der, serialHex: signed.cert.serialHex, fingerprintSha256: signed.cert.fingerprintSha256 }
+          : { der: signed.replay!.certificateDer, serialHex: signed.replay!.certificateSerial, fingerprintSha256: signed.replay!.fingerprintSha256 };
+        publicKey = signed.publicKey;
+      }
       const token = randomBytes(32).toString('base64url');
       const expiresAt = new Date(now().getTime() + d.config.tokenTtlSeconds * 1000).toISOString();
       await d.store.transaction(async (tx) => {
@@ -107,7 +123,7 @@ export function createFleetService(d: FleetServiceDeps) {
           action: PENDING_ACTION, actor: ACTOR, subject: device.serial,
           detail: {
             certificateId: cert.fingerprintSha256, certificateSerial: cert.serialHex, certificateDer: Buffer.from(cert.der).toString('base64'),
-            publicKey: Buffer.from(signed.publicKey).toString('hex'), expiresAt, current,
+            publicKey: Buffer.from(publicKey).toString('hex'), expiresAt, current,
           },
         });
       });
@@ -136,6 +152,9 @@ export function createFleetService(d: FleetServiceDeps) {
         throw invalid('its certificate is no longer pending');
       });
       const { unit, product } = await standing(device);
+      // A current certificate answered earlier must still be the unit's (never activated back over a newer one).
+      const alreadyCurrent = pending.certificateSerial === unit.certificateSerial;
+      if (pending.current && !alreadyCurrent) throw invalid("its certificate is no longer the unit's current one");
       const facts = { serial: device.serial, workOrder: unit.workOrder, product };
       const refused = templateRefusal(req.templateName, template, facts);
       if (refused) throw new KeylineError('PROVISIONING_DENIED', refused);
@@ -150,12 +169,17 @@ export function createFleetService(d: FleetServiceDeps) {
       }
       const enrolled = await d.enrollment.enrollVerified(device.serial);
       const thingName = thingNameOf(template.thingName, { ...facts, group: enrolled.group }, parameters);
-      await d.provisioning.activatePendingReissue(
-        { serial: device.serial as ChipSerial, publicKey: Buffer.from(pending.publicKey, 'hex'), presentedCertificateSerial: device.certificateSerial, allowKeyReuse: d.config.allowKeyReuse, revokeSuperseded: template.revokeSuperseded },
-        { der, serialHex: pending.certificateSerial, fingerprintSha256: pending.certificateId },
-        `${ACTOR}:${device.serial}`,
-        (tx) => tx.audit.append({ action: 'aws-fleet.thing-registered', actor: ACTOR, subject: device.serial, detail: { template: req.templateName, thingName, certificateId: pending.certificateId, group: enrolled.group } }).then(() => undefined),
-      );
+      const registered = (tx: Tx) => tx.audit.append({ action: 'aws-fleet.thing-registered', actor: ACTOR, subject: device.serial, detail: { template: req.templateName, thingName, certificateId: pending.certificateId, group: enrolled.group } }).then(() => undefined);
+      if (alreadyCurrent) {
+        await d.store.transaction(registered);
+      } else {
+        await d.provisioning.activatePendingReissue(
+          { serial: device.serial as ChipSerial, publicKey: Buffer.from(pending.publicKey, 'hex'), presentedCertificateSerial: device.certificateSerial, allowKeyReuse: d.config.allowKeyReuse, revokeSuperseded: template.revokeSuperseded },
+          { der, serialHex: pending.certificateSerial, fingerprintSha256: pending.certificateId },
+          `${ACTOR}:${device.serial}`,
+          registered,
+        );
+      }
       return { deviceConfiguration: deviceConfigurationOf(enrolled), thingName };
     },
   };
