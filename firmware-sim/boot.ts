@@ -14,6 +14,7 @@ import { certificateFingerprint, enrollmentDigest, type EnrolledMessage } from '
 import type { SecureElement } from '../secure-element/secure-element.js';
 import type { ChipIdentity } from './chip-identity.js';
 import { chipSerialHex, openDeviceChip, openEndpointChip, persistDeviceChip, readDeviceIdentity, type DeviceChip, type DeviceChipOptions } from './device-chip.js';
+import { presentedCertificate } from './cloud/cloud-state.js';
 import { verifyConfiguration } from './config-verify.js';
 import { loadDeviceState, newDeviceState, saveDeviceState, stateFileFor, type DeviceState } from './device-state.js';
 import { EnrollClient, EnrollmentRefusedError, type EnrollClientOptions } from './enroll-client.js';
@@ -115,10 +116,12 @@ export async function enrollDevice(d: PoweredDevice, client: EnrollClient, o: En
   const now = o.now ?? (() => new Date());
   const persist = o.persist ?? true;
   const { identity } = d;
-  const challenge = expect(await client.request({ type: 'hello', serial: identity.serialHex, deviceCertificate: Buffer.from(identity.deviceDer).toString('base64') }), 'challenge');
+  // The line certificate, or the one an AWS Fleet Provisioning enrollment replaced it with.
+  const cert = presentedCertificate(d.state, { der: identity.deviceDer, fingerprint: identity.fingerprint });
+  const challenge = expect(await client.request({ type: 'hello', serial: identity.serialHex, deviceCertificate: Buffer.from(cert.der).toString('base64') }), 'challenge');
   const counter = await d.dev.counterIncrement();
   if (persist) persistDeviceChip(d.chip);
-  const digest = enrollmentDigest({ nonce: Buffer.from(challenge.nonce, 'hex'), counter, serial: identity.serial, certFingerprint: certificateFingerprint(identity.deviceDer) });
+  const digest = enrollmentDigest({ nonce: Buffer.from(challenge.nonce, 'hex'), counter, serial: identity.serial, certFingerprint: certificateFingerprint(cert.der) });
   const signature = await d.dev.signDigest(digest);
   const msg = expect(await client.request({ type: 'proof', serial: identity.serialHex, nonce: challenge.nonce, counter, signature: Buffer.from(signature).toString('hex') }), 'enrolled');
   if (msg.serial !== identity.serialHex) throw new KeylineError('BAD_SERVER_RESPONSE', `enrolled answer names ${msg.serial}, this device is ${identity.serialHex}`);
@@ -129,7 +132,7 @@ export async function enrollDevice(d: PoweredDevice, client: EnrollClient, o: En
     ...d.state,
     enrollment: {
       group: msg.group, config: msg.config, configSignature: msg.configSignature, configSignerCertificate: msg.configSignerCertificate,
-      fingerprint: identity.fingerprint, enrolledAt: msg.reenrolled && before ? before.enrolledAt : at, lastAuthenticatedAt: at, counter,
+      fingerprint: cert.fingerprint, enrolledAt: msg.reenrolled && before ? before.enrolledAt : at, lastAuthenticatedAt: at, counter,
       reauthentications: (before?.reauthentications ?? 0) + (msg.reenrolled ? 1 : 0),
     },
   };
@@ -159,7 +162,7 @@ export async function bootDevice(opts: BootOptions): Promise<BootReport> {
     try {
       const { msg, counter } = await enrollDevice(d, client);
       return {
-        serial: d.identity.serialHex, chip: d.chip.kind, outcome: msg.reenrolled ? 'reauthenticated' : 'enrolled', group: msg.group, counter, fingerprint: d.identity.fingerprint,
+        serial: d.identity.serialHex, chip: d.chip.kind, outcome: msg.reenrolled ? 'reauthenticated' : 'enrolled', group: msg.group, counter, fingerprint: d.state.enrollment?.fingerprint ?? d.identity.fingerprint,
         brokerUrl, protocolVersion: client.protocolVersion, connectMs: round(t1 - t0), enrollMs: round(performance.now() - t1), stateFile: d.stateFile,
       };
     } finally {

@@ -15,7 +15,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { KeylineError } from '../../common/errors.js';
-import { fromPem } from '../../common/pem.js';
 import type { PoweredDevice } from '../boot.js';
 import { verifyConfiguration } from '../config-verify.js';
 import { saveDeviceState } from '../device-state.js';
@@ -23,6 +22,7 @@ import { rawP256Key } from '../firmware-trust.js';
 import { AwsFleetClient } from './aws-fleet-client.js';
 import { chipKeyOf, tlsIdentityOf } from './chip-key.js';
 import type { EnrollProtocol } from './cloud-errors.js';
+import { presentedCertificate } from './cloud-state.js';
 import { chipCsr } from './csr.js';
 import { dpsRegister } from './dps-client.js';
 
@@ -101,10 +101,9 @@ export async function enrollCloud(d: PoweredDevice, o: CloudEnrollOptions): Prom
   return r.result;
 }
 
-/** The certificate the device presents: the one Fleet Provisioning gave it, else the line certificate. */
+/** The certificate the device presents (cloud-state.ts presentedCertificate). */
 export function currentCertificateDer(d: PoweredDevice): Uint8Array {
-  const pem = d.state.cloud?.certificatePem;
-  return pem ? fromPem(pem) : d.identity.deviceDer;
+  return presentedCertificate(d.state, { der: d.identity.deviceDer, fingerprint: d.identity.fingerprint }).der;
 }
 
 type Via = { result: CloudEnrollResult; signed: SignedConfig | null; unsigned: unknown; cloud: (at: string) => NonNullable<PoweredDevice['state']['cloud']> };

@@ -9,11 +9,12 @@ import t from 'tap';
 import { join } from 'node:path';
 import { saveChipImage } from '../../emulator/atecc608/image.js';
 import { chipFileName } from '../../emulator/chip-dir.js';
-import { powerOn } from '../../firmware-sim/boot.js';
+import { bootDevice, powerOn } from '../../firmware-sim/boot.js';
 import { enrollCloud } from '../../firmware-sim/cloud/cloud-enroll.js';
 import { loadDeviceState, stateFileFor } from '../../firmware-sim/device-state.js';
 import { createTemplateDeviceIssuer } from '../../server/ca/template-device-issuer.js';
 import { startFakeCloud } from './cloud-fake-endpoint.js';
+import { startFakeEnrollment } from './fake-enrollment.js';
 import { provisionChips } from './provisioned.js';
 
 const p = await provisionChips(t, 6);
@@ -82,4 +83,17 @@ t.test('aws-fleet: a certificate for another key is refused before RegisterThing
   const r = await enrollCloud(d, { protocol: 'aws-fleet', url: fake.url });
   t.match(r, { group: 'sensors', thingName: 'thing-1' }, 'and it connects with it next time');
   await d.dev.close();
+});
+
+t.test('after Fleet Provisioning gave it a new certificate, the device presents that one in the Keyline protocol too', async (t) => {
+  const d = await device(3);
+  fake.behaviour = { dps: [] };
+  const aws = await enrollCloud(d, { protocol: 'aws-fleet', url: fake.url });
+  await d.dev.close();
+  t.not(aws.fingerprint, d.identity.fingerprint, 'the stand-in signed a new certificate (another signature)');
+  const keyline = await startFakeEnrollment(t, p.issuing);
+  const r = await bootDevice({ chipFile: files[3]!, brokerUrl: keyline.url });
+  t.equal(keyline.helloCertificates.get(r.serial), aws.fingerprint, 'hello carried the certificate Fleet Provisioning issued, not the line certificate');
+  t.equal(r.fingerprint, aws.fingerprint, 'and the boot reports it');
+  t.equal((await loadDeviceState(stateFileFor(files[3]!)))?.enrollment?.fingerprint, aws.fingerprint);
 });

@@ -4,7 +4,7 @@
  * common/protocol/enrollment.ts: checks the chip's signature and counter like the real service,
  * and can be told to refuse with a code or to tamper with the configuration it signs.
  */
-import { createPrivateKey, randomBytes, sign, verify, X509Certificate } from 'node:crypto';
+import { createHash, createPrivateKey, randomBytes, sign, verify, X509Certificate } from 'node:crypto';
 import { createServer, type AddressInfo } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Aedes } from 'aedes';
@@ -40,6 +40,8 @@ export interface FakeEnrollment {
   counters: Map<string, number>;
   /** Protocol versions devices connected with. */
   versions: number[];
+  /** SHA-256 (hex) of the certificate each serial last said hello with. */
+  helloCertificates: Map<string, string>;
 }
 
 /** Starts the fake over TLS with a broker certificate issued by `issuer` for 127.0.0.1. */
@@ -52,7 +54,7 @@ export async function startFakeEnrollment(t: Test, issuer: Issuer, opts: { plain
   const foreignKey = generateSoftwareKey();
 
   const broker = await Aedes.createBroker();
-  const fake: FakeEnrollment = { url: '', behaviour: {}, enrolled: new Set(), counters: new Map(), versions: [] };
+  const fake: FakeEnrollment = { url: '', behaviour: {}, enrolled: new Set(), counters: new Map(), versions: [], helloCertificates: new Map() };
   broker.on('client', (c) => void fake.versions.push((c as unknown as { version: number }).version));
   const server = opts.plain
     ? createServer(broker.handle)
@@ -74,6 +76,7 @@ export async function startFakeEnrollment(t: Test, issuer: Issuer, opts: { plain
     if (msg.type === 'hello') {
       const der = Buffer.from(msg.deviceCertificate, 'base64');
       certs.set(msg.serial, new X509Certificate(der));
+      fake.helloCertificates.set(msg.serial, createHash('sha256').update(der).digest('hex'));
       const nonce = randomBytes(32).toString('hex');
       nonces.set(msg.serial, { nonce, fingerprint: Buffer.from(certificateFingerprint(der)) });
       return answer({ type: 'challenge', serial: msg.serial, nonce, expiresAt: new Date(Date.now() + 60_000).toISOString() });
