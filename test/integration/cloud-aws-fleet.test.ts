@@ -128,7 +128,7 @@ t.test("CreateCertificateFromCsr with the chip's current key: the unit's current
 });
 
 t.test('rejections in AWS\'s shape {statusCode, errorCode, errorMessage}', async (t) => {
-  const [dev, other, unconfirmed] = [...await issueCloudDevices(t, pki, server.apiUrl, 2, 'WO-AWS-REJ'), ...await issueCloudDevices(t, pki, server.apiUrl, 1, 'WO-AWS-UNC', { confirm: false })];
+  const [dev, other, scrapped, unconfirmed] = [...await issueCloudDevices(t, pki, server.apiUrl, 3, 'WO-AWS-REJ'), ...await issueCloudDevices(t, pki, server.apiUrl, 1, 'WO-AWS-UNC', { confirm: false })];
   const port = fleetPort(server.awsFleetUrl!);
   const id = await identityClient(t, port, dev!.certPem, dev!.keyPem, `thing-${dev!.serial}`);
 
@@ -155,6 +155,11 @@ t.test('rejections in AWS\'s shape {statusCode, errorCode, errorMessage}', async
 
   const u = await identityClient(t, port, unconfirmed!.certPem, unconfirmed!.keyPem, `thing-${unconfirmed!.serial}`);
   t.match(await rejected(u.createCertificateFromCsr({ certificateSigningRequest: csrOf(unconfirmed!) })), { statusCode: 403, errorCode: 'ACCESS_DENIED', errorMessage: /UNIT_NOT_CONFIRMED/ }, 'a unit no station confirmed');
+
+  // A unit revoked by status only (as scrapping marks it): its certificate still connects, its requests are refused.
+  const s = await identityClient(t, port, scrapped!.certPem, scrapped!.keyPem, `thing-${scrapped!.serial}`);
+  await store.transaction((tx) => tx.units.setStatus(scrapped!.serial, 'revoked', { at: new Date().toISOString(), reason: 'test' }));
+  t.match(await rejected(s.createCertificateFromCsr({ certificateSigningRequest: csrOf(scrapped!) })), { statusCode: 403, errorCode: 'ACCESS_DENIED', errorMessage: /DEVICE_REVOKED/ }, 'a revoked unit');
 
   const r = await officerFor(t, pki, server.apiUrl).raw('POST', '/v1/revocations', { serial: other!.serial, reason: 'keyCompromise' });
   t.equal(r.status, 200, JSON.stringify(r.body));
@@ -236,7 +241,7 @@ t.test("MQTT 5: the SDK's Mqtt5Client with IotIdentityClientv2.newFromMqtt5", as
   t.match(await store.transaction((tx) => tx.units.getBySerial(dev!.serial), { readOnly: true }), { fingerprintSha256: created.certificateId }, 'activated');
 });
 
-t.test('templates with a pre-provisioning hook, a work-order restriction, and a short token lifetime', async (t) => {
+t.test('templates with a pre-provisioning hook, a work-order restriction, a short token lifetime, throttling', async (t) => {
   // The hook: AWS's Lambda payload in, {allowProvisioning, parameterOverrides} out, by the device's Decision parameter.
   const calls: Array<Record<string, unknown>> = [];
   const hook: Server = createServer((req, res) => {
@@ -259,7 +264,7 @@ t.test('templates with a pre-provisioning hook, a work-order restriction, and a 
 
   const cfg = JSON.parse(readFileSync(pki.configPath, 'utf8')) as { awsFleet: Record<string, unknown> & { templates: Record<string, unknown> } };
   cfg.awsFleet = {
-    ...cfg.awsFleet, tokenTtlSeconds: 10,
+    ...cfg.awsFleet, tokenTtlSeconds: 10, rateLimitPerMinute: 4,
     templates: {
       ...cfg.awsFleet.templates,
       'keyline-hooked': { thingName: '{parameters.Location}-{serial}', preProvisioningHook: { url: hookUrl, timeoutMs: 500 } },
@@ -271,7 +276,7 @@ t.test('templates with a pre-provisioning hook, a work-order restriction, and a 
   const hooked = await startServer({ configFile: file, env: { KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_LOG_LEVEL: 'silent' } });
   t.teardown(() => hooked.close());
   const port = fleetPort(hooked.awsFleetUrl!);
-  const devs = await issueCloudDevices(t, pki, server.apiUrl, 5, 'WO-AWS-HOOK');
+  const devs = await issueCloudDevices(t, pki, server.apiUrl, 6, 'WO-AWS-HOOK');
 
   // A token taken now is checked once its 10 s are over (at the end of this test).
   const expiring = await identityClient(t, port, devs[4]!.certPem, devs[4]!.keyPem, `thing-${devs[4]!.serial}`);
@@ -300,6 +305,11 @@ t.test('templates with a pre-provisioning hook, a work-order restriction, and a 
   const c2 = await idd.createCertificateFromCsr({ certificateSigningRequest: csrOf(deny!) });
   t.match(await rejected(idd.registerThing({ templateName: 'line-b-only', certificateOwnershipToken: c2.certificateOwnershipToken!, parameters: {} })),
     { statusCode: 403, errorCode: 'ACCESS_DENIED', errorMessage: /work order 'WO-AWS-HOOK'/ }, "a template for another work order's units");
+
+  // Four requests a minute per device (rateLimitPerMinute): the fifth is throttled.
+  const busy = await identityClient(t, port, devs[5]!.certPem, devs[5]!.keyPem, `thing-${devs[5]!.serial}`);
+  for (let i = 0; i < 4; i++) await busy.createCertificateFromCsr({ certificateSigningRequest: csrOf(devs[5]!) });
+  t.match(await rejected(busy.createCertificateFromCsr({ certificateSigningRequest: csrOf(devs[5]!) })), { statusCode: 429, errorCode: 'Throttling', errorMessage: /RATE_LIMITED/ }, 'throttled');
 
   t.ok(awsFleetConfigSchema.safeParse({ templates: { x: { preProvisioningHook: { url: hookUrl } } } }).data?.templates.x?.preProvisioningHook?.timeoutMs === 5000, "the hook's budget is AWS's 5 s by default");
   t.notOk(awsFleetConfigSchema.safeParse({ templates: { x: { preProvisioningHook: { url: hookUrl, timeoutMs: 6000 } } } }).success, 'and never more');
