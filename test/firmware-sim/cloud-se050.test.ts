@@ -39,6 +39,9 @@ t.test('SE050 devices register through DPS and AWS Fleet Provisioning', async (t
 
   // Server side (reported): re-issuance (services/reissue-unit.ts sign) calls the issuer without the
   // work order's chip, so an SE050's 18-byte serial meets the ATECC608 profile: INVALID_SERIAL.
+  // Within the hour of issuance the endpoint answers the chip's current key with the current
+  // certificate and signs nothing, so this passes then; it fails whenever a new certificate is
+  // signed (a registration in a later hour), hence todo rather than a test that fails by the clock.
   await t.test('aws-fleet', { todo: 'server: reissue does not pass the work order chip to the issuer (INVALID_SERIAL for SE050)' }, async (t) => {
     const aws = await bootAny({ chipFile: files[1]!, brokerUrl: server.awsFleetUrl!, protocol: 'aws-fleet', firstBootTrust });
     t.match(aws, { chip: 'se050', protocol: 'aws-fleet', outcome: 'enrolled', thingName: `Field Sensor-${aws.serial}` });
