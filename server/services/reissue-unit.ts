@@ -115,7 +115,8 @@ export function createReissueSteps(deps: IssueDeps) {
       const first = await deps.store.transaction(async (tx) => {
         const s = await snapshot(tx, req);
         const verdict = evaluateReissue(s);
-        return { verdict, product: verdict.replay ? null : (await tx.workOrders.get(verdict.unit.workOrder))?.product ?? null };
+        const workOrder = verdict.replay ? null : await tx.workOrders.get(verdict.unit.workOrder);
+        return { verdict, product: workOrder?.product ?? null, chip: workOrder?.chip };
       }, { readOnly: true }).catch(async (err: unknown) => {
         // The possible clone leaves a trace, as at issuance.
         if (err instanceof ConflictError && err.code === 'DUPLICATE_KEY') await auditDuplicate(deps, req, actor, err);
@@ -123,7 +124,8 @@ export function createReissueSteps(deps: IssueDeps) {
       });
       if (first.verdict.replay) return { replay: replayOf(first.verdict.unit) };
       if (first.product === null) throw new KeylineError('UNKNOWN_WORK_ORDER', `workOrder: '${first.verdict.unit.workOrder}' of unit ${req.serial} does not exist`);
-      return { cert: await deps.issuer.issue({ chipSerial: Buffer.from(req.serial, 'hex'), publicKey: req.publicKey, product: first.product, issuedAt }) };
+      // The work order's chip picks the certificate profile, as at issuance (ca/chip-device-issuer.ts).
+      return { cert: await deps.issuer.issue({ chip: first.chip, chipSerial: Buffer.from(req.serial, 'hex'), publicKey: req.publicKey, product: first.product, issuedAt }) };
     },
 
     async activate(req: ReissueRequest, cert: Pick<IssuedCertificate, 'der' | 'serialHex' | 'fingerprintSha256'>, actor: string, within?: (tx: Tx) => Promise<void>): Promise<ReissueResult> {

@@ -25,15 +25,16 @@ export interface CloudTestDevice {
   certificateSerial: string;
 }
 
-/** Creates work order `workOrder` (product Sensor) and issues and confirms `n` units on it. */
-export async function issueCloudDevices(t: Test, pki: TestPki, apiUrl: string, n: number, workOrder: string, opts: { confirm?: boolean; product?: string } = {}): Promise<CloudTestDevice[]> {
-  await operatorFor(t, pki, apiUrl).createWorkOrder({ id: workOrder, product: opts.product ?? 'Sensor', quota: n });
+/** Creates work order `workOrder` (product Sensor; ATECC608 units unless `chip` says) and issues and confirms `n` units on it. */
+export async function issueCloudDevices(t: Test, pki: TestPki, apiUrl: string, n: number, workOrder: string, opts: { confirm?: boolean; product?: string; chip?: 'se050' } = {}): Promise<CloudTestDevice[]> {
+  await operatorFor(t, pki, apiUrl).createWorkOrder({ id: workOrder, product: opts.product ?? 'Sensor', quota: n, ...(opts.chip ? { chip: opts.chip } : {}) });
   const station = clientFor(t, pki, apiUrl);
   const issuingPem = readFileSync(pki.issuingCertPath, 'utf8');
   const out: CloudTestDevice[] = [];
   for (let i = 0; i < n; i++) {
     const key = deviceKey();
-    const serial = chipSerialHex();
+    // An SE050's serial is its 18-byte unique id.
+    const serial = opts.chip === 'se050' ? randomBytes(18).toString('hex').toUpperCase() : chipSerialHex();
     const issued = await station.issueUnit({ serial, publicKey: key.rawHex, workOrder });
     if (opts.confirm !== false) await station.confirmUnit(serial, issued.fingerprintSha256);
     const keyPem = key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();

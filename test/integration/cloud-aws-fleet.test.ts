@@ -127,6 +127,17 @@ t.test("CreateCertificateFromCsr with the chip's current key: the unit's current
   t.match(await store.transaction((tx) => tx.enrollment.get(dev!.serial), { readOnly: true }), { serial: dev!.serial, method: 'mtls' }, 'enrolled');
 });
 
+t.test('an SE050 unit (36-digit unique id): a second key is certified with the SE050 profile, as at issuance', async (t) => {
+  const [dev] = await issueCloudDevices(t, pki, server.apiUrl, 1, 'WO-AWS-SE050', { chip: 'se050' });
+  t.equal(dev!.serial.length, 36);
+  const id = await identityClient(t, fleetPort(server.awsFleetUrl!), dev!.certPem, dev!.keyPem, `thing-${dev!.serial}`);
+  const created = await id.createCertificateFromCsr({ certificateSigningRequest: csrOf(dev!, secondKeyPem()) });
+  checkIssued(t, created, dev!.serial);
+  const thing = await id.registerThing({ templateName: DEV_FLEET_TEMPLATE, certificateOwnershipToken: created.certificateOwnershipToken!, parameters: {} });
+  t.equal(thing.thingName, `Sensor-${dev!.serial}`);
+  t.equal((await store.transaction((tx) => tx.units.getBySerial(dev!.serial), { readOnly: true }))!.fingerprintSha256, created.certificateId, 'activated');
+});
+
 t.test('rejections in AWS\'s shape {statusCode, errorCode, errorMessage}', async (t) => {
   const [dev, other, scrapped, unconfirmed] = [...await issueCloudDevices(t, pki, server.apiUrl, 3, 'WO-AWS-REJ'), ...await issueCloudDevices(t, pki, server.apiUrl, 1, 'WO-AWS-UNC', { confirm: false })];
   const port = fleetPort(server.awsFleetUrl!);
