@@ -36,7 +36,7 @@ export interface ReissueResult extends IssueResult {
 }
 
 /** What the rules look at, read inside one transaction. */
-interface ReissueSnapshot {
+export interface ReissueSnapshot {
   req: ReissueRequest;
   unit: UnitRecord | null;
   /** The unit holding the requested key, if any. */
@@ -84,7 +84,8 @@ export function evaluateReissue(s: ReissueSnapshot): { replay: boolean; unit: Un
   if (same(unit.publicKey, req.publicKey) && !req.allowKeyReuse) {
     throw new KeylineError('KEY_REUSE_NOT_ALLOWED', `publicKey: re-enrollment of unit ${req.serial} needs a new key (this profile does not allow the current one again)`, { detail: { serial: req.serial } });
   }
-  if (s.keyHistory.length > 0) {
+  // The current key's own history (re-certified before, reuse allowed) does not make it an earlier key.
+  if (!same(unit.publicKey, req.publicKey) && s.keyHistory.length > 0) {
     throw new KeylineError('KEY_REUSE_NOT_ALLOWED', `publicKey: an earlier key of unit ${req.serial}; a superseded key is never certified again`, { detail: { serial: req.serial } });
   }
   return { replay: false, unit };
