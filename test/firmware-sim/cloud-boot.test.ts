@@ -65,9 +65,8 @@ t.test('aws-fleet: CSR signed in the chip, certificate for the chip key, Registe
   t.match(state?.enrollment, { group: 'default', configSignature: String, fingerprint: r.fingerprint });
   const cert = new X509Certificate(state!.cloud!.certificatePem!);
   t.equal(cert.fingerprint256.replaceAll(':', '').toLowerCase(), r.fingerprint, 'the device keeps the certificate Fleet Provisioning issued');
-  // (Not asserted: that it differs from the line certificate. For the chip's current key within the
-  // hour of issuance the endpoint answers the unit's current certificate: serials derive from key
-  // and issue hour.)
+  // (Not asserted: that it differs from the line certificate. The endpoint answers a CSR for the
+  // chip's current key with the unit's current certificate.)
   const unit = await store.transaction((tx) => tx.units.getBySerial(serial), { readOnly: true });
   t.equal(unit!.fingerprintSha256, r.fingerprint, 'the certificate the device holds is the one Keyline records for the unit');
   t.match(await enrollmentOf(serial), { serial, group: 'default' }, 'the enrollment is recorded');
