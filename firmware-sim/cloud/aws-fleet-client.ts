@@ -9,19 +9,7 @@
 import { KeylineError, type ErrorCode } from '../../common/errors.js';
 import { CloudRefusedError, keylineCodeIn } from './cloud-errors.js';
 import { CloudLink, type CloudLinkOptions } from './cloud-mqtt.js';
-
-/** CreateCertificateFromCsr's accepted answer. */
-export interface CreatedCertificate {
-  certificateId: string;
-  certificatePem: string;
-  certificateOwnershipToken: string;
-}
-
-/** RegisterThing's accepted answer. */
-export interface RegisteredThing {
-  deviceConfiguration: Record<string, string>;
-  thingName: string;
-}
+import type { CreatedCertificate, RegisteredThing } from '../../common/protocol/aws-fleet.js';
 
 /** AWS's rejected errorCode values as the nearest Keyline code, when the message carries none. */
 const BY_AWS_CODE: Record<string, ErrorCode> = {

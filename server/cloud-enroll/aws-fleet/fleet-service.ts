@@ -31,6 +31,7 @@ import type { AwsFleetConfig } from '../cloud-enroll-config.js';
 import type { DevicePeer } from '../mqtt-endpoint/device-connect.js';
 import { deviceConfigurationOf, templateRefusal, thingNameOf } from './fleet-templates.js';
 import { callPreProvisioningHook } from './pre-provisioning-hook.js';
+import type { CreatedCertificate, RegisteredThing } from '../../../common/protocol/aws-fleet.js';
 
 /** What the service needs. */
 export interface FleetServiceDeps {
@@ -41,19 +42,6 @@ export interface FleetServiceDeps {
   limiter: DeviceRequestLimiter;
   now?: () => Date;
   fetch?: typeof fetch;
-}
-
-/** CreateCertificateFromCsr's accepted payload. */
-export interface CreatedCertificate {
-  certificateId: string;
-  certificatePem: string;
-  certificateOwnershipToken: string;
-}
-
-/** RegisterThing's accepted payload. */
-export interface RegisteredThing {
-  deviceConfiguration: Record<string, string>;
-  thingName: string;
 }
 
 /** What the pending record keeps of a certificate. */
