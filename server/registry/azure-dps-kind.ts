@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { KeylineError, RegistryError } from '../../common/errors.js';
+import { caKeyId } from '../ca/key-id.js';
 import { verificationCertificate } from '../ca/verification-certificate.js';
 import { azureDpsRegistryConfig, type AzureDpsRegistryConfig } from './azure-dps-config.js';
 import { createAzureDpsRegistry, createDpsClient, dpsError, holdsCertificate, toPem } from './azure-dps-registry.js';
@@ -21,24 +22,40 @@ export const DPS_CA_VERIFICATION_NOTE =
   'or prove possession (az iot dps certificate generate-verification-code --etag E, a certificate with CN=<code> signed by the issuing CA key, ' +
   'az iot dps certificate verify --path verification.pem --etag E2).';
 
+const sha256Hex = (der: Uint8Array): string => createHash('sha256').update(der).digest('hex');
+
 /** Creates or refreshes the enrollment group on the issuing CA (idempotent); never replaces another CA's group. */
 export async function setupAzureDpsEnrollmentGroup(name: string, cfg: AzureDpsRegistryConfig, ctx: RegistrySetupContext): Promise<Record<string, unknown>> {
   if (cfg.mode !== 'enrollment-group') {
     throw new KeylineError('NOT_SUPPORTED', `registries.${name}.mode is '${cfg.mode}': setup applies to 'enrollment-group' only`, { detail: { field: `registries.${name}.mode` } });
   }
   const client = createDpsClient(name, cfg, ctx);
-  const enrollmentGroupId = cfg.enrollmentGroupId ?? name;
   const caPem = ctx.issuingCaPem.includes('BEGIN CERTIFICATE') ? ctx.issuingCaPem : toPem(ctx.issuingCaDer);
-  const caSha256 = createHash('sha256').update(ctx.issuingCaDer).digest('hex');
+  const caSha256 = sha256Hex(ctx.issuingCaDer);
+  const groupOf = async (id: string) => {
+    try {
+      return (await client.getEnrollmentGroup(id)).responseBody;
+    } catch (err) {
+      if ((err as { response?: { statusCode?: number } }).response?.statusCode !== 404) throw dpsError(err, 'getEnrollmentGroup');
+      return undefined;
+    }
+  };
+  const holds = (g: Awaited<ReturnType<typeof groupOf>>, der: Uint8Array) => holdsCertificate(g?.attestation?.x509?.signingCertificates, sha256Hex(der), toPem(der));
 
-  let found;
-  try {
-    found = (await client.getEnrollmentGroup(enrollmentGroupId)).responseBody;
-  } catch (err) {
-    if ((err as { response?: { statusCode?: number } }).response?.statusCode !== 404) throw dpsError(err, 'getEnrollmentGroup');
-  }
-  if (found && !holdsCertificate(found.attestation?.x509?.signingCertificates, caSha256, caPem)) {
-    throw new RegistryError('REGISTRY_REJECTED', `enrollment group ${enrollmentGroupId} is signed by another CA; not overwritten`, { detail: { enrollmentGroupId } });
+  // A group has one signing CA here, so after a rotation (issue 19) each listed CA gets its own:
+  // the configured id for the CA that holds it (or takes it first), that id + '-' + key id for the
+  // others. A group held by a CA keyline.json does not list is never overwritten.
+  const baseId = cfg.enrollmentGroupId ?? name;
+  let enrollmentGroupId = baseId;
+  let found = await groupOf(baseId);
+  if (found && !holds(found, ctx.issuingCaDer)) {
+    const sibling = (ctx.issuingCasDer ?? []).some((der) => holds(found, der));
+    if (!sibling) throw new RegistryError('REGISTRY_REJECTED', `enrollment group ${baseId} is signed by another CA; not overwritten`, { detail: { enrollmentGroupId: baseId } });
+    enrollmentGroupId = `${baseId.slice(0, 128 - 17)}-${caKeyId(ctx.issuingCaDer).slice(0, 16)}`;
+    found = await groupOf(enrollmentGroupId);
+    if (found && !holds(found, ctx.issuingCaDer)) {
+      throw new RegistryError('REGISTRY_REJECTED', `enrollment group ${enrollmentGroupId} is signed by another CA; not overwritten`, { detail: { enrollmentGroupId } });
+    }
   }
   // An existing group of this CA is rewritten under its etag (If-Match) so that config changes apply.
   const body = {

@@ -1,10 +1,12 @@
 /**
  * `keyline registry list | setup`: the configured registries with their outbox job counts, and
- * the one-time CA-level setup of a registry (AWS JITP: the issuing CA registered with its
- * provisioning template; Azure DPS: an enrollment group on the issuing CA). Setup opens the HSM
- * as the server does, because registering a CA with AWS proves possession of its key.
+ * the one-time CA-level setup of a registry (AWS JITP: each issuing CA registered with its
+ * provisioning template; Azure DPS: an enrollment group on each issuing CA). Setup covers every
+ * CA keyline.json lists, so a CA added by a rotation (issue 19) is known to the cloud before it
+ * issues. It opens the HSM as the server does: registering a CA with AWS proves possession of its key.
  */
 import { parseCommand, runCli, UsageError } from '../../common/cli.js';
+import { KeylineError } from '../../common/errors.js';
 import { createLogger } from '../../common/log.js';
 import { loadConfig, loadConfigWithoutSecrets } from '../config.js';
 import { openCa } from '../open-ca.js';
@@ -16,7 +18,7 @@ const USAGE = `Usage: keyline registry <list|setup> [options]
 
   list   the registries work orders may name ('self' and keyline.json's registries), their
          type and mode, and their outbox jobs by state
-  setup  prepare a registry's CA-level mode from the issuing CA (AWS JITP, Azure DPS
+  setup  prepare a registry's CA-level mode for each issuing CA (AWS JITP, Azure DPS
          enrollment group); idempotent
 
 Run \`keyline registry <list|setup> --help\` for options.`;
@@ -31,16 +33,20 @@ Options:
   --json         machine-readable output
   -h, --help     this text`;
 
-const SETUP_USAGE = `Usage: keyline registry setup --registry NAME [--json] [--config FILE]
+const SETUP_USAGE = `Usage: keyline registry setup --registry NAME [--ca KEYID] [--json] [--config FILE]
 
-  Prepares registry NAME's CA-level mode with the issuing CA: AWS IoT 'jitp' registers the
-  issuing CA with its provisioning template (proof of possession signed in the HSM); Azure DPS
-  'enrollment-group' creates the enrollment group on the issuing CA. Safe to run again.
+  Prepares registry NAME's CA-level mode with each issuing CA keyline.json's ca.issuing lists
+  (after a rotation the new CA too): AWS IoT 'jitp' registers each CA with its provisioning
+  template (proof of possession signed in the HSM); Azure DPS 'enrollment-group' creates an
+  enrollment group on each CA (the configured id for the first, id-KEYID for the others).
+  Safe to run again: what the cloud already holds is left as it is.
 
 Options:
   --registry NAME  a registry of keyline.json's registries
+  --ca KEYID       only the issuing CA with this key id (as \`keyline ca status\` prints it)
   --config FILE    server config (default certs-dev/keyline.json); opens the HSM like the server
-  --json           machine-readable summary
+  --json           machine-readable summary: the first CA's fields at the top level, and
+                   cas: [{ keyId, ... }] for every CA set up
   -h, --help       this text`;
 
 /** One row of `registry list`. */
@@ -109,7 +115,7 @@ async function setup(argv: string[]): Promise<number> {
   return runCli(async () => {
     const args = parseCommand(argv, {
       usage: SETUP_USAGE,
-      options: { registry: { type: 'string' }, config: { type: 'string', default: 'certs-dev/keyline.json' }, json: { type: 'boolean', default: false } },
+      options: { registry: { type: 'string' }, ca: { type: 'string' }, config: { type: 'string', default: 'certs-dev/keyline.json' }, json: { type: 'boolean', default: false } },
     });
     if (!args) return 0;
     const name = args.values.registry;
@@ -118,12 +124,31 @@ async function setup(argv: string[]): Promise<number> {
     const log = createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level });
     const ca = await openCa(config, secrets, { sessions: 1, log });
     try {
-      const summary = await setupRegistry(config, name, {
-        issuingSigner: ca.signer, issuingCaDer: ca.issuingDer, issuingCaPem: ca.issuingPem, log,
-        progress: (m) => process.stderr.write(`${m}\n`),
-      });
-      if (args.values.json) process.stdout.write(JSON.stringify({ registry: name, ...summary }, null, 2) + '\n');
-      else for (const [k, v] of Object.entries(summary)) process.stdout.write(`${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
+      const wanted = args.values.ca?.toLowerCase().replace(/:/g, '');
+      const targets = wanted === undefined ? ca.cas : ca.cas.filter((c) => c.keyId === wanted);
+      if (targets.length === 0) {
+        throw new KeylineError('CA_UNKNOWN', `--ca ${args.values.ca}: no issuing CA with that key id in ca.issuing of ${config.file} (listed: ${ca.cas.map((c) => c.keyId).join(', ')})`);
+      }
+      const issuingCasDer = ca.cas.map((c) => c.der);
+      const done: ({ keyId: string } & Record<string, unknown>)[] = [];
+      for (const [i, c] of targets.entries()) {
+        process.stderr.write(`${name}: issuing CA ${c.keyId} (${i + 1} of ${targets.length})\n`);
+        const summary = await setupRegistry(config, name, {
+          issuingSigner: c.signer, issuingCaDer: c.der, issuingCaPem: c.pem, issuingCasDer, log,
+          progress: (m) => process.stderr.write(`  ${m}\n`),
+        });
+        done.push({ keyId: c.keyId, ...summary });
+      }
+      if (args.values.json) {
+        // The first CA's fields stay at the top level, as before issue 19, for scripts reading them.
+        const { keyId: _first, ...first } = done[0]!;
+        process.stdout.write(JSON.stringify({ registry: name, ...first, cas: done }, null, 2) + '\n');
+        return 0;
+      }
+      for (const { keyId, ...summary } of done) {
+        process.stdout.write(`issuing CA ${keyId}\n`);
+        for (const [k, v] of Object.entries(summary)) process.stdout.write(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
+      }
       return 0;
     } finally {
       await ca.close();

@@ -94,7 +94,7 @@ export function registryNames(config: Pick<Config, 'registries'>): string[] {
   return [SELF_REGISTRY, ...Object.keys(config.registries)];
 }
 
-/** Runs the CA-level setup of registry `name` (`keyline registry setup`); returns its summary. */
+/** Runs the CA-level setup of registry `name` for one issuing CA (`keyline registry setup` runs it per CA); returns its summary. */
 export async function setupRegistry(config: Pick<Config, 'registries' | 'file' | 'baseDir'>, name: string,
   ctx: Omit<RegistrySetupContext, 'secret' | 'log'> & { log: Logger; env?: NodeJS.ProcessEnv; kinds?: readonly AnyRegistryKind[] }): Promise<Record<string, unknown>> {
   if (name === SELF_REGISTRY) throw new KeylineError('VALIDATION_FAILED', `--registry: 'self' needs no setup`);
@@ -104,5 +104,7 @@ export async function setupRegistry(config: Pick<Config, 'registries' | 'file' |
     throw new KeylineError('NOT_SUPPORTED', `registry '${name}' (type ${section.kind.type}) has no CA-level setup`);
   }
   const base = registryContext(config, name, { issuingCaPem: ctx.issuingCaPem, log: ctx.log, ...(ctx.env ? { env: ctx.env } : {}) });
-  return section.kind.setup(name, section.cfg, { ...base, issuingSigner: ctx.issuingSigner, issuingCaDer: ctx.issuingCaDer, progress: ctx.progress });
+  return section.kind.setup(name, section.cfg, {
+    ...base, issuingSigner: ctx.issuingSigner, issuingCaDer: ctx.issuingCaDer, progress: ctx.progress, ...(ctx.issuingCasDer ? { issuingCasDer: ctx.issuingCasDer } : {}),
+  });
 }

@@ -27,6 +27,11 @@ export interface RegistrySetupContext extends RegistryContext {
   /** The issuing CA's signer (AWS's proof of possession: a verification certificate it signs). */
   issuingSigner: Signer;
   issuingCaDer: Uint8Array;
+  /**
+   * Every issuing CA keyline.json lists, this one included (issue 19: after a rotation several
+   * stand side by side): a cloud object one of them holds is Keyline's own, not a stranger's.
+   */
+  issuingCasDer?: readonly Uint8Array[];
   /** One line of progress for the operator. */
   progress(message: string): void;
 }
