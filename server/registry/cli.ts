@@ -9,9 +9,11 @@ import { parseCommand, runCli, UsageError } from '../../common/cli.js';
 import { KeylineError } from '../../common/errors.js';
 import { createLogger } from '../../common/log.js';
 import { loadConfig, loadConfigWithoutSecrets } from '../config.js';
+import { toCert } from '../ca/chain.js';
 import { openCa } from '../open-ca.js';
 import { openStore } from '../store/open-store.js';
 import { parseRegistrySections, setupRegistry } from './registries.js';
+import { revokedIssuingCas } from './revoked-issuing-cas.js';
 import { SELF_REGISTRY } from './self-registry.js';
 
 const USAGE = `Usage: keyline registry <list|setup> [options]
@@ -39,14 +41,15 @@ const SETUP_USAGE = `Usage: keyline registry setup --registry NAME [--ca KEYID] 
   (after a rotation the new CA too): AWS IoT 'jitp' registers each CA with its provisioning
   template (proof of possession signed in the HSM); Azure DPS 'enrollment-group' creates an
   enrollment group on each CA (the configured id for the first, id-KEYID for the others).
-  Safe to run again: what the cloud already holds is left as it is.
+  Safe to run again: what the cloud already holds is left as it is. A CA the root has revoked
+  (root CRL imported by \`keyline ca import-crl\`, or ca.rootCrl) is skipped, never registered.
 
 Options:
   --registry NAME  a registry of keyline.json's registries
   --ca KEYID       only the issuing CA with this key id (as \`keyline ca status\` prints it)
   --config FILE    server config (default certs-dev/keyline.json); opens the HSM like the server
-  --json           machine-readable summary: the first CA's fields at the top level, and
-                   cas: [{ keyId, ... }] for every CA set up
+  --json           machine-readable summary: the first CA set up at the top level, and
+                   cas: [{ keyId, ... }] for every CA set up, skipped: [{ keyId, revoked }]
   -h, --help       this text`;
 
 /** One row of `registry list`. */
@@ -125,10 +128,25 @@ async function setup(argv: string[]): Promise<number> {
     const ca = await openCa(config, secrets, { sessions: 1, log });
     try {
       const wanted = args.values.ca?.toLowerCase().replace(/:/g, '');
-      const targets = wanted === undefined ? ca.cas : ca.cas.filter((c) => c.keyId === wanted);
-      if (targets.length === 0) {
+      const named = wanted === undefined ? ca.cas : ca.cas.filter((c) => c.keyId === wanted);
+      if (named.length === 0) {
         throw new KeylineError('CA_UNKNOWN', `--ca ${args.values.ca}: no issuing CA with that key id in ca.issuing of ${config.file} (listed: ${ca.cas.map((c) => c.keyId).join(', ')})`);
       }
+      // Opened as the server opens it (created on first use): before the first start it holds no
+      // root CRL, and ca.rootCrl is read as well.
+      const store = await openStore(config.store.url);
+      let revoked;
+      try {
+        revoked = await revokedIssuingCas(config, store, toCert(ca.rootDer), ca.cas);
+      } finally {
+        await store.close();
+      }
+      const skipped = named.filter((c) => revoked.has(c.keyId)).map((c) => ({ keyId: c.keyId, revoked: revoked.get(c.keyId)! }));
+      const targets = named.filter((c) => !revoked.has(c.keyId));
+      if (targets.length === 0) {
+        throw new KeylineError('CA_REVOKED', `${skipped.map((s) => `issuing CA ${s.keyId} (${s.revoked})`).join(', ')}: on the root's CRL; setup never registers a revoked CA`);
+      }
+      for (const s of skipped) process.stderr.write(`${name}: issuing CA ${s.keyId}: skipped, revoked by the root (${s.revoked})\n`);
       const issuingCasDer = ca.cas.map((c) => c.der);
       const done: ({ keyId: string } & Record<string, unknown>)[] = [];
       for (const [i, c] of targets.entries()) {
@@ -142,13 +160,14 @@ async function setup(argv: string[]): Promise<number> {
       if (args.values.json) {
         // The first CA's fields stay at the top level, as before issue 19, for scripts reading them.
         const { keyId: _first, ...first } = done[0]!;
-        process.stdout.write(JSON.stringify({ registry: name, ...first, cas: done }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ registry: name, ...first, cas: done, skipped }, null, 2) + '\n');
         return 0;
       }
       for (const { keyId, ...summary } of done) {
         process.stdout.write(`issuing CA ${keyId}\n`);
         for (const [k, v] of Object.entries(summary)) process.stdout.write(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
       }
+      for (const s of skipped) process.stdout.write(`issuing CA ${s.keyId}\n  skipped: revoked by the root (${s.revoked})\n`);
       return 0;
     } finally {
       await ca.close();

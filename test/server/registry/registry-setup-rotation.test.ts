@@ -8,7 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { fromPem, toPem } from '../../../common/pem.js';
 import { caKeyId } from '../../../server/ca/key-id.js';
 import { awsCertificateId } from '../../../server/registry/aws-iot-registry.js';
@@ -35,12 +35,13 @@ const [ca1, ca2] = [caKeyId(ca1Der), caKeyId(ca2Der)];
 const base = JSON.parse(readFileSync(pki.configPath, 'utf8'));
 base.ca.issuing = [{ cert: 'issuing-ca.pem', key: base.hsm.issuingKey, ocspResponderKey: base.ca.ocspResponderKey, ocspResponderCert: base.ca.ocspResponderCert }, issuingEntry];
 
-/** keyline.json listing both CAs, with `registries`. */
-function writeRegistries(registries: Record<string, unknown>): void {
-  writeFileSync(pki.configPath, JSON.stringify({ ...base, registries }, null, 2));
+/** keyline.json listing both CAs, with `registries` (and `ca` fields changed). */
+function writeRegistries(registries: Record<string, unknown>, ca: Record<string, unknown> = {}): void {
+  writeFileSync(pki.configPath, JSON.stringify({ ...base, ca: { ...base.ca, ...ca }, registries }, null, 2));
 }
 
-t.test('AWS JITP: both issuing CAs registered with proof of possession; --ca picks one; unknown --ca refused; rerun is a no-op', async (t) => {
+/** A fresh fake AWS IoT and keyline.json's 'aws' JITP section pointing at it. */
+async function awsJitp(t: Test, ca: Record<string, unknown> = {}) {
   const fake = await startFakeAwsIot();
   t.teardown(() => fake.close());
   process.env.TEST_AWS_KEY_ID = fake.credentials.accessKeyId;
@@ -52,7 +53,12 @@ t.test('AWS JITP: both issuing CAs registered with proof of possession; --ca pic
       credentials: { accessKeyId: { env: 'TEST_AWS_KEY_ID' }, secretAccessKey: { env: 'TEST_AWS_SECRET' } },
       jitp: { roleArn: 'arn:aws:iam::123456789012:role/keyline-jitp' },
     },
-  });
+  }, ca);
+  return fake;
+}
+
+t.test('AWS JITP: both issuing CAs registered with proof of possession; --ca picks one; unknown --ca refused; rerun is a no-op', async (t) => {
+  const fake = await awsJitp(t);
   const [id1, id2] = [awsCertificateId(ca1Der), awsCertificateId(ca2Der)];
 
   const first = await capture(() => main(['setup', '--registry', 'aws', '--json', '--config', pki.configPath]));
@@ -118,4 +124,33 @@ t.test('Azure DPS enrollment-group: one group per CA (the configured id, then id
   t.match(JSON.parse(again.out).cas, [{ enrollmentGroupId: 'keyline-line', created: false }, { enrollmentGroupId: second, created: false }]);
   t.equal(fake.state.groups.size, 2, 'no third group');
   t.same(fake.violations, []);
+});
+
+// Last: it revokes the first CA.
+t.test('a CA the root revoked is never registered: skipped (ca.rootCrl or the imported root CRL), --ca naming it refused', async (t) => {
+  const revoke = await runKeyline(['ceremony', 'revoke-issuing', '--cert', pki.issuingCertPath, '--reason', 'keyCompromise', '--token', 'keyline-root', '--pin-file', pki.rootPinPath,
+    '--softhsm-conf', pki.softhsmConf, '--out', dir, '--witness', 'Alice', '--witness', 'Bob']);
+  t.equal(revoke.code, 0, revoke.out);
+  const [id1, id2] = [awsCertificateId(ca1Der), awsCertificateId(ca2Der)];
+
+  // The new root CRL as ca.rootCrl (dev config: root-ca.crl), not yet imported.
+  const fromFile = await awsJitp(t);
+  const r = await capture(() => main(['setup', '--registry', 'aws', '--json', '--config', pki.configPath]));
+  t.equal(r.result, 0, r.err);
+  t.match(JSON.parse(r.out), { caCertificateId: id2, cas: [{ keyId: ca2 }], skipped: [{ keyId: ca1, revoked: 'keyCompromise' }] });
+  t.match(r.err, `issuing CA ${ca1}: skipped, revoked by the root (keyCompromise)`);
+  t.same([...fromFile.state.cas.keys()], [id2], 'the revoked CA is not registered');
+  t.notOk(fromFile.state.cas.has(id1));
+
+  // Imported into the store (keyline ca import-crl), with no ca.rootCrl.
+  t.equal((await runKeyline(['ca', 'import-crl', '--crl', join(dir, 'root-ca.crl'), '--config', pki.configPath])).code, 0);
+  const fromStore = await awsJitp(t, { rootCrl: undefined });
+  const named = await capture(() => main(['setup', '--registry', 'aws', '--ca', ca1, '--config', pki.configPath]));
+  t.equal(named.result, 1);
+  t.match(named.err, /CA_REVOKED/);
+  const all = await capture(() => main(['setup', '--registry', 'aws', '--config', pki.configPath]));
+  t.equal(all.result, 0, all.err);
+  t.match(all.out, `issuing CA ${ca1}\n  skipped: revoked by the root (keyCompromise)`);
+  t.same([...fromStore.state.cas.keys()], [id2]);
+  t.same(fromStore.state.violations, []);
 });
