@@ -27,6 +27,7 @@ import { ensureCfssl, makeCsr, startCfssl, type CfsslServer } from './cfssl.js';
 import { LoadClient, type LoadResponse } from './https-load.js';
 import { fmt, onBenchExit, opensslEcdsaP256SignPerSec, percentile, rawSoftHsmSignPerSec, runConcurrent, spawnKeyline, stopChild } from './lib.js';
 import { cpuSnapshot, cpuSpent } from './process-cpu.js';
+import { killTree } from './process-tree.js';
 import { rssSlopePer100k, treeRss } from './process-rss.js';
 
 // `--via est` measures EST enrollments instead (bench/est.ts, issue 17), before anything of this bench runs.
@@ -49,7 +50,9 @@ a FAIL). Run it alone: flock /tmp/keyline-bench.lock npm run bench:issue
   --concurrency K    keep-alive mTLS connections (default 64)
   --batch-units N    units issued in batches of 100 (default 20000)
   --memory-units N   more units (batches) over which RSS is sampled (default 100000; 0 skips)
-  --workers W        keyline server --workers W (default 1)
+  --workers W        run the server as keyline server --workers W, as a line would deploy it
+                     (default 1: on 2 cores two workers issued fewer certificates/s, each paying
+                     its own SQLite page cache, commits and lock waits; bench/README.md)
   --no-cfssl         skip the cfssl baseline (ratio not measured)
   --max-seconds S    deadline for the whole bench (default 900)
   --json             one JSON document instead of the table
@@ -82,7 +85,7 @@ deadline.unref();
 const dir = mkdtempSync(join(tmpdir(), 'keyline-bench-'));
 onBenchExit(() => rmSync(dir, { recursive: true, force: true }));
 
-log(`bench:issue — ${fmt(UNITS)} single-unit certificates per server in ${ROUNDS} round(s), ${K} concurrent connections, ${WORKERS} server worker(s)`);
+log(`bench:issue — ${fmt(UNITS)} single-unit certificates per server in ${ROUNDS} round(s), ${K} concurrent connections, keyline server --workers ${WORKERS}${o.workers === undefined ? ' (the default)' : ''}`);
 log('building a throw-away dev PKI (SoftHSM tokens) ...');
 const pki = await initDevPki({ out: dir });
 const pem = (p: string) => readFileSync(p, 'utf8');
@@ -105,7 +108,11 @@ log('starting the Keyline server ...');
 const { child: server, match } = await spawnKeyline(['server', '--config', pki.configPath, '--workers', String(WORKERS)], /^api (\S+)$/m, {
   KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_ENROLL_PORT: '0', KEYLINE_LOG_LEVEL: 'warn',
 }, 60_000);
-onBenchExit(() => server.kill('SIGKILL'));
+// The whole tree: a worker can outlive its primary (process-tree.ts). Only while the primary
+// runs: after stopChild its pid (and so its tree) may be another process's.
+onBenchExit(() => {
+  if (server.exitCode === null && server.signalCode === null) killTree(server.pid);
+});
 const apiUrl = new URL(match[1]!);
 const identity = { cert: pem(pki.stationCertPath), key: pem(pki.stationKeyPath), ca: pem(pki.rootCertPath), servername: 'localhost' };
 const keyline = new LoadClient({ host: apiUrl.hostname, port: Number(apiUrl.port), ...identity }, K);

@@ -2,31 +2,21 @@
  * Resident memory of a process and its descendants (the server's cluster workers), read from
  * /proc (Linux): VmRSS of each, summed. Elsewhere it reads as NaN.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { processTree } from './process-tree.js';
 
 /** MiB resident in `pid` and every process below it. */
 export function treeRss(pid: number): number {
-  try {
-    const parent = new Map<number, number>();
-    for (const p of readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
-      try {
-        const s = readFileSync(`/proc/${p}/stat`, 'utf8');
-        parent.set(Number(p), Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]));
-      } catch {
-        // Gone meanwhile.
-      }
-    }
-    const inTree = (p: number): boolean => p === pid || (p > 1 && parent.has(p) && inTree(parent.get(p)!));
-    let kib = 0;
-    for (const p of parent.keys()) {
-      if (!inTree(p)) continue;
+  let kib = 0;
+  for (const p of processTree(pid)) {
+    try {
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
       kib += Number(m?.[1] ?? 0);
+    } catch {
+      // Gone meanwhile.
     }
-    return kib / 1024;
-  } catch {
-    return NaN;
   }
+  return kib === 0 ? NaN : kib / 1024;
 }
 
 /**
