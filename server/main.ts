@@ -67,7 +67,7 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
     let revocationStack: RevocationStack | undefined;
     const cas = await startCaLifecycle({ config, ca, store, log, onLoaded: (loaded) => void revocationStack?.addCa(loaded).catch((err) => log.error({ err }, 'cannot serve the CRL and OCSP of a loaded CA')) });
     closers.push(() => cas.close());
-    const { provisioning, close: stopProvisioning } = startProvisioning({ config, store, issuer: cas.issuingCas.issuer(), issuingPem, env, log });
+    const { provisioning, close: stopProvisioning } = startProvisioning({ config, store, issuer: cas.issuingCas.issuer(), issuingPem, issuingCas: cas.issuingCas, env, log });
     closers.push(stopProvisioning);
     revocationStack = await startRevocation({
       config, keyStore, store, log, cas: cas.revocationCas(),

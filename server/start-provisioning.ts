@@ -9,6 +9,7 @@ import type { DeviceIssuer } from './ca/device-issuer.js';
 import { loadManufacturerRoots } from './ca/manufacturer-roots.js';
 import { createOutboxWorker } from './registry/outbox-worker.js';
 import { createRegistries } from './registry/registries.js';
+import type { IssuingCas } from './services/issuing-cas.js';
 import { createProvisioning, type Provisioning } from './services/provisioning.js';
 import type { Store } from './store/store.js';
 
@@ -18,6 +19,8 @@ export interface ProvisioningStackDeps {
   store: Store;
   issuer: DeviceIssuer;
   issuingPem: string;
+  /** Every loaded issuing CA: a unit is preregistered with the CA that signed it (issue 19). */
+  issuingCas: Pick<IssuingCas, 'forCertificate'>;
   env: NodeJS.ProcessEnv;
   log: Logger;
 }
@@ -31,7 +34,7 @@ export interface ProvisioningStack {
 /** Builds the registries, starts the outbox and returns the service. */
 export function startProvisioning(d: ProvisioningStackDeps): ProvisioningStack {
   const { config, store, log } = d;
-  const registries = createRegistries(config, { store, issuingCaPem: d.issuingPem, env: d.env, log: log.child({ area: 'registry' }) });
+  const registries = createRegistries(config, { store, issuingCaPem: d.issuingPem, issuingCas: d.issuingCas, env: d.env, log: log.child({ area: 'registry' }) });
   const o = config.outbox;
   const outbox = createOutboxWorker({
     store, registries, log: log.child({ area: 'outbox' }),

@@ -44,7 +44,7 @@ export function createAwsIotRegistry(name: string, cfg: AwsIotRegistryConfig, ct
     try {
       const out = cfg.mode === 'multi-account'
         ? await call(`register certificate ${certificateId}`, () => client.send(new RegisterCertificateWithoutCACommand({ certificatePem, status })))
-        : await call(`register certificate ${certificateId}`, () => client.send(new RegisterCertificateCommand({ certificatePem, caCertificatePem: ctx.issuingCaPem, status })));
+        : await call(`register certificate ${certificateId}`, () => client.send(new RegisterCertificateCommand({ certificatePem, caCertificatePem: ctx.issuingCaPemFor(u.certificateDer), status })));
       return { arn: out.certificateArn!, status };
     } catch (err) {
       if (awsErrorName(err) !== 'ResourceAlreadyExistsException') throw err;

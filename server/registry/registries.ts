@@ -4,8 +4,11 @@
  * reported at once, as loadConfig does); 'self' is always present and needs no section. Secrets
  * are resolved here through config.ts resolveSecret, handed to the kind and never logged.
  */
+import { createHash } from 'node:crypto';
 import { KeylineError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
+import { toPem } from '../../common/pem.js';
+import { authorityKeyIdOf } from '../ca/key-id.js';
 import { resolveSecret, type Config } from '../config.js';
 import type { Store } from '../store/store.js';
 import type { Registry } from './registry.js';
@@ -57,7 +60,14 @@ export function parseRegistrySections(config: Pick<Config, 'registries' | 'file'
 /** What createRegistries needs besides the config. */
 export interface RegistriesDeps {
   store: Store;
+  /** The first issuing CA keyline.json lists (PEM). */
   issuingCaPem: string;
+  /**
+   * The loaded issuing CAs (main.ts passes its IssuingCas, which also holds a CA loaded after
+   * start): the one that signed a unit's certificate, by its AKI. Without it (a single CA, setup)
+   * every certificate is answered issuingCaPem.
+   */
+  issuingCas?: { forCertificate(certificateDer: Uint8Array): { der: Uint8Array } | undefined };
   log: Logger;
   /** Environment for {env} secret references (defaults to process.env). */
   env?: NodeJS.ProcessEnv;
@@ -68,10 +78,21 @@ export interface RegistriesDeps {
 /** The context a kind's factory receives for section `name`. */
 export function registryContext(config: Pick<Config, 'baseDir'>, name: string, d: Omit<RegistriesDeps, 'store' | 'kinds'>): RegistryContext {
   const env = d.env ?? process.env;
+  const log = d.log.child({ registry: name });
   return {
     secret: (ref, field) => resolveSecret(ref, config.baseDir, env, `registries.${name}.${field}`),
     issuingCaPem: d.issuingCaPem,
-    log: d.log.child({ registry: name }),
+    issuingCaPemFor: (der) => {
+      if (!d.issuingCas) return d.issuingCaPem;
+      const ca = d.issuingCas.forCertificate(der);
+      if (ca) return toPem(ca.der);
+      // A CA since dropped from keyline.json, say: the first CA is the best guess, and the cloud
+      // refuses the unit if it is wrong; the warning says why.
+      log.warn({ fingerprint: createHash('sha256').update(der).digest('hex'), authorityKeyId: authorityKeyIdOf(der) },
+        'certificate names none of the loaded issuing CAs: sent with the first one');
+      return d.issuingCaPem;
+    },
+    log,
   };
 }
 
@@ -96,7 +117,7 @@ export function registryNames(config: Pick<Config, 'registries'>): string[] {
 
 /** Runs the CA-level setup of registry `name` for one issuing CA (`keyline registry setup` runs it per CA); returns its summary. */
 export async function setupRegistry(config: Pick<Config, 'registries' | 'file' | 'baseDir'>, name: string,
-  ctx: Omit<RegistrySetupContext, 'secret' | 'log'> & { log: Logger; env?: NodeJS.ProcessEnv; kinds?: readonly AnyRegistryKind[] }): Promise<Record<string, unknown>> {
+  ctx: Omit<RegistrySetupContext, 'secret' | 'log' | 'issuingCaPemFor'> & { log: Logger; env?: NodeJS.ProcessEnv; kinds?: readonly AnyRegistryKind[] }): Promise<Record<string, unknown>> {
   if (name === SELF_REGISTRY) throw new KeylineError('VALIDATION_FAILED', `--registry: 'self' needs no setup`);
   const section = parseRegistrySections(config, ctx.kinds).find((s) => s.name === name);
   if (!section) throw new KeylineError('UNKNOWN_REGISTRY', `--registry: '${name}' is not configured (configured: ${registryNames(config).join(', ')})`);

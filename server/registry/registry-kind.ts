@@ -17,8 +17,14 @@ export type SecretRef = { env: string } | { file: string };
 export interface RegistryContext {
   /** Resolves a secret reference of this registry's section; `field` names it in errors. */
   secret(ref: SecretRef, field: string): string;
-  /** The issuing CA certificate (PEM) that signs every device certificate. */
+  /** The first issuing CA keyline.json lists (PEM); in a setup context, the CA being set up. */
   issuingCaPem: string;
+  /**
+   * The issuing CA (PEM) that signed a unit's certificate, by its authority key id: after a
+   * rotation (issue 19) units of several CAs are delivered side by side, and a cloud checks that
+   * the CA named with a certificate is the one that signed it (AWS RegisterCertificate).
+   */
+  issuingCaPemFor(certificateDer: Uint8Array): string;
   log: Logger;
 }
 

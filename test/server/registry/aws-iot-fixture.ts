@@ -53,6 +53,7 @@ export async function awsFixture(t: Test, opts: { registries?: string[]; fake?: 
   const ctx: RegistrySetupContext = {
     secret: (ref) => ('env' in ref ? env[ref.env]! : readFileSync(ref.file, 'utf8').trim()),
     issuingCaPem: toPem(pki.issuingDer),
+    issuingCaPemFor: () => toPem(pki.issuingDer),
     log: pino({ level: 'silent' }),
     issuingSigner: signer,
     issuingCaDer: pki.issuingDer,

@@ -28,7 +28,7 @@ async function awsFixture(t: Test, mode: 'multi-account' | 'registered-ca' | 'ji
   const env: Record<string, string> = { AWS_TEST_KEY_ID: fake.credentials.accessKeyId, AWS_TEST_SECRET: fake.credentials.secretAccessKey };
   const ctx: RegistrySetupContext = {
     secret: (ref) => ('env' in ref ? env[ref.env]! : ''),
-    issuingCaPem: base.pki.issuingPem, issuingCaDer: base.pki.issuingDer, issuingSigner: base.pki.signer,
+    issuingCaPem: base.pki.issuingPem, issuingCaPemFor: () => base.pki.issuingPem, issuingCaDer: base.pki.issuingDer, issuingSigner: base.pki.signer,
     log: silentLogger, progress: () => undefined,
   };
   const cfg = awsIotRegistryConfig.parse({

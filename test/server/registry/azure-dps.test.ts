@@ -77,7 +77,7 @@ t.test('a wrong key is refused by DPS (401): REGISTRY_REJECTED', async (t) => {
   const { pki, fake, cfg } = await setup(t);
   const conn = parseDpsConnectionString(fake.connectionString, 'x');
   const wrong = `HostName=${conn.hostName};SharedAccessKeyName=${conn.keyName};SharedAccessKey=${Buffer.alloc(32, 1).toString('base64')}`;
-  const registry = createAzureDpsRegistry('azure-eu', cfg, { secret: () => wrong, issuingCaPem: pki.issuingPem, log: silentLogger });
+  const registry = createAzureDpsRegistry('azure-eu', cfg, { secret: () => wrong, issuingCaPem: pki.issuingPem, issuingCaPemFor: () => pki.issuingPem, log: silentLogger });
   await t.rejects(registry.register(await unitFrom(pki)), { code: 'REGISTRY_REJECTED' });
   t.match(fake.violations, [/signature does not verify/], 'the fake saw a bad signature');
 });

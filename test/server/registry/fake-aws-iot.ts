@@ -139,6 +139,13 @@ export async function startFakeAwsIot(opts: FakeAwsIotOptions = {}): Promise<Fak
   }
   const issuingCa = (x: X509Certificate): FakeCa | undefined =>
     [...state.cas.values()].find((ca) => { const c = new X509Certificate(ca.pem); return x.checkIssued(c) && x.verify(c.publicKey); });
+  /** The registered CA given as caCertificatePem, when it signed `x` (AWS refuses any other CA). */
+  const namedCa = (x: X509Certificate, given: X509Certificate): FakeCa => {
+    const ca = state.cas.get(createHash('sha256').update(given.raw).digest('hex'));
+    if (!ca) throw new AwsFault(400, 'CertificateValidationException', 'caCertificatePem is not a registered CA certificate');
+    if (!x.checkIssued(given) || !x.verify(given.publicKey)) throw new AwsFault(400, 'CertificateValidationException', 'the certificate is not signed by caCertificatePem');
+    return ca;
+  };
 
   function createThing(name: string, thingTypeName: string | undefined, attributes: Record<string, string>): { thingName: string; thingArn: string; thingId: string } {
     for (const [k, v] of Object.entries(attributes)) {
@@ -172,8 +179,8 @@ export async function startFakeAwsIot(opts: FakeAwsIotOptions = {}): Promise<Fak
       const pem = str(body, 'certificatePem')!;
       const x = parseCert(pem, 'certificatePem');
       const caPem = str(body, 'caCertificatePem', false);
-      if (caPem) parseCert(caPem, 'caCertificatePem');
-      const ca = issuingCa(x);
+      // Named or not, the CA must be registered and must have signed the certificate (RegisterCertificate).
+      const ca = caPem ? namedCa(x, parseCert(caPem, 'caCertificatePem')) : issuingCa(x);
       if (!ca) throw new AwsFault(400, 'CertificateValidationException', 'the certificate is not signed by a registered CA');
       return addCertificate(x, pem, body.status === undefined ? 'INACTIVE' : status(body.status, 'status'), ca.id);
     }],

@@ -276,7 +276,7 @@ export async function startFakeAzureDps(opts: { dir?: string; hostName?: string;
 
 /** A registry context whose connection string (any secret reference) is the fake's. */
 export function fakeDpsContext(fake: FakeDps, issuingCaPem: string, log: Logger): RegistryContext {
-  return { secret: () => fake.connectionString, issuingCaPem, log };
+  return { secret: () => fake.connectionString, issuingCaPem, issuingCaPemFor: () => issuingCaPem, log };
 }
 
 /** An 'azure-dps' section pointed at the fake (endpoint host, port and CA), with `extra` fields. */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import t from 'tap';
 import { z } from 'zod';
+import { toPem } from '../../../common/pem.js';
 import { loadConfigWithoutSecrets } from '../../../server/config.js';
 import { createRegistries, parseRegistrySections, registryNames, setupRegistry, type AnyRegistryKind } from '../../../server/registry/registries.js';
 import type { RegistryContext } from '../../../server/registry/registry-kind.js';
@@ -79,6 +80,25 @@ t.test('createRegistries: self first, then each section built with its secret re
   t.same(registryNames(c), ['self', 'eu', 'us']);
   // A missing secret names the field, never a value.
   t.throws(() => createRegistries(c, { store, issuingCaPem: 'PEM', log, env: {}, kinds: [fakeKind([])] }), { code: 'CONFIG_INVALID', message: /registries\.eu\.token: environment variable TOKEN is not set/ });
+});
+
+t.test('issuingCaPemFor: the CA that signed the certificate; one naming no loaded CA gets the first, with a warning (issue 19)', async (t) => {
+  const dir = t.testdir();
+  const c = loadConfigWithoutSecrets(writeConfig(dir, { registries: { eu: { type: 'fake-cloud', region: 'eu-1', token: { env: 'TOKEN' } } } }), {});
+  const store = await storeWithOrder(dir);
+  t.teardown(() => store.close());
+  const lines: Array<{ msg: string; registry?: string; fingerprint?: string }> = [];
+  const warnLog = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+  const ca2 = { der: new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x02]) };
+  const issuingCas = { forCertificate: (der: Uint8Array) => (der[0] === 2 ? ca2 : undefined) };
+  const seen: Array<{ name: string; token: string; ctx: RegistryContext }> = [];
+  createRegistries(c, { store, issuingCaPem: 'FIRST', issuingCas, log: warnLog, env: { TOKEN: 'x' }, kinds: [fakeKind(seen)] });
+  const ctx = seen[0]!.ctx;
+  t.equal(ctx.issuingCaPemFor(new Uint8Array([2])), toPem(ca2.der), 'the signing CA');
+  t.same(lines, [], 'no warning for a known CA');
+  t.equal(ctx.issuingCaPemFor(new Uint8Array([9])), 'FIRST', 'an unknown CA: the first');
+  t.match(lines, [{ registry: 'eu', msg: /none of the loaded issuing CAs/, fingerprint: /^[0-9a-f]{64}$/ }]);
+  t.equal(ctx.issuingCaPem, 'FIRST', 'issuingCaPem unchanged (CA-level setup)');
 });
 
 t.test('setupRegistry: runs the kind\'s setup; unknown and self refused', async (t) => {
