@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../common/log.js';
 import { toPem } from '../common/pem.js';
 import { loadConfig, type Config, type Secrets } from './config.js';
 import { createApp } from './api/app.js';
-import { listenHttps } from './api/https-listener.js';
+import { listenHttps, type HttpsListener } from './api/https-listener.js';
 import { Metrics } from './api/metrics.js';
 import { openCa } from './open-ca.js';
 import { openStore } from './store/open-store.js';
@@ -65,7 +65,17 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
     // Which CA issues is read from the store (keyline ca activate); a CA loaded later is served by the revocation stack too.
     // eslint-disable-next-line prefer-const -- assigned below: the CA lifecycle's onLoaded needs it, and the stack needs the CAs
     let revocationStack: RevocationStack | undefined;
-    const cas = await startCaLifecycle({ config, ca, store, log, onLoaded: (loaded) => void revocationStack?.addCa(loaded).catch((err) => log.error({ err }, 'cannot serve the CRL and OCSP of a loaded CA')) });
+    // eslint-disable-next-line prefer-const -- assigned below, once the API listens
+    let https: HttpsListener | undefined;
+    const trustedPems = () => [rootPem, ...cas.issuingCas.all().map((c) => toPem(c.der))];
+    const cas = await startCaLifecycle({
+      config, ca, store, log,
+      onLoaded: (loaded) => {
+        // Clients certified by a CA loaded on activation (EST re-enrollment, stations) are trusted from then on.
+        https?.trust(trustedPems());
+        void revocationStack?.addCa(loaded).catch((err) => log.error({ err }, 'cannot serve the CRL and OCSP of a loaded CA'));
+      },
+    });
     closers.push(() => cas.close());
     const { provisioning, close: stopProvisioning } = startProvisioning({ config, store, issuer: cas.issuingCas.issuer(), issuingPem, issuingCas: cas.issuingCas, env, log });
     closers.push(stopProvisioning);
@@ -138,12 +148,13 @@ async function start(config: Config, secrets: Secrets, log: Logger, env: NodeJS.
       },
     });
 
-    const https = await listenHttps({
+    https = await listenHttps({
       host: config.server.host, port: config.server.port, tlsKeyFile: config.server.tlsKey, tlsCertFile: config.server.tlsCert,
-      rootPem, issuingPem, handler: app.callback(), maxConnections: config.server.maxConnections, log,
+      issuingPem, trustedPems: trustedPems(), handler: app.callback(), maxConnections: config.server.maxConnections, log,
     });
-    closers.push(() => https.close());
-    const apiUrl = https.url;
+    const api = https;
+    closers.push(() => api.close());
+    const apiUrl = api.url;
     log.info({ apiUrl, mqttUrl, awsFleetUrl: cloud.awsFleetUrl, dpsUrl: cloud.dpsUrl }, 'listening');
     let closing: Promise<void> | undefined;
     return {

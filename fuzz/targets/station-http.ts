@@ -144,7 +144,7 @@ export const stationHttpTarget: FuzzTarget<Input> = {
       health: async () => ({ ok: true, checks: {} }),
     });
     const listener = await listenHttps({
-      host: '127.0.0.1', port: 0, tlsKeyFile: join(bed.dir, 'server.key.pem'), tlsCertFile: join(bed.dir, 'server.pem'), rootPem, issuingPem, handler: app.callback(), maxConnections: 1024, log: silentLogger,
+      host: '127.0.0.1', port: 0, tlsKeyFile: join(bed.dir, 'server.key.pem'), tlsCertFile: join(bed.dir, 'server.pem'), issuingPem, trustedPems: [rootPem, issuingPem], handler: app.callback(), maxConnections: 1024, log: silentLogger,
     });
     const port = Number(new URL(listener.url).port);
     const agents: Agent[] = [];

@@ -17,8 +17,11 @@ export interface HttpsListenerOptions {
   port: number;
   tlsKeyFile: string;
   tlsCertFile: string;
-  rootPem: string;
+  /** Sent after the server certificate: the CA that issued it. */
   issuingPem: string;
+  /** Client certificates verify to these: the root and every issuing CA loaded at start, so a
+   * client certified by a rotated-in CA is accepted when it sends only its own certificate. */
+  trustedPems: string[];
   handler: RequestListener;
   /** Open connections accepted at once; more are closed on arrival. */
   maxConnections: number;
@@ -28,16 +31,18 @@ export interface HttpsListenerOptions {
 /** A listening API: its https:// URL, and close() that drops every connection. */
 export interface HttpsListener {
   url: string;
+  /** Replaces the CAs client certificates verify to (a CA loaded on activation, issue 19), for new connections. */
+  trust(pems: string[]): void;
   close(): Promise<void>;
 }
 
 /** Starts the listener; resolves once it accepts connections. */
 export async function listenHttps(o: HttpsListenerOptions): Promise<HttpsListener> {
+  const identity = { key: readFileSync(o.tlsKeyFile), cert: readFileSync(o.tlsCertFile, 'utf8') + o.issuingPem };
   const server = createServer(
     {
-      key: readFileSync(o.tlsKeyFile),
-      cert: readFileSync(o.tlsCertFile, 'utf8') + o.issuingPem,
-      ca: [o.rootPem, o.issuingPem],
+      ...identity,
+      ca: o.trustedPems,
       requestCert: true,
       // Unauthorised peers are let through the handshake so refusals get a JSON body (middleware/mtls.ts).
       rejectUnauthorized: false,
@@ -67,7 +72,11 @@ export async function listenHttps(o: HttpsListenerOptions): Promise<HttpsListene
       resolve();
     });
   });
-  return { url: `https://${o.host}:${(server.address() as AddressInfo).port}`, close: () => closeServer(server) };
+  return {
+    url: `https://${o.host}:${(server.address() as AddressInfo).port}`,
+    trust: (pems) => server.setSecureContext({ ...identity, ca: pems }),
+    close: () => closeServer(server),
+  };
 }
 
 function closeServer(server: Server): Promise<void> {

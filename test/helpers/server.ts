@@ -45,15 +45,15 @@ export function officerFor(t: Test, pki: TestPki, url: string): StationApiClient
   return clientFor(t, pki, url, { cert: readFileSync(pki.officerCertPath, 'utf8'), key: readFileSync(pki.officerKeyPath, 'utf8') });
 }
 
-/** Issues another client identity from the issuing CA in the line token (e.g. expired, or another role). */
-export async function issueStationIdentity(pki: TestPki, opts: { id: string; role?: Role; now?: Date; years?: number }): Promise<{ cert: string; key: string; serialHex: string }> {
+/** Issues another client identity from the issuing CA in the line token (e.g. expired, or another role), or from `issuer` (a rotated-in CA). */
+export async function issueStationIdentity(pki: TestPki, opts: { id: string; role?: Role; now?: Date; years?: number; issuer?: { keyRef: string; der: Uint8Array } }): Promise<{ cert: string; key: string; serialHex: string }> {
   const pin = readFileSync(pki.linePinPath, 'utf8').trim();
   const ks = Pkcs11KeyStore.open({ softhsmConf: pki.softhsmConf, tokenLabel: pki.lineTokenLabel, pin, sessions: 1 });
   try {
-    const signer = await ks.getSigner(pki.issuingKeyRef);
+    const signer = await ks.getSigner(opts.issuer?.keyRef ?? pki.issuingKeyRef);
     const key = generateSoftwareKey();
     const cert = await createClientCert({
-      issuer: { signer, cert: toCert(pki.issuingDer) }, stationId: opts.id, org: 'Keyline Dev', spki: key.spki,
+      issuer: { signer, cert: toCert(opts.issuer?.der ?? pki.issuingDer) }, stationId: opts.id, org: 'Keyline Dev', spki: key.spki,
       ...(opts.role ? { role: opts.role } : {}), ...(opts.now ? { now: opts.now } : {}), ...(opts.years ? { years: opts.years } : {}),
     });
     return { cert: toPem(new Uint8Array(cert.rawData)), key: key.privateKeyPem, serialHex: cert.serialNumber.toLowerCase() };

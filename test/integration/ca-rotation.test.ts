@@ -18,7 +18,7 @@ import { fromPem, fromPemAll, toPem } from '../../common/pem.js';
 import { authorityKeyIdOf, caKeyId } from '../../server/ca/key-id.js';
 import { runKeyline, runTool } from '../helpers/keyline-cli.js';
 import { makeDevPki } from '../helpers/pki.js';
-import { clientFor, operatorFor, startTestServer } from '../helpers/server.js';
+import { clientFor, issueStationIdentity, operatorFor, startTestServer } from '../helpers/server.js';
 import { chipSerialHex, deviceKey } from '../helpers/device-keys.js';
 import type { StationApiClient } from '../../station/api-client.js';
 
@@ -170,6 +170,11 @@ t.test('rotation under load: no failed request, every replica and worker switche
   t.equal(caKeyId(fromPemAll(mixed.chainPem)[0]!), ca2, 'the batch chain is the new CA\'s');
   const r1 = mixed.results[1]!;
   t.ok(r1.ok && r1.chainPem && caKeyId(fromPemAll(r1.chainPem)[0]!) === ca1, 'the replayed unit carries its own chain');
+
+  // A client certified by the rotated-in CA, sending only its own certificate, is trusted
+  // without a restart (the listener's trust follows the loaded CAs).
+  const ca2Client = await issueStationIdentity(pki, { id: 'auditor-ca2', role: 'auditor', issuer: { keyRef, der: fromPem(ca2Pem) } });
+  t.match(await httpsGet(`${local.apiUrl}/metrics`, ca2Client), /keyline_ca_active/, 'a CA 2 client identity is authenticated');
 
   // The chain endpoint and the metrics, keyline ca status.
   t.equal(caKeyId(fromPemAll(await httpsGet(`${local.apiUrl}/v1/ca/chain`))[0]!), ca2, 'GET /v1/ca/chain: the active CA\'s chain');
