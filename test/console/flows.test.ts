@@ -5,7 +5,7 @@
  * quarantined unit, scraps another and revokes a unit (the CRL number moves, OCSP says revoked);
  * a unit's story is found by fingerprint; the operator's forged release is refused (FORBIDDEN)
  * and a cross-site post is refused (CSRF_REJECTED). Screenshots of the line and of a unit's story
- * go to docs/ for the README.
+ * go to docs/ for the README when KEYLINE_UPDATE_DOCS=1.
  */
 import { request } from 'node:https';
 import { mkdirSync, readFileSync } from 'node:fs';
