@@ -14,23 +14,14 @@
  * proof refuses the unit is the work order's choice (requireAttestation).
  */
 import { X509Certificate } from 'node:crypto';
-import type { ChipKind } from '../../common/chip-serial.js';
 import { KeylineError } from '../../common/errors.js';
 import { attestationFreshness, type KeyOriginEvidence } from '../../common/protocol/key-origin.js';
 import { checkProvisioningConfig } from '../../secure-element/provisioning-config.js';
 import { verifySe05xAttestation } from '../../secure-element/se05x/attestation-verify.js';
-import type { EvidenceFormat, KeyOriginStatus } from '../store/store.js';
+import type { UnitAttestationRecord } from '../store/store.js';
 
-/** The verdict on one unit's evidence, as recorded (store: UnitAttestationRecord without serial and time). */
-export interface KeyOrigin {
-  chip: ChipKind;
-  format: EvidenceFormat;
-  status: KeyOriginStatus;
-  reason: string | null;
-  /** The evidence as received. */
-  evidence: Record<string, unknown>;
-  facts: Record<string, unknown> | null;
-}
+/** The verdict on one unit's evidence, as recorded (the store's record without serial and time). */
+export type KeyOrigin = Omit<UnitAttestationRecord, 'serial' | 'recordedAt'>;
 
 /** The request the evidence came with, after its key was parsed. */
 export interface KeyOriginRequest {

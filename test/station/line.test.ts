@@ -9,12 +9,13 @@ import { KitServer } from '../../emulator/kit/kit-server.js';
 import { keylineProfile } from '../../station/chip-steps.js';
 import { KitHidChipSource, KitTcpChipSource } from '../../station/chip-source.js';
 import { listenKitTcp } from '../../emulator/kit/tcp.js';
-import { createServer, connect, type Socket } from 'node:net';
+import { type Socket } from 'node:net';
 import { FakeHidKit } from '../secure-element/transports/fake-hid-kit.js';
 import { Journal } from '../../station/journal.js';
 import { blankChips, makeBackend, runOver } from './harness.js';
 import { AteccDevice } from '../../secure-element/device.js';
 import { InProcessTransport } from '../../emulator/in-process-transport.js';
+import { startCuttableRelay } from '../helpers/net.js';
 import { OPERATOR } from '../helpers/actors.js';
 
 t.test('provisions every chip: journal good, server confirmed, one label per unit', async (t) => {
@@ -213,18 +214,7 @@ t.test('a kit link lost mid-unit pauses the unit (not a chip fault) and takes it
   t.teardown(() => kit.close());
   // A relay in front of the kit whose connections the test cuts, as a pulled cable would.
   const live = new Set<Socket>();
-  const relay = createServer((c) => {
-    const up = connect(kit.port, kit.host);
-    live.add(c);
-    c.pipe(up).pipe(c);
-    c.on('close', () => { live.delete(c); up.destroy(); });
-    up.on('close', () => c.destroy());
-    c.on('error', () => undefined);
-    up.on('error', () => undefined);
-  });
-  await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => relay.close(() => r())));
-  const source = await KitTcpChipSource.open([{ host: '127.0.0.1', port: (relay.address() as { port: number }).port }]);
+  const source = await KitTcpChipSource.open([await startCuttableRelay(t, kit, live)]);
   t.teardown(() => source.close());
   let cut = false;
   const { result, err } = await runOver(b, chips, join(t.testdir(), 'j.db'), {

@@ -5,7 +5,7 @@
  * a crash at every step then a rerun, nothing issued twice; a part of the wrong chip quarantined
  * untouched; a card attested by an untrusted root; a JRCP link cut mid-unit.
  */
-import { connect, createServer, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
 import { createManufacturerRoot } from '../../common/se05x/manufacturer-root.js';
@@ -20,6 +20,7 @@ import { Se05xSecureElement } from '../../secure-element/se05x/se05x-secure-elem
 import { fromPemAll } from '../../common/pem.js';
 import { Journal } from '../../station/journal.js';
 import { InProcessSe050ChipSource, JrcpChipSource } from '../../station/se050-chip-source.js';
+import { startCuttableRelay } from '../helpers/net.js';
 import { OPERATOR } from '../helpers/actors.js';
 import { blankChips, runOver } from './harness.js';
 import { makeSe050Backend, se050ApiFor, se050Chips, uidOf, WO } from './se050-harness.js';
@@ -119,18 +120,7 @@ t.test('a JRCP link lost mid-unit pauses the unit (not a card fault) and takes t
     const l = await listenJrcpTcp(new JrcpServer({ chip: card, honourTiming: false }), { port: 0 });
     t.teardown(() => l.close());
     // A relay in front of each card whose connections the test cuts, as a pulled cable would.
-    const relay = createServer((c) => {
-      const up = connect(l.port, l.host);
-      live.add(c);
-      c.pipe(up).pipe(c);
-      c.on('close', () => { live.delete(c); up.destroy(); });
-      up.on('close', () => c.destroy());
-      c.on('error', () => undefined);
-      up.on('error', () => undefined);
-    });
-    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
-    t.teardown(() => new Promise<void>((r) => relay.close(() => r())));
-    eps.push({ host: '127.0.0.1', port: (relay.address() as { port: number }).port });
+    eps.push(await startCuttableRelay(t, l, live));
   }
   let cut = false;
   const { result, err } = await runOver(b, [], join(t.testdir(), 'j.db'), {
