@@ -3,6 +3,7 @@
  */
 import type { FuzzTarget } from '../harness.js';
 import { chipTarget } from './chip.js';
+import { cloudWireTarget } from './cloud-wire.js';
 import { configTarget } from './config.js';
 import { csrTarget } from './csr.js';
 import { enrollTarget } from './enroll.js';
@@ -23,6 +24,7 @@ export const TARGETS: readonly FuzzTarget<never>[] = [
   publicKeyTarget,
   csrTarget,
   estTarget,
+  cloudWireTarget,
   ocspTarget,
   ocspHttpTarget,
   chipTarget,
