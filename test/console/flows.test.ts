@@ -52,7 +52,8 @@ t.test('the console end to end', { skip: noChromium, timeout: 170_000 }, async (
   await t.test('a running station updates the line live, and a clone raises an alert', async (t) => {
     await operator.goto(`${url}/console/line`);
     await operator.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
-    const chips = blankChips(12);
+    // Long enough for several live updates (a 12-unit run could finish between two).
+    const chips = blankChips(24);
     const clone = blankChips(1, { cloneOf: chips[0]! })[0]!;
     // The chips' datasheet timing makes the run last a few seconds: long enough to watch it.
     const kitServer = new KitServer({ chips: [...chips, clone], honourTiming: true });
@@ -60,23 +61,24 @@ t.test('the console end to end', { skip: noChromium, timeout: 170_000 }, async (
     t.teardown(() => listener.close());
     const kit = `${listener.host}:${listener.port}`;
     const e = { pki, apiUrl: url } as E2eServer;
-    const run = station(e, ['run', '--work-order', 'WO-LIVE', '--count', '13', '--emulator', kit, '--parallel', '1', '--json'],
+    const run = station(e, ['run', '--work-order', 'WO-LIVE', '--count', '25', '--emulator', kit, '--parallel', '1', '--json'],
       { KEYLINE_STATION_JOURNAL: join(t.testdir(), 'journal.db') });
-    const seen = new Set<string>();
-    const goodCell = operator.locator('[data-wo-good="WO-LIVE"]');
-    const until = Date.now() + 60_000;
-    let done = false;
-    void run.then(() => (done = true));
-    while (!done && Date.now() < until) {
-      seen.add((await goodCell.textContent().catch(() => null)) ?? '');
-      await operator.waitForTimeout(250);
-    }
+    // Every value the good-units cell takes, recorded in the page as it changes (sampling from
+    // here every 250 ms could miss a short run's intermediate values on a fast machine).
+    // (A string: the test's transpiler would name a function it ships to the page with a helper the page lacks.)
+    await operator.evaluate(`(() => {
+      window.goodSeen = [];
+      const note = () => window.goodSeen.push(document.querySelector('[data-wo-good="WO-LIVE"]')?.textContent ?? '');
+      note();
+      new MutationObserver(note).observe(document.body, { subtree: true, childList: true, characterData: true });
+    })()`);
     const r = await run;
-    t.equal(r.summary?.good, 12, `the station made 12 good units (${r.stderr.slice(-300)})`);
+    t.equal(r.summary?.good, 24, `the station made 24 good units (${r.stderr.slice(-300)})`);
     t.equal(r.summary?.possibleClones, 1, 'and refused the clone');
-    await operator.waitForFunction(() => document.querySelector('[data-wo-good="WO-LIVE"]')?.textContent === '12', undefined, { timeout: 10_000 });
+    await operator.waitForFunction(() => document.querySelector('[data-wo-good="WO-LIVE"]')?.textContent === '24', undefined, { timeout: 10_000 });
+    const seen = new Set(await operator.evaluate(() => (window as unknown as { goodSeen: string[] }).goodSeen));
     const counts = [...seen].filter((v) => /^\d+$/.test(v)).map(Number);
-    t.ok(counts.some((n) => n > 0 && n < 12), `intermediate counts were shown while the station ran: ${counts.join(', ')}`);
+    t.ok(counts.some((n) => n > 0 && n < 24), `intermediate counts were shown while the station ran: ${counts.join(', ')}`);
     t.ok(await operator.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded === true), 'without reloading the page');
     await operator.waitForFunction(() => document.querySelector('#line-alerts')?.textContent?.includes('Clone suspect'), undefined, { timeout: 10_000 });
     t.match(await operator.locator('#line-alerts').textContent(), /possible clone: chip [0-9A-F]{18} presented the public key of unit [0-9A-F]{18}/);
