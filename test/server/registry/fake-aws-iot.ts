@@ -14,31 +14,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { verifySigV4 } from './fake-aws-sigv4.js';
 import { runJitpTemplate } from './fake-aws-jitp.js';
+import type { FakeAwsIotState, FakeCa, FakeCert } from './fake-aws-state.js';
 
 /** Certificate statuses (CertificateStatus in the API reference). */
 const STATUSES = ['ACTIVE', 'INACTIVE', 'REVOKED', 'PENDING_TRANSFER', 'REGISTER_INACTIVE', 'PENDING_ACTIVATION'];
-
-/** A certificate the fake knows (device or CA). */
-export interface FakeCert { id: string; arn: string; pem: string; status: string; caCertificateId?: string; policies: Set<string> }
-/** A thing the fake knows. */
-export interface FakeThing { name: string; arn: string; id: string; thingTypeName?: string; attributes: Record<string, string>; principals: Set<string>; groups: Set<string> }
-/** A registered CA. */
-export interface FakeCa { id: string; arn: string; pem: string; verificationPem: string; status: string; autoRegistration: string; registrationConfig?: { templateBody?: string; templateName?: string; roleArn?: string } }
-
-/** Everything the fake holds; tests read it directly. */
-export interface FakeAwsIotState {
-  certificates: Map<string, FakeCert>;
-  things: Map<string, FakeThing>;
-  cas: Map<string, FakeCa>;
-  policies: Set<string>;
-  thingGroups: Set<string>;
-  thingTypes: Set<string>;
-  registrationCode: string;
-  /** Every request that reached an operation: its name and URL. */
-  calls: { op: string; url: string }[];
-  /** Requests refused as malformed (tests assert this stays empty). */
-  violations: string[];
-}
 
 /** Faults the fake can inject. */
 export type FakeFault = 'throttle' | 'unavailable' | 'reject' | 'hang' | 'notFound';

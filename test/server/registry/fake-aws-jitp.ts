@@ -6,7 +6,7 @@
  * the thing, policy and principal attached. A parameter the DN lacks fails provisioning.
  */
 import { createHash, type X509Certificate } from 'node:crypto';
-import type { FakeAwsIotState, FakeCa } from './fake-aws-iot.js';
+import type { FakeAwsIotState, FakeCa } from './fake-aws-state.js';
 
 /** Subject DN attribute → JITP template parameter (jit-provisioning.html). */
 const DN_PARAMS: Record<string, string> = {
