@@ -31,7 +31,8 @@ SIGINT or SIGTERM stops the server (every worker) within 5 seconds.
 
 Environment overrides: KEYLINE_SERVER_HOST, KEYLINE_SERVER_PORT (0 = any free port),
 KEYLINE_SERVER_PUBLIC_PORT (CRL/OCSP listener, 0 = any free port), KEYLINE_ENROLL_PORT,
-KEYLINE_STORE_URL, KEYLINE_LOG_LEVEL, KEYLINE_HSM_MODULE, KEYLINE_HSM_SESSIONS.`;
+KEYLINE_STORE_URL, KEYLINE_LOG_LEVEL, KEYLINE_HSM_MODULE, KEYLINE_HSM_SESSIONS,
+KEYLINE_HSM_SIGNER_THREAD (false = sign in the event loop instead of a thread).`;
 
 /** How long a stopping process waits for its listeners, broker and store to close before it exits anyway. */
 export const CLOSE_MS = 3000;

@@ -58,6 +58,8 @@ export const configSchema = z
         issuingKey: z.string().startsWith('pkcs11:').optional(),
         /** Session pool size; defaults to the number of cores. */
         sessions: z.number().int().min(1).max(64).optional(),
+        /** Sign in a thread of its own, off the event loop (server/hsm/thread-signing.ts); false signs in the loop. */
+        signerThread: z.boolean().default(true),
       })
       .strict(),
     ca: z
@@ -243,7 +245,7 @@ export interface Secrets {
 }
 
 /** Environment overrides: KEYLINE_<SECTION>_<FIELD> (e.g. KEYLINE_SERVER_PORT=0, KEYLINE_STORE_URL=...). */
-const ENV_OVERRIDES: Record<string, [string, string, 'string' | 'number' | 'list']> = {
+const ENV_OVERRIDES: Record<string, [string, string, 'string' | 'number' | 'list' | 'boolean']> = {
   KEYLINE_SERVER_HOST: ['server', 'host', 'string'],
   KEYLINE_SERVER_PORT: ['server', 'port', 'number'],
   KEYLINE_SERVER_PUBLIC_PORT: ['server', 'publicPort', 'number'],
@@ -252,6 +254,7 @@ const ENV_OVERRIDES: Record<string, [string, string, 'string' | 'number' | 'list
   KEYLINE_LOG_LEVEL: ['log', 'level', 'string'],
   KEYLINE_HSM_MODULE: ['hsm', 'module', 'string'],
   KEYLINE_HSM_SESSIONS: ['hsm', 'sessions', 'number'],
+  KEYLINE_HSM_SIGNER_THREAD: ['hsm', 'signerThread', 'boolean'],
   KEYLINE_ENROLL_BROKER: ['enroll', 'broker', 'string'],
   KEYLINE_ENROLL_PORT: ['enroll', 'port', 'number'],
   // Comma-separated PEM files (relative to the config file).
@@ -292,7 +295,7 @@ export function loadConfigWithoutSecrets(file: string, env: NodeJS.ProcessEnv = 
     if (v === undefined || !isObject(raw)) continue;
     if (raw[section] === undefined) raw[section] = {};
     const target = raw[section];
-    if (isObject(target)) target[field] = type === 'number' ? Number(v) : type === 'list' ? v.split(',').filter((x) => x !== '') : v;
+    if (isObject(target)) target[field] = type === 'number' ? Number(v) : type === 'list' ? v.split(',').filter((x) => x !== '') : type === 'boolean' ? envBoolean(v) : v;
   }
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
@@ -348,4 +351,9 @@ function jsonSyntaxReason(err: Error, text: string): string {
   const token = /^Unexpected token '(.)'/u.exec(err.message);
   if (token) return `unexpected character ${JSON.stringify(token[1])}`;
   return /end of JSON input/.test(err.message) ? 'unexpected end of JSON input' : 'not valid JSON text';
+}
+
+/** 'true'/'1' and 'false'/'0'; anything else stays a string for the schema to report. */
+function envBoolean(v: string): boolean | string {
+  return v === 'true' || v === '1' ? true : v === 'false' || v === '0' ? false : v;
 }

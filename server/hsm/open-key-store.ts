@@ -13,6 +13,8 @@ export interface TokenAddress {
   /** SoftHSM2's config file (development). */
   softhsmConf?: string | undefined;
   tokenLabel: string;
+  /** Sign in a thread of its own (default true); false keeps signing in the event loop. */
+  signerThread?: boolean | undefined;
 }
 
 /** Opens the PKCS#11 token at `at` and logs in with `pin`; `sessions` defaults to the number of cores. */
@@ -21,5 +23,6 @@ export function openKeyStore(at: TokenAddress, pin: string, opts: { sessions?: n
     tokenLabel: at.tokenLabel, pin,
     ...(at.module ? { module: at.module } : {}), ...(at.softhsmConf ? { softhsmConf: at.softhsmConf } : {}),
     ...(opts.sessions ? { sessions: opts.sessions } : {}), ...(opts.log ? { log: opts.log } : {}),
+    ...(at.signerThread === false ? { signerThread: false } : {}),
   });
 }

@@ -59,7 +59,9 @@ export function openPkcs11Module(opts: { path?: string; softhsmConf?: string } =
     const p11 = new pkcs11js.PKCS11();
     try {
       p11.load(path);
-      p11.C_Initialize();
+      // CKF_OS_LOCKING_OK: without it (pkcs11js' default arguments) SoftHSM turns its own locks
+      // off, and any second thread in the module (the signer thread, C_*Async) races on its state.
+      p11.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
     } catch (err) {
       throw toHsmError(err, `loading PKCS#11 module ${path}`);
     }
