@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { KeylineError } from '../common/errors.js';
 import type { ChipKind } from '../common/chip-serial.js';
-import { certificateFingerprint, enrollmentDigest, type EnrolledMessage } from '../common/protocol/enrollment.js';
+import { enrollmentDigest, type EnrolledMessage } from '../common/protocol/enrollment.js';
 import type { SecureElement } from '../secure-element/secure-element.js';
 import type { ChipIdentity } from './chip-identity.js';
 import { chipSerialHex, openDeviceChip, openEndpointChip, persistDeviceChip, readDeviceIdentity, type DeviceChip, type DeviceChipOptions } from './device-chip.js';
@@ -121,7 +121,8 @@ export async function enrollDevice(d: PoweredDevice, client: EnrollClient, o: En
   const challenge = expect(await client.request({ type: 'hello', serial: identity.serialHex, deviceCertificate: Buffer.from(cert.der).toString('base64') }), 'challenge');
   const counter = await d.dev.counterIncrement();
   if (persist) persistDeviceChip(d.chip);
-  const digest = enrollmentDigest({ nonce: Buffer.from(challenge.nonce, 'hex'), counter, serial: identity.serial, certFingerprint: certificateFingerprint(cert.der) });
+  // cert.fingerprint is SHA-256 of cert.der (hex), computed when the identity was read.
+  const digest = enrollmentDigest({ nonce: Buffer.from(challenge.nonce, 'hex'), counter, serial: identity.serial, certFingerprint: Buffer.from(cert.fingerprint, 'hex') });
   const signature = await d.dev.signDigest(digest);
   const msg = expect(await client.request({ type: 'proof', serial: identity.serialHex, nonce: challenge.nonce, counter, signature: Buffer.from(signature).toString('hex') }), 'enrolled');
   if (msg.serial !== identity.serialHex) throw new KeylineError('BAD_SERVER_RESPONSE', `enrolled answer names ${msg.serial}, this device is ${identity.serialHex}`);

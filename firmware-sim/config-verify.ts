@@ -20,7 +20,8 @@ const refuse = (msg: string): never => {
  */
 export function verifyConfiguration(msg: Pick<EnrolledMessage, 'config' | 'configSignature' | 'configSignerCertificate'>, chain: { signer: X509Certificate; root: X509Certificate }, now = Date.now()): X509Certificate {
   const { key: chainKey, cert } = configSigner(msg.configSignerCertificate, chain);
-  if (Date.parse(cert.validFrom) > now + 3_600_000 || Date.parse(cert.validTo) < now) refuse(`config signer certificate is valid ${cert.validFrom} to ${cert.validTo}`);
+  const { from, to } = validityOf(cert);
+  if (from > now + 3_600_000 || to < now) refuse(`config signer certificate is valid ${cert.validFrom} to ${cert.validTo}`);
   const bytes = canonicalConfigBytes(msg.config);
   const signedKey = `${chainKey}|${msg.configSignature}|${Buffer.from(bytes).toString('base64')}`;
   if (signed.has(signedKey)) return cert;
@@ -46,6 +47,13 @@ export function verifyConfiguration(msg: Pick<EnrolledMessage, 'config' | 'confi
 const chained = new Map<string, X509Certificate>();
 const signed = new Set<string>();
 const fingerprints = new WeakMap<X509Certificate, string>();
+// Each X509Certificate getter is a call into OpenSSL: the validity period is read once per certificate.
+const validity = new WeakMap<X509Certificate, { from: number; to: number }>();
+const validityOf = (c: X509Certificate) => {
+  let v = validity.get(c);
+  if (!v) validity.set(c, (v = { from: Date.parse(c.validFrom), to: Date.parse(c.validTo) }));
+  return v;
+};
 const fingerprintOf = (c: X509Certificate) => {
   let f = fingerprints.get(c);
   if (f === undefined) fingerprints.set(c, (f = c.fingerprint256));

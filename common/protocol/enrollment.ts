@@ -170,6 +170,8 @@ export interface DigestInput {
   certFingerprint: Uint8Array;
 }
 
+const CONTEXT_BYTES = Buffer.from(ENROLL_CONTEXT, 'ascii');
+
 /**
  * The bytes hashed: "keyline-enroll-v1"(17) ‖ nonce(32) ‖ counter(4, big-endian) ‖ serial(9 or 18)
  * ‖ certFingerprint(32): 94 bytes for an ATECC608, 103 for an SE050 (the serial as its chip has it).
@@ -179,14 +181,17 @@ export function enrollmentSignedBytes(d: DigestInput): Uint8Array {
   if (d.serial.length !== 9 && d.serial.length !== 18) throw new RangeError(`serial: expected 9 or 18 bytes, got ${d.serial.length}`);
   if (d.certFingerprint.length !== 32) throw new RangeError(`certFingerprint: expected 32 bytes, got ${d.certFingerprint.length}`);
   if (!Number.isInteger(d.counter) || d.counter < 0 || d.counter > 0xffffffff) throw new RangeError(`counter: ${d.counter} is not a uint32`);
-  const ctx = Buffer.from(ENROLL_CONTEXT, 'ascii');
-  const out = Buffer.alloc(ctx.length + 32 + 4 + d.serial.length + 32);
-  let o = ctx.copy(out, 0);
-  o += Buffer.from(d.nonce).copy(out, o);
-  o = out.writeUInt32BE(d.counter, o);
-  o += Buffer.from(d.serial).copy(out, o);
-  Buffer.from(d.certFingerprint).copy(out, o);
-  return new Uint8Array(out);
+  // Written in place: no Buffer wrapper and no copy of each input (the server and every device build these).
+  const out = new Uint8Array(CONTEXT_BYTES.length + 32 + 4 + d.serial.length + 32);
+  out.set(CONTEXT_BYTES, 0);
+  let o = CONTEXT_BYTES.length;
+  out.set(d.nonce, o);
+  o += 32;
+  new DataView(out.buffer).setUint32(o, d.counter);
+  o += 4;
+  out.set(d.serial, o);
+  out.set(d.certFingerprint, o + d.serial.length);
+  return out;
 }
 
 /** SHA-256 of enrollmentSignedBytes(): the 32-byte digest the chip signs with slot 0 (Sign external). */

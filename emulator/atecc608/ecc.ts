@@ -73,7 +73,7 @@ const POOL_SIZE = 64;
 const pool: { kInv: bigint; r: bigint }[] = [];
 
 /**
- * Refills the pool of one-use signing nonces: for each random k, r = x(k·G) mod n (node's native
+ * Refills the pool of one-use signing nonces: for each random k, r = x(k·G) mod n (OpenSSL's
  * scalar multiplication), and k⁻¹ mod n for the whole batch from one inversion (Montgomery's
  * trick), since a BigInt inversion costs more than the rest of a signature.
  */
@@ -82,11 +82,12 @@ function refillPool(): void {
   const ks: bigint[] = [];
   const rs: bigint[] = [];
   while (ks.length < POOL_SIZE) {
-    const kb = randomScalar();
-    ecdh.setPrivateKey(Buffer.from(kb));
+    // OpenSSL draws k uniformly in [1, n-1] and computes k·G in one call (cheaper than our own
+    // draw followed by setPrivateKey, which also checks the scalar).
+    ecdh.generateKeys();
     const r = mod(toBig(ecdh.getPublicKey().subarray(1, 33)), N);
     if (r === 0n) continue;
-    ks.push(toBig(kb));
+    ks.push(toBig(ecdh.getPrivateKey()));
     rs.push(r);
   }
   const prefix: bigint[] = new Array(ks.length);
