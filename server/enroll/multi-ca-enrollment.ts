@@ -42,6 +42,10 @@ export function createMultiCaEnrollment(c: CaEnrollments): EnrollmentService & {
       await c.serviceFor(keyId);
     },
     async hello(serial, certificateDer) {
+      // With one CA in good standing every certificate goes to its service whatever its AKI
+      // names (route's answer for any key id): the certificate is not read for it.
+      const ids = c.keyIds();
+      if (ids.length === 1 && !c.revoked(ids[0]!)) return (await c.serviceFor(ids[0]!)).hello(serial, certificateDer);
       return (await route(c.keyIdOf(certificateDer), serial)).hello(serial, certificateDer);
     },
     async proof(serial, p) {
