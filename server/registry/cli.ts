@@ -1,5 +1,5 @@
 /**
- * `keyline registry list | setup`: the configured registries with their outbox job counts, and
+ * `keyline registry list | setup`: the configured registries with their registration and outbox job counts, and
  * the one-time CA-level setup of a registry (AWS JITP: each issuing CA registered with its
  * provisioning template; Azure DPS: an enrollment group on each issuing CA). Setup covers every
  * CA keyline.json lists, so a CA added by a rotation (issue 19) is known to the cloud before it
@@ -19,7 +19,7 @@ import { SELF_REGISTRY } from './self-registry.js';
 const USAGE = `Usage: keyline registry <list|setup> [options]
 
   list   the registries work orders may name ('self' and keyline.json's registries), their
-         type and mode, and their outbox jobs by state
+         type and mode, their registered units and their outbox jobs by state
   setup  prepare a registry's CA-level mode for each issuing CA (AWS JITP, Azure DPS
          enrollment group); idempotent
 
@@ -27,7 +27,8 @@ Run \`keyline registry <list|setup> --help\` for options.`;
 
 const LIST_USAGE = `Usage: keyline registry list [--json] [--config FILE]
 
-  The registries work orders may name, with type, mode and outbox job counts by state.
+  The registries work orders may name, with type, mode, registered units and outbox job counts
+  by state.
   Reads the config and the database only (no HSM PIN needed).
 
 Options:
@@ -59,6 +60,8 @@ export interface RegistryListing {
   mode: string | null;
   /** Jobs by action then state; null when the store cannot count them. */
   jobs: Record<string, Record<string, number>> | null;
+  /** Units registered with it (Keyline's own are recorded with the unit, without a job). */
+  registrations: number | null;
 }
 
 /** Entry point of `keyline registry`. */
@@ -82,8 +85,11 @@ async function list(argv: string[]): Promise<number> {
     const sections = parseRegistrySections(config);
     const store = await openStore(config.store.url, { mustExist: true });
     let counts;
+    let registered;
     try {
-      counts = await store.transaction((tx) => tx.outbox.jobCounts(), { readOnly: true });
+      ({ counts, registered } = await store.transaction(async (tx) => ({
+        counts: await tx.outbox.jobCounts(), registered: await tx.outbox.registrationCounts(),
+      }), { readOnly: true }));
     } finally {
       await store.close();
     }
@@ -93,13 +99,14 @@ async function list(argv: string[]): Promise<number> {
       for (const c of counts.filter((c) => c.registry === name)) (out[c.action] ??= {})[c.status] = c.count;
       return out;
     };
+    const of = (name: string) => ({ jobs: jobsOf(name), registrations: registered ? (registered.find((c) => c.registry === name)?.count ?? 0) : null });
     const rows: RegistryListing[] = [
-      { name: SELF_REGISTRY, type: 'self', mode: null, jobs: jobsOf(SELF_REGISTRY) },
-      ...sections.map((s) => ({ name: s.name, type: s.kind.type as string, mode: s.cfg.mode ?? null, jobs: jobsOf(s.name) })),
+      { name: SELF_REGISTRY, type: 'self', mode: null, ...of(SELF_REGISTRY) },
+      ...sections.map((s) => ({ name: s.name, type: s.kind.type as string, mode: s.cfg.mode ?? null, ...of(s.name) })),
     ];
-    // Jobs naming a registry no longer configured would otherwise go unseen.
-    for (const name of new Set((counts ?? []).map((c) => c.registry))) {
-      if (!rows.some((r) => r.name === name)) rows.push({ name, type: '(not configured)', mode: null, jobs: jobsOf(name) });
+    // Jobs or registrations naming a registry no longer configured would otherwise go unseen.
+    for (const name of new Set([...(counts ?? []), ...(registered ?? [])].map((c) => c.registry))) {
+      if (!rows.some((r) => r.name === name)) rows.push({ name, type: '(not configured)', mode: null, ...of(name) });
     }
     if (args.values.json) {
       process.stdout.write(JSON.stringify({ registries: rows }, null, 2) + '\n');
@@ -108,7 +115,8 @@ async function list(argv: string[]): Promise<number> {
     for (const r of rows) {
       const jobs = r.jobs === null ? 'job counts unavailable for this store'
         : Object.entries(r.jobs).map(([action, st]) => `${action}: ${Object.entries(st).map(([k, n]) => `${n} ${k}`).join(', ')}`).join('; ') || 'no jobs';
-      process.stdout.write(`${r.name.padEnd(16)} ${r.type.padEnd(16)} ${(r.mode ?? '-').padEnd(16)} ${jobs}\n`);
+      const regs = r.registrations === null ? '' : `${r.registrations} registered; `;
+      process.stdout.write(`${r.name.padEnd(16)} ${r.type.padEnd(16)} ${(r.mode ?? '-').padEnd(16)} ${regs}${jobs}\n`);
     }
     return 0;
   });

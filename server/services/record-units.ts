@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, KeylineError } from '../../common/errors.js';
 import type { IssuedCertificate } from '../ca/device-issuer.js';
-import type { AuditEntry, OutboxAction, Tx, UnitAttestationRecord, UnitRecord } from '../store/store.js';
+import type { AuditEntry, OutboxAction, RegistrationRecord, Tx, UnitAttestationRecord, UnitRecord } from '../store/store.js';
+import { SELF_REGISTRY, selfRegistration } from '../registry/self-registry.js';
 import { asError, keyHex, readRows, replayOf, snapshotOf, type IssueDeps, type UnitOutcome } from './issuance.js';
 import { evaluateIssue, type IssueRequest, type IssueSnapshot } from './policies.js';
 
@@ -31,8 +32,8 @@ export interface Pending {
 /**
  * Records a group inside the write transaction: re-applies the rules to rows read once (under
  * the write lock on PostgreSQL), each unit seeing the ones before it as a loop of recordOne
- * would, then writes units, issued counts, outbox jobs and audit records with one statement
- * each. If the database refuses a unit the rules passed (a certificate serial or fingerprint
+ * would, then writes units, issued counts, self registrations, outbox jobs and audit records
+ * with one statement each. If the database refuses a unit the rules passed (a certificate serial or fingerprint
  * recorded before), nothing was written and the group is recorded one unit at a time instead,
  * which names each refusal.
  */
@@ -42,6 +43,7 @@ export async function recordBatch(deps: IssueDeps, tx: Tx, items: Pending[]): Pr
   const units: UnitRecord[] = [];
   const counts = new Map<string, number>();
   const jobs: Array<{ serial: string; registry: string; action: OutboxAction; at: string }> = [];
+  const registrations: RegistrationRecord[] = [];
   const audit: AuditEntry[] = [];
   const attestations: UnitAttestationRecord[] = [];
   const duplicates: Array<() => void> = [];
@@ -63,8 +65,12 @@ export async function recordBatch(deps: IssueDeps, tx: Tx, items: Pending[]): Pr
       rows.byKey.set(keyHex(unit.publicKey), unit);
       rows.orders.set(wo.id, { ...wo, issued: wo.issued + 1 });
       counts.set(wo.id, (counts.get(wo.id) ?? 0) + 1);
-      // Preregistration jobs go in the unit's own transaction: a unit never exists without them.
-      for (const registry of wo.registries ?? ['self']) jobs.push({ serial: req.serial, registry, action: 'register', at });
+      // Preregistration goes in the unit's own transaction: a unit never exists without its self
+      // registration and the jobs that announce it to the other registries.
+      for (const registry of wo.registries ?? [SELF_REGISTRY]) {
+        if (registry === SELF_REGISTRY) registrations.push(selfRegistration(req.serial, at));
+        else jobs.push({ serial: req.serial, registry, action: 'register', at });
+      }
       // The key-origin evidence goes with the unit too (issue 15).
       if (req.keyOrigin) attestations.push(attestationRecord(req, at));
       audit.push({ action: 'unit.issued', actor: station, subject: req.serial, detail: issuedDetail(req, cert) });
@@ -85,6 +91,7 @@ export async function recordBatch(deps: IssueDeps, tx: Tx, items: Pending[]): Pr
   }
   // The rules counted against the quota read under the lock; the database re-checks it here.
   for (const [id, n] of counts) await tx.workOrders.incrementIssued(id, n);
+  await tx.outbox.addRegistrations(registrations);
   await tx.outbox.enqueueMany(jobs);
   await tx.attestations.insertMany(attestations);
   await tx.audit.appendMany(audit);
@@ -113,9 +120,10 @@ async function recordOne(deps: IssueDeps, tx: Tx, p: Pending): Promise<UnitOutco
     });
     inserted = true;
     await tx.workOrders.incrementIssued(req.workOrder);
-    // Preregistration jobs go in the unit's own transaction: a unit never exists without them.
-    for (const registry of snap.workOrder?.registries ?? ['self']) {
-      await tx.outbox.enqueue({ serial: req.serial, registry, action: 'register', at });
+    // Preregistration goes in the unit's own transaction, as in recordBatch.
+    for (const registry of snap.workOrder?.registries ?? [SELF_REGISTRY]) {
+      if (registry === SELF_REGISTRY) await tx.outbox.addRegistrations([selfRegistration(req.serial, at)]);
+      else await tx.outbox.enqueue({ serial: req.serial, registry, action: 'register', at });
     }
     if (req.keyOrigin) await tx.attestations.insertMany([attestationRecord(req, at)]);
     await tx.audit.append({ action: 'unit.issued', actor: station, subject: req.serial, detail: issuedDetail(req, cert) });

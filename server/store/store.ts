@@ -379,12 +379,20 @@ export interface OutboxRepo {
   parked(workOrder?: string): Promise<OutboxJobRecord[]>;
   /** Records a registration; a second one for the same unit and registry keeps the first. */
   addRegistration(r: RegistrationRecord): Promise<RegistrationRecord>;
+  /**
+   * Records registrations as `addRegistration` in a loop does (each keeping an earlier one for
+   * its unit and registry), in one statement on PostgreSQL: Keyline's own registrations, written
+   * with their units (services/record-units.ts).
+   */
+  addRegistrations(rs: RegistrationRecord[]): Promise<void>;
   /** The registration of a unit with a registry, or null. */
   getRegistration(serial: string, registry: string): Promise<RegistrationRecord | null>;
   /** Whether any job is due at `now` with a free lease (read-only: an idle worker's probe). */
   anyDue(now: string): Promise<boolean>;
   /** Job counts by registry, action and status (`keyline registry list`). */
   jobCounts(): Promise<OutboxJobCount[]>;
+  /** Registrations by registry, ordered by name (`keyline registry list`: Keyline's own have no jobs). */
+  registrationCounts(): Promise<Array<{ registry: string; count: number }>>;
   /** Jobs awaiting a first connection, optionally of one work order's units. */
   awaiting(workOrder?: string): Promise<OutboxJobRecord[]>;
   /** Serials and registries a unit must reach but has no registration with and no delivered or awaiting job for. */

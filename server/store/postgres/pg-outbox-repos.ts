@@ -61,6 +61,10 @@ export function createOutboxRepo(c: PgTxContext): OutboxRepo {
         GROUP BY registry, action, status ORDER BY registry COLLATE "C", action COLLATE "C", status COLLATE "C"`, []);
       return r.rows as unknown as OutboxJobCount[];
     },
+    async registrationCounts() {
+      const r = await c.query('registration counts', 'SELECT registry, count(*)::int AS count FROM registrations GROUP BY registry ORDER BY registry COLLATE "C"', []);
+      return r.rows as unknown as Array<{ registry: string; count: number }>;
+    },
     jobsFor: (serial) => jobs(`outbox jobs ${serial}`, 'SELECT * FROM outbox_jobs WHERE serial = $1 ORDER BY id', [serial]),
     parked: (wo) => jobs('outbox parked', `SELECT j.* FROM outbox_jobs j JOIN units u ON u.serial = j.serial
       WHERE j.status = 'parked' AND ($1::text IS NULL OR u.work_order = $1) ORDER BY j.id`, [wo ?? null]),
@@ -76,6 +80,12 @@ export function createOutboxRepo(c: PgTxContext): OutboxRepo {
         SELECT * FROM ins UNION ALL SELECT * FROM registrations WHERE serial = $1 AND registry = $2`, [r.serial, r.registry, r.externalId, r.registeredAt]);
       const row = r1.rows[0] ?? (await c.query(context, 'SELECT * FROM registrations WHERE serial = $1 AND registry = $2', [r.serial, r.registry])).rows[0];
       return toRegistration(row!);
+    },
+    async addRegistrations(rs) {
+      if (rs.length === 0) return;
+      await c.query('registrations', `INSERT INTO registrations (serial, registry, external_id, registered_at)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) ON CONFLICT (serial, registry) DO NOTHING`,
+      [rs.map((r) => r.serial), rs.map((r) => r.registry), rs.map((r) => r.externalId), rs.map((r) => r.registeredAt)]);
     },
     async getRegistration(serial, registry) {
       const r = await c.query(`registration ${registry} ${serial}`, 'SELECT * FROM registrations WHERE serial = $1 AND registry = $2', [serial, registry]);

@@ -35,12 +35,16 @@ export function createOutboxRepo(c: SqliteTxContext): OutboxRepo {
     }),
     anyDue: (nowIso: string) => run('outbox due', () => s.jobsAnyDue.get({ now: nowIso }) === 1),
     jobCounts: () => run('outbox counts', () => s.jobCounts.all() as OutboxJobCount[]),
+    registrationCounts: () => run('registration counts', () => s.registrationCounts.all() as Array<{ registry: string; count: number }>),
     awaiting: (wo) => run('outbox awaiting', () => (s.jobsAwaiting.all({ wo: wo ?? null }) as Row[]).map(toOutboxJob)),
     jobsFor: (serial) => run(`outbox jobs ${serial}`, () => (s.jobsForSerial.all(serial) as Row[]).map(toOutboxJob)),
     parked: (wo) => run('outbox parked', () => (s.jobsParked.all({ wo: wo ?? null }) as Row[]).map(toOutboxJob)),
     addRegistration: (r) => run(`registration ${r.registry} ${r.serial}`, () => {
       s.registrationInsert.run(r.serial, r.registry, r.externalId, r.registeredAt);
       return toRegistration(s.registrationGet.get(r.serial, r.registry) as Row);
+    }),
+    addRegistrations: (rs) => run('registrations', () => {
+      for (const r of rs) s.registrationInsert.run(r.serial, r.registry, r.externalId, r.registeredAt);
     }),
     getRegistration: (serial, registry) => run(`registration ${registry} ${serial}`, () => {
       const r = s.registrationGet.get(serial, registry) as Row | undefined;

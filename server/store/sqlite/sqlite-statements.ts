@@ -126,6 +126,7 @@ export function prepareStatements(db: Database.Database) {
       WHERE j.status = 'parked' AND (@wo IS NULL OR u.work_order = @wo) ORDER BY j.id`),
     registrationInsert: p(`INSERT INTO registrations (serial, registry, external_id, registered_at) VALUES (?, ?, ?, ?)
       ON CONFLICT (serial, registry) DO NOTHING`),
+    registrationCounts: p('SELECT registry, count(*) AS count FROM registrations GROUP BY registry ORDER BY registry'),
     registrationGet: p('SELECT * FROM registrations WHERE serial = ? AND registry = ?'),
     // Every (unit, registry) its work order names, minus the registered, the delivered and the
     // awaiting (a CA-level registration covers those; reconcile lists them on their own).

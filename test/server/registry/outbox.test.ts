@@ -20,25 +20,30 @@ function countingRegistry(name: string, opts: { delayMs?: number; fail?: string 
   };
 }
 
-t.test('a unit is recorded with one register job per registry of its work order, in one transaction', async (t) => {
+t.test('a unit is recorded with its self registration and one register job per other registry of its work order, in one transaction', async (t) => {
   const store = await storeWithOrder(t.testdir(), ['self', 'aws']);
   t.teardown(() => store.close());
   const outcomes = await issue(store, 3);
   t.ok(outcomes.every((o) => o.ok));
   for (const o of outcomes) {
-    const jobs = await store.transaction((tx) => tx.outbox.jobsFor(o.ok ? o.value.serial : ''));
-    t.same(jobs.map((j) => [j.registry, j.action, j.status, j.attempts]), [['self', 'register', 'pending', 0], ['aws', 'register', 'pending', 0]]);
+    const serial = o.ok ? o.value.serial : '';
+    const jobs = await store.transaction((tx) => tx.outbox.jobsFor(serial));
+    t.same(jobs.map((j) => [j.registry, j.action, j.status, j.attempts]), [['aws', 'register', 'pending', 0]]);
+    t.same(await store.transaction((tx) => tx.outbox.getRegistration(serial, 'self')),
+      { serial, registry: 'self', externalId: `keyline:${serial}`, registeredAt: '2026-01-02T00:00:00.000Z' });
   }
-  t.equal((await store.transaction((tx) => tx.outbox.unregistered('WO-1'))).length, 6);
+  t.same((await store.transaction((tx) => tx.outbox.unregistered('WO-1'))).map((u) => u.registry), ['aws', 'aws', 'aws']);
 });
 
-t.test('default work order registries are ["self"]', async (t) => {
+t.test('default work order registries are ["self"]: registered with the unit, no job', async (t) => {
   const store = await storeWithOrder(t.testdir());
   t.teardown(() => store.close());
   t.same((await store.transaction((tx) => tx.workOrders.get('WO-1')))?.registries, ['self']);
   const [o] = await issue(store, 1);
-  const jobs = await store.transaction((tx) => tx.outbox.jobsFor(o!.ok ? o!.value.serial : ''));
-  t.same(jobs.map((j) => j.registry), ['self']);
+  const serial = o!.ok ? o!.value.serial : '';
+  t.same(await store.transaction((tx) => tx.outbox.jobsFor(serial)), []);
+  t.equal((await store.transaction((tx) => tx.outbox.getRegistration(serial, 'self')))?.externalId, `keyline:${serial}`);
+  t.same(await store.transaction((tx) => tx.outbox.unregistered()), []);
 });
 
 t.test('when the job cannot be written, the unit is not written either', async (t) => {
@@ -60,7 +65,7 @@ t.test('two workers running at once deliver each job exactly once (lease)', asyn
   const a = createOutboxWorker({ store, registries: [self, slow] });
   const b = createOutboxWorker({ store, registries: [self, slow] });
   const [ra, rb] = await Promise.all([a.runOnce(), b.runOnce()]);
-  t.equal(ra.delivered + rb.delivered, 10, 'all ten jobs delivered between the two');
+  t.equal(ra.delivered + rb.delivered, 5, 'all five jobs delivered between the two (self registered with the units)');
   t.ok([...slow.calls.values()].every((n) => n === 1), 'the slow registry saw each unit once');
   t.equal(slow.calls.size, 5);
   // A later round finds nothing to do, and a repeated registration keeps the first.

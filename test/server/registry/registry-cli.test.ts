@@ -9,8 +9,6 @@ import { capture, writeConfig } from '../audit/cli-fixture.js';
 import { makeDevPki } from '../../helpers/pki.js';
 import { startFakeAwsIot } from './fake-aws-iot.js';
 import { issue, storeWithOrder } from './helpers.js';
-import { createOutboxWorker } from '../../../server/registry/outbox-worker.js';
-import { createSelfRegistry } from '../../../server/registry/self-registry.js';
 
 t.test('--help on the command and each subcommand; usage errors exit 2', async (t) => {
   t.match((await capture(() => main(['--help']))).out, /^Usage: keyline registry <list\|setup>/);
@@ -20,7 +18,7 @@ t.test('--help on the command and each subcommand; usage errors exit 2', async (
   t.equal((await capture(() => main(['setup']))).result, 2, '--registry is required');
 });
 
-t.test('list: self and the configured registries with mode and job counts (no PIN needed)', async (t) => {
+t.test('list: self and the configured registries with mode, registrations and job counts (no PIN needed)', async (t) => {
   const dir = t.testdir();
   const { config } = writeConfig(dir);
   const cfg = JSON.parse(readFileSync(config, 'utf8'));
@@ -28,16 +26,17 @@ t.test('list: self and the configured registries with mode and job counts (no PI
   writeFileSync(config, JSON.stringify(cfg));
   const store = await storeWithOrder(dir, ['self', 'aws-eu']);
   await issue(store, 3);
-  await createOutboxWorker({ store, registries: [createSelfRegistry({ store })] }).runOnce();
+  // Keyline's own registrations are written with the units (issue 13), without a job.
   await store.close();
   const r = await capture(() => main(['list', '--json', '--config', config]));
   t.equal(r.result, 0, r.err);
   t.same(JSON.parse(r.out).registries, [
-    { name: 'self', type: 'self', mode: null, jobs: { register: { delivered: 3 } } },
-    { name: 'aws-eu', type: 'aws-iot', mode: 'jitp', jobs: { register: { pending: 3 } } },
+    { name: 'self', type: 'self', mode: null, jobs: {}, registrations: 3 },
+    { name: 'aws-eu', type: 'aws-iot', mode: 'jitp', jobs: { register: { pending: 3 } }, registrations: 0 },
   ]);
   const text = await capture(() => main(['list', '--config', config]));
-  t.match(text.out, /aws-eu\s+aws-iot\s+jitp\s+register: 3 pending/);
+  t.match(text.out, /self\s+self\s+-\s+3 registered; no jobs/);
+  t.match(text.out, /aws-eu\s+aws-iot\s+jitp\s+0 registered; register: 3 pending/);
 });
 
 t.test('setup: opens the HSM, registers the issuing CA for JITP at the fake AWS, idempotently', async (t) => {

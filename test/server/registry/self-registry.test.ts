@@ -1,8 +1,14 @@
 /**
  * Keyline's own registry runs the Registry contract suite. It has no remote side: what it holds is
  * the store's registrations table, and the cases about a cloud's answers do not apply to it.
+ *
+ * Issuance now writes the self registration with the unit (issue 13), so this Registry only
+ * delivers the 'self' jobs a database written before that still holds: the harness's units are
+ * made to look like such a database's (a pending 'self' register job, no registration yet).
  */
 import t from 'tap';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { createSelfRegistry, SELF_REGISTRY } from '../../../server/registry/self-registry.js';
 import type { UnitRecord } from '../../../server/store/store.js';
 import { registryBase } from './registry-fixture.js';
@@ -28,6 +34,16 @@ registrySuite(t, {
       store: base.store,
       async units(n) {
         const us = await base.units(n);
+        const db = new Database(join(base.dir, 'keyline.db'));
+        try {
+          const drop = db.prepare("DELETE FROM registrations WHERE serial = ? AND registry = 'self'");
+          for (const u of us) drop.run(u.serial);
+        } finally {
+          db.close();
+        }
+        await base.store.transaction(async (tx) => {
+          for (const u of us) await tx.outbox.enqueue({ serial: u.serial, registry: SELF_REGISTRY, action: 'register', at: u.issuedAt });
+        });
         issued.push(...us);
         return us;
       },

@@ -101,12 +101,12 @@ t.test('confirmed: a CA-level registration awaiting first connection counts as c
     { complete: true, registrations: [{ registry: 'self', state: 'registered' }, { registry: 'jitp', state: 'awaiting-connection', externalId: `jitp-${u.serial}` }] });
 });
 
-t.test('queued: complete at once with the jobs in the outbox, nothing delivered by the confirm', async (t) => {
+t.test('queued: complete at once with the jobs in the outbox (self registered with the unit), nothing delivered by the confirm', async (t) => {
   const cloud = switchable('cloud');
   const { prov, issue } = await setup(t, [cloud.registry]);
   await prov.createWorkOrder({ id: 'WO-1', product: 'S', quota: 5, registries: ['self', 'cloud'], preregistration: 'queued' }, 'admin');
   const u = await issue('WO-1');
   t.match(await prov.confirmUnit(u.serial, { fingerprintSha256: u.fp }, STATION),
-    { complete: true, registrations: [{ registry: 'self', state: 'queued' }, { registry: 'cloud', state: 'queued' }] });
+    { complete: true, registrations: [{ registry: 'self', state: 'registered', externalId: `keyline:${u.serial}` }, { registry: 'cloud', state: 'queued' }] });
   t.equal(cloud.calls(), 0);
 });
