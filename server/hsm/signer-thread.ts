@@ -48,13 +48,16 @@ export class SignerThread {
   readonly #exit: Promise<void>;
   /** Resolves true once the thread's session is open, false if it ended before. */
   readonly started: Promise<boolean>;
+  /** What the thread was started with (tests check no secret is in it). */
+  readonly workerData: { pkcs11js: string; module: string; slot: Uint8Array };
   /** Signatures the thread made (tests check the thread, not the fallback, did the work). */
   signed = 0;
 
   constructor(opts: { module: string; slot: Uint8Array; keys: ReadonlyMap<number, ThreadKey>; onExit: (e: ThreadExit) => void }) {
-    const pkcs11js = createRequire(import.meta.url).resolve('pkcs11js');
-    this.#worker = new Worker(SIGNER_THREAD_SOURCE, { eval: true, workerData: { pkcs11js, module: opts.module, slot: opts.slot } });
-    this.#worker.unref();
+    // Where to find the module and the token, nothing more: no PIN (the session inherits the login).
+    this.workerData = { pkcs11js: createRequire(import.meta.url).resolve('pkcs11js'), module: opts.module, slot: opts.slot };
+    this.#worker = new Worker(SIGNER_THREAD_SOURCE, { eval: true, workerData: this.workerData });
+    // Held (ref) while starting and while signs are out, so a process awaiting one stays up; idle, it holds nothing.
     for (const [k, key] of opts.keys) this.addKey(k, key);
     let error: unknown;
     let started!: (ok: boolean) => void;
@@ -63,6 +66,7 @@ export class SignerThread {
     this.#worker.on('message', (m: { t: 'ready' } | SignedMessage) => {
       if (m.t !== 'ready') return this.#answer(m);
       this.#ready = true;
+      if (this.#inFlight.size === 0) this.#worker.unref();
       started(true);
     });
     this.#exit = new Promise((resolve) => this.#worker.once('exit', (code) => {
@@ -98,8 +102,8 @@ export class SignerThread {
    */
   sign(k: number, bytes: Uint8Array, mode: HashMode, otherwise: (why: string) => Promise<Uint8Array>): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      // Copied now: the caller may reuse its buffer before the batch leaves (signing in the loop hashed at once).
-      this.#queue.push({ k, bytes: bytes.slice(), mode, resolve, reject, failed: (why) => resolve(otherwise(why)) });
+      // Copied now (Buffer#slice would not copy): the caller may reuse its buffer before the batch leaves.
+      this.#queue.push({ k, bytes: new Uint8Array(bytes), mode, resolve, reject, failed: (why) => resolve(otherwise(why)) });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         // Everything asked in this loop turn goes in one message.
@@ -146,6 +150,7 @@ export class SignerThread {
       meta[3 * i + 2] = p.mode;
     });
     const seq = ++this.#seq;
+    if (this.#inFlight.size === 0) this.#worker.ref();
     this.#inFlight.set(seq, batch);
     this.#worker.postMessage({ t: 'sign', seq, data, meta }, [data.buffer, meta.buffer]);
   }
@@ -154,6 +159,7 @@ export class SignerThread {
     const batch = this.#inFlight.get(m.seq);
     if (!batch) return;
     this.#inFlight.delete(m.seq);
+    if (this.#inFlight.size === 0 && this.#ready) this.#worker.unref();
     const failed = new Map(m.failed ?? []);
     let start = 0;
     batch.forEach((p, i) => {
