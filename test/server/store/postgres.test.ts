@@ -58,3 +58,21 @@ t.test('the PostgreSQL migrations mirror the SQLite ones: same tables, columns a
   const postgres = r.rows.map((x) => `${x.t}.${x.c}${x.n === 'NO' ? ' not null' : ''}`).filter((x) => !x.startsWith('revoked_certificates.seq')).sort();
   t.same(postgres, sqlite);
 });
+
+t.test('migration 013 (issue 13): the audit log keeps no UNIQUE (hash); the units keep every uniqueness', { skip }, async (t) => {
+  url = await freshPgDatabase();
+  await (await PgStore.open(url)).close();
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  t.teardown(() => c.end());
+  const uniques = await c.query<{ t: string; def: string }>(`SELECT conrelid::regclass::text AS t, pg_get_constraintdef(oid) AS def FROM pg_constraint
+    WHERE contype IN ('u', 'p') AND conrelid::regclass::text IN ('units', 'audit_log', 'registrations') ORDER BY 1, 2`);
+  t.same(uniques.rows.map((r) => `${r.t} ${r.def}`), [
+    'audit_log PRIMARY KEY (seq)',
+    'registrations UNIQUE (serial, registry)',
+    'units PRIMARY KEY (serial)',
+    'units UNIQUE (certificate_serial)',
+    'units UNIQUE (fingerprint_sha256)',
+    'units UNIQUE (public_key)',
+  ]);
+});

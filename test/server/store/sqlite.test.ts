@@ -122,3 +122,39 @@ t.test('migration 012 (issue 15) on a database with units: tables rebuilt, every
   // The children still reference units: an orphan counter is refused.
   t.throws(() => db.exec(`INSERT INTO device_counters VALUES ('${'B'.repeat(36)}', 1, 't')`), /FOREIGN KEY/);
 });
+
+t.test('migration 013 (issue 13): the audit log rebuilt with every record, still append-only; fewer per-unit indexes', async (t) => {
+  const { migrate } = await import('../../../server/store/sqlite/migrate.js');
+  const { chainRecord } = await import('../../../server/store/audit-chain.js');
+  const { verifyAuditChain } = await import('../../../server/audit/audit-log.js');
+  const file = `${t.testdir()}/pre-013.db`;
+  const db = new Database(file);
+  migrate(db, readMigrations().slice(0, 12));
+  const insert = db.prepare('INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  let last: { seq: number; hash: string } | undefined;
+  for (let i = 0; i < 3; i++) {
+    const r = chainRecord({ actor: 's1', action: 'unit.issued', subject: `0123456789ABCDEF0${i}`, detail: { i } }, last, `2026-01-0${i + 1}T00:00:00.000Z`);
+    insert.run(r.seq, r.at, r.actor, r.action, r.subject, r.detail, r.prevHash, r.hash);
+    last = r;
+  }
+  db.close();
+  const store = new SqliteStore(file); // applies 013
+  t.teardown(() => store.close());
+  t.match(await verifyAuditChain(store), { ok: true, count: 3 }, 'every record kept, the chain verifies');
+  t.same((await store.transaction((tx) => tx.audit.listBySubject(['0123456789ABCDEF01'], 10))).map((r) => r.seq), [2]);
+  const after = new Database(file);
+  t.teardown(() => after.close());
+  t.throws(() => after.exec("UPDATE audit_log SET actor = 'x'"), /append-only/);
+  t.throws(() => after.exec('DELETE FROM audit_log'), /append-only/);
+  t.same(after.prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name IN ('units', 'audit_log') AND sql IS NOT NULL ORDER BY name").pluck().all(),
+    ['audit_log_subject', 'units_work_order']);
+  t.match(after.prepare('EXPLAIN QUERY PLAN SELECT station, status, count(*) FROM units WHERE work_order = ? GROUP BY station, status ORDER BY station, status').all('WO')[0],
+    { detail: /COVERING INDEX units_work_order/ }, 'a work order\'s unit counts read from the index alone');
+  // The uniqueness that keeps one key out of two devices is the table's own, unchanged.
+  const unit = (serial: string, key: string, fp: string, cs: string) => `INSERT INTO units VALUES ('${serial}', x'${key}', '${fp}', x'00', '${cs}', 'WO', 's', 'issued', NULL, NULL, 't', NULL, 't')`;
+  after.exec(`INSERT INTO work_orders (id, product, quota, created_at) VALUES ('WO', 'P', 10, 't'); ${unit('0123456789ABCDEF01', 'aa'.repeat(64), 'a'.repeat(64), '01')}`);
+  t.throws(() => after.exec(unit('0123456789ABCDEF02', 'aa'.repeat(64), 'b'.repeat(64), '02')), /UNIQUE.*public_key/);
+  t.throws(() => after.exec(unit('0123456789ABCDEF02', 'bb'.repeat(64), 'a'.repeat(64), '02')), /UNIQUE.*fingerprint/);
+  t.throws(() => after.exec(unit('0123456789ABCDEF02', 'bb'.repeat(64), 'b'.repeat(64), '01')), /UNIQUE.*certificate_serial/);
+  t.throws(() => after.exec(unit('0123456789ABCDEF01', 'bb'.repeat(64), 'b'.repeat(64), '02')), /UNIQUE.*serial/);
+});
