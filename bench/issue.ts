@@ -167,7 +167,7 @@ const rate = (m: { n: number; seconds: number }, per = 1) => (m.n * per) / m.sec
 const total = (ms: Array<{ n: number; seconds: number; latencies: number[] }>) => ({
   n: ms.reduce((a, m) => a + m.n, 0), seconds: ms.reduce((a, m) => a + m.seconds, 0), latencies: ms.flatMap((m) => m.latencies),
 });
-const cpuUs = (ms: Array<Awaited<ReturnType<typeof measure>>>, part: string) => (ms.reduce((a, m) => a + (m.cpu.parts[part] ?? 0), 0) / ms.reduce((a, m) => a + m.n, 0)) * 1e6;
+const cpuUs = (ms: Array<Awaited<ReturnType<typeof measure>>>, part: string, of: 'parts' | 'loops' = 'parts') => (ms.reduce((a, m) => a + (m.cpu[of][part] ?? 0), 0) / ms.reduce((a, m) => a + m.n, 0)) * 1e6;
 const clientUs = (ms: Array<Awaited<ReturnType<typeof measure>>>) => (ms.reduce((a, m) => a + m.cpu.self, 0) / ms.reduce((a, m) => a + m.n, 0)) * 1e6;
 // What processes other than these took of the machine meanwhile (cores).
 const others = (ms: Array<Awaited<ReturnType<typeof measure>>>) => ms.reduce((a, m) => a + m.cpu.machineBusy - m.cpu.self - Object.values(m.cpu.parts).reduce((x, y) => x + y, 0), 0) / ms.reduce((a, m) => a + m.seconds, 0);
@@ -228,9 +228,9 @@ const result = {
     softhsmRawSignPerSec: Math.round(rawSign), opensslEcdsaP256SignPerSec: Math.round(opensslSign),
     cfssl: cf ? { version: cfssl!.version, certsPerSec: Math.round(rate(cf)), p50ms: percentile(cf.latencies, 50), p99ms: percentile(cf.latencies, 99), serverCpuUsPerCert: Math.round(cpuUs(singles.cfssl, 'cfssl')), recorded: cfsslRecorded } : { skipped: cfsslSkipped },
   },
-  single: { certsPerSec: Math.round(rate(kl)), p50ms: percentile(kl.latencies, 50), p99ms: percentile(kl.latencies, 99), serverCpuUsPerCert: Math.round(cpuUs(singles.keyline, 'keyline')), clientCpuUsPerCert: Math.round(clientUs(singles.keyline)), othersCores: others(singles.keyline) },
+  single: { certsPerSec: Math.round(rate(kl)), p50ms: percentile(kl.latencies, 50), p99ms: percentile(kl.latencies, 99), serverCpuUsPerCert: Math.round(cpuUs(singles.keyline, 'keyline')), serverLoopCpuUsPerCert: Math.round(cpuUs(singles.keyline, 'keyline', 'loops')), clientCpuUsPerCert: Math.round(clientUs(singles.keyline)), othersCores: others(singles.keyline) },
   oneAtATime: { certsPerSec: Math.round(rate(single)), p50ms: percentile(single.latencies, 50), p99ms: percentile(single.latencies, 99) },
-  batch100: { certsPerSec: Math.round(rate(batch, 100)), p50ms: percentile(batch.latencies, 50), p99ms: percentile(batch.latencies, 99), serverCpuUsPerCert: Math.round(cpuUs([batch], 'keyline') / 100) },
+  batch100: { certsPerSec: Math.round(rate(batch, 100)), p50ms: percentile(batch.latencies, 50), p99ms: percentile(batch.latencies, 99), serverCpuUsPerCert: Math.round(cpuUs([batch], 'keyline') / 100), serverLoopCpuUsPerCert: Math.round(cpuUs([batch], 'keyline', 'loops') / 100) },
   memory: { rssMiB: rss, rssGrowthMiBPer100k: rssPer100k, extrapolated: MEMORY_UNITS < 100_000 },
   stopMs: Math.round(stopped.ms),
 };
@@ -252,9 +252,9 @@ if (o.json) {
   log(`baseline  openssl speed ecdsap256      ${fmt(opensslSign)} sign/s`);
   if (cf) log(`baseline  cfssl ${cfssl!.version} sign, ${K} conc.   ${fmt(rate(cf))} certs/s   ${lat({ p50ms: percentile(cf.latencies, 50), p99ms: percentile(cf.latencies, 99) })}   server CPU ${fmt(cpuUs(singles.cfssl, 'cfssl'))} µs/cert, ${fmt(cfsslRecorded ?? 0)} rows in its certdb`);
   else log(`baseline  cfssl                        not measured: ${cfsslSkipped}`);
-  log(`keyline   single-unit, ${K} conc.      ${fmt(result.single.certsPerSec)} certs/s   ${lat(result.single)}   server CPU ${fmt(result.single.serverCpuUsPerCert)} µs/cert, client ${fmt(result.single.clientCpuUsPerCert)} µs`);
+  log(`keyline   single-unit, ${K} conc.      ${fmt(result.single.certsPerSec)} certs/s   ${lat(result.single)}   server CPU ${fmt(result.single.serverCpuUsPerCert)} µs/cert (event loop ${fmt(result.single.serverLoopCpuUsPerCert)}), client ${fmt(result.single.clientCpuUsPerCert)} µs`);
   log(`keyline   one at a time               ${fmt(result.oneAtATime.certsPerSec)} certs/s   ${lat(result.oneAtATime)}`);
-  log(`keyline   batches of 100, 8 conc.     ${fmt(result.batch100.certsPerSec)} certs/s   ${lat(result.batch100, '/batch')}   server CPU ${fmt(result.batch100.serverCpuUsPerCert)} µs/cert`);
+  log(`keyline   batches of 100, 8 conc.     ${fmt(result.batch100.certsPerSec)} certs/s   ${lat(result.batch100, '/batch')}   server CPU ${fmt(result.batch100.serverCpuUsPerCert)} µs/cert (event loop ${fmt(result.batch100.serverLoopCpuUsPerCert)})`);
   log(`keyline   RSS                         ${rss.filter((_, i) => i % 2 === 0 || i === rss.length - 1).map((x) => `${fmt(x.mib)} MiB @ ${fmt(x.units / 1000)}k`).join(', ')}`);
   if (ratio !== undefined) log(`ratio     single-unit / cfssl         ${ratio.toFixed(2)}x`);
   log(`ratio     batches / raw C_Sign        ${(result.batch100.certsPerSec / rawSign).toFixed(2)}`);

@@ -11,14 +11,16 @@ const TICK = 100; // USER_HZ: clock ticks per second in /proc (100 on Linux/x86 
 /** CPU seconds so far: per part (descendants grouped by `part`), this process, the machine busy and idle. */
 export interface CpuSnapshot {
   parts: Record<string, number>;
+  /** Of each part, only its processes' main threads (a Node process's event loop; not its worker threads, GC helpers or libuv pool). */
+  loops: Record<string, number>;
   self: number;
   machineBusy: number;
   machineIdle: number;
 }
 
-function stat(pid: string): { ppid: number; comm: string; cpu: number } | null {
+function stat(pid: string, path = `/proc/${pid}/stat`): { ppid: number; comm: string; cpu: number } | null {
   try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const s = readFileSync(path, 'utf8');
     // comm may hold spaces and parentheses: the fields after it start at the last ')'.
     const close = s.lastIndexOf(')');
     const f = s.slice(close + 2).split(' ');
@@ -33,7 +35,7 @@ function stat(pid: string): { ppid: number; comm: string; cpu: number } | null {
  * belongs to (its whole subtree counts there), or undefined to look further down.
  */
 export function cpuSnapshot(part: (pid: number, comm: string) => string | undefined): CpuSnapshot {
-  const snap: CpuSnapshot = { parts: {}, self: 0, machineBusy: 0, machineIdle: 0 };
+  const snap: CpuSnapshot = { parts: {}, loops: {}, self: 0, machineBusy: 0, machineIdle: 0 };
   let procs: Array<{ pid: number; ppid: number; comm: string; cpu: number }> = [];
   try {
     procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((p) => {
@@ -51,7 +53,11 @@ export function cpuSnapshot(part: (pid: number, comm: string) => string | undefi
   const walk = (pid: number, name: string | undefined) => {
     for (const c of children.get(pid) ?? []) {
       const n = name ?? part(c.pid, c.comm);
-      if (n) snap.parts[n] = (snap.parts[n] ?? 0) + c.cpu;
+      if (n) {
+        snap.parts[n] = (snap.parts[n] ?? 0) + c.cpu;
+        // The main thread's task has the process's id.
+        snap.loops[n] = (snap.loops[n] ?? 0) + (stat(String(c.pid), `/proc/${c.pid}/task/${c.pid}/stat`)?.cpu ?? 0);
+      }
       walk(c.pid, n);
     }
   };
@@ -62,7 +68,7 @@ export function cpuSnapshot(part: (pid: number, comm: string) => string | undefi
 
 /** CPU seconds spent between two snapshots, per part and in total. */
 export function cpuSpent(a: CpuSnapshot, b: CpuSnapshot): CpuSnapshot {
-  const parts: Record<string, number> = {};
-  for (const k of new Set([...Object.keys(a.parts), ...Object.keys(b.parts)])) parts[k] = (b.parts[k] ?? 0) - (a.parts[k] ?? 0);
-  return { parts, self: b.self - a.self, machineBusy: b.machineBusy - a.machineBusy, machineIdle: b.machineIdle - a.machineIdle };
+  const diff = (x: Record<string, number>, y: Record<string, number>) =>
+    Object.fromEntries([...new Set([...Object.keys(x), ...Object.keys(y)])].map((k) => [k, (y[k] ?? 0) - (x[k] ?? 0)]));
+  return { parts: diff(a.parts, b.parts), loops: diff(a.loops, b.loops), self: b.self - a.self, machineBusy: b.machineBusy - a.machineBusy, machineIdle: b.machineIdle - a.machineIdle };
 }
