@@ -7,12 +7,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP, type Socket } from 'node:net';
-import type { Writable } from 'node:stream';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { KeylineError, type ErrorCode } from '../common/errors.js';
 import {
   encodeMessage, enrollRequestTopic, enrollResponse, enrollResponseTopic, type EnrollRequest, type EnrollResponse, type ErrorMessage,
 } from '../common/protocol/enrollment.js';
+import { batchAcksPerTurn } from '../common/mqtt-ack-batching.js';
 import { responseIfWellFormed } from './response-shape.js';
 
 /** How to reach the broker. */
@@ -56,20 +56,9 @@ export class EnrollClient {
     private readonly qos: 0 | 1,
   ) {
     client.on('message', (topic, payload, packet) => this.#onMessage(topic, payload, packet.properties?.correlationData));
-    // An answer's PUBACK leaves with the request the answer leads to when that follows in the
-    // same turn (a proof after its challenge: the chip's counter and signature run in microtasks
-    // here): the socket stays corked until the turn's immediates, so both go in one TLS record
-    // and one write instead of two (bench:enroll, issue 13: the devices' TLS writes were a fifth
-    // of their process's time, and each is a wake-up of the broker too). Without a request to
-    // join, the PUBACK leaves alone, in the same turn as before.
-    client.handleMessage = (_packet, callback) => {
-      const stream = client.stream as Partial<Writable> | undefined;
-      stream?.cork?.();
-      setImmediate(() => {
-        callback();
-        stream?.uncork?.();
-      });
-    };
+    // An answer's PUBACK leaves with the request it leads to (a proof after its challenge: the
+    // chip's counter and signature run in the same turn here), in one TLS write.
+    batchAcksPerTurn(client);
   }
 
   /** Connects, subscribes to the device's answer topic, and resolves once both are acknowledged. */

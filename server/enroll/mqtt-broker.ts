@@ -8,6 +8,7 @@ import mqtt, { type IClientOptions, type IPublishPacket, type IStream, type Mqtt
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { KeylineError } from '../../common/errors.js';
+import { batchAcksPerTurn } from '../../common/mqtt-ack-batching.js';
 import type { Broker, MessageHandler, MessageProperties } from './broker.js';
 import { topicMatches } from './topic-match.js';
 
@@ -31,6 +32,8 @@ export class MqttBroker implements Broker {
 
   private constructor(client: MqttClient) {
     this.#client = client;
+    // The PUBACKs of the requests read in one turn leave in one write (with any answer of that turn).
+    batchAcksPerTurn(client);
     client.on('message', (topic, payload, packet: IPublishPacket) => {
       const p = packet.properties;
       const props: MessageProperties = {};
