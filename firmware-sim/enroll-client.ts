@@ -101,9 +101,18 @@ export class EnrollClient {
     return c;
   }
 
+  // Correlation ids only match answers to this connection's requests: a random prefix per
+  // connection and a count (16 hex digits as before) instead of 8 random bytes per request.
+  readonly #idPrefix = randomBytes(4).toString('hex');
+  #requests = 0;
+  #nextCorrelationId(): string {
+    this.#requests = (this.#requests + 1) >>> 0;
+    return this.#idPrefix + this.#requests.toString(16).padStart(8, '0');
+  }
+
   /** Publishes `msg` on the device's request topic and resolves with the matching answer. */
   request(msg: EnrollRequest): Promise<EnrollResponse> {
-    const correlationId = randomBytes(8).toString('hex');
+    const correlationId = this.#nextCorrelationId();
     const body = { ...msg, correlationId } as EnrollRequest;
     return new Promise<EnrollResponse>((resolve, reject) => {
       const timer = setTimeout(() => {
