@@ -23,12 +23,18 @@ export function fakeIssuer(opts: { delayMs?: number } = {}): DeviceIssuer & { ca
   return issuer;
 }
 
-/** A fresh P-256 key: raw X‖Y hex and SPKI base64, as a chip and a station would present it. */
+/**
+ * A fresh P-256 key: raw X‖Y hex and SPKI base64, as a chip and a station would present it.
+ * X‖Y comes from the SPKI DER (its last 64 bytes), never from a JWK export: on Node 20 exporting
+ * a generateKeyPairSync key as JWK can deadlock the thread for good (the export holds the key's
+ * mutex while it allocates; a GC then finalises the spent key-generation job, whose destructor
+ * takes the same mutex). crash.test.ts's child hung that way once in a few hundred runs.
+ */
 export function p256Key(): { hex: string; spki: string; raw: Buffer } {
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const jwk = publicKey.export({ format: 'jwk' });
-  const raw = Buffer.concat([Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
-  return { hex: raw.toString('hex'), spki: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'), raw };
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  const raw = Buffer.from(spki.subarray(spki.length - 64));
+  return { hex: raw.toString('hex'), spki: spki.toString('base64'), raw };
 }
 
 let n = 0;
