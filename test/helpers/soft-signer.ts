@@ -2,7 +2,7 @@
  * A node:crypto `Signer` for pure unit tests: the project's only software signer. The server and
  * integration tests sign through SoftHSM; this exists so CA logic can be tested without a token.
  */
-import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, sign as cryptoSign } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, sign as cryptoSign } from 'node:crypto';
 import type { Signer } from '../../server/hsm/key-store.js';
 
 /** A P-256 software signer with its key objects exposed for test assertions. */
@@ -15,7 +15,9 @@ export interface SoftSigner extends Signer {
 
 /** Wraps an existing P-256 private key (or makes a new one) as a `Signer`. */
 export function createSoftSigner(privateKey?: KeyObject, keyRef = 'soft:test'): SoftSigner {
-  const priv = privateKey ?? generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  // A fresh key goes through PKCS#8 first: a generateKeyPairSync key exported as JWK (below, and
+  // by tests) can deadlock Node 20 (see p256Key in test/server/services/helpers.ts).
+  const priv = privateKey ?? createPrivateKey({ key: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'der', type: 'pkcs8' }), format: 'der', type: 'pkcs8' });
   const pub = createPublicKey(priv);
   const spki = new Uint8Array(pub.export({ format: 'der', type: 'spki' }));
   const d = BigInt('0x' + Buffer.from(priv.export({ format: 'jwk' }).d!, 'base64url').toString('hex'));
