@@ -52,6 +52,8 @@ export class SignerThread {
   readonly workerData: { pkcs11js: string; module: string; slot: Uint8Array };
   /** Signatures the thread made (tests check the thread, not the fallback, did the work). */
   signed = 0;
+  /** Messages sent with signatures to make: signed / batches is how well a loop turn groups them. */
+  batches = 0;
 
   constructor(opts: { module: string; slot: Uint8Array; keys: ReadonlyMap<number, ThreadKey>; onExit: (e: ThreadExit) => void }) {
     // Where to find the module and the token, nothing more: no PIN (the session inherits the login).
@@ -153,6 +155,7 @@ export class SignerThread {
     const seq = ++this.#seq;
     if (this.#inFlight.size === 0) this.#worker.ref();
     this.#inFlight.set(seq, batch);
+    this.batches++;
     this.#worker.postMessage({ t: 'sign', seq, data, meta });
   }
 
