@@ -30,6 +30,11 @@ export class BoundedCache<K, V> {
     return v;
   }
 
+  /** Removes `key`; true if it was held. */
+  delete(key: K): boolean {
+    return this.#map.delete(key);
+  }
+
   /** Stores `value` under `key`, dropping the least recently used entry beyond the bound. */
   set(key: K, value: V): void {
     this.#map.delete(key);

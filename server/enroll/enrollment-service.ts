@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { KeylineError } from '../../common/errors.js';
-import type { EnrolledMessage } from '../../common/protocol/enrollment.js';
+import { enrollmentSignedBytes, type EnrolledMessage } from '../../common/protocol/enrollment.js';
 import type { Store } from '../store/store.js';
 import { BoundedCache } from './bounded-cache.js';
 import type { ConfigSigner } from './config-signer.js';
@@ -19,7 +19,7 @@ import type { DeviceTrust } from './device-trust.js';
 import { createEnrollmentWrites } from './enrollment-writes.js';
 import { FULL_CHECK, helloStep, proofStep, verifiedStep, type Concluded, type ShownCertificate, type StepDeps } from './enrollment-steps.js';
 import type { GroupAssignment, GroupRule } from './group-rules.js';
-import { createProofVerifier } from './proof-signature.js';
+import { createProofVerifier, type ProofCheck } from './proof-signature.js';
 
 /** What the service needs. */
 export interface EnrollmentServiceDeps {
@@ -55,6 +55,26 @@ export function createEnrollmentService(d: EnrollmentServiceDeps): EnrollmentSer
   // distinct document by the config signer) is encoded once per object too.
   const signatures = new WeakMap<object, Promise<string>>();
   let hellos = 0;
+  // What each nonce this service stored was bound to, so that its proof's signature can be
+  // verified on the thread pool before the transaction (proof-signature.ts). Bounded: a nonce
+  // forgotten here (evicted, or stored by another replica) is verified in the transaction.
+  const issued = new BoundedCache<string, { serial: string; certFingerprint: string; publicKey: Uint8Array }>(20_000);
+
+  let proofsInOrder: Promise<unknown> = Promise.resolve();
+
+  /** The proof's signature verified ahead, when this service stored its nonce for this serial. */
+  async function verifyAhead(serial: string, p: { nonce: string; counter: number; signature: string }): Promise<ProofCheck | undefined> {
+    const bound = issued.get(p.nonce);
+    if (!bound || bound.serial !== serial) return undefined;
+    issued.delete(p.nonce);
+    let signed: Uint8Array;
+    try {
+      signed = enrollmentSignedBytes({ nonce: Buffer.from(p.nonce, 'hex'), counter: p.counter, serial: Buffer.from(serial, 'hex'), certFingerprint: Buffer.from(bound.certFingerprint, 'hex') });
+    } catch {
+      return undefined; // the transaction meets the same input and fails as it always did
+    }
+    return steps.verifyProof.ahead(bound.publicKey, signed, p.signature);
+  }
 
   async function answer(serial: string, outcome: KeylineError | Concluded): Promise<EnrollResult> {
     if (outcome instanceof KeylineError) throw outcome;
@@ -81,14 +101,21 @@ export function createEnrollmentService(d: EnrollmentServiceDeps): EnrollmentSer
       // largest cost after the key import); anything else is checked in full, outside the
       // transaction, and the step goes again.
       const { fingerprint, cert } = d.trust.remembered(certificateDer, t);
-      let refused = await write(step(cert ?? { fingerprint, asRecorded: () => d.trust.recorded(certificateDer, fingerprint, t) }));
-      if (refused === FULL_CHECK) refused = await write(step(d.trust.verify(certificateDer, t)));
-      if (refused) throw refused;
+      let stored = await write(step(cert ?? { fingerprint, asRecorded: () => d.trust.recorded(certificateDer, fingerprint, t) }));
+      if (stored === FULL_CHECK) stored = await write(step(d.trust.verify(certificateDer, t)));
+      if (stored === FULL_CHECK || stored instanceof KeylineError) throw stored;
+      issued.set(nonce, { serial, certFingerprint: stored.fingerprint, publicKey: stored.publicKey });
       return { nonce, expiresAt };
     },
 
     async proof(serial, p) {
-      return answer(serial, await write(proofStep(steps, serial, p)));
+      // Proofs join their transactions in the order they arrived, whatever order their
+      // verifications end in (two proofs naming one nonce: the first one spends it).
+      const started = verifyAhead(serial, p);
+      const joined = proofsInOrder.then(() => started);
+      proofsInOrder = joined.catch(() => undefined);
+      const ahead = await joined;
+      return answer(serial, await write(proofStep(steps, serial, p, ahead)));
     },
 
     async enrollVerified(serial) {

@@ -16,7 +16,7 @@ import type { BoundedCache } from './bounded-cache.js';
 import type { TrustedDeviceCert } from './device-trust.js';
 import type { WriteStep } from './enrollment-writes.js';
 import { assignGroup, type GroupAssignment, type GroupRule } from './group-rules.js';
-import type { ProofVerifier } from './proof-signature.js';
+import type { ProofCheck, ProofVerifier } from './proof-signature.js';
 import { unitStanding } from './unit-standing.js';
 
 /** What the steps need from the service. */
@@ -46,8 +46,11 @@ export type ShownCertificate = TrustedDeviceCert | { fingerprint: string; asReco
 /** A hello step's answer when the certificate is not the unit's recorded one: check it in full, then go again. */
 export const FULL_CHECK = Symbol('full certificate check needed');
 
-/** Hello: the unit may enroll with the certificate shown; its nonce is stored (and old ones swept when asked). */
-export function helloStep(h: { serial: string; shown: ShownCertificate; nonce: string; expiresAt: string; purgeBefore?: string }): WriteStep<KeylineError | typeof FULL_CHECK | undefined> {
+/**
+ * Hello: the unit may enroll with the certificate shown; its nonce is stored (and old ones swept
+ * when asked). Success answers the certificate the nonce was bound to.
+ */
+export function helloStep(h: { serial: string; shown: ShownCertificate; nonce: string; expiresAt: string; purgeBefore?: string }): WriteStep<KeylineError | typeof FULL_CHECK | TrustedDeviceCert> {
   return {
     async run(tx) {
       let cert: TrustedDeviceCert;
@@ -71,13 +74,17 @@ export function helloStep(h: { serial: string; shown: ShownCertificate; nonce: s
       if (unit instanceof KeylineError) return unit;
       await tx.enrollment.addNonce({ nonce: h.nonce, serial: h.serial, certFingerprint: cert.fingerprint, expiresAt: h.expiresAt });
       if (h.purgeBefore) await tx.enrollment.purgeNonces(h.purgeBefore);
-      return undefined;
+      return cert;
     },
   };
 }
 
-/** Proof: spend the nonce (locked first, see enrollment-writes.ts), then standing, signature and counter. */
-export function proofStep(d: StepDeps, serial: string, p: { nonce: string; counter: number; signature: string }): WriteStep<KeylineError | Concluded> {
+/**
+ * Proof: spend the nonce (locked first, see enrollment-writes.ts), then standing, signature and
+ * counter. `ahead`: the signature verified before the transaction, used only if it was verified
+ * over the bytes built here from this nonce's record and with the key read here (proof-signature.ts).
+ */
+export function proofStep(d: StepDeps, serial: string, p: { nonce: string; counter: number; signature: string }, ahead?: ProofCheck): WriteStep<KeylineError | Concluded> {
   let n: NonceRecord | null = null;
   return {
     lock: { key: p.nonce, run: async (tx) => void (n = await tx.enrollment.useNonce(p.nonce)) },
@@ -96,7 +103,7 @@ export function proofStep(d: StepDeps, serial: string, p: { nonce: string; count
         await tx.audit.append({ action: 'device.enroll-refused', actor: AUDIT_ACTOR, subject: serial, detail: { code: e.code, counter: p.counter } });
         return e;
       };
-      if (!d.verifyProof(unit.publicKey, signed, p.signature)) return refuse(new KeylineError('SIGNATURE_INVALID', `signature: does not verify with the key of unit ${serial}`));
+      if (!d.verifyProof.verify(unit.publicKey, signed, p.signature, ahead)) return refuse(new KeylineError('SIGNATURE_INVALID', `signature: does not verify with the key of unit ${serial}`));
       const last = await tx.enrollment.lastCounter(serial);
       if (last !== null && p.counter <= last) return refuse(new KeylineError('REPLAYED', `counter: ${p.counter} is not greater than the last seen ${last}`));
       await tx.enrollment.setLastCounter(serial, p.counter, t.toISOString());
