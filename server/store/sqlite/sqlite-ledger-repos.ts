@@ -50,10 +50,11 @@ export function createEnrollmentRepo(c: SqliteTxContext): EnrollmentRepo {
       s.nonceInsert.run(n.nonce, n.serial, n.certFingerprint, n.expiresAt, c.now());
     }),
     useNonce: (nonce) => run('nonce', () => {
+      // The common case, a fresh nonce, in one statement; otherwise it is unknown or already used.
+      const fresh = s.nonceUseFresh.get(nonce) as Row | undefined;
+      if (fresh) return toNonce(fresh, 'was_used');
       const row = s.nonceGet.get(nonce) as Row | undefined;
-      if (!row) return null;
-      s.nonceUse.run(nonce);
-      return toNonce(row);
+      return row ? toNonce(row) : null;
     }),
     purgeNonces: (before) => run('nonce purge', () => s.noncePurge.run(before).changes),
     lastCounter: (serial) => run(`counter ${serial}`, () => (s.counterGet.get(serial) as number | undefined) ?? null),

@@ -79,7 +79,9 @@ export function prepareStatements(db: Database.Database) {
     ceremonyImportInsert: p('INSERT INTO ceremony_imports (transcript_id, seq, hash, imported_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
     nonceInsert: p('INSERT INTO enroll_nonces (nonce, serial, cert_fingerprint, expires_at, created_at) VALUES (?, ?, ?, ?, ?)'),
     nonceGet: p('SELECT * FROM enroll_nonces WHERE nonce = ?'),
-    nonceUse: p('UPDATE enroll_nonces SET used = 1 WHERE nonce = ?'),
+    // Spends a fresh nonce and reads it in one statement (a used or unknown one: nonceGet after).
+    nonceUseFresh: p(`UPDATE enroll_nonces SET used = 1 WHERE nonce = ? AND used = 0
+      RETURNING nonce, serial, cert_fingerprint, expires_at, 0 AS was_used`),
     noncePurge: p('DELETE FROM enroll_nonces WHERE expires_at < ?'),
     counterGet: p('SELECT last_counter FROM device_counters WHERE serial = ?').pluck(),
     counterSet: p(`INSERT INTO device_counters (serial, last_counter, updated_at) VALUES (?, ?, ?)

@@ -52,7 +52,10 @@ export function attestationSuite(t: Test, open: () => Promise<Store>): void {
       await tx.enrollment.setLastCounter(SE050_SERIAL, 5, AT);
       await tx.enrollment.insert({ serial: SE050_SERIAL, counter: 5, group: 'g', method: 'challenge', at: AT });
     });
-    t.match(await store.transaction((tx) => tx.enrollment.useNonce('ab'.repeat(32))), { serial: SE050_SERIAL, used: false });
+    t.match(await store.transaction((tx) => tx.enrollment.useNonce('ab'.repeat(32))), { serial: SE050_SERIAL, certFingerprint: 'cd'.repeat(32), expiresAt: AT, used: false });
+    // Spent by that first use: read again whole, as used; an unknown nonce is null.
+    t.match(await store.transaction((tx) => tx.enrollment.useNonce('ab'.repeat(32))), { nonce: 'ab'.repeat(32), serial: SE050_SERIAL, certFingerprint: 'cd'.repeat(32), expiresAt: AT, used: true });
+    t.equal(await store.transaction((tx) => tx.enrollment.useNonce('ef'.repeat(32))), null);
     t.equal(await store.transaction((tx) => tx.enrollment.lastCounter(SE050_SERIAL)), 5);
     const other = buildUnit();
     await store.transaction((tx) => tx.units.insert(other));
