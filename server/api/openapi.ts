@@ -80,7 +80,7 @@ const OPERATIONS: Record<Exclude<RouteKey, ConsoleRouteKey>, Operation> = {
   'GET /v1/line': { summary: 'The line over the last hour: per station and work order units/hour, good, quarantined; the last units; throughput series; alerts', responses: { '200': ok('The line (as the console shows it)'), ...refusals } },
   'POST /v1/line/pauses': { summary: 'A station reports a pause it lived through while the server was unreachable', requestBody: body(linePause), responses: { '200': ok('{recorded: true}'), ...refusals } },
   'GET /v1/units/:serial/story': { summary: 'A unit\'s story: its audit records, registry jobs, enrollment, revocation and certificate decoded', parameters: serial, responses: { '200': ok('The story'), ...refusals } },
-  'GET /v1/outbox': { summary: 'Preregistration jobs by registry and state, parked and pending jobs', responses: { '200': ok('{counts, parked, pending}'), ...refusals } },
+  'GET /v1/outbox': { summary: 'Preregistration jobs by registry and state, parked and pending jobs, units registered by registry', responses: { '200': ok('{counts, parked, pending, registered}'), ...refusals } },
   'POST /v1/outbox/:id/retry': { summary: 'Put a parked (or pending) job back in the outbox, attempts from zero (audited)', parameters: jobId, responses: { '200': ok('The job'), ...refusals } },
   'POST /v1/outbox/:id/park': { summary: 'Park a pending job with a reason (audited)', parameters: jobId, requestBody: body(outboxPark), responses: { '200': ok('The job'), ...refusals } },
 };

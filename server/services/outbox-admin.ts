@@ -1,5 +1,6 @@
 /**
- * Preregistration as an operator sees it (issue 18): each registry's jobs by state, the parked
+ * Preregistration as an operator sees it (issue 18): each registry's jobs by state and registered
+ * units, the parked
  * jobs with the cloud's reason and the pending ones still being retried; and the two actions,
  * retry (a parked job goes back to the outbox, its attempts counted from zero) and park (a job
  * that should stop being retried). Both are audited in their transaction. The console and
@@ -18,6 +19,11 @@ export interface OutboxOverview {
   parked: OutboxJobRecord[];
   /** Pending jobs, newest first: those with attempts > 0 are being retried. */
   pending: OutboxJobRecord[];
+  /**
+   * Units registered, by registry. Keyline's own registry (`self`) is written with the unit in
+   * its issuance transaction and has no jobs, so this is where its progress shows.
+   */
+  registered: Record<string, number>;
 }
 
 /** What the functions need. */
@@ -49,7 +55,9 @@ export function createOutboxAdmin({ store, now = () => new Date() }: OutboxAdmin
       return store.transaction(async (tx) => {
         const counts: JobCounts = {};
         for (const c of await tx.outbox.jobCounts()) ((counts[c.registry] ??= {})[c.action] ??= {})[c.status] = c.count;
-        return { counts, parked: await tx.outbox.list({ status: 'parked', limit }), pending: await tx.outbox.list({ status: 'pending', limit }) };
+        const registered: Record<string, number> = {};
+        for (const r of await tx.outbox.registrationCounts()) registered[r.registry] = r.count;
+        return { counts, parked: await tx.outbox.list({ status: 'parked', limit }), pending: await tx.outbox.list({ status: 'pending', limit }), registered };
       }, { readOnly: true });
     },
 

@@ -84,6 +84,12 @@ t.test('the console end to end', { skip: noChromium, timeout: 170_000 }, async (
     t.match(await operator.locator('#line-alerts').textContent(), /possible clone: chip [0-9A-F]{18} presented the public key of unit [0-9A-F]{18}/);
     t.match(await operator.locator('#line-stations').textContent(), /station-01/);
     t.ok(await operator.locator('#line-chart canvas').count() > 0, 'uPlot drew the chart');
+    // Keyline's own registry is written with each unit (no outbox job): its count is what shows.
+    // In a second tab: the next steps watch this one's live line.
+    const prereg = await operator.context().newPage();
+    await prereg.goto(`${url}/console/preregistration`);
+    t.equal(await prereg.locator('[data-registered="self"]').textContent(), '24', 'the preregistration page counts the 24 units registered with Keyline\'s own registry');
+    await prereg.close();
   });
 
   await t.test('a station reports a pause; the line says so', async (t) => {

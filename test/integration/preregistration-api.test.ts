@@ -55,6 +55,16 @@ t.test('confirm: self registered at once; an unreachable registry is 503 REGISTR
   t.match(await api.confirmUnit(c.serial, c.fp), { complete: true, registrations: [{ registry: 'self' }, { registry: 'dps-down', state: 'queued' }] });
 });
 
+t.test('GET /v1/outbox: Keyline\'s own registry shows its registered units (it has no jobs), a cloud registry its jobs', async (t) => {
+  const r = await operator.raw('GET', '/v1/outbox');
+  t.equal(r.status, 200);
+  const o = r.body as { counts: Record<string, Record<string, Record<string, number>>>; registered: Record<string, number> };
+  t.equal(o.registered.self, 3, 'the three units issued above are registered with self');
+  t.notOk(o.registered['dps-down'], 'the unreachable registry registered none');
+  t.notOk(o.counts.self, 'self registrations are written with the unit, not queued');
+  t.ok(Object.values(o.counts['dps-down'] ?? {}).some((byState) => (byState.pending ?? 0) > 0), 'the unreachable registry\'s jobs are pending');
+});
+
 t.test('GET /v1/openapi.json describes the confirm answers', async (t) => {
   const doc = (await api.raw('GET', '/v1/openapi.json')).body as { paths: Record<string, { post?: { responses: Record<string, unknown> } }> };
   t.ok(doc.paths['/v1/units/{serial}/confirm']?.post?.responses['503']);

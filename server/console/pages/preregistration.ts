@@ -1,5 +1,5 @@
 /**
- * Preregistration: each registry's jobs by state, the parked jobs with the cloud's reason
+ * Preregistration: units registered per registry, each registry's jobs by state, the parked jobs with the cloud's reason
  * (retry: operator), the pending ones being retried (park: operator), and the shipment gate of
  * each open work order as GO / NO-GO.
  */
@@ -23,6 +23,9 @@ export function preregistrationPage(c: PageContext, o: OutboxOverview, gates: Re
         return html`<li class="gate gate-${n ? 'nogo' : 'go'}"><a href="/console/work-orders/${encodeURIComponent(w.id)}">${w.id}</a> <strong>${n ? 'NO-GO' : 'GO'}</strong>
           <span class="muted">${r.unregistered.length} not preregistered, ${r.parked.length} parked, ${r.awaitingConnection.length} awaiting first connection</span></li>`;
       }) : html`<li class="muted">No open work order.</li>`}</ul></section>
+    <section aria-labelledby="registered-h"><h2 id="registered-h">Units registered by registry</h2><div class="table-wrap"><table>
+      <thead><tr><th scope="col">Registry</th><th scope="col">Units registered</th></tr></thead>
+      <tbody>${Object.keys(o.registered).length ? Object.keys(o.registered).sort().map((r) => html`<tr><th scope="row">${r}</th><td class="num" data-registered="${r}">${o.registered[r]}</td></tr>`) : html`<tr><td colspan="2">No unit registered yet.</td></tr>`}</tbody></table></div></section>
     <section aria-labelledby="counts-h"><h2 id="counts-h">Jobs by registry and state</h2><div class="table-wrap"><table>
       <thead><tr><th scope="col">Registry</th><th scope="col">Action</th>${STATES.map((s) => html`<th scope="col">${s}</th>`)}</tr></thead>
       <tbody>${registries.length ? registries.flatMap((r) => Object.keys(o.counts[r]!).sort().map((a) => html`<tr><th scope="row">${r}</th><td>${a}</td>${STATES.map((s) => html`<td class="num">${o.counts[r]![a]![s] ?? 0}</td>`)}</tr>`)) : html`<tr><td colspan="6">No jobs yet.</td></tr>`}</tbody></table></div></section>
