@@ -60,8 +60,6 @@ export function createEnrollmentService(d: EnrollmentServiceDeps): EnrollmentSer
   // forgotten here (evicted, or stored by another replica) is verified in the transaction.
   const issued = new BoundedCache<string, { serial: string; certFingerprint: string; publicKey: Uint8Array }>(20_000);
 
-  let proofsInOrder: Promise<unknown> = Promise.resolve();
-
   /** The proof's signature verified ahead, when this service stored its nonce for this serial. */
   async function verifyAhead(serial: string, p: { nonce: string; counter: number; signature: string }): Promise<ProofCheck | undefined> {
     const bound = issued.get(p.nonce);
@@ -109,13 +107,9 @@ export function createEnrollmentService(d: EnrollmentServiceDeps): EnrollmentSer
     },
 
     async proof(serial, p) {
-      // Proofs join their transactions in the order they arrived, whatever order their
-      // verifications end in (two proofs naming one nonce: the first one spends it).
-      const started = verifyAhead(serial, p);
-      const joined = proofsInOrder.then(() => started);
-      proofsInOrder = joined.catch(() => undefined);
-      const ahead = await joined;
-      return answer(serial, await write(proofStep(steps, serial, p, ahead)));
+      // The proof takes its place in line now (two proofs naming one nonce: the first one spends
+      // it); its transaction begins once the verification is done.
+      return answer(serial, await write(proofStep(steps, serial, p, verifyAhead(serial, p))));
     },
 
     async enrollVerified(serial) {

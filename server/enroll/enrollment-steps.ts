@@ -81,12 +81,15 @@ export function helloStep(h: { serial: string; shown: ShownCertificate; nonce: s
 
 /**
  * Proof: spend the nonce (locked first, see enrollment-writes.ts), then standing, signature and
- * counter. `ahead`: the signature verified before the transaction, used only if it was verified
- * over the bytes built here from this nonce's record and with the key read here (proof-signature.ts).
+ * counter. `verifying`: the signature being verified before the transaction (which begins after
+ * it), used only if it was verified over the bytes built here from this nonce's record and with
+ * the key read here (proof-signature.ts).
  */
-export function proofStep(d: StepDeps, serial: string, p: { nonce: string; counter: number; signature: string }, ahead?: ProofCheck): WriteStep<KeylineError | Concluded> {
+export function proofStep(d: StepDeps, serial: string, p: { nonce: string; counter: number; signature: string }, verifying?: Promise<ProofCheck | undefined>): WriteStep<KeylineError | Concluded> {
   let n: NonceRecord | null = null;
+  let ahead: ProofCheck | undefined;
   return {
+    ...(verifying ? { ready: verifying.then((c) => void (ahead = c)) } : {}),
     lock: { key: p.nonce, run: async (tx) => void (n = await tx.enrollment.useNonce(p.nonce)) },
     async run(tx) {
       const t = d.now();

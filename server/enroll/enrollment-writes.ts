@@ -23,6 +23,11 @@ import { createGroupCommit } from '../services/group-commit.js';
 export interface WriteStep<T> {
   /** When set, run before every step's `run` in ascending `lockKey` order (a proof's nonce). */
   lock?: { key: string; run: (tx: Tx) => Promise<void> };
+  /**
+   * Work outside the database to finish before the member's transaction begins (a proof's
+   * signature verified on the thread pool); the member keeps its place in line meanwhile.
+   */
+  ready?: Promise<unknown>;
   /** The device's writes and checks; refusals are returned, a throw fails this member. */
   run: (tx: Tx) => Promise<T>;
 }
@@ -70,7 +75,7 @@ export function createEnrollmentWrites(d: EnrollmentWritesDeps): GroupedWrite {
     for (let attempt = 0; ; attempt++) {
       const m: Member = { step };
       try {
-        await commit([m]);
+        await commit([m], step.ready);
         return m.result as T;
       } catch (err) {
         if (m.fault) throw m.fault.error;

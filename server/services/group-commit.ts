@@ -7,13 +7,20 @@
  */
 import type { Store, Tx } from '../store/store.js';
 
-/** Submits items to be applied in a shared write transaction; resolves once it has committed. */
-export type GroupCommit<I> = (items: I[]) => Promise<void>;
+/**
+ * Submits items to be applied in a shared write transaction; resolves once it has committed.
+ * `ready`: work of the items' own to finish first (its failure is theirs to handle). The items keep their
+ * place in line meanwhile, and their transaction is not begun before it is done, so no write
+ * lock is held while waiting.
+ */
+export type GroupCommit<I> = (items: I[], ready?: Promise<unknown>) => Promise<void>;
 
 interface Entry<I> {
   items: I[];
   resolve: () => void;
   reject: (err: unknown) => void;
+  /** Set while the submission's `ready` is pending. */
+  waiting?: Promise<unknown> | undefined;
 }
 
 /** The store to commit to, what to do with the gathered items, and how many at most per transaction. */
@@ -42,7 +49,8 @@ export function createGroupCommit<I>({ store, apply, maxItems = 200, readOnly = 
   const take = (): Entry<I>[] => {
     let n = 0;
     let cut = 0;
-    while (cut < pending.length && (cut === 0 || n + pending[cut]!.items.length <= maxItems)) n += pending[cut++]!.items.length;
+    // Submissions in the order they came, up to the first one still getting ready.
+    while (cut < pending.length && !pending[cut]!.waiting && (cut === 0 || n + pending[cut]!.items.length <= maxItems)) n += pending[cut++]!.items.length;
     const group = pending.slice(0, cut);
     pending = pending.slice(cut);
     return group;
@@ -57,6 +65,16 @@ export function createGroupCommit<I>({ store, apply, maxItems = 200, readOnly = 
   };
 
   const flush = (): void => {
+    // The transaction begins once the submissions that would make its group are ready (looked at
+    // again then: those that came meanwhile join as before).
+    const waits: Promise<unknown>[] = [];
+    for (let i = 0, n = 0; i < pending.length && (i === 0 || n + pending[i]!.items.length <= maxItems); n += pending[i++]!.items.length) {
+      if (pending[i]!.waiting) waits.push(pending[i]!.waiting!);
+    }
+    if (waits.length) {
+      void Promise.all(waits).then(flush);
+      return;
+    }
     let group: Entry<I>[] | undefined;
     store
       .transaction(async (tx) => {
@@ -80,9 +98,14 @@ export function createGroupCommit<I>({ store, apply, maxItems = 200, readOnly = 
       );
   };
 
-  return (items) =>
+  return (items, ready) =>
     new Promise<void>((resolve, reject) => {
-      pending.push({ items, resolve, reject });
+      const entry: Entry<I> = { items, resolve, reject };
+      if (ready) {
+        const done = () => { entry.waiting = undefined; };
+        entry.waiting = ready.then(done, done);
+      }
+      pending.push(entry);
       if (!scheduled) schedule();
     });
 }

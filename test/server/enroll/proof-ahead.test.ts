@@ -85,10 +85,10 @@ t.test("a verdict made ahead for one nonce does not carry a proof naming another
   t.match(ahead, { ok: true });
 
   // n1's signature and verdict presented with n2: the step builds n2's bytes and verifies them.
-  const r = await write(proofStep(steps, a!.serial, { nonce: n2, counter: p1.counter, signature: p1.signature }, ahead));
+  const r = await write(proofStep(steps, a!.serial, { nonce: n2, counter: p1.counter, signature: p1.signature }, Promise.resolve(ahead)));
   t.match(r, { code: 'SIGNATURE_INVALID' });
   t.equal(await bed.store.transaction((tx) => tx.enrollment.get(a!.serial), { readOnly: true }), null, 'nothing enrolled');
   // n1 with its own verdict: the nonce is consumed once; a second use is NONCE_INVALID before any signature.
-  t.match(await write(proofStep(steps, a!.serial, p1, ahead)), { reenrolled: false });
-  t.match(await write(proofStep(steps, a!.serial, p1, ahead)), { code: 'NONCE_INVALID' });
+  t.match(await write(proofStep(steps, a!.serial, p1, Promise.resolve(ahead))), { reenrolled: false });
+  t.match(await write(proofStep(steps, a!.serial, p1, Promise.resolve(ahead))), { code: 'NONCE_INVALID' });
 });

@@ -38,3 +38,19 @@ t.test('a transaction that cannot begin rejects the waiting submissions', async 
   await t.rejects(submit([1]), { code: 'STORE_ERROR' });
   await t.rejects(submit([2]), { code: 'STORE_ERROR' }, 'and the committer is not wedged');
 });
+
+t.test('a submission getting ready keeps its place: no transaction begins before it is ready, later ones join it', async (t) => {
+  const store = new SqliteStore(`${t.testdir()}/r.db`);
+  t.teardown(() => store.close());
+  const groups: string[][] = [];
+  let began = 0;
+  const submit = createGroupCommit<string>({ store, apply: async (_tx, items) => void (began++, groups.push(items)) });
+  let release!: () => void;
+  const slow = new Promise<void>((resolve) => { release = resolve; });
+  const done = Promise.all([submit(['first'], slow), submit(['second']), submit(['third'], Promise.reject(new Error('its own failure')))]);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.equal(began, 0, 'nothing began while the first in line was getting ready');
+  release();
+  await done;
+  t.same(groups, [['first', 'second', 'third']], 'in the order submitted, in one transaction');
+});
