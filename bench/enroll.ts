@@ -204,7 +204,7 @@ for (let r = 0; r < ROUNDS; r++) {
   const row = { perSec: DEVICES / seconds, p50: percentile(lat, 50), p99: percentile(lat, 99), outcome: reenrolled === 0 ? 'first enrollment' : reenrolled === DEVICES ? 're-authentication' : `${reenrolled} re-auth` };
   rounds.push(row);
   out(`round ${r + 1} (${row.outcome}): ${fmt(row.perSec)} enrollments/s, p50 ${fmt(row.p50, 1)} ms, p99 ${fmt(row.p99, 1)} ms; waits p50: hello→challenge ${fmt(percentile(waits.hello, 50), 1)} ms, proof→enrolled ${fmt(percentile(waits.proof, 50), 1)} ms`);
-  out(`  CPU per enrollment: devices (this process) ${perEnrollment(cpu.self)} ms, server ${perEnrollment(cpu.parts.server ?? 0)} ms, Mosquitto ${perEnrollment(cpu.parts.mosquitto ?? 0)} ms; `
+  out(`  CPU per enrollment: devices (this process) ${perEnrollment(cpu.self)} ms, server ${perEnrollment(cpu.parts.server ?? 0)} ms (its event loops ${perEnrollment(cpu.loops.server ?? 0)} ms), Mosquitto ${perEnrollment(cpu.parts.mosquitto ?? 0)} ms; `
     + `machine ${fmt((100 * cpu.machineBusy) / (cpu.machineBusy + cpu.machineIdle))} % busy, other processes ${fmt(((cpu.machineBusy - cpu.self - (cpu.parts.server ?? 0) - (cpu.parts.mosquitto ?? 0)) / seconds) * 100)} % of a core`);
   baselines.push(await baseline(`after round ${r + 1}`));
 }
