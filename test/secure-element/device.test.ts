@@ -1,10 +1,11 @@
 import t from 'tap';
-import { createHash, createPublicKey, diffieHellman, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, diffieHellman, sign, verify, type KeyObject } from 'node:crypto';
 import { AteccDevice, Zone, lockSummaryCrc } from '../../secure-element/device.js';
 import { InProcessTransport } from '../../emulator/in-process-transport.js';
 import { createBlankChip } from '../../emulator/atecc608/factory.js';
 import type { Transport } from '../../secure-element/transport.js';
 import { blankDevice, provision, provisionedDevice, TEST_CONFIG } from './fixtures.js';
+import { ecKeyPair } from '../helpers/device-keys.js';
 
 function nodeKey(xy: Uint8Array): KeyObject {
   const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
@@ -80,7 +81,7 @@ t.test('GenKey, public key, Sign checked by node, Verify external both ways', as
   const bad = Uint8Array.from(sig);
   bad[40]! ^= 1;
   t.equal(await device.verifyExtern(digest, bad, pub), false, 'miscompare is false, not an error');
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = ecKeyPair('P-256');
   const nodeSig = sign('sha256', msg, { key: privateKey, dsaEncoding: 'ieee-p1363' });
   t.equal(await device.verifyExtern(digest, nodeSig, rawXY(publicKey)), true, 'chip verifies a node signature');
 });
@@ -119,7 +120,7 @@ t.test('SHA-256, ECDH, SelfTest, nonce modes, UpdateExtra', async (t) => {
     t.same(Buffer.from(await device.sha256(data)).toString('hex'), createHash('sha256').update(data).digest('hex'), `${n} bytes`);
   }
   const pub = await device.genKey(0);
-  const peer = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const peer = ecKeyPair('P-256');
   const secret = await device.ecdh(0, rawXY(peer.publicKey));
   t.same(Buffer.from(secret), diffieHellman({ privateKey: peer.privateKey, publicKey: nodeKey(pub) }), 'matches node ECDH');
   t.equal(await device.selfTest(), 0);

@@ -2,18 +2,18 @@
  * The certificate checks on their own: an issued certificate must chain to the configured root
  * and name this chip and its key; what the chip gives back must rebuild to the issued bytes.
  */
-import { generateKeyPairSync } from 'node:crypto';
 import t from 'tap';
 import { toPem } from '../../common/pem.js';
 import { CertChecker } from '../../station/cert-check.js';
 import { makeBackend } from './harness.js';
 import { issueReq } from '../helpers/requests.js';
+import { ecKeyPair } from '../helpers/device-keys.js';
 
 const SERIAL = '0123A1B2C3D4E5F6EE';
 const serialBytes = Buffer.from(SERIAL, 'hex');
 
 function chipKey(): Uint8Array {
-  const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+  const jwk = ecKeyPair('P-256').publicKey.export({ format: 'jwk' });
   return new Uint8Array(Buffer.concat([Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]));
 }
 

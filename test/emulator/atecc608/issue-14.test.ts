@@ -2,13 +2,14 @@
  * Issue 14: the seven behaviours that differed from the chip, each framed exactly as
  * cryptoauthlib's calib_* function sends it (conformance/calib-host.ts) against the model.
  */
-import { createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, sign } from 'node:crypto';
 import t from 'tap';
 import { TEST_CONFIG } from '../../secure-element/fixtures.js';
 import { awakeBlank } from './helpers.js';
 import { CalibHost, chipExec } from './conformance/calib-host.js';
 import { nonceTempKey, genDigData } from './conformance/atcah.js';
 import { SLOT4_KEY, toStage } from './conformance/stages.js';
+import { ecKeyPair } from '../../helpers/device-keys.js';
 
 async function host(stage: 'unlocked' | 'config-locked' | 'locked') {
   const chip = awakeBlank();
@@ -18,7 +19,7 @@ async function host(stage: 'unlocked' | 'config-locked' | 'locked') {
 }
 
 function nodeSigner() {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = ecKeyPair('P-256');
   const jwk = publicKey.export({ format: 'jwk' });
   const xy = new Uint8Array(Buffer.concat([Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]));
   return { xy, sign: (m: Buffer) => new Uint8Array(sign('sha256', m, { key: privateKey, dsaEncoding: 'ieee-p1363' })) };

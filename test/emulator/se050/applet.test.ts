@@ -12,6 +12,7 @@ import { se050FromImage, se050Image } from '../../../emulator/se050/image.js';
 import { ID_LIST_PAGE } from '../../../emulator/se050/commands/read.js';
 import { Se050Policy } from '../../../secure-element/se05x/object-map.js';
 import { hx, newChip, selectedDevice, send } from './helpers.js';
+import { ecKeyPair } from '../../helpers/device-keys.js';
 
 const message = Buffer.from('keyline');
 const digest = createHash('sha256').update(message).digest();
@@ -97,8 +98,7 @@ t.test('keys: generate inside, import, sign/verify, policies', async (t) => {
   await t.rejects(dev.verify(0x20000010, digest, await dev.sign(0x20000010, digest)), { code: 'SE05X_DENIED', status: 0x6986 });
   await dev.deleteObject(0x20000010);
   // Import: pair checked for matching halves, public key checked on the curve.
-  const { generateKeyPairSync } = await import('node:crypto');
-  const kp = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const kp = ecKeyPair('P-256');
   const jwk = kp.privateKey.export({ format: 'jwk' });
   const d = Buffer.from(jwk.d!, 'base64url');
   const point = Uint8Array.from(Buffer.concat([Buffer.of(4), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]));

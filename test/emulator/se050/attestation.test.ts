@@ -13,6 +13,7 @@ import { verifySe05xAttestation } from '../../../secure-element/se05x/attestatio
 import { InProcessApduTransport } from '../../../emulator/se050/in-process-apdu-transport.js';
 import { Se05xDevice } from '../../../secure-element/se05x/se05x-device.js';
 import { newChip, testRoot } from './helpers.js';
+import { ecKeyPair } from '../../helpers/device-keys.js';
 
 const ext = (tag: number, v: Uint8Array) => Buffer.concat([Buffer.of(tag, 0x82, v.length >> 8, v.length & 0xff), v]);
 
@@ -77,8 +78,7 @@ t.test('an imported key attests with origin external and fails the key-origin ch
   const dev = new Se05xDevice(new InProcessApduTransport(chip));
   await dev.select();
   await dev.ensureP256();
-  const { generateKeyPairSync } = await import('node:crypto');
-  const jwk = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' });
+  const jwk = ecKeyPair('P-256').privateKey.export({ format: 'jwk' });
   const point = Uint8Array.from(Buffer.concat([Buffer.of(4), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]));
   await dev.importEcKey(0x20000001, { d: Buffer.from(jwk.d!, 'base64url'), pub: point });
   const se = new Se05xSecureElement(dev);

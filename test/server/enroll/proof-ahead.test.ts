@@ -2,7 +2,7 @@
 // refusals and writes stay those of a verification inside it, and a verdict stands only for the
 // exact key, signed bytes and signature it was made on.
 import t from 'tap';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { sign } from 'node:crypto';
 import { certificateFingerprint, enrollmentSignedBytes } from '../../../common/protocol/enrollment.js';
 import { BoundedCache } from '../../../server/enroll/bounded-cache.js';
 import { proofStep, type StepDeps } from '../../../server/enroll/enrollment-steps.js';
@@ -10,15 +10,16 @@ import { createEnrollmentWrites } from '../../../server/enroll/enrollment-writes
 import { createProofVerifier } from '../../../server/enroll/proof-signature.js';
 import { chipDevice } from './device-client.js';
 import { makeEnrollBed } from './fixture.js';
+import { ecKeyPair } from '../../helpers/device-keys.js';
 
 const nonceOf = (b: number) => Buffer.alloc(32, b);
 const SERIAL = Buffer.from('0123456789abcdef01', 'hex');
 
 t.test('a verdict made ahead stands only for its own key, bytes and signature', async (t) => {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = ecKeyPair('P-256');
   const jwk = publicKey.export({ format: 'jwk' });
   const raw = new Uint8Array(Buffer.concat([Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]));
-  const other = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+  const other = ecKeyPair('P-256').publicKey.export({ format: 'jwk' });
   const otherRaw = new Uint8Array(Buffer.concat([Buffer.from(other.x!, 'base64url'), Buffer.from(other.y!, 'base64url')]));
   const bytes = (nonce: Buffer, counter = 7) => enrollmentSignedBytes({ nonce, counter, serial: SERIAL, certFingerprint: Buffer.alloc(32, 9) });
   const sigOver = (b: Uint8Array) => sign('sha256', b, { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('hex');

@@ -1,14 +1,15 @@
-import { createECDH, createHash, generateKeyPairSync, sign } from 'node:crypto';
+import { createECDH, createHash, sign } from 'node:crypto';
 import t from 'tap';
 import { padPublicKey } from '../../../../common/atecc-public-key.js';
 import { awakeBlank, configLockedChip, lockedChipWithKey, run, st } from '../helpers.js';
+import { ecKeyPair } from '../../../helpers/device-keys.js';
 
 const NONCE = 0x16;
 const VERIFY = 0x45;
 const ECDH = 0x43;
 
 function nodeKey(): { xy: Uint8Array; signDigestOf: (msg: Buffer) => Uint8Array } {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { privateKey, publicKey } = ecKeyPair('P-256');
   const jwk = publicKey.export({ format: 'jwk' });
   const xy = new Uint8Array(Buffer.concat([Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]));
   return { xy, signDigestOf: (msg) => new Uint8Array(sign('sha256', msg, { key: privateKey, dsaEncoding: 'ieee-p1363' })) };
