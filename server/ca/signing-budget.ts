@@ -4,6 +4,7 @@
  * cycling through every real serial and hash form cannot monopolise the HSM, which also signs
  * certificates and CRLs (issue 11). Over budget, the caller answers `tryLater` unsigned.
  */
+import { TokenBucket } from '../../common/token-bucket.js';
 
 /** Limits of a SigningBudget. */
 export interface SigningBudgetOptions {
@@ -15,41 +16,22 @@ export interface SigningBudgetOptions {
   now?: () => number;
 }
 
-/** A token bucket: take() spends one token if one is left. */
+/** The budget: take() spends one signature if one is left. */
 export class SigningBudget {
-  readonly #rate: number;
-  readonly #burst: number;
-  readonly #now: () => number;
-  #tokens: number;
-  #at: number;
+  readonly #bucket: TokenBucket;
 
   constructor(o: SigningBudgetOptions) {
     if (!(o.ratePerSecond > 0) || !(o.burst >= 1)) throw new RangeError(`SigningBudget: ratePerSecond > 0 and burst >= 1 required, got ${o.ratePerSecond} and ${o.burst}`);
-    this.#rate = o.ratePerSecond;
-    this.#burst = o.burst;
-    this.#now = o.now ?? (() => performance.now());
-    this.#tokens = o.burst;
-    this.#at = this.#now();
+    this.#bucket = new TokenBucket(o.burst, o.ratePerSecond / 1000, o.now ?? (() => performance.now()));
   }
 
   /** Spends one token; false (and nothing spent) when the bucket is empty. */
   take(): boolean {
-    this.#refill();
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
+    return this.#bucket.take();
   }
 
   /** Tokens available now (fractional). */
   get available(): number {
-    this.#refill();
-    return this.#tokens;
-  }
-
-  #refill(): void {
-    const t = this.#now();
-    // A clock that steps back adds nothing (performance.now never does; a test clock might).
-    if (t > this.#at) this.#tokens = Math.min(this.#burst, this.#tokens + ((t - this.#at) / 1000) * this.#rate);
-    this.#at = Math.max(this.#at, t);
+    return this.#bucket.available;
   }
 }

@@ -4,28 +4,8 @@
  * connection and a cap on subscriptions. Pure state keyed by the aedes client object, held in
  * WeakMaps so a closed connection leaves nothing behind.
  */
+import { TokenBucket } from '../../common/token-bucket.js';
 import type { BrokerLimits } from './broker-limits.js';
-
-/** A token bucket: `capacity` tokens, refilled at `perMs` tokens per millisecond. */
-export class TokenBucket {
-  #tokens: number;
-  #at: number;
-
-  constructor(readonly capacity: number, readonly perMs: number, private readonly now: () => number = Date.now) {
-    this.#tokens = capacity;
-    this.#at = now();
-  }
-
-  /** Takes one token; false when none is left. */
-  take(): boolean {
-    const t = this.now();
-    this.#tokens = Math.min(this.capacity, this.#tokens + (t - this.#at) * this.perMs);
-    this.#at = t;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-}
 
 /** The PUBLISH fields the rules read. */
 export interface PublishFacts {

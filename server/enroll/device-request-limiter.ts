@@ -3,6 +3,8 @@
  * process memory (each replica limits what it handles), bounded by pruning full buckets.
  */
 
+import { TokenBucket } from '../../common/token-bucket.js';
+
 /** Options of the limiter. */
 export interface DeviceRequestLimiterOptions {
   perMinute: number;
@@ -18,7 +20,7 @@ export class DeviceRequestLimiter {
   readonly #capacity: number;
   readonly #now: () => number;
   readonly #maxKeys: number;
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #buckets = new Map<string, TokenBucket>();
 
   constructor(opts: DeviceRequestLimiterOptions) {
     this.#capacity = opts.perMinute;
@@ -29,22 +31,15 @@ export class DeviceRequestLimiter {
 
   /** Takes one token for `key`: 0 when allowed, else the seconds until a token is available. */
   take(key: string): number {
-    const now = this.#now();
-    const b = this.#buckets.get(key) ?? { tokens: this.#capacity, at: now };
-    b.tokens = Math.min(this.#capacity, b.tokens + (now - b.at) * this.#perMs);
-    b.at = now;
-    if (b.tokens < 1) {
-      this.#buckets.set(key, b);
-      return Math.max(1, Math.ceil((1 - b.tokens) / this.#perMs / 1000));
-    }
-    b.tokens -= 1;
-    this.#buckets.set(key, b);
-    if (this.#buckets.size > this.#maxKeys) this.#prune(now);
+    let b = this.#buckets.get(key);
+    if (!b) this.#buckets.set(key, (b = new TokenBucket(this.#capacity, this.#perMs, this.#now)));
+    if (!b.take()) return Math.max(1, Math.ceil(b.msUntilToken() / 1000));
+    if (this.#buckets.size > this.#maxKeys) this.#prune();
     return 0;
   }
 
-  #prune(now: number): void {
+  #prune(): void {
     // A bucket that would be full again carries no state worth keeping.
-    for (const [k, b] of this.#buckets) if (b.tokens + (now - b.at) * this.#perMs >= this.#capacity) this.#buckets.delete(k);
+    for (const [k, b] of this.#buckets) if (b.full) this.#buckets.delete(k);
   }
 }

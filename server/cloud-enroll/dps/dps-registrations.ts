@@ -16,7 +16,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { KeylineError } from '../../../common/errors.js';
 import type { EnrollmentService } from '../../enroll/enrollment-service.js';
-import { TokenBucket } from '../../enroll/client-limits.js';
+import { TokenBucket } from '../../../common/token-bucket.js';
 import { unitStanding } from '../../enroll/unit-standing.js';
 import type { EnrollmentRecord, Store } from '../../store/store.js';
 import type { DevicePeer } from '../mqtt-endpoint/device-connect.js';

@@ -4,7 +4,8 @@
  */
 import t from 'tap';
 import { ClientIdClaims } from '../../../server/enroll/client-id-claims.js';
-import { ClientLimits, TokenBucket } from '../../../server/enroll/client-limits.js';
+import { ClientLimits } from '../../../server/enroll/client-limits.js';
+import { TokenBucket } from '../../../common/token-bucket.js';
 import { withBindingCache, type DeviceAdmission } from '../../../server/enroll/device-admission.js';
 
 t.test('token bucket: a burst, then the refill rate', async (t) => {
