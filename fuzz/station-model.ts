@@ -148,8 +148,12 @@ export async function checkStore(bed: ProvisioningBed, model: Model): Promise<vo
   ensure(missingAudit === 0, `${missingAudit} units without their unit.issued audit record`);
   const missingStatusAudit = count(`SELECT count(*) FROM units u WHERE u.status IN ('confirmed', 'quarantined') AND NOT EXISTS (SELECT 1 FROM audit_log a WHERE a.subject = u.serial AND a.action = 'unit.' || u.status)`);
   ensure(missingStatusAudit === 0, `${missingStatusAudit} confirmed/quarantined units without the audit record of that change`);
-  const missingJob = count(`SELECT count(*) FROM units u WHERE NOT EXISTS (SELECT 1 FROM outbox_jobs j WHERE j.serial = u.serial AND j.action = 'register')`);
-  ensure(missingJob === 0, `${missingJob} units without their preregistration job`);
+  // Every registry the unit's work order names: Keyline's own registration written with the unit,
+  // or a cloud registry's queued job (issuing without either is "a fingerprint logged but never preregistered").
+  const missingJob = count(`SELECT count(*) FROM units u JOIN work_orders w ON w.id = u.work_order, json_each(w.registries) r
+    WHERE NOT EXISTS (SELECT 1 FROM registrations g WHERE g.serial = u.serial AND g.registry = r.value)
+      AND NOT EXISTS (SELECT 1 FROM outbox_jobs j WHERE j.serial = u.serial AND j.registry = r.value AND j.action = 'register')`);
+  ensure(missingJob === 0, `${missingJob} registrations missing: units neither registered nor queued for a registry their work order names`);
   const orders = db.prepare('SELECT w.id, w.quota, w.issued, (SELECT count(*) FROM units u WHERE u.work_order = w.id) AS n FROM work_orders w').all() as Array<{ id: string; quota: number; issued: number; n: number }>;
   ensure(orders.length === model.workOrders.size && orders.every((o) => model.workOrders.has(o.id)), `work orders stored ${orders.map((o) => o.id).join(',')} are not the ones answered`);
   for (const o of orders) ensure(o.issued === o.n && o.issued <= o.quota, `work order ${o.id}: issued ${o.issued}, units ${o.n}, quota ${o.quota}`);
