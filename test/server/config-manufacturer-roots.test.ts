@@ -6,18 +6,14 @@
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfigWithoutSecrets } from '../../server/config.js';
+import { configLoader, MINIMAL_CONFIG } from '../helpers/config-file.js';
 import { loadManufacturerRoots } from '../../server/ca/manufacturer-roots.js';
 import { createManufacturerRoot } from '../../common/se05x/manufacturer-root.js';
 import { makeTestPki } from '../secure-element/atcacert/ca-fixture.js';
 
 const dir = t.testdir();
-const base = { hsm: { tokenLabel: 'line', pin: { env: 'PIN' }, issuingKey: 'pkcs11:token=line;object=issuing-ca' }, ca: { crlUrl: 'http://h/crl/issuing.crl', ocspUrl: 'http://h/ocsp' } };
-const load = (cfg: unknown, env: NodeJS.ProcessEnv = {}) => {
-  const f = join(dir, `k${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(f, JSON.stringify(cfg));
-  return loadConfigWithoutSecrets(f, env);
-};
+const base = MINIMAL_CONFIG;
+const load = configLoader(dir);
 
 t.test('paths relative to the file; none by default; the environment overrides', async (t) => {
   t.same(load(base).ca.manufacturerRoots, []);

@@ -3,17 +3,11 @@
  * KEYLINE_HSM_SIGNER_THREAD, the way back to signing in the loop.
  */
 import t from 'tap';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadConfigWithoutSecrets } from '../../server/config.js';
+import { configLoader, MINIMAL_CONFIG } from '../helpers/config-file.js';
 
 const dir = t.testdir();
-const base = { hsm: { tokenLabel: 'line', pin: { env: 'PIN' }, issuingKey: 'pkcs11:token=line;object=issuing-ca' }, ca: { crlUrl: 'http://h/crl/issuing.crl', ocspUrl: 'http://h/ocsp' } };
-const load = (cfg: unknown, env: NodeJS.ProcessEnv = {}) => {
-  const f = join(dir, `k${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(f, JSON.stringify(cfg));
-  return loadConfigWithoutSecrets(f, env);
-};
+const base = MINIMAL_CONFIG;
+const load = configLoader(dir);
 
 t.test('on by default; the file or the environment turns it off', async (t) => {
   t.equal(load(base).hsm.signerThread, true);
