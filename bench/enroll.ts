@@ -1,5 +1,5 @@
 /**
- * `npm run bench:enroll -- [--devices N] [--rounds R] [--workers W] [--warmup N] [--qos 0|1] [--protocol aws-fleet|dps]...`:
+ * `npm run bench:enroll -- [--devices N] [--rounds R] [--workers W] [--warmup N] [--qos 0|1] [--protocol aws-fleet|dps]... [--keep] [--json]`:
  * field enrollment against Mosquitto, each part in its own process: Mosquitto (TLS, started here
  * on a free port), `keyline server` as a child using it as its external broker (SoftHSM, SQLite,
  * W workers sharing the requests through MQTT 5 shared subscriptions), and N simulated devices in
@@ -35,7 +35,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { createBlankChip } from '../emulator/atecc608/factory.js';
 import { saveChipImage } from '../emulator/atecc608/image.js';
 import { chipFileName } from '../emulator/chip-dir.js';
@@ -52,16 +51,45 @@ import type { EnrollClient } from '../firmware-sim/enroll-client.js';
 import { trustFromFactoryConfig } from '../firmware-sim/firmware-trust.js';
 import type { EnrollProtocol } from '../firmware-sim/cloud/cloud-errors.js';
 import { cloudRounds, type CloudRound } from './enroll-cloud.js';
-import { fmt, mqttRoundTripsPerSec, percentile, startMosquitto } from './lib.js';
+import { benchArgs, fmt, mqttRoundTripsPerSec, percentile, startMosquitto } from './lib.js';
 import { cpuSnapshot, cpuSpent } from './process-cpu.js';
 
-const { values } = parseArgs({ options: { devices: { type: 'string' }, rounds: { type: 'string' }, workers: { type: 'string' }, qos: { type: 'string' }, warmup: { type: 'string' }, keep: { type: 'boolean' }, protocol: { type: 'string', multiple: true } } });
+const values = benchArgs('bench:enroll', `npm run bench:enroll -- [options]
+
+Field enrollment against Mosquitto (TLS, started here), each part in its own process: keyline
+server as a child using it as its external broker (W workers, MQTT 5 shared subscriptions) and N
+simulated devices in this process, each with its own TLS connection and emulated chip (provisioned
+first through the station's line code). Round 1: N first enrollments at once; rounds 2..R: the same
+devices re-authenticating; per round enrollments/s, p50/p99 and CPU per enrollment of each process.
+Baseline from the same run, before round 1 and after each: N MQTT 5 clients doing request/response
+round trips through an echo responder on the same Mosquitto (a round counts against the higher of
+the two beside it). PASS/FAIL (issue 13): first enrollments >= 25 % of the broker's round trips/s
+(an enrollment is two round trips) and >= 1,000/s; re-authentication the same. Exit 1 on a FAIL.
+Run it alone: flock /tmp/keyline-bench.lock npm run bench:enroll
+
+  --devices N        devices enrolled at once per round (default 256)
+  --rounds R         rounds: 1 of first enrollments, then re-authentications (default 3)
+  --workers W        keyline server --workers W (default 2: both cores, as a factory would)
+  --warmup N         more devices enrolled twice before the clock starts, unmeasured (default 256)
+  --qos Q            QoS of the devices' requests and answers, 0 or 1 (default 1)
+  --protocol P       aws-fleet or dps, repeatable (issue 16): N more devices per protocol
+                     register through the server's endpoint, twice, after the Keyline rounds
+  --keep             keep the temp folder (PKI, chips, journal) instead of removing it
+  --json             one JSON document on stdout (figures, baselines, ratios, checks, pass);
+                     progress lines to stderr
+  --help             this text
+`, { devices: { type: 'string' }, rounds: { type: 'string' }, workers: { type: 'string' }, qos: { type: 'string' }, warmup: { type: 'string' }, keep: { type: 'boolean' }, protocol: { type: 'string', multiple: true }, json: { type: 'boolean' } });
 const DEVICES = Number(values.devices ?? 256);
 /** Devices enrolled (twice) before round 1 and not measured, so the server's code is compiled by then, as in a server that has been up. */
 const WARMUP = Number(values.warmup ?? 256);
 /** Cloud protocols measured after the Keyline rounds, each with DEVICES devices of its own. */
 const CLOUD = [...new Set(values.protocol ?? [])].filter((p) => p !== 'keyline') as Array<Exclude<EnrollProtocol, 'keyline'>>;
-for (const p of CLOUD) if (p !== 'aws-fleet' && p !== 'dps') throw new Error(`--protocol: aws-fleet or dps, got '${p}'`);
+for (const p of CLOUD) {
+  if (p !== 'aws-fleet' && p !== 'dps') {
+    process.stderr.write(`bench:enroll: --protocol takes aws-fleet or dps, got '${p}'\n`);
+    process.exit(2);
+  }
+}
 const TOTAL = DEVICES + WARMUP + DEVICES * CLOUD.length;
 const ROUNDS = Number(values.rounds ?? 3);
 // Two workers (MQTT 5 shared subscriptions split the requests) use both cores, as a factory would.
@@ -72,7 +100,8 @@ const QOS = values.qos === '0' ? 0 : 1;
 const RATIO_AIM = 0.25;
 const FLOOR = 1000;
 const PRODUCT = 'Bench Sensor';
-const out = (s: string) => process.stdout.write(s + '\n');
+/** Progress and the human report: stdout, or stderr under --json (stdout then holds only the JSON). */
+const out = (s: string) => (values.json ? process.stderr : process.stdout).write(s + '\n');
 
 const dir = mkdtempSync(join(tmpdir(), 'keyline-bench-enroll-'));
 const children: ChildProcess[] = [];
@@ -266,6 +295,18 @@ out('');
 for (const c of checks) out(`${c.ok ? 'PASS' : 'FAIL'}  ${c.what}`);
 const pass = checks.every((c) => c.ok);
 out(pass ? 'PASS' : 'FAIL');
+if (values.json) {
+  const ms = (x: number) => Number(x.toFixed(1));
+  process.stdout.write(JSON.stringify({
+    devices: DEVICES, rounds: ROUNDS, workers: WORKERS, qos: QOS, warmup: WARMUP,
+    baseline: { mosquittoRoundTripsPerSec: baselines.map(Math.round), forFirst: Math.round(firstBase), forReauth: later.length ? Math.round(reauthBase) : null },
+    enrollments: rounds.map((r) => ({ outcome: r.outcome, perSec: Math.round(r.perSec), p50ms: ms(r.p50), p99ms: ms(r.p99) })),
+    firstPerSec: Math.round(first), reauthPerSec: later.length ? Math.round(reauth) : null,
+    ratios: { firstToBrokerRoundTrips: Number((first / firstBase).toFixed(3)), reauthToBrokerRoundTrips: later.length ? Number((reauth / reauthBase).toFixed(3)) : null },
+    cloud: cloud.map((r) => ({ protocol: r.protocol, outcome: r.outcome, perSec: Math.round(r.perSec), p50ms: ms(r.p50), p99ms: ms(r.p99), failed: r.failed })),
+    checks: checks.map((c) => ({ what: c.what, ok: c.ok })), pass,
+  }, null, 2) + '\n');
+}
 process.exitCode = pass ? 0 : 1;
 await broker.stop();
 cleanup();

@@ -15,11 +15,23 @@ import { Agent, request } from 'node:https';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { buildCsr } from '../test/helpers/est.js';
-import { fmt, onBenchExit, percentile, runConcurrent, spawnKeyline, stopChild } from './lib.js';
+import { benchArgs, fmt, onBenchExit, percentile, runConcurrent, spawnKeyline, stopChild } from './lib.js';
 
-const { values: o } = parseArgs({ options: { units: { type: 'string' }, concurrency: { type: 'string' }, json: { type: 'boolean' }, via: { type: 'string' } }, strict: false });
+const o = benchArgs('bench:issue', `npm run bench:issue -- --via est [options]
+
+EST enrollments/s (POST /.well-known/est/simpleenroll with a station's client certificate; EST
+closes the connection after each answer, so each request pays a TLS handshake) beside the station
+API's POST /v1/units on the same server in the same run, taking turns over 2 rounds: keep-alive
+(how stations run) and a new connection per request (EST's transport cost: the baseline); the
+ratios show what EST itself adds. No PASS/FAIL target.
+Run it alone: flock /tmp/keyline-bench.lock npm run bench:issue -- --via est
+
+  --units N          certificates per path, over both rounds (default 2000)
+  --concurrency K    concurrent clients (default 16)
+  --json             one JSON document instead of the report
+  --help             this text
+`, { units: { type: 'string' }, concurrency: { type: 'string' }, json: { type: 'boolean' }, via: { type: 'string' } });
 const UNITS = Number(o.units ?? 2000);
 const K = Number(o.concurrency ?? 16);
 const ROUNDS = 2;

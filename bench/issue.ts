@@ -21,11 +21,10 @@ import { createECDH, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { initDevPki } from '../server/ceremony/init-dev.js';
 import { ensureCfssl, makeCsr, startCfssl, type CfsslServer } from './cfssl.js';
 import { LoadClient, type LoadResponse } from './https-load.js';
-import { fmt, onBenchExit, opensslEcdsaP256SignPerSec, percentile, rawSoftHsmSignPerSec, runConcurrent, spawnKeyline, stopChild } from './lib.js';
+import { benchArgs, fmt, onBenchExit, opensslEcdsaP256SignPerSec, percentile, rawSoftHsmSignPerSec, runConcurrent, spawnKeyline, stopChild } from './lib.js';
 import { cpuSnapshot, cpuSpent } from './process-cpu.js';
 import { killTree } from './process-tree.js';
 import { rssSlopePer100k, treeRss } from './process-rss.js';
@@ -36,8 +35,7 @@ if (argv.some((a, i) => a === '--via=est' || (a === '--via' && argv[i + 1] === '
   await import('./est.js');
   process.exit(process.exitCode ?? 0);
 }
-if (argv.includes('--help') || argv.includes('-h')) {
-  process.stdout.write(`npm run bench:issue -- [options]
+const o = benchArgs('bench:issue', `npm run bench:issue -- [options]
 
 Device certificates issued through the station API (HTTPS + mTLS, SoftHSM, SQLite WAL) against
 cfssl 1.2 (TLS + client certificates + SQLite WAL certdb) driven by the same client in
@@ -59,14 +57,10 @@ a FAIL). Run it alone: flock /tmp/keyline-bench.lock npm run bench:issue
   --via est          EST simpleenroll instead (bench/est.ts: enrollments/s beside POST /v1/units
                      on the same server; its own options: --units N --concurrency K --json)
   --help             this text
-`);
-  process.exit(0);
-}
-
-const { values: o } = parseArgs({ options: {
+`, {
   units: { type: 'string' }, rounds: { type: 'string' }, 'batch-units': { type: 'string' }, 'memory-units': { type: 'string' },
   concurrency: { type: 'string' }, workers: { type: 'string' }, 'no-cfssl': { type: 'boolean' }, 'max-seconds': { type: 'string' }, json: { type: 'boolean' },
-} });
+});
 const UNITS = Number(o.units ?? 4000);
 const ROUNDS = Math.max(1, Number(o.rounds ?? 2));
 const BATCH_UNITS = Math.ceil(Number(o['batch-units'] ?? 20_000) / 100) * 100;

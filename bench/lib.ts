@@ -1,7 +1,7 @@
 /**
- * Shared bench helpers: percentiles, a bounded-concurrency runner, OpenSSL's own ECDSA figure,
- * child-process start-up, free ports and a TLS Mosquitto (optionally with the enrollment ACL), so
- * each benchmark prints ratios against baselines from the same run.
+ * Shared bench helpers: option parsing with --help, percentiles, a bounded-concurrency runner,
+ * OpenSSL's own ECDSA figure, child-process start-up, free ports and a TLS Mosquitto (optionally
+ * with the enrollment ACL), so each benchmark prints ratios against baselines from the same run.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +9,32 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/**
+ * A bench's options, or the end of the bench before it starts anything: `--help` (or `-h`)
+ * prints `usage` and exits 0; an option it does not parse, a missing value or a stray argument
+ * prints one line naming it and pointing at --help, and exits 2 (node's own parse error is a
+ * stack trace). `name` is the npm script, e.g. 'bench:line'.
+ */
+export function benchArgs<const T extends NonNullable<ParseArgsConfig['options']>>(name: string, usage: string, options: T, args = process.argv.slice(2)) {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(usage.endsWith('\n') ? usage : usage + '\n');
+    process.exit(0);
+  }
+  try {
+    return parseArgs({ options, args, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    if (!e.code?.startsWith('ERR_PARSE_ARGS_')) throw err;
+    // Node's messages go on with advice about '--' that does not apply here: keep the first sentence.
+    const what = e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? `unknown option ${/'[^']*'/.exec(e.message)?.[0] ?? ''}` : e.message.split('. ')[0]!;
+    // The usage's first line is the command with '[options]': with --help in their place.
+    const help = usage.split('\n')[0]!.includes('[options]') ? usage.split('\n')[0]!.replace('[options]', '--help') : `npm run ${name} -- --help`;
+    process.stderr.write(`${name}: ${what} (${help} lists the options)\n`);
+    process.exit(2);
+  }
+}
 
 /** The p-th percentile (0-100) of `xs` in ms. */
 export function percentile(xs: number[], p: number): number {

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:line`: the production line end to end, each part in its own process as on a
+ * `npm run bench:line -- [--units N] [--timed-units M] [--parallel P] [--chip atecc608|se050] [--json]`: the production line end to end, each part in its own process as on a
  * factory floor: `keyline server` (SoftHSM, SQLite) as a child, `keyline station run` as a child,
  * and the emulated chips served over the kit TCP protocol from this process.
  *
@@ -22,7 +22,6 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fromPem } from '../common/pem.js';
 import { loadManufacturerRoot, MANUFACTURER_ROOT_FILES } from '../common/se05x/manufacturer-root.js';
@@ -36,9 +35,29 @@ import { listenJrcpTcp } from '../emulator/se050/jrcp/tcp.js';
 import { initDevPki } from '../server/ceremony/init-dev.js';
 import { createProvisioning } from '../server/services/provisioning.js';
 import { SqliteStore } from '../server/store/sqlite/sqlite-store.js';
-import { fmt, spawnKeyline } from './lib.js';
+import { benchArgs, fmt, spawnKeyline } from './lib.js';
 
-const { values } = parseArgs({ options: { units: { type: 'string' }, 'timed-units': { type: 'string' }, parallel: { type: 'string' }, chip: { type: 'string' } } });
+const values = benchArgs('bench:line', `npm run bench:line -- [options]
+
+The production line end to end, each part in its own process: keyline server (SoftHSM, SQLite)
+and keyline station run as children, the emulated chips served over the kit TCP protocol.
+1. Timing model off: units/s and where the station's time went (server calls, chip commands,
+   its own work). PASS/FAIL: all N units good in < 60 s per 1,000.
+2. Timing model on (the chips take their datasheet times), P=8: the station's overhead as a %
+   of the chips' own command time, measured at the emulator in the same run (the baseline).
+   PASS/FAIL: < 5 %.
+With --chip se050 both phases run on ATECC608 first (the same-run baseline) and then on SE050
+cards against the same server; the SE050/ATECC608 units/s ratio is printed. Exit 1 on a FAIL.
+Run it alone: flock /tmp/keyline-bench.lock npm run bench:line
+
+  --units N          units in phase 1, timing model off (default 1000)
+  --timed-units M    units in phase 2, timing model on at P=8 (default 64)
+  --parallel P       station --parallel in phase 1 (default 4)
+  --chip C           atecc608 or se050 (default atecc608; se050 adds the SE050 runs)
+  --json             one JSON document on stdout (figures, baselines, ratios, checks, pass);
+                     progress lines to stderr
+  --help             this text
+`, { units: { type: 'string' }, 'timed-units': { type: 'string' }, parallel: { type: 'string' }, chip: { type: 'string' }, json: { type: 'boolean' } });
 const CHIP = values.chip ?? 'atecc608';
 if (CHIP !== 'atecc608' && CHIP !== 'se050') {
   process.stderr.write(`bench:line: --chip must be atecc608 or se050, got '${CHIP}'\n`);
@@ -48,6 +67,8 @@ const UNITS = Number(values.units ?? 1000);
 const TIMED_UNITS = Number(values['timed-units'] ?? 64);
 const PARALLEL = Number(values.parallel ?? 4);
 const TIMED_PARALLEL = 8;
+/** Progress and the human report: stdout, or stderr under --json (stdout then holds only the JSON). */
+const log = (s: string) => (values.json ? process.stderr : process.stdout).write(s);
 
 interface Summary {
   good: number;
@@ -162,8 +183,12 @@ async function serveSe050(n: number, timed: boolean, rootDir: string): Promise<S
   return { endpoints: eps.join(','), stats, close: async () => void (await Promise.all(listeners.map((l) => l.close()))) };
 }
 
+interface Check { what: string; ok: boolean }
+interface FastFigures { chip: string; good: number; quarantined: number; seconds: number; wallSeconds: number; unitsPerSec: number; percent: Record<string, number>; check: Check }
+interface TimedFigures { chip: string; good: number; seconds: number; unitsPerSec: number; chipCommands: number; msPerUnit: Record<string, number>; overheadPercentOfChip: number; check: Check }
+
 /** Phase 1 on one chip: units/s and where the station's time went; PASS/FAIL against the floor. */
-async function fastPhase(label: string, served: Served, workOrder: string, ctx: { configPath: string; env: NodeJS.ProcessEnv; journal: string }): Promise<{ ok: boolean; perSecond: number }> {
+async function fastPhase(label: string, served: Served, workOrder: string, ctx: { configPath: string; env: NodeJS.ProcessEnv; journal: string }): Promise<FastFigures> {
   const { summary: s, wallSeconds } = await station(
     ['--config', ctx.configPath, '--work-order', workOrder, '--count', String(UNITS), '--emulator', served.endpoints, '--parallel', String(PARALLEL)],
     { ...ctx.env, KEYLINE_STATION_JOURNAL: ctx.journal },
@@ -172,17 +197,22 @@ async function fastPhase(label: string, served: Served, workOrder: string, ctx: 
   const { serverMs, chipMs, unitMs } = s.timing;
   const pct = (x: number) => `${fmt((100 * x) / unitMs, 1)} %`;
   const perSecond = s.good / s.elapsedSeconds;
-  process.stdout.write(
+  log(
     `${label} timing off: ${s.good} good, ${s.quarantined} quarantined in ${fmt(s.elapsedSeconds, 1)} s (${fmt(wallSeconds, 1)} s with process start): ${fmt(perSecond, 1)} units/s\n` +
       `  per unit ${fmt(unitMs / Math.max(1, s.timing.units), 1)} ms of a worker: server calls ${pct(serverMs)}, chip commands ${pct(chipMs)}, station's own work ${pct(unitMs - serverMs - chipMs)}\n`,
   );
   const ok = s.good === UNITS && wallSeconds < (60 * UNITS) / 1000;
-  process.stdout.write(`  floor (${UNITS} units in < ${fmt((60 * UNITS) / 1000)} s): ${ok ? 'PASS' : 'FAIL'}\n`);
-  return { ok, perSecond };
+  log(`  floor (${UNITS} units in < ${fmt((60 * UNITS) / 1000)} s): ${ok ? 'PASS' : 'FAIL'}\n`);
+  const share = (x: number) => Number(((100 * x) / unitMs).toFixed(1));
+  return {
+    chip: label, good: s.good, quarantined: s.quarantined, seconds: Number(s.elapsedSeconds.toFixed(2)), wallSeconds: Number(wallSeconds.toFixed(2)),
+    unitsPerSec: Number(perSecond.toFixed(1)), percent: { serverCalls: share(serverMs), chipCommands: share(chipMs), station: share(unitMs - serverMs - chipMs) },
+    check: { what: `${label}: ${UNITS} units good in < ${fmt((60 * UNITS) / 1000)} s, timing off: ${s.good} in ${fmt(wallSeconds, 1)} s`, ok },
+  };
 }
 
 /** Phase 2 on one chip: the station's overhead as a % of the chips' own command time; PASS/FAIL. */
-async function timedPhase(label: string, served: Served, workOrder: string, ctx: { configPath: string; env: NodeJS.ProcessEnv; journal: string }): Promise<boolean> {
+async function timedPhase(label: string, served: Served, workOrder: string, ctx: { configPath: string; env: NodeJS.ProcessEnv; journal: string }): Promise<TimedFigures> {
   const { summary: s } = await station(
     ['--config', ctx.configPath, '--work-order', workOrder, '--count', String(TIMED_UNITS), '--emulator', served.endpoints, '--parallel', String(TIMED_PARALLEL)],
     { ...ctx.env, KEYLINE_STATION_JOURNAL: ctx.journal },
@@ -192,21 +222,28 @@ async function timedPhase(label: string, served: Served, workOrder: string, ctx:
   const { serverMs, unitMs } = s.timing;
   const overhead = unitMs - serverMs - chipBusyMs;
   const pct = (100 * overhead) / chipBusyMs;
-  process.stdout.write(
+  log(
     `${label} timing on (P=${TIMED_PARALLEL}): ${s.good} good in ${fmt(s.elapsedSeconds, 1)} s, ${fmt(s.good / s.elapsedSeconds, 2)} units/s; ${commands} chip commands, ${fmt(chipBusyMs / Math.max(1, s.good))} ms of chip time per unit\n` +
       `  station overhead ${fmt(overhead / Math.max(1, s.good), 1)} ms per unit = ${fmt(pct, 2)} % of the chip's own command time (server calls ${fmt(serverMs / Math.max(1, s.good), 1)} ms per unit, not counted)\n` +
       `    of which driver + link ${fmt((s.timing.chipMs - chipBusyMs) / Math.max(1, s.good), 1)} ms (the emulator's own computing in it: ${fmt(emulatorCpuMs / Math.max(1, s.good), 1)} ms), station logic and journal ${fmt((unitMs - serverMs - s.timing.chipMs) / Math.max(1, s.good), 1)} ms per unit\n`,
   );
   const ok = s.good === TIMED_UNITS && pct < 5;
-  process.stdout.write(`  floor (overhead < 5 %): ${ok ? 'PASS' : 'FAIL'}\n`);
-  return ok;
+  log(`  floor (overhead < 5 %): ${ok ? 'PASS' : 'FAIL'}\n`);
+  const perUnit = (ms: number) => Number((ms / Math.max(1, s.good)).toFixed(1));
+  return {
+    chip: label, good: s.good, seconds: Number(s.elapsedSeconds.toFixed(2)), unitsPerSec: Number((s.good / s.elapsedSeconds).toFixed(2)), chipCommands: commands,
+    msPerUnit: { chipBaseline: perUnit(chipBusyMs), stationOverhead: perUnit(overhead), serverCalls: perUnit(serverMs) },
+    overheadPercentOfChip: Number(pct.toFixed(2)),
+    check: { what: `${label}: station overhead < 5 % of the chip's own command time, timing on: ${fmt(pct, 2)} %`, ok },
+  };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'keyline-bench-line-'));
 let server: ReturnType<typeof spawn> | undefined;
-let exit = 0;
+const fast: FastFigures[] = [];
+const timed: TimedFigures[] = [];
 try {
-  process.stdout.write(`bench:line  ${UNITS} units timing off at P=${PARALLEL}; ${TIMED_UNITS} units timing on at P=${TIMED_PARALLEL}${CHIP === 'se050' ? '; ATECC608 then SE050, same server' : ''}\n`);
+  log(`bench:line  ${UNITS} units timing off at P=${PARALLEL}; ${TIMED_UNITS} units timing on at P=${TIMED_PARALLEL}${CHIP === 'se050' ? '; ATECC608 then SE050, same server' : ''}\n`);
   const pki = await initDevPki({ out: join(dir, 'pki') });
   const store = new SqliteStore(join(pki.outDir, 'keyline.db'));
   const roots = CHIP === 'se050' ? [fromPem(readFileSync(join(pki.outDir, MANUFACTURER_ROOT_FILES.cert), 'utf8'))] : [];
@@ -226,19 +263,30 @@ try {
 
   // 1. Timing model off (both chips with --chip se050: the 608 first, as the same run's baseline).
   const atecc = await fastPhase('ATECC608', await serveAtecc(UNITS, false), 'BENCH-FAST', ctx('fast.db'));
-  if (!atecc.ok) exit = 1;
+  fast.push(atecc);
   if (CHIP === 'se050') {
     const se = await fastPhase('SE050', await serveSe050(UNITS, false, pki.outDir), 'BENCH-SE-FAST', ctx('se-fast.db'));
-    if (!se.ok) exit = 1;
-    process.stdout.write(`SE050 vs ATECC608 (same run, same server, timing off): ${fmt(se.perSecond, 1)} vs ${fmt(atecc.perSecond, 1)} units/s = ${fmt(se.perSecond / atecc.perSecond, 2)}x\n`);
+    fast.push(se);
+    log(`SE050 vs ATECC608 (same run, same server, timing off): ${fmt(se.unitsPerSec, 1)} vs ${fmt(atecc.unitsPerSec, 1)} units/s = ${fmt(se.unitsPerSec / atecc.unitsPerSec, 2)}x\n`);
   }
 
   // 2. Timing model on, P=8.
-  if (!(await timedPhase('ATECC608', await serveAtecc(TIMED_UNITS, true), 'BENCH-TIMED', ctx('timed.db')))) exit = 1;
-  if (CHIP === 'se050' && !(await timedPhase('SE050', await serveSe050(TIMED_UNITS, true, pki.outDir), 'BENCH-SE-TIMED', ctx('se-timed.db')))) exit = 1;
+  timed.push(await timedPhase('ATECC608', await serveAtecc(TIMED_UNITS, true), 'BENCH-TIMED', ctx('timed.db')));
+  if (CHIP === 'se050') timed.push(await timedPhase('SE050', await serveSe050(TIMED_UNITS, true, pki.outDir), 'BENCH-SE-TIMED', ctx('se-timed.db')));
 } finally {
   server?.kill('SIGTERM');
   await sleep(200);
   rmSync(dir, { recursive: true, force: true });
 }
-process.exitCode = exit;
+const checks = [...fast, ...timed].map((f) => f.check);
+const pass = checks.every((c) => c.ok);
+if (values.json) {
+  const [atecc, se] = fast;
+  process.stdout.write(JSON.stringify({
+    units: UNITS, timedUnits: TIMED_UNITS, parallel: PARALLEL, timedParallel: TIMED_PARALLEL, chip: CHIP,
+    timingOff: fast.map(({ check: _, ...f }) => f), timingOn: timed.map(({ check: _, ...f }) => f),
+    ratios: { ...(se && atecc ? { se050ToAtecc608UnitsPerSec: Number((se.unitsPerSec / atecc.unitsPerSec).toFixed(2)) } : {}) },
+    checks, pass,
+  }, null, 2) + '\n');
+}
+process.exitCode = pass ? 0 : 1;

@@ -25,7 +25,6 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseArgs } from 'node:util';
 import { StationApiClient } from '../station/api-client.js';
 import { initDevPki } from '../server/ceremony/init-dev.js';
 import { Pkcs11KeyStore } from '../server/hsm/pkcs11-key-store.js';
@@ -34,13 +33,35 @@ import { CrlPublisher } from '../server/services/crl-publisher.js';
 import { openStore } from '../server/store/open-store.js';
 import { findPgBinDir } from '../scripts/pg-binaries.js';
 import { startTempPostgres } from '../scripts/temp-postgres.js';
-import { fmt, freePort, onBenchExit, rawSoftHsmSignPerSec, spawnKeyline, stopChild, waitListening } from './lib.js';
+import { benchArgs, fmt, freePort, onBenchExit, rawSoftHsmSignPerSec, spawnKeyline, stopChild, waitListening } from './lib.js';
 
 const run = promisify(execFile);
-const { values: o } = parseArgs({ options: {
+const o = benchArgs('bench:ocsp', `npm run bench:ocsp -- [options]
+
+OCSP responses/s over HTTP from keyline server --workers W (C keep-alive connections, D pipelined
+POSTs each, a good and a revoked unit: the responder's cached pre-signed answers; every answer
+must be the expected 200) and how long SIGTERM takes to stop each server; then a CRL of N revoked
+entries built and signed from memory, and published (read, build, sign, store) on SQLite and on a
+throw-away PostgreSQL cluster. Baselines from the same run, same client: cfssl ocspserve serving
+Keyline's own answers (golang-cfssl), raw SoftHSM C_Sign/s on the responder key; ratios to both.
+PASS/FAIL (issue 13): >= 20,000 responses/s with 2 workers, no bad answer, SIGTERM stops every
+server within 5 s, CRL published < 1 s, openssl verifies every CRL. Exit 1 on a FAIL; a step that
+hangs ends the bench after 10 min (exit 3), and everything it started is removed however it ends.
+Run it alone: flock /tmp/keyline-bench.lock npm run bench:ocsp
+
+  --seconds S        load time per server (default 5)
+  --connections C    keep-alive connections (default 32)
+  --depth D          pipelined requests in flight per connection (default 8)
+  --workers LIST     the server's --workers values to measure, comma-separated (default 1,2)
+  --crl-entries N    revoked entries in the CRL (default 100000)
+  --no-cfssl         skip the cfssl ocspserve baseline
+  --no-postgres      skip the CRL publisher on PostgreSQL
+  --json             one JSON document instead of the report
+  --help             this text
+`, {
   seconds: { type: 'string' }, connections: { type: 'string' }, depth: { type: 'string' }, workers: { type: 'string' },
   'crl-entries': { type: 'string' }, 'no-cfssl': { type: 'boolean' }, 'no-postgres': { type: 'boolean' }, json: { type: 'boolean' },
-} });
+});
 const SECONDS = Number(o.seconds ?? 5);
 const CONNECTIONS = Number(o.connections ?? 32);
 const DEPTH = Number(o.depth ?? 8);

@@ -16,7 +16,6 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import { createBlankChip } from '../emulator/atecc608/factory.js';
 import { saveChipImage } from '../emulator/atecc608/image.js';
@@ -33,12 +32,34 @@ import { Journal } from '../station/journal.js';
 import { runLine } from '../station/line.js';
 import { Progress } from '../station/progress.js';
 import { startTcpBalancer } from '../scripts/tcp-balancer.js';
-import { fmt, mqttRoundTripsPerSec, percentile, rawSoftHsmSignPerSec, runConcurrent, spawnKeyline, startMosquitto } from './lib.js';
+import { benchArgs, fmt, mqttRoundTripsPerSec, percentile, rawSoftHsmSignPerSec, runConcurrent, spawnKeyline, startMosquitto } from './lib.js';
 
-const { values: o } = parseArgs({ options: { units: { type: 'string' }, devices: { type: 'string' }, stores: { type: 'string' }, json: { type: 'boolean' } } });
+const o = benchArgs('bench:scale', `npm run bench:scale -- [options]
+
+Scale-out figures side by side, one keyline server replica and two behind the TCP balancer
+(scripts/tcp-balancer.ts), on SQLite (one shared file) and on a throw-away PostgreSQL cluster:
+device certificates/s (batches of 100, 8 in flight, as bench:issue) and first enrollments/s (D
+devices at once through Mosquitto, as bench:enroll). Baselines from the same run: raw SoftHSM
+C_Sign/s on the issuing key, and Mosquitto request/response round trips/s (an enrollment is two);
+ratios to both are printed. No PASS/FAIL: on one machine two replicas share its cores, so the
+figures show the cost of coordination through the database rather than a doubling.
+Progress lines go to stderr. Run it alone: flock /tmp/keyline-bench.lock npm run bench:scale
+
+  --units N          certificates per configuration (default 3000)
+  --devices D        devices enrolled per configuration (default 200)
+  --stores LIST      sqlite, postgres or both, comma-separated (default sqlite,postgres)
+  --json             one JSON document instead of the table
+  --help             this text
+`, { units: { type: 'string' }, devices: { type: 'string' }, stores: { type: 'string' }, json: { type: 'boolean' } });
 const UNITS = Number(o.units ?? 3000);
 const DEVICES = Number(o.devices ?? 200);
 const STORES = (o.stores ?? 'sqlite,postgres').split(',') as Array<'sqlite' | 'postgres'>;
+for (const s of STORES) {
+  if (s !== 'sqlite' && s !== 'postgres') {
+    process.stderr.write(`bench:scale: --stores takes sqlite and/or postgres, got '${s}'\n`);
+    process.exit(2);
+  }
+}
 const PRODUCT = 'Bench Sensor';
 const say = (s: string) => process.stderr.write(`bench:scale: ${s}\n`);
 
@@ -152,7 +173,10 @@ for (const store of STORES) {
 await broker.stop();
 
 if (o.json) {
-  process.stdout.write(JSON.stringify({ units: UNITS, devices: DEVICES, baseline: { softhsmRawSignPerSec: Math.round(rawSign), mosquittoRoundTripsPerSec: Math.round(rt.rtPerSec) }, results }, null, 2) + '\n');
+  const ratios = Object.fromEntries(Object.entries(results).map(([k, r]) => [k, {
+    certsToRawSign: Number((r.certsPerSec / rawSign).toFixed(2)), enrollToHalfBrokerRoundTrips: Number((r.enrollPerSec / (rt.rtPerSec / 2)).toFixed(2)),
+  }]));
+  process.stdout.write(JSON.stringify({ units: UNITS, devices: DEVICES, baseline: { softhsmRawSignPerSec: Math.round(rawSign), mosquittoRoundTripsPerSec: Math.round(rt.rtPerSec) }, results, ratios }, null, 2) + '\n');
 } else {
   const cols = STORES.flatMap((s) => [1, 2].map((r) => `${s} × ${r}`));
   const row = (label: string, f: (k: string) => string) => `${label.padEnd(30)}${STORES.flatMap((s) => [1, 2].map((r) => f(`${s}-${r}`).padStart(16))).join('')}`;
