@@ -6,7 +6,7 @@
  * on two shared cores the client would decide the figure. This one costs ~55 µs, the same for
  * both servers, so their ratio is theirs.
  */
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 
 /** Where to connect and as whom. */
 export interface LoadClientOptions {
@@ -32,10 +32,13 @@ export interface LoadResponse {
 /** One keep-alive connection; reconnects after the server closes it (Connection: close). */
 class Connection {
   #socket: TLSSocket | undefined;
-  #buf: Buffer = Buffer.alloc(0);
+  /** What has arrived of the current response: the head once read, the body's pieces. */
+  #head: { text: string; lower: string; bodyAt: number; length: number | undefined } | undefined;
+  #parts: Buffer[] = [];
+  #size = 0;
   #pending: { resolve: (r: LoadResponse) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
 
-  constructor(private readonly o: LoadClientOptions) {}
+  constructor(private readonly o: LoadClientOptions, private readonly context: SecureContext) {}
 
   send(request: Buffer): Promise<LoadResponse> {
     return this.#open().then((socket) => new Promise<LoadResponse>((resolve, reject) => {
@@ -52,13 +55,15 @@ class Connection {
 
   async #open(): Promise<TLSSocket> {
     if (this.#socket && !this.#socket.destroyed) return this.#socket;
-    const s = connect({ host: this.o.host, port: this.o.port, cert: this.o.cert, key: this.o.key, ca: this.o.ca, servername: this.o.servername ?? this.o.host });
+    // One context for every connection: building it parses the key and certificates again, a
+    // cost per connection (a batch answer closes its connection) the servers under test never see.
+    const s = connect({ host: this.o.host, port: this.o.port, secureContext: this.context, servername: this.o.servername ?? this.o.host });
     await new Promise<void>((resolve, reject) => {
       s.once('secureConnect', resolve);
       s.once('error', reject);
     });
     s.setNoDelay(true);
-    this.#buf = Buffer.alloc(0);
+    this.#reset();
     s.on('data', (d: Buffer) => this.#onData(d));
     s.on('error', (e) => this.#fail(e));
     s.on('close', () => this.#fail(new Error('connection closed by the server')));
@@ -76,33 +81,50 @@ class Connection {
     }
   }
 
+  #reset(): void {
+    this.#head = undefined;
+    this.#parts = [];
+    this.#size = 0;
+  }
+
+  // Pieces are kept as they come and joined once the answer is whole (a batch answer arrives in
+  // several TLS records: joining at every record copied it again each time).
   #onData(d: Buffer): void {
-    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, d]) : d;
-    const end = this.#buf.indexOf('\r\n\r\n');
-    if (end < 0) return;
-    const head = this.#buf.toString('latin1', 0, end);
-    const lower = head.toLowerCase();
-    const length = /\r\ncontent-length:\s*(\d+)/.exec(lower);
-    let body: Buffer;
-    if (length) {
-      const n = Number(length[1]);
-      if (this.#buf.length < end + 4 + n) return;
-      body = this.#buf.subarray(end + 4, end + 4 + n);
-    } else if (lower.includes('\r\ntransfer-encoding: chunked')) {
-      const chunks = readChunked(this.#buf, end + 4);
-      if (!chunks) return;
-      body = chunks;
+    this.#parts.push(d);
+    this.#size += d.length;
+    if (!this.#head) {
+      const buf = this.#parts.length > 1 ? Buffer.concat(this.#parts) : d;
+      this.#parts = [buf];
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const text = buf.toString('latin1', 0, end);
+      const lower = text.toLowerCase();
+      const length = /\r\ncontent-length:\s*(\d+)/.exec(lower);
+      if (!length && !lower.includes('\r\ntransfer-encoding: chunked')) {
+        this.#fail(new Error(`response without a length: ${text.slice(0, 200)}`));
+        return;
+      }
+      this.#head = { text, lower, bodyAt: end + 4, length: length ? Number(length[1]) : undefined };
+    }
+    const h = this.#head;
+    let body: Buffer | undefined;
+    if (h.length !== undefined) {
+      if (this.#size < h.bodyAt + h.length) return;
+      const all = this.#parts.length > 1 ? Buffer.concat(this.#parts, this.#size) : this.#parts[0]!;
+      body = all.subarray(h.bodyAt, h.bodyAt + h.length);
     } else {
-      this.#fail(new Error(`response without a length: ${head.slice(0, 200)}`));
-      return;
+      const all = this.#parts.length > 1 ? Buffer.concat(this.#parts, this.#size) : this.#parts[0]!;
+      this.#parts = [all];
+      body = readChunked(all, h.bodyAt);
+      if (!body) return;
     }
     const p = this.#pending;
     this.#pending = undefined;
-    this.#buf = Buffer.alloc(0);
-    if (lower.includes('\r\nconnection: close')) this.close();
+    this.#reset();
+    if (h.lower.includes('\r\nconnection: close')) this.close();
     if (p) {
       clearTimeout(p.timer);
-      p.resolve({ status: Number(head.slice(9, 12)), head, body });
+      p.resolve({ status: Number(h.text.slice(9, 12)), head: h.text, body });
     }
   }
 }
@@ -130,7 +152,8 @@ export class LoadClient {
 
   constructor(o: LoadClientOptions, connections: number) {
     this.#o = o;
-    this.#all = Array.from({ length: connections }, () => new Connection(o));
+    const context = createSecureContext({ cert: o.cert, key: o.key, ca: o.ca });
+    this.#all = Array.from({ length: connections }, () => new Connection(o, context));
     this.#free = [...this.#all];
   }
 
