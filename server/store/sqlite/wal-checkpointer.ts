@@ -6,8 +6,9 @@
  * random-keyed indexes, so the WAL fills every few hundred units).
  *
  * Here a worker thread with its own connection runs PASSIVE checkpoints (they never block the
- * writer and never wait for a lock): every `busyMs` while the WAL grows, every `intervalMs`
- * when it does not, and the store's connection keeps
+ * writer and never wait for a lock): every `busyMs` while frames are left to copy, `gatherMs`
+ * after catching up with a writer that still appends, every `intervalMs` when the WAL is still,
+ * and the store's connection keeps
  * SQLite's own automatic checkpoint only as a safety net at a much larger WAL. If the thread
  * cannot start or dies, the store goes back to the default threshold. Durability is unchanged:
  * a commit is in the WAL either way, and a checkpoint is the same operation on another thread.
@@ -34,15 +35,18 @@ const db = new Database(workerData.path, { fileMustExist: true });
 let seen = -1;
 let timer;
 const tick = () => {
-  let busy = false;
+  let wait = workerData.intervalMs;
   try {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-    // While the writer appends, come back at once: the WAL restarts from its beginning only
-    // when a write transaction begins with every frame copied, and that needs short gaps.
-    busy = r.log !== seen || r.checkpointed < r.log;
+    // Behind the writer: come back at once, since the WAL restarts from its beginning only when
+    // a write transaction begins with every frame copied. Caught up while it still appends:
+    // let commits gather first, so a page the next commits write again (index leaves, the
+    // tables' last pages, the work order's row) is copied once, not once per commit.
+    if (r.checkpointed < r.log) wait = workerData.busyMs;
+    else if (r.log !== seen) wait = workerData.gatherMs;
     seen = r.log;
   } catch { /* locked by another checkpointer: next tick */ }
-  timer = setTimeout(tick, busy ? workerData.busyMs : workerData.intervalMs);
+  timer = setTimeout(tick, wait);
 };
 tick();
 parentPort.on('message', (m) => {
@@ -64,9 +68,9 @@ export interface WalCheckpointer {
  * Starts the thread on the database at `path`; the host's automatic checkpoint moves to the
  * safety net once the thread is ready, and back to the default if the thread fails.
  */
-export function startWalCheckpointer(path: string, host: CheckpointerHost, intervalMs = 100, busyMs = 2): WalCheckpointer {
+export function startWalCheckpointer(path: string, host: CheckpointerHost, intervalMs = 100, busyMs = 2, gatherMs = 25): WalCheckpointer {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver, intervalMs, busyMs } });
+  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver, intervalMs, busyMs, gatherMs } });
   worker.unref();
   let running = false;
   const exited = new Promise<void>((resolve) => worker.once('exit', () => {
