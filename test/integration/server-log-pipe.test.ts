@@ -53,7 +53,7 @@ function start(t: Test, workers: number): Promise<Running> {
     child.stderr!.on('data', (d) => (err += d));
     child.stdout!.on('data', (d) => {
       out += d;
-      if (/^public \S+$/m.test(out)) resolve({ child, pids: [child.pid!, ...childPids(child.pid!)], stderr: () => err });
+      if (/^public \S+$/m.test(out)) resolve({ child, pids: tree(child.pid!), stderr: () => err });
     });
     child.once('exit', (code, signal) => reject(new Error(`server exited ${code ?? signal} before it was ready: ${err}`)));
   });
@@ -73,7 +73,8 @@ async function stop(r: Running): Promise<{ code: number | null; left: number[] }
 for (const workers of [1, 2]) {
   t.test(`--workers ${workers}: SIGTERM after the stderr reader went away stops every process, exit 0`, async (t) => {
     const r = await start(t, workers);
-    t.equal(r.pids.length, workers === 1 ? 1 : 3, 'the primary and its workers');
+    // The workers, and whatever else the tree runs (tsx's esbuild service may or may not be up yet).
+    t.ok(r.pids.length >= workers + (workers > 1 ? 1 : 0), 'the primary and its workers');
     r.child.stderr!.destroy();
     t.same(await stop(r), { code: 0, left: [] });
   });
