@@ -51,7 +51,10 @@ export class Pkcs11KeyStore implements KeyStore {
     this.#module = module;
     this.pool = pool;
     this.tokenLabel = pool.tokenLabel;
-    if (opts.signerThread !== false) this.threads = new ThreadSigning({ module: module.path, slot: () => pool.slot, log: opts.log });
+    if (opts.signerThread !== false) {
+      // The thread follows the pool: when the pool re-finds its token by label in another slot, the thread moves there.
+      this.threads = new ThreadSigning({ module: module.path, slot: () => pool.slot, generation: () => pool.generation, tokenLabel: pool.tokenLabel, log: opts.log });
+    }
   }
 
   /** Loads the module (shared per process), finds the token by label and logs in once. */

@@ -73,9 +73,15 @@ export function openPkcs11Module(opts: { path?: string; softhsmConf?: string } =
 function handle(l: Loaded): Pkcs11Module {
   let released = false;
   const labels = () =>
-    l.p11.C_GetSlotList(true).map((slot) => {
-      const info = l.p11.C_GetTokenInfo(slot);
-      return { slot, label: info.label.trimEnd(), initialised: (info.flags & pkcs11js.CKF_TOKEN_INITIALIZED) !== 0 };
+    l.p11.C_GetSlotList(true).flatMap((slot) => {
+      let info;
+      try {
+        info = l.p11.C_GetTokenInfo(slot);
+      } catch {
+        // A token going away as we look (SoftHSM answers CKR_GENERAL_ERROR for one deleted under it) is not the one sought.
+        return [];
+      }
+      return [{ slot, label: info.label.trimEnd(), initialised: (info.flags & pkcs11js.CKF_TOKEN_INITIALIZED) !== 0 }];
     });
   return {
     p11: l.p11,

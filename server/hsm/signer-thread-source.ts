@@ -4,7 +4,8 @@
  *
  * The thread loads the same PKCS#11 module the process already initialised (dlopen hands back
  * the same library, so C_Initialize answers CKR_CRYPTOKI_ALREADY_INITIALIZED: success here) and
- * opens one session of its own. Login state belongs to the application, not the session
+ * opens one session of its own on the slot it is given (checking the token there bears the
+ * label it is given). Login state belongs to the application, not the session
  * (PKCS#11 v2.40 §5.6), so that session is logged in as soon as the main thread's pool is: the
  * thread never sees the PIN. It finds each key by label and/or CKA_ID itself (object handles
  * are per application, but a handle found here is re-found here after a session loss).
@@ -44,6 +45,13 @@ const keys = new Map();
 let session;
 
 function openSession() {
+  // Slots are re-numbered when tokens come and go: the key store re-finds its token by label and
+  // restarts this thread on the new slot, but until then this slot may hold another token
+  // (logged in by another store, with a key of the same label): never sign there.
+  if (workerData.tokenLabel !== undefined) {
+    const label = p11.C_GetTokenInfo(slot).label.trimEnd();
+    if (label !== workerData.tokenLabel) throw new Error('slot holds token ' + JSON.stringify(label) + ', not ' + JSON.stringify(workerData.tokenLabel));
+  }
   session = p11.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
   for (const key of keys.values()) key.handle = undefined;
 }

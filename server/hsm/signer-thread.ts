@@ -2,7 +2,7 @@
  * One signer thread (signer-thread-source.ts) seen from the event loop: signatures asked for in
  * one loop turn leave in one message and come back in one, so C_Sign (58 µs quiet, over 100 µs
  * under load, ~15 % of the loop under issuance) runs on another core while the loop serves
- * requests. The thread is given the module path and slot, never the PIN.
+ * requests. The thread is given the module path, the slot and the token's label, never the PIN.
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -49,15 +49,16 @@ export class SignerThread {
   /** Resolves true once the thread's session is open, false if it ended before. */
   readonly started: Promise<boolean>;
   /** What the thread was started with (tests check no secret is in it). */
-  readonly workerData: { pkcs11js: string; module: string; slot: Uint8Array };
+  readonly workerData: { pkcs11js: string; module: string; slot: Uint8Array; tokenLabel: string | undefined };
   /** Signatures the thread made (tests check the thread, not the fallback, did the work). */
   signed = 0;
   /** Messages sent with signatures to make: signed / batches is how well a loop turn groups them. */
   batches = 0;
 
-  constructor(opts: { module: string; slot: Uint8Array; keys: ReadonlyMap<number, ThreadKey>; onExit: (e: ThreadExit) => void }) {
+  constructor(opts: { module: string; slot: Uint8Array; tokenLabel?: string | undefined; keys: ReadonlyMap<number, ThreadKey>; onExit: (e: ThreadExit) => void }) {
     // Where to find the module and the token, nothing more: no PIN (the session inherits the login).
-    this.workerData = { pkcs11js: createRequire(import.meta.url).resolve('pkcs11js'), module: opts.module, slot: opts.slot };
+    // The label lets the thread refuse a slot that now holds another token (slots are re-numbered).
+    this.workerData = { pkcs11js: createRequire(import.meta.url).resolve('pkcs11js'), module: opts.module, slot: opts.slot, tokenLabel: opts.tokenLabel };
     this.#worker = new Worker(SIGNER_THREAD_SOURCE, { eval: true, workerData: this.workerData });
     // Held (ref) while starting and while signs are out, so a process awaiting one stays up; idle, it holds nothing.
     for (const [k, key] of opts.keys) this.addKey(k, key);
@@ -133,11 +134,16 @@ export class SignerThread {
 
   #flush(): void {
     this.#flushScheduled = false;
-    const batch = this.#queue.splice(0);
-    if (batch.length === 0 || this.#exited) {
-      for (const p of batch) p.failed('the signer thread is gone');
+    const queued = this.#queue.splice(0);
+    if (queued.length === 0 || this.#exited) {
+      for (const p of queued) p.failed('the signer thread is gone');
       return;
     }
+    const chunk = Number(process.env.KL_SIGN_CHUNK ?? 1e9);
+    for (let i = 0; i < queued.length; i += chunk) this.#send(queued.slice(i, i + chunk));
+  }
+
+  #send(batch: Pending[]): void {
     let total = 0;
     for (const p of batch) total += p.bytes.length;
     // One fresh buffer of the exact size, so cloning copies just it (cheaper than a transfer at

@@ -45,7 +45,13 @@ export function initSoftHsmToken(module: Pkcs11Module, opts: { label: string; so
   const p11 = module.p11;
   if (opts.label.length > 32) throw new HsmError('HSM_ERROR', `token label '${opts.label}' is longer than 32 characters (CK_TOKEN_INFO.label)`);
   if (module.tokenLabels().includes(opts.label)) throw new HsmError('HSM_KEY_EXISTS', `a token labelled '${opts.label}' already exists`);
-  const free = p11.C_GetSlotList(true).find((s) => (p11.C_GetTokenInfo(s).flags & pkcs11js.CKF_TOKEN_INITIALIZED) === 0);
+  const free = p11.C_GetSlotList(true).find((s) => {
+    try {
+      return (p11.C_GetTokenInfo(s).flags & pkcs11js.CKF_TOKEN_INITIALIZED) === 0;
+    } catch {
+      return false; // a token deleted under the module (softhsm2-util --delete-token) answers CKR_GENERAL_ERROR
+    }
+  });
   if (!free) throw new HsmError('HSM_ERROR', `no uninitialised slot to create token '${opts.label}'`);
   try {
     p11.C_InitToken(free, opts.soPin, opts.label.padEnd(32, ' '));

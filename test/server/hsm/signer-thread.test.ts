@@ -90,7 +90,7 @@ t.test('the thread is given no PIN, and logs none', async (t) => {
   const { tok, ks, signer, lines } = await setup(t);
   t.ok(await ks.threads!.ready());
   const data = ks.threads!.thread!.workerData;
-  t.same(Object.keys(data).sort(), ['module', 'pkcs11js', 'slot']);
+  t.same(Object.keys(data).sort(), ['module', 'pkcs11js', 'slot', 'tokenLabel']);
   t.notMatch(JSON.stringify(data), tok.pin);
   await ks.threads!.thread!.terminate();
   await signer.sign(Buffer.from('x'));
