@@ -51,5 +51,11 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw err;
 });
+// A stderr whose reader went away (a killed parent, `2>&1 | head -1`) leaves no one to tell:
+// what is written there is dropped, and the command ends with its own exit code, not a crash.
+// (The logger's own stderr writes drop themselves: common/log-destination.ts.)
+process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+});
 
 process.exitCode = await run(process.argv.slice(2));

@@ -100,3 +100,12 @@ t.test('`keyline server --workers 2 2>&1 | head -1`: the pipeline ends once head
   t.equal(code, 0, 'head and the server ended');
   t.equal(out.split('\n').filter(Boolean).length, 1, 'head printed its one line');
 });
+
+t.test('a command that fails keeps its exit code when its stderr reader is gone (it used to crash with 1 on EPIPE)', async (t) => {
+  for (const args of [['server', '--bogus'], ['no-such-command']]) {
+    const child = spawn(process.execPath, [KEYLINE_BIN, ...args], { env: ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.destroy();
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    t.equal(code, 2, `keyline ${args.join(' ')}: exit 2, as with a stderr read`);
+  }
+});
