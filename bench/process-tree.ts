@@ -2,8 +2,9 @@
  * A process and everything below it, read from /proc (Linux), so a bench can measure the tree
  * (process-rss.ts) and end it whole. Killing only the child a bench spawned is not enough for
  * `keyline server --workers N`: node:cluster ends a worker when its primary's IPC channel closes,
- * but a worker whose stderr reader (the bench) is gone can hang in its logger's exit flush
- * (EPIPE, retried forever) and outlive both (issue 13: seen after a SIGINT of bench:issue).
+ * and a bench that stops half-way (a SIGINT, a deadline) must not leave one behind to take the
+ * next run's cores. (A worker that hung in its logger's exit flush once its stderr reader was
+ * gone, EPIPE retried forever, was the case that showed it; common/log-destination.ts ends that.)
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
