@@ -134,16 +134,11 @@ export class SignerThread {
 
   #flush(): void {
     this.#flushScheduled = false;
-    const queued = this.#queue.splice(0);
-    if (queued.length === 0 || this.#exited) {
-      for (const p of queued) p.failed('the signer thread is gone');
+    const batch = this.#queue.splice(0);
+    if (batch.length === 0 || this.#exited) {
+      for (const p of batch) p.failed('the signer thread is gone');
       return;
     }
-    const chunk = Number(process.env.KL_SIGN_CHUNK ?? 1e9);
-    for (let i = 0; i < queued.length; i += chunk) this.#send(queued.slice(i, i + chunk));
-  }
-
-  #send(batch: Pending[]): void {
     let total = 0;
     for (const p of batch) total += p.bytes.length;
     // One fresh buffer of the exact size, so cloning copies just it (cheaper than a transfer at
