@@ -11,7 +11,7 @@
  *
  * Measured: round 1 = N first enrollments all at once (hello → challenge → chip counter + sign →
  * proof → enrolled, config verified), rounds 2..R = the same devices re-authenticating;
- * connections are opened, and 256 other devices enrolled twice (so the server's code is compiled,
+ * connections are opened, and 1,024 other devices enrolled twice (so the server's code is compiled,
  * as in a server that has been up), before the clock starts. The devices keep their chip and
  * state in memory (no file writes, see below). Per round: CPU per enrollment of each process
  * and how much of the machine other processes took (bench/process-cpu.ts).
@@ -67,10 +67,10 @@ the two beside it). PASS/FAIL (issue 13): first enrollments >= 25 % of the broke
 (an enrollment is two round trips) and >= 1,000/s; re-authentication the same. Exit 1 on a FAIL.
 Run it alone: flock /tmp/keyline-bench.lock npm run bench:enroll
 
-  --devices N        devices enrolled at once per round (default 256)
+  --devices N        devices enrolled at once per round (default 2048)
   --rounds R         rounds: 1 of first enrollments, then re-authentications (default 3)
   --workers W        keyline server --workers W (default 2: both cores, as a factory would)
-  --warmup N         more devices enrolled twice before the clock starts, unmeasured (default 256)
+  --warmup N         more devices enrolled twice before the clock starts, unmeasured (default 1024)
   --qos Q            QoS of the devices' requests and answers, 0 or 1 (default 1)
   --protocol P       aws-fleet or dps, repeatable (issue 16): N more devices per protocol
                      register through the server's endpoint, twice, after the Keyline rounds
@@ -79,9 +79,16 @@ Run it alone: flock /tmp/keyline-bench.lock npm run bench:enroll
                      progress lines to stderr
   --help             this text
 `, { devices: { type: 'string' }, rounds: { type: 'string' }, workers: { type: 'string' }, qos: { type: 'string' }, warmup: { type: 'string' }, keep: { type: 'boolean' }, protocol: { type: 'string', multiple: true }, json: { type: 'boolean' } });
-const DEVICES = Number(values.devices ?? 256);
-/** Devices enrolled (twice) before round 1 and not measured, so the server's code is compiled by then, as in a server that has been up. */
-const WARMUP = Number(values.warmup ?? 256);
+// Rounds of 256 devices lasted 0.3-0.4 s, moved by their start and end (256 devices in step) and by
+// any other process's second; rounds of 2,048 last ~2 s (bench/README.md, Enrollment).
+const DEVICES = Number(values.devices ?? 2048);
+/**
+ * Devices enrolled (twice) before round 1 and not measured, so the server's code is compiled by
+ * then, as in a server that has been up. With 256 the server's V8 still optimized ~100 functions
+ * during a round of 2,048 first enrollments (the first-enrollment path, mqtt.js's packet code),
+ * ~25 with 1,024 (--trace-opt; bench/README.md).
+ */
+const WARMUP = Number(values.warmup ?? 1024);
 /** Cloud protocols measured after the Keyline rounds, each with DEVICES devices of its own. */
 const CLOUD = [...new Set(values.protocol ?? [])].filter((p) => p !== 'keyline') as Array<Exclude<EnrollProtocol, 'keyline'>>;
 for (const p of CLOUD) {
