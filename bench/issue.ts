@@ -1,6 +1,6 @@
 /**
  * npm run bench:issue -- [--units N] [--rounds R] [--batch-units N] [--memory-units N]
- *                        [--concurrency K] [--workers W] [--no-cfssl] [--max-seconds S] [--json]
+ *                        [--concurrency K] [--warmup N] [--workers W] [--no-cfssl] [--max-seconds S] [--json]
  * npm run bench:issue -- --via est [--units N] [--concurrency K] [--json]   (EST: bench/est.ts)
  *
  * Device certificates issued end to end through the station API (HTTPS + mTLS, SoftHSM signing,
@@ -9,7 +9,9 @@
  * connections with client certificates):
  * - cfssl 1.2 (`cfssl serve`, TLS + client certificates + a SQLite WAL certdb: cfssl.ts) signing
  *   the same number of certificates, one CSR per request; Keyline's single-unit route and cfssl
- *   take turns in R rounds, so background load on a shared machine falls on both alike;
+ *   take turns in R rounds, so background load on a shared machine falls on both alike, after
+ *   the same warm-up (N requests each, so Keyline's JavaScript is compiled as in a server that
+ *   has been up);
  * - raw SoftHSM C_Sign/s on the issuing key (pkcs11js, no Keyline code) and `openssl speed`.
  * Then batches of 100 (POST /v1/units:batch), one request at a time (latency), and the server's
  * RSS over --memory-units more units (sampled every 5,000; growth per 100,000 from the slope). Prints PASS/FAIL against issue 13's targets;
@@ -43,9 +45,12 @@ alternating rounds, raw SoftHSM C_Sign and openssl speed; then batches of 100, o
 a time, and the server's RSS per 100,000 units. PASS/FAIL against issue 13's targets (exit 1 on
 a FAIL). Run it alone: flock /tmp/keyline-bench.lock npm run bench:issue
 
-  --units N          single-unit certificates per server, over all rounds (default 4000)
-  --rounds R         alternating Keyline/cfssl rounds (default 2)
+  --units N          single-unit certificates per server, over all rounds (default 8000)
+  --rounds R         alternating Keyline/cfssl rounds (default 4)
   --concurrency K    keep-alive mTLS connections (default 64)
+  --warmup N         single-unit requests to each server before the clock starts (default 6000:
+                     with 1000, Keyline's first round ran 15-40 % below its later ones while
+                     V8 was still compiling; bench/README.md)
   --batch-units N    units issued in batches of 100 (default 20000)
   --memory-units N   more units (batches) over which RSS is sampled (default 100000; 0 skips)
   --workers W        run the server as keyline server --workers W, as a line would deploy it
@@ -59,15 +64,16 @@ a FAIL). Run it alone: flock /tmp/keyline-bench.lock npm run bench:issue
   --help             this text
 `, {
   units: { type: 'string' }, rounds: { type: 'string' }, 'batch-units': { type: 'string' }, 'memory-units': { type: 'string' },
-  concurrency: { type: 'string' }, workers: { type: 'string' }, 'no-cfssl': { type: 'boolean' }, 'max-seconds': { type: 'string' }, json: { type: 'boolean' },
+  concurrency: { type: 'string' }, warmup: { type: 'string' }, workers: { type: 'string' }, 'no-cfssl': { type: 'boolean' }, 'max-seconds': { type: 'string' }, json: { type: 'boolean' },
 });
-const UNITS = Number(o.units ?? 4000);
-const ROUNDS = Math.max(1, Number(o.rounds ?? 2));
+const UNITS = Number(o.units ?? 8000);
+const ROUNDS = Math.max(1, Number(o.rounds ?? 4));
 const BATCH_UNITS = Math.ceil(Number(o['batch-units'] ?? 20_000) / 100) * 100;
 const MEMORY_UNITS = Math.ceil(Number(o['memory-units'] ?? 100_000) / 100) * 100;
 const K = Number(o.concurrency ?? 64);
 const WORKERS = Number(o.workers ?? 1);
-const WARMUP = 1000;
+// A server that has been up has its hot paths compiled; both servers get the same warm-up.
+const WARMUP = Number(o.warmup ?? 6000);
 const log = (s: string) => !o.json && process.stdout.write(s + '\n');
 
 let phase = 'setup';
