@@ -28,6 +28,8 @@ export interface SharedEntry {
 export interface SharedTxDeps {
   db: Database.Database;
   s: Statements;
+  /** BEGIN IMMEDIATE without stopping the event loop (sqlite-begin-write.ts). */
+  beginWrite: () => Promise<void>;
   now: () => string;
   where: string;
 }
@@ -43,7 +45,8 @@ export async function runSharedGroup(d: SharedTxDeps, group: SharedEntry[]): Pro
   const { db, s } = d;
   const writes = group.some((e) => !e.readOnly);
   try {
-    (writes ? s.begin : s.beginRead).run();
+    if (writes) await d.beginWrite();
+    else s.beginRead.run();
   } catch (err) {
     const e = mapSqliteError(err, `${d.where}: begin`);
     for (const g of group) g.reject(e);

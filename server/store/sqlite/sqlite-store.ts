@@ -25,6 +25,7 @@ import { prepareStatements, type Statements } from './sqlite-statements.js';
 import { createSqliteTx } from './sqlite-tx.js';
 import { runSharedGroup, type SharedEntry } from './sqlite-shared-tx.js';
 import { startWalCheckpointer, type WalCheckpointer } from './wal-checkpointer.js';
+import { beginWrite, prepareBeginWrite, type BeginWriteStatements } from './sqlite-begin-write.js';
 
 /** Options of a SqliteStore. */
 export interface SqliteStoreOptions {
@@ -55,13 +56,16 @@ export class SqliteStore implements Store {
   #sharedScheduled = false;
   #sharedQueued = false;
   #writesToCheckpointer: number;
+  readonly #busyTimeoutMs: number;
+  readonly #beginWrite: BeginWriteStatements;
   #checkpointer: WalCheckpointer | undefined;
 
   /** Opens (creating if absent) and migrates the database file. */
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     this.path = path;
     try {
-      this.#db = new Database(path, { timeout: opts.busyTimeoutMs ?? 5000 });
+      this.#busyTimeoutMs = opts.busyTimeoutMs ?? 5000;
+      this.#db = new Database(path, { timeout: this.#busyTimeoutMs });
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       this.#db.pragma('foreign_keys = ON');
@@ -71,6 +75,7 @@ export class SqliteStore implements Store {
       throw mapSqliteError(err, `sqlite ${path}`);
     }
     this.#s = prepareStatements(this.#db);
+    this.#beginWrite = prepareBeginWrite(this.#db, this.#s.begin);
     this.#now = opts.now ?? (() => new Date().toISOString());
     this.#writesToCheckpointer = opts.backgroundCheckpointAfter ?? 100;
   }
@@ -102,7 +107,8 @@ export class SqliteStore implements Store {
     try {
       // IMMEDIATE takes the write lock up front: a read-then-write in DEFERRED mode can fail with
       // SQLITE_BUSY_SNAPSHOT when another process wrote in between, and busy_timeout cannot help.
-      (opts.readOnly ? this.#s.beginRead : this.#s.begin).run();
+      if (opts.readOnly) this.#s.beginRead.run();
+      else await beginWrite(this.#beginWrite, this.#busyTimeoutMs);
     } catch (err) {
       throw mapSqliteError(err, `sqlite ${this.path}: begin`);
     }
@@ -140,7 +146,7 @@ export class SqliteStore implements Store {
       this.#shared = [];
       this.#sharedQueued = this.#sharedScheduled = false;
       if (group.some((e) => !e.readOnly)) this.#wrote();
-      return runSharedGroup({ db: this.#db, s: this.#s, now: this.#now, where: `sqlite ${this.path}` }, group);
+      return runSharedGroup({ db: this.#db, s: this.#s, beginWrite: () => beginWrite(this.#beginWrite, this.#busyTimeoutMs), now: this.#now, where: `sqlite ${this.path}` }, group);
     });
     this.#tail = run.catch(() => undefined);
   }
