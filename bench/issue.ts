@@ -52,7 +52,9 @@ a FAIL). Run it alone: flock /tmp/keyline-bench.lock npm run bench:issue
                      with 1000, Keyline's first round ran 15-40 % below its later ones while
                      V8 was still compiling; bench/README.md)
   --batch-units N    units issued in batches of 100 (default 20000)
-  --memory-units N   more units (batches) over which RSS is sampled (default 100000; 0 skips)
+  --memory-units N   more units (batches) over which RSS is sampled (default 300000: over
+                     100,000 the heap's swings of tens of MiB gave slopes of -15 to +52 MiB
+                     on the same code; 0 skips)
   --workers W        run the server as keyline server --workers W, as a line would deploy it
                      (default 1: on 2 cores two workers issued fewer certificates/s, each paying
                      its own SQLite page cache, commits and lock waits; bench/README.md)
@@ -69,7 +71,7 @@ a FAIL). Run it alone: flock /tmp/keyline-bench.lock npm run bench:issue
 const UNITS = Number(o.units ?? 8000);
 const ROUNDS = Math.max(1, Number(o.rounds ?? 4));
 const BATCH_UNITS = Math.ceil(Number(o['batch-units'] ?? 20_000) / 100) * 100;
-const MEMORY_UNITS = Math.ceil(Number(o['memory-units'] ?? 100_000) / 100) * 100;
+const MEMORY_UNITS = Math.ceil(Number(o['memory-units'] ?? 300_000) / 100) * 100;
 const K = Number(o.concurrency ?? 64);
 const WORKERS = Number(o.workers ?? 1);
 // A server that has been up has its hot paths compiled; both servers get the same warm-up.
