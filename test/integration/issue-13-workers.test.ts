@@ -22,6 +22,7 @@ import { randomSerialHex } from '../../server/ca/profiles.js';
 import { loadConfigWithoutSecrets } from '../../server/config.js';
 import { openStore } from '../../server/store/open-store.js';
 import { makeDevPki } from '../helpers/pki.js';
+import { alive } from '../helpers/processes.js';
 import { buildUnit, buildWorkOrder } from '../server/store/build.js';
 import { certificateIssuedBy } from '../helpers/issued-by.js';
 
@@ -74,14 +75,6 @@ function workerPids(pid: number): number[] {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Resolves with how long the tree (primary and `pids`) took to disappear, or rejects after `ms`. */
 async function goneWithin(primary: Cluster, pids: number[], ms: number, since = performance.now()): Promise<number> {

@@ -5,9 +5,11 @@
  * stays gets every line, the last ones logged while stopping included.
  */
 import t, { type Test } from 'tap';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { makeDevPki } from '../helpers/pki.js';
+import { alive } from '../helpers/processes.js';
+import { processTree as tree } from '../../bench/process-tree.js';
 
 const KEYLINE_BIN = fileURLToPath(new URL('../../bin/keyline.js', import.meta.url));
 const STOP_WITHIN_MS = 5000;
@@ -15,31 +17,6 @@ const pki = await makeDevPki(t);
 const ENV = { ...process.env, KEYLINE_SERVER_PORT: '0', KEYLINE_SERVER_PUBLIC_PORT: '0', KEYLINE_ENROLL_PORT: '0', KEYLINE_LOG_LEVEL: 'debug' };
 
 interface Running { child: ChildProcess; pids: number[]; stderr: () => string }
-
-/** The pids whose parent is `pid`. */
-function childPids(pid: number): number[] {
-  try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map(Number).filter((n) => n > 0);
-  } catch {
-    return []; // ps exits 1 when there are none
-  }
-}
-
-/** `pid` and all its descendants. */
-function tree(pid: number): number[] {
-  const all = [pid];
-  for (let i = 0; i < all.length; i++) all.push(...childPids(all[i]!));
-  return all;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Starts the server with stdout and stderr piped; resolves once it printed its listeners (and, with workers, they are up). */
 function start(t: Test, workers: number): Promise<Running> {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { SqliteStore } from '../../../server/store/sqlite/sqlite-store.js';
 import type { Tx } from '../../../server/store/store.js';
 
@@ -23,16 +23,21 @@ async function ticksWhile<T>(p: Promise<T>): Promise<{ value?: T; error?: unknow
   }
 }
 
-t.test('a write waits for another connection of this process that holds the lock across an await', async (t) => {
-  const path = `${t.testdir()}/two.db`;
+/** Opens two stores on one new file and has the first hold the write lock until `release()`. */
+async function holding(t: Test, name: string, secondOptions: { busyTimeoutMs?: number } = {}) {
+  const path = `${t.testdir()}/${name}.db`;
   const a = new SqliteStore(path);
-  const b = new SqliteStore(path);
+  const b = new SqliteStore(path, secondOptions);
   t.teardown(async () => { await a.close(); await b.close(); });
-
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
   const first = a.transaction(async (tx) => { await order('WO-A')(tx); await held; });
   await sleep(20);
+  return { a, b, first, release };
+}
+
+t.test('a write waits for another connection of this process that holds the lock across an await', async (t) => {
+  const { a, b, first, release } = await holding(t, 'two');
   setTimeout(release, 300);
   const second = await ticksWhile(b.transaction(order('WO-B')));
   await first;
@@ -44,15 +49,7 @@ t.test('a write waits for another connection of this process that holds the lock
 });
 
 t.test('shared transactions wait the same way', async (t) => {
-  const path = `${t.testdir()}/shared.db`;
-  const a = new SqliteStore(path);
-  const b = new SqliteStore(path);
-  t.teardown(async () => { await a.close(); await b.close(); });
-
-  let release!: () => void;
-  const held = new Promise<void>((r) => (release = r));
-  const first = a.transaction(async (tx) => { await order('WO-A')(tx); await held; });
-  await sleep(20);
+  const { b, first, release } = await holding(t, 'shared');
   setTimeout(release, 200);
   const both = await ticksWhile(Promise.all([b.transaction(order('WO-B1'), { shared: true }), b.transaction(order('WO-B2'), { shared: true })]));
   await first;
@@ -61,15 +58,7 @@ t.test('shared transactions wait the same way', async (t) => {
 });
 
 t.test('the busy timeout still ends the wait: STORE_ERROR naming SQLITE_BUSY, nothing written', async (t) => {
-  const path = `${t.testdir()}/timeout.db`;
-  const a = new SqliteStore(path);
-  const b = new SqliteStore(path, { busyTimeoutMs: 300 });
-  t.teardown(async () => { await a.close(); await b.close(); });
-
-  let release!: () => void;
-  const held = new Promise<void>((r) => (release = r));
-  const first = a.transaction(async (tx) => { await order('WO-A')(tx); await held; });
-  await sleep(20);
+  const { b, first, release } = await holding(t, 'timeout', { busyTimeoutMs: 300 });
   const second = await ticksWhile(b.transaction(order('WO-B')));
   release();
   await first;
