@@ -3,16 +3,17 @@
  * nonce, signature and counter checks, then group, signed configuration and the record; and the
  * mTLS path, where the broker already verified the device. The database side of each message is
  * one device's step (enrollment-steps.ts) in a write transaction shared with the other devices
- * being answered at the same moment (enrollment-writes.ts); any replica sharing the database can
- * answer any step. Work that needs no database runs outside the transaction: the certificate
- * check in hello (remembered per certificate, device-trust.ts; a unit's own recorded certificate
- * needs no signature check) and the answer's signed configuration (signed once per distinct
- * document, its encodings kept per group).
+ * being answered at the same moment (enrollment-writes.ts), or, for an mTLS enrollment that must
+ * commit with other writes, in the caller's own (verifiedEnrollment); any replica sharing the
+ * database can answer any step. Work that needs no database runs outside the transaction: the
+ * certificate check in hello (remembered per certificate, device-trust.ts; a unit's own recorded
+ * certificate needs no signature check) and the answer's signed configuration (signed once per
+ * distinct document, its encodings kept per group).
  */
 import { randomBytes } from 'node:crypto';
 import { KeylineError } from '../../common/errors.js';
 import { enrollmentSignedBytes, type EnrolledMessage } from '../../common/protocol/enrollment.js';
-import type { Store } from '../store/store.js';
+import type { Store, Tx } from '../store/store.js';
 import { BoundedCache } from './bounded-cache.js';
 import type { ConfigSigner } from './config-signer.js';
 import type { DeviceTrust } from './device-trust.js';
@@ -43,6 +44,15 @@ export interface EnrollmentService {
   proof(serial: string, p: { nonce: string; counter: number; signature: string }): Promise<EnrollResult>;
   /** Enrolls a device whose identity the broker verified by its client certificate. */
   enrollVerified(serial: string): Promise<EnrollResult>;
+  /**
+   * enrollVerified as a part of the caller's own write transaction, for writes that must commit
+   * with the enrollment or undo it (AWS Fleet's RegisterThing with the certificate it activates).
+   * Resolved before that transaction opens: routing to a CA's service may read the store, and a
+   * second write transaction opened from inside one never begins on SQLite. The function records
+   * the enrollment and its audit in `tx` and answers; a refusal is thrown, so that the caller's
+   * transaction rolls back.
+   */
+  verifiedEnrollment(serial: string): Promise<(tx: Tx) => Promise<EnrollResult>>;
 }
 
 /** Builds the service. */
@@ -114,6 +124,12 @@ export function createEnrollmentService(d: EnrollmentServiceDeps): EnrollmentSer
 
     async enrollVerified(serial) {
       return answer(serial, await write(verifiedStep(steps, serial)));
+    },
+
+    async verifiedEnrollment(serial) {
+      // The answer is made inside the caller's transaction too: a configuration signature that
+      // fails must not leave the enrollment recorded (signed once per document, then kept).
+      return async (tx) => answer(serial, await verifiedStep(steps, serial).run(tx));
     },
   };
 }

@@ -54,5 +54,8 @@ export function createMultiCaEnrollment(c: CaEnrollments): EnrollmentService & {
     async enrollVerified(serial) {
       return (await route(await ofUnit(serial), serial)).enrollVerified(serial);
     },
+    async verifiedEnrollment(serial) {
+      return (await route(await ofUnit(serial), serial)).verifiedEnrollment(serial);
+    },
   };
 }

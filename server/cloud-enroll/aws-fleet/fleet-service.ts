@@ -11,17 +11,19 @@
  * the enrollment nonces (only its hash is stored, bound to the unit and the certificate).
  *
  * RegisterThing: the token is spent first, whatever follows (single use); the template must admit
- * the unit and its pre-provisioning hook allow it; the enrollment service records the enrollment
- * and returns the group's signed configuration; then the provisioning service activates a new
- * certificate (superseding the line certificate, revoking it when the template says so) in one
- * transaction with this endpoint's audit record. A certificate whose token expired is never
- * activated: Keyline's records, OCSP and registries never know it (AWS deletes it).
+ * the unit and its pre-provisioning hook allow it; then one write transaction holds the whole
+ * outcome: the enrollment service records the enrollment (with its audit) and answers the group's
+ * signed configuration, this endpoint's audit record names the thing of that group, and the
+ * provisioning service activates the new certificate (superseding the line certificate, revoking
+ * it when the template says so) after applying its rules again. A refusal by any of them leaves
+ * none of it recorded, as the device, answered an error, expects. A certificate whose token
+ * expired is never activated: Keyline's records, OCSP and registries never know it (AWS deletes it).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { KeylineError } from '../../../common/errors.js';
 import { toPem } from '../../../common/pem.js';
 import type { ChipSerial } from '../../../common/protocol/station-api.js';
-import type { EnrollmentService } from '../../enroll/enrollment-service.js';
+import type { EnrollmentService, EnrollResult } from '../../enroll/enrollment-service.js';
 import type { DeviceRequestLimiter } from '../../enroll/device-request-limiter.js';
 import { unitStanding } from '../../enroll/unit-standing.js';
 import { parseCsr } from '../../services/public-key.js';
@@ -37,7 +39,7 @@ import type { CreatedCertificate, RegisteredThing } from '../../../common/protoc
 export interface FleetServiceDeps {
   store: Store;
   provisioning: Pick<Provisioning, 'signPendingReissue' | 'activatePendingReissue'>;
-  enrollment: Pick<EnrollmentService, 'enrollVerified'>;
+  enrollment: Pick<EnrollmentService, 'verifiedEnrollment'>;
   config: AwsFleetConfig;
   limiter: DeviceRequestLimiter;
   now?: () => Date;
@@ -155,11 +157,21 @@ export function createFleetService(d: FleetServiceDeps) {
         }, d.fetch);
         parameters = { ...parameters, ...overrides };
       }
-      const enrolled = await d.enrollment.enrollVerified(device.serial);
-      const thingName = thingNameOf(template.thingName, { ...facts, group: enrolled.group }, parameters);
-      const registered = (tx: Tx) => tx.audit.append({ action: 'aws-fleet.thing-registered', actor: ACTOR, subject: device.serial, detail: { template: req.templateName, thingName, certificateId: pending.certificateId, group: enrolled.group } }).then(() => undefined);
+      // The enrollment, the thing record and the activation commit together or not at all.
+      const enroll = await d.enrollment.verifiedEnrollment(device.serial);
+      let outcome: { enrolled: EnrollResult; thingName: string } | undefined;
+      const registered = async (tx: Tx) => {
+        const enrolled = await enroll(tx);
+        const thingName = thingNameOf(template.thingName, { ...facts, group: enrolled.group }, parameters);
+        await tx.audit.append({ action: 'aws-fleet.thing-registered', actor: ACTOR, subject: device.serial, detail: { template: req.templateName, thingName, certificateId: pending.certificateId, group: enrolled.group } });
+        outcome = { enrolled, thingName };
+      };
       if (alreadyCurrent) {
-        await d.store.transaction(registered);
+        await d.store.transaction(async (tx) => {
+          // Nothing to activate: the certificate must still be the unit's, now under the write lock.
+          if ((await tx.units.getBySerial(device.serial))?.certificateSerial !== pending.certificateSerial) throw invalid("its certificate is no longer the unit's current one");
+          await registered(tx);
+        });
       } else {
         await d.provisioning.activatePendingReissue(
           { serial: device.serial as ChipSerial, publicKey: Buffer.from(pending.publicKey, 'hex'), presentedCertificateSerial: device.certificateSerial, allowKeyReuse: d.config.allowKeyReuse, revokeSuperseded: template.revokeSuperseded },
@@ -168,7 +180,7 @@ export function createFleetService(d: FleetServiceDeps) {
           registered,
         );
       }
-      return { deviceConfiguration: deviceConfigurationOf(enrolled), thingName };
+      return { deviceConfiguration: deviceConfigurationOf(outcome!.enrolled), thingName: outcome!.thingName };
     },
   };
 }

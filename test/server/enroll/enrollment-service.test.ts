@@ -135,3 +135,29 @@ t.test('groups: first matching rule wins; mTLS path records method and no counte
   t.match(await bed.store.transaction((tx) => tx.enrollment.get(b!.serial), { readOnly: true }), { method: 'mtls', counter: null });
   t.equal((await svc.enrollVerified(b!.serial)).reenrolled, true);
 });
+
+t.test("verifiedEnrollment: the mTLS enrollment in the caller's transaction, undone with it; a refusal is thrown", async (t) => {
+  const bed = await makeEnrollBed(t, 2);
+  const [a, b] = await Promise.all(bed.chips.map((chip) => chipDevice(chip, bed.store)));
+  const recorded = async (serial: string) => ({
+    enrollment: await bed.store.transaction((tx) => tx.enrollment.get(serial), { readOnly: true }),
+    audit: (await bed.store.transaction((tx) => tx.audit.listBySubject([serial], 50), { readOnly: true })).map((r) => r.action).filter((x) => x.startsWith('device.')),
+  });
+
+  // Resolved before the transaction; a later throw in that transaction takes the enrollment with it.
+  const enroll = await bed.service.verifiedEnrollment(a!.serial);
+  await t.rejects(bed.store.transaction(async (tx) => {
+    t.match(await enroll(tx), { type: 'enrolled', serial: a!.serial, group: 'default', reenrolled: false, configSignature: String });
+    t.match(await tx.enrollment.get(a!.serial), { method: 'mtls' }, 'visible inside the transaction');
+    throw new Error('the caller refuses');
+  }), /the caller refuses/);
+  t.same(await recorded(a!.serial), { enrollment: null, audit: [] }, 'nothing left of it');
+
+  const res = await bed.store.transaction(await bed.service.verifiedEnrollment(a!.serial));
+  t.match(res, { group: 'default', reenrolled: false }, 'committed with the caller: the first enrollment');
+  t.match(await recorded(a!.serial), { enrollment: { serial: a!.serial, method: 'mtls', counter: null }, audit: ['device.enrolled'] });
+
+  await bed.store.transaction((tx) => tx.units.setStatus(b!.serial, 'revoked', { at: new Date().toISOString(), reason: 'test' }));
+  await t.rejects(bed.store.transaction(await bed.service.verifiedEnrollment(b!.serial)), { code: 'DEVICE_REVOKED' });
+  t.same(await recorded(b!.serial), { enrollment: null, audit: [] });
+});
