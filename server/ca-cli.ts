@@ -19,6 +19,7 @@ import { activationAt } from './services/ca-activation.js';
 import { caStatus, type CaStatusReport } from './services/ca-status.js';
 import { importRootCrl } from './services/root-crl-import.js';
 import { openStore } from './store/open-store.js';
+import { caTrustingRegistries } from './registry/revoked-ca-deactivation.js';
 import type { Store } from './store/store.js';
 
 const USAGE = `Usage: keyline ca <status | activate | import-crl> [options]
@@ -55,7 +56,13 @@ const IMPORT_USAGE = `Usage: keyline ca import-crl --crl FILE [--config keyline.
 Imports a root CRL made by 'keyline ceremony root', 'revoke-issuing' or 'crl' (DER or PEM): it
 must be signed by the configured root and numbered above the newest stored one (CRL_NOT_NEWER).
 Every server serves it at the CDP of the issuing CA certificates within a second, and refuses to
-issue with a CA it lists (CA_REVOKED).`;
+issue with a CA it lists (CA_REVOKED).
+
+The clouds check no Keyline CRL: when the CRL newly revokes a listed CA and a registry trusts
+issuing CAs (aws-iot 'jitp' or 'registered-ca', azure-dps 'enrollment-group'), a warning on
+stderr names the command that takes the CA out of it (keyline registry setup --registry NAME
+--ca KEYID), also in --json as stillTrustedBy: [{ keyId, registry, type, mode, command }].
+Not run from here: it needs the cloud credentials, this import needs none.`;
 
 /** Entry point of `keyline ca`. */
 export async function main(argv: string[]): Promise<number> {
@@ -173,17 +180,35 @@ async function importCrl(argv: string[]): Promise<number> {
   const raw = readFileSync(v.crl);
   const der = raw.subarray(0, 5).toString('latin1') === '-----' ? fromPem(raw.toString('utf8'), 'X509 CRL') : raw;
   const root = certAt(config.ca.rootCert);
-  const crl = await withStore(config, (store) => importRootCrl(store, der, root, `cli:${userInfo().username}`));
+  const { crl, before } = await withStore(config, async (store) => {
+    const previous = await store.transaction((tx) => tx.ca.latestRootCrl(), { readOnly: true });
+    return { crl: await importRootCrl(store, der, root, `cli:${userInfo().username}`), before: previous ? parseCrl(previous.der) : null };
+  });
   const listed = new Map(issuingCasOf(config).map((e) => {
     const c = certAt(e.cert);
     return [c.serialNumber.toLowerCase().replace(/^0+(?=.)/, ''), caKeyId(c)];
   }));
   const revoked = crl.entries().map((e) => ({ serial: e.serialHex, reason: e.reason, revokedAt: e.revokedAt.toISOString(), keyId: listed.get(e.serialHex) ?? null }));
+  // The clouds check no Keyline CRL: a CA registered for automatic registration keeps admitting
+  // what its key signs until `registry setup` takes it out. Not done here: the import needs no
+  // cloud credentials (nor the HSM PIN) and must not fail half-way on a cloud outage.
+  const wasRevoked = new Set((before?.entries() ?? []).map((e) => e.serialHex));
+  const configPath = v.config ?? 'certs-dev/keyline.json';
+  const stillTrustedBy = revoked.filter((r) => r.keyId && !wasRevoked.has(r.serial)).flatMap((r) => caTrustingRegistries(config).map((g) => ({
+    keyId: r.keyId!, registry: g.name, type: g.type, mode: g.mode,
+    command: `keyline registry setup --registry ${shellWord(g.name)} --ca ${r.keyId} --config ${shellWord(configPath)}`,
+  })));
+  for (const s of stillTrustedBy) {
+    process.stderr.write(`warning: registry '${s.registry}' (${s.type}${s.mode ? ` ${s.mode}` : ''}) still trusts issuing CA ${s.keyId}: the cloud checks no Keyline CRL; take it out with: ${s.command}\n`);
+  }
   if (v.json) {
-    process.stdout.write(JSON.stringify({ number: crl.number, thisUpdate: crl.thisUpdate.toISOString(), nextUpdate: crl.nextUpdate?.toISOString() ?? null, revoked }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ number: crl.number, thisUpdate: crl.thisUpdate.toISOString(), nextUpdate: crl.nextUpdate?.toISOString() ?? null, revoked, stillTrustedBy }, null, 2) + '\n');
   } else {
     process.stdout.write(`root CRL number ${crl.number} imported (next update ${crl.nextUpdate?.toISOString()}); every server serves and obeys it within a second\n`);
     for (const r of revoked) process.stdout.write(`revoked issuing CA serial ${r.serial}${r.keyId ? ` (key id ${r.keyId}, configured: it issues nothing more)` : ''}: ${r.reason} ${r.revokedAt}\n`);
   }
   return 0;
 }
+
+/** `w` as one shell word (quoted only when it needs to be). */
+const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);

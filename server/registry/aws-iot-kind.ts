@@ -1,7 +1,9 @@
 /**
  * The 'aws-iot' registry type: its config schema (aws-iot-config.ts), its factory
- * (aws-iot-registry.ts) and the one-time setup of its 'jitp' mode (aws-iot-setup.ts).
+ * (aws-iot-registry.ts), the one-time setup of its 'jitp' mode (aws-iot-setup.ts) and the
+ * deactivation of a revoked issuing CA (aws-iot-ca-deactivation.ts).
  */
+import { awsTrustsIssuingCa, deactivateAwsIotCa } from './aws-iot-ca-deactivation.js';
 import { awsIotRegistryConfig, type AwsIotRegistryConfig } from './aws-iot-config.js';
 import { createAwsIotRegistry } from './aws-iot-registry.js';
 import { setupAwsIotJitp } from './aws-iot-setup.js';
@@ -13,4 +15,6 @@ export const awsIotKind: RegistryKind<AwsIotRegistryConfig> = {
   configSchema: awsIotRegistryConfig,
   create: (name, cfg, ctx) => createAwsIotRegistry(name, cfg, ctx),
   setup: setupAwsIotJitp,
+  trustsIssuingCa: awsTrustsIssuingCa,
+  deactivateCa: deactivateAwsIotCa,
 };

@@ -9,10 +9,10 @@
  */
 import { createHash } from 'node:crypto';
 import { KeylineError, RegistryError } from '../../common/errors.js';
-import { caKeyId } from '../ca/key-id.js';
 import { verificationCertificate } from '../ca/verification-certificate.js';
+import { disableDpsCaGroup, dpsTrustsIssuingCa, groupHolds, readGroup, siblingGroupId } from './azure-dps-ca-group.js';
 import { azureDpsRegistryConfig, type AzureDpsRegistryConfig } from './azure-dps-config.js';
-import { createAzureDpsRegistry, createDpsClient, dpsError, holdsCertificate, toPem } from './azure-dps-registry.js';
+import { createAzureDpsRegistry, createDpsClient, dpsError, toPem } from './azure-dps-registry.js';
 import type { RegistryKind, RegistrySetupContext } from './registry-kind.js';
 
 /** What an operator must still do in Azure for the group to admit devices. */
@@ -32,15 +32,8 @@ export async function setupAzureDpsEnrollmentGroup(name: string, cfg: AzureDpsRe
   const client = createDpsClient(name, cfg, ctx);
   const caPem = ctx.issuingCaPem.includes('BEGIN CERTIFICATE') ? ctx.issuingCaPem : toPem(ctx.issuingCaDer);
   const caSha256 = sha256Hex(ctx.issuingCaDer);
-  const groupOf = async (id: string) => {
-    try {
-      return (await client.getEnrollmentGroup(id)).responseBody;
-    } catch (err) {
-      if ((err as { response?: { statusCode?: number } }).response?.statusCode !== 404) throw dpsError(err, 'getEnrollmentGroup');
-      return undefined;
-    }
-  };
-  const holds = (g: Awaited<ReturnType<typeof groupOf>>, der: Uint8Array) => holdsCertificate(g?.attestation?.x509?.signingCertificates, sha256Hex(der), toPem(der));
+  const groupOf = (id: string) => readGroup(client, id, name);
+  const holds = groupHolds;
 
   // A group has one signing CA here, so after a rotation (issue 19) each listed CA gets its own:
   // the configured id for the CA that holds it (or takes it first), that id + '-' + key id for the
@@ -51,7 +44,7 @@ export async function setupAzureDpsEnrollmentGroup(name: string, cfg: AzureDpsRe
   if (found && !holds(found, ctx.issuingCaDer)) {
     const sibling = (ctx.issuingCasDer ?? []).some((der) => holds(found, der));
     if (!sibling) throw new RegistryError('REGISTRY_REJECTED', `enrollment group ${baseId} is signed by another CA; not overwritten`, { detail: { enrollmentGroupId: baseId } });
-    enrollmentGroupId = `${baseId.slice(0, 128 - 17)}-${caKeyId(ctx.issuingCaDer).slice(0, 16)}`;
+    enrollmentGroupId = siblingGroupId(baseId, ctx.issuingCaDer);
     found = await groupOf(enrollmentGroupId);
     if (found && !holds(found, ctx.issuingCaDer)) {
       throw new RegistryError('REGISTRY_REJECTED', `enrollment group ${enrollmentGroupId} is signed by another CA; not overwritten`, { detail: { enrollmentGroupId } });
@@ -98,4 +91,6 @@ export const azureDpsKind: RegistryKind<AzureDpsRegistryConfig> = {
   configSchema: azureDpsRegistryConfig,
   create: (name, cfg, ctx) => createAzureDpsRegistry(name, cfg, ctx),
   setup: setupAzureDpsEnrollmentGroup,
+  trustsIssuingCa: dpsTrustsIssuingCa,
+  deactivateCa: disableDpsCaGroup,
 };

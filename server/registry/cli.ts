@@ -3,8 +3,10 @@
  * the one-time CA-level setup of a registry (AWS JITP: each issuing CA registered with its
  * provisioning template; Azure DPS: an enrollment group on each issuing CA). Setup covers every
  * CA keyline.json lists, so a CA added by a rotation (issue 19) is known to the cloud before it
- * issues. It opens the HSM as the server does: registering a CA with AWS proves possession of its key.
+ * issues, and takes a CA the root revoked out of the cloud (revoked-ca-deactivation.ts). It opens
+ * the HSM as the server does: registering a CA with AWS proves possession of its key.
  */
+import { userInfo } from 'node:os';
 import { parseCommand, runCli, UsageError } from '../../common/cli.js';
 import { KeylineError } from '../../common/errors.js';
 import { createLogger } from '../../common/log.js';
@@ -12,7 +14,9 @@ import { loadConfig, loadConfigWithoutSecrets } from '../config.js';
 import { toCert } from '../ca/chain.js';
 import { openCa } from '../open-ca.js';
 import { openStore } from '../store/open-store.js';
-import { parseRegistrySections, setupRegistry } from './registries.js';
+import type { Store } from '../store/store.js';
+import { parseRegistrySections, registrySection, setupRegistry } from './registries.js';
+import { deactivateRevokedCas } from './revoked-ca-deactivation.js';
 import { revokedIssuingCas } from './revoked-issuing-cas.js';
 import { SELF_REGISTRY } from './self-registry.js';
 
@@ -43,14 +47,22 @@ const SETUP_USAGE = `Usage: keyline registry setup --registry NAME [--ca KEYID] 
   template (proof of possession signed in the HSM); Azure DPS 'enrollment-group' creates an
   enrollment group on each CA (the configured id for the first, id-KEYID for the others).
   Safe to run again: what the cloud already holds is left as it is. A CA the root has revoked
-  (root CRL imported by \`keyline ca import-crl\`, or ca.rootCrl) is skipped, never registered.
+  (root CRL imported by \`keyline ca import-crl\`, or ca.rootCrl) is never registered, and is
+  taken out of the cloud when an earlier setup put it there (the clouds check no Keyline CRL):
+  AWS IoT sets its CA certificate INACTIVE with auto-registration DISABLE, Azure DPS disables its
+  enrollment group (kept, not deleted). Each such change goes to the audit log
+  (registry.ca-deactivated). Device certificates the cloud already registered stay: revoke units
+  one by one (keyline revoke). --ca naming a revoked CA only does that; it is CA_REVOKED when the
+  cloud holds nothing of it.
 
 Options:
   --registry NAME  a registry of keyline.json's registries
   --ca KEYID       only the issuing CA with this key id (as \`keyline ca status\` prints it)
   --config FILE    server config (default certs-dev/keyline.json); opens the HSM like the server
   --json           machine-readable summary: the first CA set up at the top level, and
-                   cas: [{ keyId, ... }] for every CA set up, skipped: [{ keyId, revoked }]
+                   cas: [{ keyId, ... }] for every CA set up, skipped: [{ keyId, revoked,
+                   cloud: deactivated|already-deactivated|not-registered|not-applicable }],
+                   deactivated: [{ keyId, revoked, registry, type, ...cloud ids }] (this run)
   -h, --help       this text`;
 
 /** One row of `registry list`. */
@@ -132,30 +144,35 @@ async function setup(argv: string[]): Promise<number> {
     const name = args.values.registry;
     if (!name) throw new UsageError(`--registry NAME is required\n\n${SETUP_USAGE}`);
     const { config, secrets } = loadConfig(args.values.config);
+    registrySection(config, name);
     const log = createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level });
     const ca = await openCa(config, secrets, { sessions: 1, log });
+    // Opened as the server opens it (created on first use): before the first start it holds no
+    // root CRL, and ca.rootCrl is read as well. It stays open for the deactivations' audit records.
+    let store: Store | undefined;
     try {
       const wanted = args.values.ca?.toLowerCase().replace(/:/g, '');
       const named = wanted === undefined ? ca.cas : ca.cas.filter((c) => c.keyId === wanted);
       if (named.length === 0) {
         throw new KeylineError('CA_UNKNOWN', `--ca ${args.values.ca}: no issuing CA with that key id in ca.issuing of ${config.file} (listed: ${ca.cas.map((c) => c.keyId).join(', ')})`);
       }
-      // Opened as the server opens it (created on first use): before the first start it holds no
-      // root CRL, and ca.rootCrl is read as well.
-      const store = await openStore(config.store.url);
-      let revoked;
-      try {
-        revoked = await revokedIssuingCas(config, store, toCert(ca.rootDer), ca.cas);
-      } finally {
-        await store.close();
-      }
-      const skipped = named.filter((c) => revoked.has(c.keyId)).map((c) => ({ keyId: c.keyId, revoked: revoked.get(c.keyId)! }));
-      const targets = named.filter((c) => !revoked.has(c.keyId));
-      if (targets.length === 0) {
-        throw new KeylineError('CA_REVOKED', `${skipped.map((s) => `issuing CA ${s.keyId} (${s.revoked})`).join(', ')}: on the root's CRL; setup never registers a revoked CA`);
-      }
-      for (const s of skipped) process.stderr.write(`${name}: issuing CA ${s.keyId}: skipped, revoked by the root (${s.revoked})\n`);
+      store = await openStore(config.store.url);
+      const revoked = await revokedIssuingCas(config, store, toCert(ca.rootDer), ca.cas);
       const issuingCasDer = ca.cas.map((c) => c.der);
+      const progress = (m: string) => process.stderr.write(`${m}\n`);
+      // A revoked CA registered before its revocation is taken out of the cloud first: the
+      // cloud checks no Keyline CRL. Never registered again either way.
+      const revokedNamed = named.filter((c) => revoked.has(c.keyId)).map((c) => ({ keyId: c.keyId, der: c.der, revoked: revoked.get(c.keyId)! }));
+      const outcomes = revokedNamed.length === 0 ? []
+        : await deactivateRevokedCas(config, name, revokedNamed, { store, actor: `cli:${userInfo().username}`, log, progress, issuingCasDer });
+      const cloudOf = (keyId: string) => outcomes?.find((o) => o.keyId === keyId);
+      const skipped = revokedNamed.map(({ keyId, revoked: reason }) => ({ keyId, revoked: reason, cloud: cloudOf(keyId)?.outcome ?? 'not-applicable' }));
+      const deactivated = (outcomes ?? []).filter((o) => o.outcome === 'deactivated').map((o) => ({ keyId: o.keyId, revoked: o.revoked, ...o.detail }));
+      const targets = named.filter((c) => !revoked.has(c.keyId));
+      if (targets.length === 0 && !(outcomes ?? []).some((o) => o.outcome !== 'not-registered')) {
+        throw new KeylineError('CA_REVOKED', `${skipped.map((s) => `issuing CA ${s.keyId} (${s.revoked})`).join(', ')}: on the root's CRL; setup never registers a revoked CA, and ${name} holds nothing of it to deactivate`);
+      }
+      for (const s of skipped) process.stderr.write(`${name}: issuing CA ${s.keyId}: skipped, revoked by the root (${s.revoked}); cloud: ${s.cloud}\n`);
       const done: ({ keyId: string } & Record<string, unknown>)[] = [];
       for (const [i, c] of targets.entries()) {
         process.stderr.write(`${name}: issuing CA ${c.keyId} (${i + 1} of ${targets.length})\n`);
@@ -167,18 +184,31 @@ async function setup(argv: string[]): Promise<number> {
       }
       if (args.values.json) {
         // The first CA's fields stay at the top level, as before issue 19, for scripts reading them.
-        const { keyId: _first, ...first } = done[0]!;
-        process.stdout.write(JSON.stringify({ registry: name, ...first, cas: done, skipped }, null, 2) + '\n');
+        const { keyId: _first, ...first } = done[0] ?? { keyId: '' };
+        process.stdout.write(JSON.stringify({ registry: name, ...first, cas: done, skipped, deactivated }, null, 2) + '\n');
         return 0;
       }
       for (const { keyId, ...summary } of done) {
         process.stdout.write(`issuing CA ${keyId}\n`);
         for (const [k, v] of Object.entries(summary)) process.stdout.write(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
       }
-      for (const s of skipped) process.stdout.write(`issuing CA ${s.keyId}\n  skipped: revoked by the root (${s.revoked})\n`);
+      for (const s of skipped) {
+        process.stdout.write(`issuing CA ${s.keyId}\n  skipped: revoked by the root (${s.revoked})\n  cloud: ${CLOUD_TEXT[s.cloud]}\n`);
+        const d = deactivated.find((x) => x.keyId === s.keyId);
+        if (d) for (const [k, v] of Object.entries(d)) if (k !== 'keyId' && k !== 'revoked') process.stdout.write(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}\n`);
+      }
       return 0;
     } finally {
+      await store?.close();
       await ca.close();
     }
   });
 }
+
+/** The text output's word for what a revoked CA's cloud state was found or made. */
+const CLOUD_TEXT: Record<string, string> = {
+  deactivated: 'deactivated now (the cloud no longer admits what it signs)',
+  'already-deactivated': 'already deactivated',
+  'not-registered': 'not registered there',
+  'not-applicable': 'this registry mode trusts no issuing CA',
+};

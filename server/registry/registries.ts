@@ -115,12 +115,18 @@ export function registryNames(config: Pick<Config, 'registries'>): string[] {
   return [SELF_REGISTRY, ...Object.keys(config.registries)];
 }
 
+/** The validated section `--registry NAME` names: VALIDATION_FAILED for 'self', UNKNOWN_REGISTRY when not configured. */
+export function registrySection(config: Pick<Config, 'registries' | 'file'>, name: string, kinds?: readonly AnyRegistryKind[]): RegistrySection {
+  if (name === SELF_REGISTRY) throw new KeylineError('VALIDATION_FAILED', `--registry: 'self' needs no setup`);
+  const section = parseRegistrySections(config, kinds).find((s) => s.name === name);
+  if (!section) throw new KeylineError('UNKNOWN_REGISTRY', `--registry: '${name}' is not configured (configured: ${registryNames(config).join(', ')})`);
+  return section;
+}
+
 /** Runs the CA-level setup of registry `name` for one issuing CA (`keyline registry setup` runs it per CA); returns its summary. */
 export async function setupRegistry(config: Pick<Config, 'registries' | 'file' | 'baseDir'>, name: string,
   ctx: Omit<RegistrySetupContext, 'secret' | 'log' | 'issuingCaPemFor'> & { log: Logger; env?: NodeJS.ProcessEnv; kinds?: readonly AnyRegistryKind[] }): Promise<Record<string, unknown>> {
-  if (name === SELF_REGISTRY) throw new KeylineError('VALIDATION_FAILED', `--registry: 'self' needs no setup`);
-  const section = parseRegistrySections(config, ctx.kinds).find((s) => s.name === name);
-  if (!section) throw new KeylineError('UNKNOWN_REGISTRY', `--registry: '${name}' is not configured (configured: ${registryNames(config).join(', ')})`);
+  const section = registrySection(config, name, ctx.kinds);
   if (!section.kind.setup) {
     throw new KeylineError('NOT_SUPPORTED', `registry '${name}' (type ${section.kind.type}) has no CA-level setup`);
   }

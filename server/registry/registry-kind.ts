@@ -2,8 +2,8 @@
  * How a registry type plugs into the server: its config schema (a section of keyline.json's
  * `registries`), a factory, and an optional one-time setup for its CA-level mode (AWS JITP:
  * the issuing CA registered with a provisioning template; Azure DPS: an enrollment group on the
- * issuing CA), run by `keyline registry setup`. registries.ts lists the kinds; nothing else
- * knows which clouds exist.
+ * issuing CA), run by `keyline registry setup`, and the way out of the cloud for a CA the root
+ * revokes later. registries.ts lists the kinds; nothing else knows which clouds exist.
  */
 import type { z } from 'zod';
 import type { Logger } from '../../common/log.js';
@@ -28,10 +28,8 @@ export interface RegistryContext {
   log: Logger;
 }
 
-/** What a one-time CA-level setup receives: the context plus the issuing CA key (in the HSM). */
-export interface RegistrySetupContext extends RegistryContext {
-  /** The issuing CA's signer (AWS's proof of possession: a verification certificate it signs). */
-  issuingSigner: Signer;
+/** What a CA-level call receives: the context plus the issuing CA it is about. */
+export interface RegistryCaContext extends RegistryContext {
   issuingCaDer: Uint8Array;
   /**
    * Every issuing CA keyline.json lists, this one included (issue 19: after a rotation several
@@ -40,6 +38,22 @@ export interface RegistrySetupContext extends RegistryContext {
   issuingCasDer?: readonly Uint8Array[];
   /** One line of progress for the operator. */
   progress(message: string): void;
+}
+
+/** What a one-time CA-level setup receives: the CA context plus the issuing CA key (in the HSM). */
+export interface RegistrySetupContext extends RegistryCaContext {
+  /** The issuing CA's signer (AWS's proof of possession: a verification certificate it signs). */
+  issuingSigner: Signer;
+}
+
+/**
+ * What taking a revoked issuing CA out of a cloud found and did: 'deactivated' now,
+ * 'already-deactivated' (an earlier run, or by hand), or 'not-registered' (the cloud holds nothing
+ * of it). `detail` names the cloud object (ids, statuses; never a secret), for --json and the audit log.
+ */
+export interface CaDeactivation {
+  outcome: 'deactivated' | 'already-deactivated' | 'not-registered';
+  detail: Record<string, unknown>;
 }
 
 /** One registry type. */
@@ -52,4 +66,15 @@ export interface RegistryKind<C extends { type: string }> {
   create(name: string, cfg: C, ctx: RegistryContext): Registry;
   /** Prepares the CA-level mode in the cloud (idempotent); returns a summary for --json output. */
   setup?(name: string, cfg: C, ctx: RegistrySetupContext): Promise<Record<string, unknown>>;
+  /**
+   * Whether this section makes the cloud trust the issuing CA itself (AWS: the CA registered in
+   * the account; DPS: an enrollment group on it), so that a CA the root revokes must be taken out
+   * of it: the clouds check no Keyline CRL.
+   */
+  trustsIssuingCa?(cfg: C): boolean;
+  /**
+   * Takes a revoked issuing CA out of the cloud (idempotent, never deletes: the cloud keeps the
+   * record); called by `keyline registry setup` for each listed CA the root revoked.
+   */
+  deactivateCa?(name: string, cfg: C, ctx: RegistryCaContext): Promise<CaDeactivation>;
 }

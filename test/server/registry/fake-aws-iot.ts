@@ -5,7 +5,8 @@
  * test credentials, and checks each body as the API reference documents it. A request that is
  * wrong gets 400 InvalidRequestException and is recorded in `state.violations`, which tests assert
  * empty. It keeps the state AWS would keep and answers as AWS does (409 on a duplicate
- * certificate, 404 on an unknown one, 406 when a revoked certificate is changed), and takes
+ * certificate, 404 on an unknown one, 406 when a revoked certificate is changed; a CA set
+ * INACTIVE or DISABLE by UpdateCACertificate no longer provisions at `connect`), and takes
  * injected faults: 429 throttling with Retry-After, 503, a permanent refusal (400), or a request
  * left hanging.
  */
@@ -246,6 +247,23 @@ export async function startFakeAwsIot(opts: FakeAwsIotOptions = {}): Promise<Fak
         autoRegistration: query.get('allowAutoRegistration') === 'true' ? 'ENABLE' : 'DISABLE', ...(rc ? { registrationConfig: rc } : {}),
       });
       return { certificateArn: arn('cacert', id), certificateId: id };
+    }],
+    // PUT /cacertificate/{caCertificateId}?newStatus=&newAutoRegistrationStatus= (UpdateCACertificate API reference).
+    ['PUT', /^\/cacertificate\/([^/]+)$/, 'UpdateCACertificate', ({ path, query, body }) => {
+      onlyKeys(body, ['registrationConfig', 'removeAutoRegistration']);
+      const extra = [...query.keys()].filter((k) => k !== 'newStatus' && k !== 'newAutoRegistrationStatus');
+      if (extra.length) throw invalid(`unknown query parameters: ${extra.join(', ')}`);
+      const newStatus = query.get('newStatus');
+      const newAuto = query.get('newAutoRegistrationStatus');
+      // REGISTER_INACTIVE is deprecated for CAs ("should not be used"): ACTIVE | INACTIVE only.
+      if (newStatus !== null && !['ACTIVE', 'INACTIVE'].includes(newStatus)) throw invalid(`newStatus '${newStatus}' is not ACTIVE or INACTIVE`);
+      if (newAuto !== null && !['ENABLE', 'DISABLE'].includes(newAuto)) throw invalid(`newAutoRegistrationStatus '${newAuto}' is not ENABLE or DISABLE`);
+      const ca = state.cas.get(certId(path[1]));
+      if (!ca) throw notFound(`CA certificate ${path[1]} not found`);
+      if (body.removeAutoRegistration === true) delete ca.registrationConfig;
+      if (newStatus !== null) ca.status = newStatus;
+      if (newAuto !== null) ca.autoRegistration = newAuto;
+      return {};
     }],
     ['GET', /^\/cacertificate\/([^/]+)$/, 'DescribeCACertificate', ({ path }) => {
       const ca = state.cas.get(certId(path[1]));

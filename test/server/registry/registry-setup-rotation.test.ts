@@ -6,39 +6,20 @@
  * unknown key id is refused, and a second run changes nothing.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { fromPem, toPem } from '../../../common/pem.js';
-import { caKeyId } from '../../../server/ca/key-id.js';
+import { toPem } from '../../../common/pem.js';
 import { awsCertificateId } from '../../../server/registry/aws-iot-registry.js';
 import { main } from '../../../server/registry/cli.js';
 import { runKeyline } from '../../helpers/keyline-cli.js';
-import { makeDevPki } from '../../helpers/pki.js';
 import { capture } from '../audit/cli-fixture.js';
 import { startFakeAwsIot } from './fake-aws-iot.js';
 import { startFakeAzureDps } from './fake-azure-dps.js';
-
-const pki = await makeDevPki(t);
-const dir = pki.outDir;
+import { makeRotationPki } from './rotation-pki.js';
 
 // The rotation's ceremony steps, as an operator runs them (README "CA lifecycle").
-const csr = await runKeyline(['ceremony', 'csr', '--next', '--config', pki.configPath, '--out', join(dir, 'next.csr'), '--json']);
-if (csr.code !== 0) throw new Error(csr.out);
-const { issuingEntry } = JSON.parse(csr.stdout) as { issuingEntry: { cert: string; key: string; crlUrl: string } };
-const signed = await runKeyline(['ceremony', 'sign-csr', '--csr', join(dir, 'next.csr'), '--root-cert', pki.rootCertPath, '--root-key', 'pkcs11:token=keyline-root;object=root-ca',
-  '--pin-file', pki.rootPinPath, '--softhsm-conf', pki.softhsmConf, '--crl-url', 'http://127.0.0.1:8080/crl/root.crl', '--out', join(dir, issuingEntry.cert)]);
-if (signed.code !== 0) throw new Error(signed.out);
-const ca1Der = pki.issuingDer;
-const ca2Der = fromPem(readFileSync(join(dir, issuingEntry.cert), 'utf8'));
-const [ca1, ca2] = [caKeyId(ca1Der), caKeyId(ca2Der)];
-const base = JSON.parse(readFileSync(pki.configPath, 'utf8'));
-base.ca.issuing = [{ cert: 'issuing-ca.pem', key: base.hsm.issuingKey, ocspResponderKey: base.ca.ocspResponderKey, ocspResponderCert: base.ca.ocspResponderCert }, issuingEntry];
-
-/** keyline.json listing both CAs, with `registries` (and `ca` fields changed). */
-function writeRegistries(registries: Record<string, unknown>, ca: Record<string, unknown> = {}): void {
-  writeFileSync(pki.configPath, JSON.stringify({ ...base, ca: { ...base.ca, ...ca }, registries }, null, 2));
-}
+const { pki, ca1Der, ca2Der, ca1, ca2, writeRegistries, revokeFirst } = await makeRotationPki(t);
+const dir = pki.outDir;
 
 /** A fresh fake AWS IoT and keyline.json's 'aws' JITP section pointing at it. */
 async function awsJitp(t: Test, ca: Record<string, unknown> = {}) {
@@ -128,9 +109,7 @@ t.test('Azure DPS enrollment-group: one group per CA (the configured id, then id
 
 // Last: it revokes the first CA.
 t.test('a CA the root revoked is never registered: skipped (ca.rootCrl or the imported root CRL), --ca naming it refused', async (t) => {
-  const revoke = await runKeyline(['ceremony', 'revoke-issuing', '--cert', pki.issuingCertPath, '--reason', 'keyCompromise', '--token', 'keyline-root', '--pin-file', pki.rootPinPath,
-    '--softhsm-conf', pki.softhsmConf, '--out', dir, '--witness', 'Alice', '--witness', 'Bob']);
-  t.equal(revoke.code, 0, revoke.out);
+  await revokeFirst();
   const [id1, id2] = [awsCertificateId(ca1Der), awsCertificateId(ca2Der)];
 
   // The new root CRL as ca.rootCrl (dev config: root-ca.crl), not yet imported.
