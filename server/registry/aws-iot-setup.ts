@@ -48,6 +48,9 @@ export async function setupAwsIotJitp(name: string, cfg: AwsIotRegistryConfig, c
   if (cfg.mode !== 'jitp') {
     throw new KeylineError('CONFIG_INVALID', `registries.${name}.mode is '${cfg.mode}': setup applies to 'jitp' only (the other modes register each unit)`, { detail: { field: `registries.${name}.mode` } });
   }
+  if (ctx.verificationCode !== undefined) {
+    throw new KeylineError('NOT_SUPPORTED', `--verification-code: registry ${name} (aws-iot) asks AWS for its registration code itself; the flag is for Azure DPS`);
+  }
   if (!cfg.jitp) throw new KeylineError('CONFIG_INVALID', `registries.${name}.jitp: required for setup ({roleArn, templateBody?|templateName?})`, { detail: { field: `registries.${name}.jitp` } });
   const client = createIotClient(cfg, ctx);
   const call = iotCall(name);
@@ -57,6 +60,7 @@ export async function setupAwsIotJitp(name: string, cfg: AwsIotRegistryConfig, c
     const { registrationCode } = await call('get registration code', () => client.send(new GetRegistrationCodeCommand({})));
     ctx.progress(`${name}: signing a verification certificate (CN = registration code) with the issuing CA key`);
     const verification = await verificationCertificate(ctx, registrationCode!);
+    await ctx.recordVerificationCertificate?.(verification);
     const out = await call(`register CA certificate ${caId}`, () => client.send(new RegisterCACertificateCommand({
       caCertificate: toPem(ctx.issuingCaDer), verificationCertificate: verification, setAsActive: true, allowAutoRegistration: true, registrationConfig,
     })));

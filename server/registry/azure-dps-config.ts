@@ -7,6 +7,7 @@
  *   units register themselves at first connection and the outbox only confirms that.
  */
 import { z } from 'zod';
+import { VERIFICATION_CODE } from '../ca/verification-certificate.js';
 
 const secretRef = z.union([z.object({ env: z.string().min(1) }).strict(), z.object({ file: z.string().min(1) }).strict()]);
 
@@ -64,9 +65,11 @@ export const azureDpsRegistryConfig = z
     /**
      * The verification code DPS generated for the uploaded issuing CA (manual proof of
      * possession): setup then signs a certificate with CN = this code by the issuing CA key in the
-     * HSM and returns it, to be uploaded with `az iot dps certificate verify`.
+     * HSM and returns it, to be uploaded with `az iot dps certificate verify`. DPS generates a code
+     * per CA certificate, so this one value is used only when setup covers one CA (one listed, or
+     * --ca); `registry setup --ca KEYID --verification-code CODE` is the per-CA way.
      */
-    caVerificationCode: z.string().min(1).max(64).optional(),
+    caVerificationCode: z.string().regex(VERIFICATION_CODE, 'a hex string of 1-64 characters, as az iot dps certificate generate-verification-code prints it').optional(),
     /** DPS admits 1,000 operations per minute per service (iot-dps-limits); 16/s stays below it. */
     maxPerSecond: z.number().positive().default(16),
     /** What DPS does when an already-assigned device registers again (concepts-device-reprovision). */

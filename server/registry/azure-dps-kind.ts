@@ -8,8 +8,9 @@
  * (Azure Resource Manager / `az iot dps certificate`), outside this service SDK; setup says so.
  */
 import { createHash } from 'node:crypto';
-import { KeylineError, RegistryError } from '../../common/errors.js';
-import { verificationCertificate } from '../ca/verification-certificate.js';
+import { KeylineError, RegistryError, ValidationError } from '../../common/errors.js';
+import { caKeyId } from '../ca/key-id.js';
+import { VERIFICATION_CODE, verificationCertificate } from '../ca/verification-certificate.js';
 import { disableDpsCaGroup, dpsTrustsIssuingCa, groupHolds, readGroup, siblingGroupId } from './azure-dps-ca-group.js';
 import { azureDpsRegistryConfig, type AzureDpsRegistryConfig } from './azure-dps-config.js';
 import { createAzureDpsRegistry, createDpsClient, dpsError, toPem } from './azure-dps-registry.js';
@@ -20,7 +21,8 @@ export const DPS_CA_VERIFICATION_NOTE =
   'DPS admits the group only once the issuing CA is verified in the DPS instance (Certificates; how-to-verify-certificates): ' +
   'upload it as verified (az iot dps certificate create --dps-name DPS -g RG --certificate-name keyline-issuing --path issuing-ca.pem --verified true), ' +
   'or prove possession (az iot dps certificate generate-verification-code --etag E, a certificate with CN=<code> signed by the issuing CA key, ' +
-  'az iot dps certificate verify --path verification.pem --etag E2).';
+  'az iot dps certificate verify --path verification.pem --etag E2). ' +
+  'DPS gives each uploaded certificate its own code: after a rotation, verify each CA in turn (keyline registry setup --ca KEYID --verification-code CODE).';
 
 const sha256Hex = (der: Uint8Array): string => createHash('sha256').update(der).digest('hex');
 
@@ -29,6 +31,7 @@ export async function setupAzureDpsEnrollmentGroup(name: string, cfg: AzureDpsRe
   if (cfg.mode !== 'enrollment-group') {
     throw new KeylineError('NOT_SUPPORTED', `registries.${name}.mode is '${cfg.mode}': setup applies to 'enrollment-group' only`, { detail: { field: `registries.${name}.mode` } });
   }
+  const code = verificationCodeOf(name, cfg, ctx);
   const client = createDpsClient(name, cfg, ctx);
   const caPem = ctx.issuingCaPem.includes('BEGIN CERTIFICATE') ? ctx.issuingCaPem : toPem(ctx.issuingCaDer);
   const caSha256 = sha256Hex(ctx.issuingCaDer);
@@ -73,16 +76,41 @@ export async function setupAzureDpsEnrollmentGroup(name: string, cfg: AzureDpsRe
   // Manual proof of possession needs the CA key, which only the HSM holds: sign it here (the same
   // CN = code certificate AWS asks for) when the operator has the code DPS generated.
   let verification: string | undefined;
-  if (cfg.caVerificationCode) {
-    verification = await verificationCertificate(ctx, cfg.caVerificationCode);
-    ctx.progress(`signed a verification certificate (CN = ${cfg.caVerificationCode}) with the issuing CA key: upload it with az iot dps certificate verify`);
+  if (code) {
+    verification = await verificationCertificate(ctx, code);
+    await ctx.recordVerificationCertificate?.(verification);
+    ctx.progress(`signed a verification certificate (CN = ${code}) with the key of issuing CA ${caKeyId(ctx.issuingCaDer)}: upload it with az iot dps certificate verify, for this CA's certificate`);
   } else {
     ctx.progress(DPS_CA_VERIFICATION_NOTE);
   }
   return {
     registry: name, type: 'azure-dps', enrollmentGroupId, created: !found, etag: written?.etag ?? null, issuingCaSha256: caSha256,
-    caVerification: DPS_CA_VERIFICATION_NOTE, ...(verification ? { verificationCertificate: verification } : {}),
+    caVerification: DPS_CA_VERIFICATION_NOTE,
+    ...(verification ? { verificationCertificate: verification, verificationCaKeyId: caKeyId(ctx.issuingCaDer) } : {}),
   };
+}
+
+/**
+ * The verification code to sign for this CA: the operator's --verification-code (the CLI gives it
+ * to one CA), else caVerificationCode. DPS generates a code per uploaded certificate, so the one
+ * config value is refused when this run sets up several CAs: signing it under each would make
+ * certificates DPS rejects for all but one, with no way to tell which.
+ */
+function verificationCodeOf(name: string, cfg: AzureDpsRegistryConfig, ctx: RegistrySetupContext): string | undefined {
+  if (ctx.verificationCode !== undefined) {
+    if (!VERIFICATION_CODE.test(ctx.verificationCode)) {
+      throw new ValidationError('VALIDATION_FAILED', `--verification-code: a hex string of 1-64 characters, as az iot dps certificate generate-verification-code prints it`);
+    }
+    return ctx.verificationCode;
+  }
+  const cas = ctx.setupCaKeyIds ?? [];
+  if (cfg.caVerificationCode && cas.length > 1) {
+    throw new KeylineError('CONFIG_INVALID',
+      `registries.${name}.caVerificationCode: one code, but this setup covers ${cas.length} issuing CAs (${cas.join(', ')}) and DPS generates a code per CA certificate; ` +
+      `set up the CA the code belongs to alone (--ca KEYID), or pass its code with --ca KEYID --verification-code CODE and remove the field`,
+      { detail: { field: `registries.${name}.caVerificationCode`, issuingCas: cas } });
+  }
+  return cfg.caVerificationCode;
 }
 
 /** The 'azure-dps' registry kind. */

@@ -12,6 +12,7 @@ import { KeylineError } from '../../common/errors.js';
 import { createLogger } from '../../common/log.js';
 import { loadConfig, loadConfigWithoutSecrets } from '../config.js';
 import { toCert } from '../ca/chain.js';
+import { VERIFICATION_CODE } from '../ca/verification-certificate.js';
 import { openCa } from '../open-ca.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -19,6 +20,7 @@ import { parseRegistrySections, registrySection, setupRegistry } from './registr
 import { deactivateRevokedCas } from './revoked-ca-deactivation.js';
 import { revokedIssuingCas } from './revoked-issuing-cas.js';
 import { SELF_REGISTRY } from './self-registry.js';
+import { auditVerificationCertificate } from './verification-audit.js';
 
 const USAGE = `Usage: keyline registry <list|setup> [options]
 
@@ -40,7 +42,7 @@ Options:
   --json         machine-readable output
   -h, --help     this text`;
 
-const SETUP_USAGE = `Usage: keyline registry setup --registry NAME [--ca KEYID] [--json] [--config FILE]
+const SETUP_USAGE = `Usage: keyline registry setup --registry NAME [--ca KEYID] [--verification-code CODE] [--json] [--config FILE]
 
   Prepares registry NAME's CA-level mode with each issuing CA keyline.json's ca.issuing lists
   (after a rotation the new CA too): AWS IoT 'jitp' registers each CA with its provisioning
@@ -55,14 +57,28 @@ const SETUP_USAGE = `Usage: keyline registry setup --registry NAME [--ca KEYID] 
   one by one (keyline revoke). --ca naming a revoked CA only does that; it is CA_REVOKED when the
   cloud holds nothing of it.
 
+  Azure DPS manual proof of possession: DPS generates a verification code per uploaded CA
+  certificate (a new one each time it is asked). Setup signs a certificate with CN = the code
+  with that CA's key in the HSM and prints it (verificationCertificate, for that CA's keyId).
+  After a rotation, verify each CA in turn:
+    az iot dps certificate generate-verification-code ... (for that CA's certificate in DPS)
+    keyline registry setup --registry NAME --ca KEYID --verification-code CODE --json
+    az iot dps certificate verify ... --path verification.pem (for that CA's certificate)
+  The config's caVerificationCode is one value: refused when setup covers several CAs.
+  Each verification certificate signed goes to the audit log (registry.verification-certificate).
+
 Options:
   --registry NAME  a registry of keyline.json's registries
   --ca KEYID       only the issuing CA with this key id (as \`keyline ca status\` prints it)
+  --verification-code CODE
+                   Azure DPS: the code generate-verification-code gave for one CA's certificate
+                   (hex); needs --ca KEYID unless keyline.json lists one issuing CA
   --config FILE    server config (default certs-dev/keyline.json); opens the HSM like the server
   --json           machine-readable summary: the first CA set up at the top level, and
                    cas: [{ keyId, ... }] for every CA set up, skipped: [{ keyId, revoked,
                    cloud: deactivated|already-deactivated|not-registered|not-applicable }],
-                   deactivated: [{ keyId, revoked, registry, type, ...cloud ids }] (this run)
+                   deactivated: [{ keyId, revoked, registry, type, ...cloud ids }] (this run);
+                   a DPS verificationCertificate is in its CA's cas entry (verificationCaKeyId)
   -h, --help       this text`;
 
 /** One row of `registry list`. */
@@ -138,11 +154,18 @@ async function setup(argv: string[]): Promise<number> {
   return runCli(async () => {
     const args = parseCommand(argv, {
       usage: SETUP_USAGE,
-      options: { registry: { type: 'string' }, ca: { type: 'string' }, config: { type: 'string', default: 'certs-dev/keyline.json' }, json: { type: 'boolean', default: false } },
+      options: {
+        registry: { type: 'string' }, ca: { type: 'string' }, 'verification-code': { type: 'string' },
+        config: { type: 'string', default: 'certs-dev/keyline.json' }, json: { type: 'boolean', default: false },
+      },
     });
     if (!args) return 0;
     const name = args.values.registry;
     if (!name) throw new UsageError(`--registry NAME is required\n\n${SETUP_USAGE}`);
+    const verificationCode = args.values['verification-code']?.trim();
+    if (verificationCode !== undefined && !VERIFICATION_CODE.test(verificationCode)) {
+      throw new UsageError('--verification-code: a hex string of 1-64 characters, as az iot dps certificate generate-verification-code prints it');
+    }
     const { config, secrets } = loadConfig(args.values.config);
     registrySection(config, name);
     const log = createLogger({ level: config.log.level === 'info' ? 'warn' : config.log.level });
@@ -155,6 +178,11 @@ async function setup(argv: string[]): Promise<number> {
       const named = wanted === undefined ? ca.cas : ca.cas.filter((c) => c.keyId === wanted);
       if (named.length === 0) {
         throw new KeylineError('CA_UNKNOWN', `--ca ${args.values.ca}: no issuing CA with that key id in ca.issuing of ${config.file} (listed: ${ca.cas.map((c) => c.keyId).join(', ')})`);
+      }
+      // DPS generates a code per CA certificate: one code is for one CA, which the operator names.
+      if (verificationCode !== undefined && named.length !== 1) {
+        throw new UsageError(`--verification-code applies to one issuing CA, and ${config.file} lists ${named.length} (${named.map((c) => c.keyId).join(', ')}): ` +
+          'name the CA whose certificate DPS generated the code for with --ca KEYID (one run per CA)');
       }
       store = await openStore(config.store.url);
       const revoked = await revokedIssuingCas(config, store, toCert(ca.rootDer), ca.cas);
@@ -174,10 +202,14 @@ async function setup(argv: string[]): Promise<number> {
       }
       for (const s of skipped) process.stderr.write(`${name}: issuing CA ${s.keyId}: skipped, revoked by the root (${s.revoked}); cloud: ${s.cloud}\n`);
       const done: ({ keyId: string } & Record<string, unknown>)[] = [];
+      const actor = `cli:${userInfo().username}`;
+      const setupCaKeyIds = targets.map((c) => c.keyId);
       for (const [i, c] of targets.entries()) {
         process.stderr.write(`${name}: issuing CA ${c.keyId} (${i + 1} of ${targets.length})\n`);
         const summary = await setupRegistry(config, name, {
-          issuingSigner: c.signer, issuingCaDer: c.der, issuingCaPem: c.pem, issuingCasDer, log,
+          issuingSigner: c.signer, issuingCaDer: c.der, issuingCaPem: c.pem, issuingCasDer, log, setupCaKeyIds,
+          ...(verificationCode !== undefined ? { verificationCode } : {}),
+          recordVerificationCertificate: (pem) => auditVerificationCertificate(store!, actor, name, c.keyId, pem),
           progress: (m) => process.stderr.write(`  ${m}\n`),
         });
         done.push({ keyId: c.keyId, ...summary });

@@ -133,5 +133,8 @@ export async function setupRegistry(config: Pick<Config, 'registries' | 'file' |
   const base = registryContext(config, name, { issuingCaPem: ctx.issuingCaPem, log: ctx.log, ...(ctx.env ? { env: ctx.env } : {}) });
   return section.kind.setup(name, section.cfg, {
     ...base, issuingSigner: ctx.issuingSigner, issuingCaDer: ctx.issuingCaDer, progress: ctx.progress, ...(ctx.issuingCasDer ? { issuingCasDer: ctx.issuingCasDer } : {}),
+    ...(ctx.verificationCode !== undefined ? { verificationCode: ctx.verificationCode } : {}),
+    ...(ctx.setupCaKeyIds ? { setupCaKeyIds: ctx.setupCaKeyIds } : {}),
+    ...(ctx.recordVerificationCertificate ? { recordVerificationCertificate: ctx.recordVerificationCertificate } : {}),
   });
 }

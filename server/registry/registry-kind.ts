@@ -44,6 +44,18 @@ export interface RegistryCaContext extends RegistryContext {
 export interface RegistrySetupContext extends RegistryCaContext {
   /** The issuing CA's signer (AWS's proof of possession: a verification certificate it signs). */
   issuingSigner: Signer;
+  /**
+   * The proof-of-possession code the operator got for this CA's certificate (`--verification-code`,
+   * for clouds that hand it out by hand: DPS). The CLI passes it to one CA only: codes are per CA.
+   */
+  verificationCode?: string;
+  /** Key ids of every CA this run sets up: a one-value setting must not be applied to several. */
+  setupCaKeyIds?: readonly string[];
+  /**
+   * Records a verification certificate the CA key signed (an issuance, for the audit log); called
+   * before the certificate leaves the process, and a failure stops the setup.
+   */
+  recordVerificationCertificate?(pem: string): Promise<void>;
 }
 
 /**

@@ -165,3 +165,28 @@ t.test('setup with the DPS verification code signs the proof-of-possession certi
   t.match(subject, /CN ?= ?2B0A9E5C1D7F43A6B8C0D1E2F3A4B5C6D7E8F9A0B1C2D3E4/);
   t.same(fake.violations, []);
 });
+
+t.test('the verification code is per CA: the operator\'s code wins, the config value is refused for several CAs before any call, and each certificate is recorded before it is handed out', async (t) => {
+  const { pki, fake, ctx } = await setup(t);
+  const cfg = fakeDpsConfig(fake, { mode: 'enrollment-group', caVerificationCode: 'AAAA0000' });
+  const recorded: string[] = [];
+  const sctx = {
+    ...ctx, issuingSigner: pki.signer, issuingCaDer: pki.issuingDer, progress: () => undefined,
+    recordVerificationCertificate: async (pem: string) => void recorded.push(pem),
+  } as unknown as RegistrySetupContext;
+
+  await t.rejects(setupAzureDpsEnrollmentGroup('azure-eu', cfg, { ...sctx, setupCaKeyIds: ['aa', 'bb'] }),
+    { code: 'CONFIG_INVALID', message: /registries\.azure-eu\.caVerificationCode: one code, but this setup covers 2 issuing CAs \(aa, bb\)[\s\S]*--ca KEYID/ });
+  t.equal(fake.state.requests.length, 0, 'refused before any DPS call');
+  t.same(recorded, [], 'nothing signed');
+
+  const out = await setupAzureDpsEnrollmentGroup('azure-eu', cfg, { ...sctx, setupCaKeyIds: ['aa', 'bb'], verificationCode: 'B0B0C0DE' });
+  const subject = execFileSync('openssl', ['x509', '-noout', '-subject'], { input: out.verificationCertificate as string, encoding: 'utf8' });
+  t.match(subject, /CN ?= ?B0B0C0DE/, 'the code given for this CA, not the config one');
+  t.same(recorded, [out.verificationCertificate], 'recorded, once, as returned');
+  await t.rejects(setupAzureDpsEnrollmentGroup('azure-eu', cfg, { ...sctx, verificationCode: 'CN=x' }), { code: 'VALIDATION_FAILED' });
+
+  const failing = { ...sctx, recordVerificationCertificate: async () => { throw Object.assign(new Error('disk full'), { code: 'STORE_ERROR' }); } } as RegistrySetupContext;
+  await t.rejects(setupAzureDpsEnrollmentGroup('azure-eu', cfg, failing), { code: 'STORE_ERROR' }, 'an unrecorded certificate is not handed out');
+  t.same(fake.violations, []);
+});
