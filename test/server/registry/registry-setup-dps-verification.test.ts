@@ -12,31 +12,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { toPem } from '../../../common/pem.js';
-import { loadConfigWithoutSecrets } from '../../../server/config.js';
 import { main } from '../../../server/registry/cli.js';
-import { openStore } from '../../../server/store/open-store.js';
 import { capture } from '../audit/cli-fixture.js';
-import { startFakeAwsIot } from './fake-aws-iot.js';
-import { startFakeAzureDps, type FakeDps } from './fake-azure-dps.js';
+import type { FakeDps } from './fake-azure-dps.js';
 import { makeRotationPki } from './rotation-pki.js';
 
-const { pki, ca1Der, ca2Der, ca1, ca2, writeRegistries } = await makeRotationPki(t);
+const { pki, ca1Der, ca2Der, ca1, ca2, azureGroup, awsJitp, audited } = await makeRotationPki(t);
 // 48 hex digits, as generate-verification-code answers (its documented example's shape).
 const CODE_1 = 'A901A843EFF75419AC1F0EB460E85DF153092A0547AA30F5';
 const CODE_2 = '3c5f0e9b7a214d6e8f90a1b2c3d4e5f60718293a4b5c6d7e';
 
 /** A fresh fake DPS and keyline.json's 'azure' group section on it (`extra` merged in); `single` lists the first CA only. */
 async function dpsGroup(t: Test, extra: Record<string, unknown> = {}, single = false): Promise<FakeDps> {
-  const fake = await startFakeAzureDps({ dir: t.testdir() });
-  t.teardown(() => fake.close());
-  process.env.TEST_DPS_CONNECTION = fake.connectionString;
-  t.teardown(() => { delete process.env.TEST_DPS_CONNECTION; });
-  writeRegistries({
-    azure: {
-      type: 'azure-dps', connectionString: { env: 'TEST_DPS_CONNECTION' }, endpoint: { host: fake.host, port: fake.port, ca: fake.caPath },
-      mode: 'enrollment-group', enrollmentGroupId: 'keyline-line', ...extra,
-    },
-  });
+  const fake = await azureGroup(t, extra);
   if (single) {
     const cfg = JSON.parse(readFileSync(pki.configPath, 'utf8'));
     cfg.ca.issuing = cfg.ca.issuing.slice(0, 1);
@@ -47,16 +35,7 @@ async function dpsGroup(t: Test, extra: Record<string, unknown> = {}, single = f
 
 const setup = (...more: string[]) => capture(() => main(['setup', '--registry', 'azure', ...more, '--config', pki.configPath]));
 
-/** The 'registry.verification-certificate' audit records, their detail parsed. */
-async function verificationAudit(): Promise<{ action: string; actor: string; subject: string | null; detail: Record<string, unknown> }[]> {
-  const store = await openStore(loadConfigWithoutSecrets(pki.configPath).store.url);
-  try {
-    const all = await store.transaction((tx) => tx.audit.list({ afterSeq: 0, limit: 10_000 }), { readOnly: true });
-    return all.filter((r) => r.action === 'registry.verification-certificate').map((r) => ({ ...r, detail: JSON.parse(r.detail ?? '{}') }));
-  } finally {
-    await store.close();
-  }
-}
+const verificationAudit = () => audited('registry.verification-certificate');
 
 /** Whether OpenSSL verifies `pem` as signed by the CA `caDer` (the CA as trust anchor: -partial_chain). */
 function signedBy(pem: string, caDer: Uint8Array): boolean {
@@ -178,17 +157,7 @@ t.test('a code not shaped as DPS gives it is refused: the flag as a usage error,
 });
 
 t.test('AWS IoT JITP: the verification certificate it signs is audited too; --verification-code is not for it', async (t) => {
-  const fake = await startFakeAwsIot();
-  t.teardown(() => fake.close());
-  process.env.TEST_AWS_KEY_ID = fake.credentials.accessKeyId;
-  process.env.TEST_AWS_SECRET = fake.credentials.secretAccessKey;
-  t.teardown(() => { delete process.env.TEST_AWS_KEY_ID; delete process.env.TEST_AWS_SECRET; });
-  writeRegistries({
-    aws: {
-      type: 'aws-iot', region: fake.region, endpoint: fake.url, mode: 'jitp', credentials: { accessKeyId: { env: 'TEST_AWS_KEY_ID' }, secretAccessKey: { env: 'TEST_AWS_SECRET' } },
-      jitp: { roleArn: 'arn:aws:iam::123456789012:role/keyline-jitp' },
-    },
-  });
+  const fake = await awsJitp(t);
   const before = (await verificationAudit()).length;
   const r = await capture(() => main(['setup', '--registry', 'aws', '--ca', ca2, '--config', pki.configPath]));
   t.equal(r.result, 0, r.err);

@@ -10,18 +10,15 @@
  * registry and the call, with no audit record for what did not happen.
  */
 import t from 'tap';
-import { loadConfigWithoutSecrets } from '../../../server/config.js';
 import { main as caMain } from '../../../server/ca-cli.js';
 import { awsCertificateId } from '../../../server/registry/aws-iot-registry.js';
 import { main } from '../../../server/registry/cli.js';
-import { openStore } from '../../../server/store/open-store.js';
-import type { AuditRecord } from '../../../server/store/store.js';
 import { capture } from '../audit/cli-fixture.js';
 import { startFakeAwsIot } from './fake-aws-iot.js';
 import { startFakeAzureDps } from './fake-azure-dps.js';
 import { makeRotationPki } from './rotation-pki.js';
 
-const { pki, ca1Der, ca2Der, ca1, ca2, writeRegistries, revokeFirst } = await makeRotationPki(t);
+const { pki, ca1Der, ca2Der, ca1, ca2, writeRegistries, revokeFirst, audited } = await makeRotationPki(t);
 const [id1, id2] = [awsCertificateId(ca1Der), awsCertificateId(ca2Der)];
 const sibling = `keyline-line-${ca2.slice(0, 16)}`;
 
@@ -46,16 +43,7 @@ writeRegistries({
 
 const setup = (registry: string, ...more: string[]) => capture(() => main(['setup', '--registry', registry, ...more, '--config', pki.configPath]));
 
-/** The audit log's 'registry.ca-deactivated' records, their detail parsed. */
-async function deactivations(): Promise<(Omit<AuditRecord, 'detail'> & { detail: Record<string, unknown> })[]> {
-  const store = await openStore(loadConfigWithoutSecrets(pki.configPath).store.url);
-  try {
-    const all = await store.transaction((tx) => tx.audit.list({ afterSeq: 0, limit: 10_000 }), { readOnly: true });
-    return all.filter((r) => r.action === 'registry.ca-deactivated').map((r) => ({ ...r, detail: JSON.parse(r.detail ?? '{}') }));
-  } finally {
-    await store.close();
-  }
-}
+const deactivations = () => audited('registry.ca-deactivated');
 
 t.test('before the revocation: both CAs registered for automatic registration', async (t) => {
   for (const name of ['aws', 'azure']) {

@@ -7,36 +7,17 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { toPem } from '../../../common/pem.js';
 import { awsCertificateId } from '../../../server/registry/aws-iot-registry.js';
 import { main } from '../../../server/registry/cli.js';
 import { runKeyline } from '../../helpers/keyline-cli.js';
 import { capture } from '../audit/cli-fixture.js';
-import { startFakeAwsIot } from './fake-aws-iot.js';
-import { startFakeAzureDps } from './fake-azure-dps.js';
 import { makeRotationPki } from './rotation-pki.js';
 
 // The rotation's ceremony steps, as an operator runs them (README "CA lifecycle").
-const { pki, ca1Der, ca2Der, ca1, ca2, writeRegistries, revokeFirst } = await makeRotationPki(t);
+const { pki, ca1Der, ca2Der, ca1, ca2, revokeFirst, azureGroup, awsJitp } = await makeRotationPki(t);
 const dir = pki.outDir;
-
-/** A fresh fake AWS IoT and keyline.json's 'aws' JITP section pointing at it. */
-async function awsJitp(t: Test, ca: Record<string, unknown> = {}) {
-  const fake = await startFakeAwsIot();
-  t.teardown(() => fake.close());
-  process.env.TEST_AWS_KEY_ID = fake.credentials.accessKeyId;
-  process.env.TEST_AWS_SECRET = fake.credentials.secretAccessKey;
-  t.teardown(() => { delete process.env.TEST_AWS_KEY_ID; delete process.env.TEST_AWS_SECRET; });
-  writeRegistries({
-    aws: {
-      type: 'aws-iot', region: fake.region, endpoint: fake.url, mode: 'jitp',
-      credentials: { accessKeyId: { env: 'TEST_AWS_KEY_ID' }, secretAccessKey: { env: 'TEST_AWS_SECRET' } },
-      jitp: { roleArn: 'arn:aws:iam::123456789012:role/keyline-jitp' },
-    },
-  }, ca);
-  return fake;
-}
 
 t.test('AWS JITP: both issuing CAs registered with proof of possession; --ca picks one; unknown --ca refused; rerun is a no-op', async (t) => {
   const fake = await awsJitp(t);
@@ -82,16 +63,7 @@ t.test('AWS JITP: both issuing CAs registered with proof of possession; --ca pic
 });
 
 t.test('Azure DPS enrollment-group: one group per CA (the configured id, then id-KEYID), rerun idempotent', async (t) => {
-  const fake = await startFakeAzureDps({ dir: t.testdir() });
-  t.teardown(() => fake.close());
-  process.env.TEST_DPS_CONNECTION = fake.connectionString;
-  t.teardown(() => { delete process.env.TEST_DPS_CONNECTION; });
-  writeRegistries({
-    azure: {
-      type: 'azure-dps', connectionString: { env: 'TEST_DPS_CONNECTION' }, endpoint: { host: fake.host, port: fake.port, ca: fake.caPath },
-      mode: 'enrollment-group', enrollmentGroupId: 'keyline-line',
-    },
-  });
+  const fake = await azureGroup(t);
   const first = await capture(() => main(['setup', '--registry', 'azure', '--json', '--config', pki.configPath]));
   t.equal(first.result, 0, first.err);
   const second = `keyline-line-${ca2.slice(0, 16)}`;
