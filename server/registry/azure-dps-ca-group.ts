@@ -18,7 +18,8 @@ type DpsClient = ReturnType<typeof createDpsClient>;
 /** The group id of a CA that does not hold the configured one (issue 19): that id + '-' + key id. */
 export const siblingGroupId = (baseId: string, caDer: Uint8Array): string => `${baseId.slice(0, 128 - 17)}-${caKeyId(caDer).slice(0, 16)}`;
 
-const sha256Hex = (der: Uint8Array): string => createHash('sha256').update(der).digest('hex');
+/** SHA-256 of a certificate's DER, lowercase hex: how DPS and these records name a CA. */
+export const sha256Hex = (der: Uint8Array): string => createHash('sha256').update(der).digest('hex');
 
 /** The group `id`, or undefined when DPS has none; `what` names the registry in errors. */
 export async function readGroup(client: DpsClient, id: string, what: string): Promise<EnrollmentGroup | undefined> {

@@ -7,11 +7,10 @@
  * (proof of possession, or "set status to verified" on upload). That is the management plane
  * (Azure Resource Manager / `az iot dps certificate`), outside this service SDK; setup says so.
  */
-import { createHash } from 'node:crypto';
 import { KeylineError, RegistryError, ValidationError } from '../../common/errors.js';
 import { caKeyId } from '../ca/key-id.js';
 import { VERIFICATION_CODE, verificationCertificate } from '../ca/verification-certificate.js';
-import { disableDpsCaGroup, dpsTrustsIssuingCa, groupHolds, readGroup, siblingGroupId } from './azure-dps-ca-group.js';
+import { disableDpsCaGroup, dpsTrustsIssuingCa, groupHolds as holds, readGroup, sha256Hex, siblingGroupId } from './azure-dps-ca-group.js';
 import { azureDpsRegistryConfig, type AzureDpsRegistryConfig } from './azure-dps-config.js';
 import { createAzureDpsRegistry, createDpsClient, dpsError, toPem } from './azure-dps-registry.js';
 import type { RegistryKind, RegistrySetupContext } from './registry-kind.js';
@@ -24,8 +23,6 @@ export const DPS_CA_VERIFICATION_NOTE =
   'az iot dps certificate verify --path verification.pem --etag E2). ' +
   'DPS gives each uploaded certificate its own code: after a rotation, verify each CA in turn (keyline registry setup --ca KEYID --verification-code CODE).';
 
-const sha256Hex = (der: Uint8Array): string => createHash('sha256').update(der).digest('hex');
-
 /** Creates or refreshes the enrollment group on the issuing CA (idempotent); never replaces another CA's group. */
 export async function setupAzureDpsEnrollmentGroup(name: string, cfg: AzureDpsRegistryConfig, ctx: RegistrySetupContext): Promise<Record<string, unknown>> {
   if (cfg.mode !== 'enrollment-group') {
@@ -36,7 +33,6 @@ export async function setupAzureDpsEnrollmentGroup(name: string, cfg: AzureDpsRe
   const caPem = ctx.issuingCaPem.includes('BEGIN CERTIFICATE') ? ctx.issuingCaPem : toPem(ctx.issuingCaDer);
   const caSha256 = sha256Hex(ctx.issuingCaDer);
   const groupOf = (id: string) => readGroup(client, id, name);
-  const holds = groupHolds;
 
   // A group has one signing CA here, so after a rotation (issue 19) each listed CA gets its own:
   // the configured id for the CA that holds it (or takes it first), that id + '-' + key id for the

@@ -185,6 +185,7 @@ async function setup(argv: string[]): Promise<number> {
           'name the CA whose certificate DPS generated the code for with --ca KEYID (one run per CA)');
       }
       store = await openStore(config.store.url);
+      const actor = `cli:${userInfo().username}`;
       const revoked = await revokedIssuingCas(config, store, toCert(ca.rootDer), ca.cas);
       const issuingCasDer = ca.cas.map((c) => c.der);
       const progress = (m: string) => process.stderr.write(`${m}\n`);
@@ -192,7 +193,7 @@ async function setup(argv: string[]): Promise<number> {
       // cloud checks no Keyline CRL. Never registered again either way.
       const revokedNamed = named.filter((c) => revoked.has(c.keyId)).map((c) => ({ keyId: c.keyId, der: c.der, revoked: revoked.get(c.keyId)! }));
       const outcomes = revokedNamed.length === 0 ? []
-        : await deactivateRevokedCas(config, name, revokedNamed, { store, actor: `cli:${userInfo().username}`, log, progress, issuingCasDer });
+        : await deactivateRevokedCas(config, name, revokedNamed, { store, actor, log, progress, issuingCasDer });
       const cloudOf = (keyId: string) => outcomes?.find((o) => o.keyId === keyId);
       const skipped = revokedNamed.map(({ keyId, revoked: reason }) => ({ keyId, revoked: reason, cloud: cloudOf(keyId)?.outcome ?? 'not-applicable' }));
       const deactivated = (outcomes ?? []).filter((o) => o.outcome === 'deactivated').map((o) => ({ keyId: o.keyId, revoked: o.revoked, ...o.detail }));
@@ -202,7 +203,6 @@ async function setup(argv: string[]): Promise<number> {
       }
       for (const s of skipped) process.stderr.write(`${name}: issuing CA ${s.keyId}: skipped, revoked by the root (${s.revoked}); cloud: ${s.cloud}\n`);
       const done: ({ keyId: string } & Record<string, unknown>)[] = [];
-      const actor = `cli:${userInfo().username}`;
       const setupCaKeyIds = targets.map((c) => c.keyId);
       for (const [i, c] of targets.entries()) {
         process.stderr.write(`${name}: issuing CA ${c.keyId} (${i + 1} of ${targets.length})\n`);
