@@ -10,7 +10,7 @@
 import { KeylineError, RegistryError, ValidationError } from '../../common/errors.js';
 import { caKeyId } from '../ca/key-id.js';
 import { VERIFICATION_CODE, verificationCertificate } from '../ca/verification-certificate.js';
-import { disableDpsCaGroup, dpsTrustsIssuingCa, groupHolds as holds, readGroup, sha256Hex, siblingGroupId } from './azure-dps-ca-group.js';
+import { disableDpsCaGroup, dpsTrustsIssuingCa, groupHolds, readGroup, sha256Hex, siblingGroupId } from './azure-dps-ca-group.js';
 import { azureDpsRegistryConfig, type AzureDpsRegistryConfig } from './azure-dps-config.js';
 import { createAzureDpsRegistry, createDpsClient, dpsError, toPem } from './azure-dps-registry.js';
 import type { RegistryKind, RegistrySetupContext } from './registry-kind.js';
@@ -40,12 +40,12 @@ export async function setupAzureDpsEnrollmentGroup(name: string, cfg: AzureDpsRe
   const baseId = cfg.enrollmentGroupId ?? name;
   let enrollmentGroupId = baseId;
   let found = await groupOf(baseId);
-  if (found && !holds(found, ctx.issuingCaDer)) {
-    const sibling = (ctx.issuingCasDer ?? []).some((der) => holds(found, der));
+  if (found && !groupHolds(found, ctx.issuingCaDer)) {
+    const sibling = (ctx.issuingCasDer ?? []).some((der) => groupHolds(found, der));
     if (!sibling) throw new RegistryError('REGISTRY_REJECTED', `enrollment group ${baseId} is signed by another CA; not overwritten`, { detail: { enrollmentGroupId: baseId } });
     enrollmentGroupId = siblingGroupId(baseId, ctx.issuingCaDer);
     found = await groupOf(enrollmentGroupId);
-    if (found && !holds(found, ctx.issuingCaDer)) {
+    if (found && !groupHolds(found, ctx.issuingCaDer)) {
       throw new RegistryError('REGISTRY_REJECTED', `enrollment group ${enrollmentGroupId} is signed by another CA; not overwritten`, { detail: { enrollmentGroupId } });
     }
   }
