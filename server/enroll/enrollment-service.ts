@@ -18,7 +18,7 @@ import { BoundedCache } from './bounded-cache.js';
 import type { ConfigSigner } from './config-signer.js';
 import type { DeviceTrust } from './device-trust.js';
 import { createEnrollmentWrites } from './enrollment-writes.js';
-import { FULL_CHECK, helloStep, proofStep, verifiedStep, type Concluded, type ShownCertificate, type StepDeps } from './enrollment-steps.js';
+import { FULL_CHECK, helloStep, proofStep, verifiedStep, type Concluded, type ShownCertificate, type ShownKey, type StepDeps } from './enrollment-steps.js';
 import type { GroupAssignment, GroupRule } from './group-rules.js';
 import { createProofVerifier, type ProofCheck } from './proof-signature.js';
 
@@ -42,8 +42,13 @@ export interface EnrollmentService {
   hello(serial: string, certificateDer: Uint8Array): Promise<{ nonce: string; expiresAt: string }>;
   /** Checks a proof (nonce, chip signature, counter) and enrolls or re-authenticates. */
   proof(serial: string, p: { nonce: string; counter: number; signature: string }): Promise<EnrollResult>;
-  /** Enrolls a device whose identity the broker verified by its client certificate. */
-  enrollVerified(serial: string): Promise<EnrollResult>;
+  /**
+   * Enrolls a device whose identity the broker verified by its client certificate. `shown`: that
+   * certificate's key and serial when the caller saw it (DPS); checked in the enrollment's own
+   * transaction (KEY_MISMATCH, DEVICE_REVOKED), so a unit re-keyed or a certificate revoked after
+   * any earlier read cannot slip in between.
+   */
+  enrollVerified(serial: string, shown?: ShownKey): Promise<EnrollResult>;
   /**
    * enrollVerified as a part of the caller's own write transaction, for writes that must commit
    * with the enrollment or undo it (AWS Fleet's RegisterThing with the certificate it activates).
@@ -122,8 +127,8 @@ export function createEnrollmentService(d: EnrollmentServiceDeps): EnrollmentSer
       return answer(serial, await write(proofStep(steps, serial, p, verifyAhead(serial, p))));
     },
 
-    async enrollVerified(serial) {
-      return answer(serial, await write(verifiedStep(steps, serial)));
+    async enrollVerified(serial, shown) {
+      return answer(serial, await write(verifiedStep(steps, serial, shown)));
     },
 
     async verifiedEnrollment(serial) {

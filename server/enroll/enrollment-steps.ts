@@ -29,6 +29,12 @@ export interface StepDeps {
   products: BoundedCache<string, string>;
 }
 
+/** The key and certificate serial (lowercase hex) of the certificate a device connected with. */
+export interface ShownKey {
+  publicKey: Uint8Array;
+  serialHex: string;
+}
+
 /** A concluded enrollment: the device's group and whether it had enrolled before. */
 export interface Concluded {
   assignment: GroupAssignment;
@@ -115,11 +121,14 @@ export function proofStep(d: StepDeps, serial: string, p: { nonce: string; count
   };
 }
 
-/** mTLS: the broker verified the device's certificate; standing, then conclude. */
-export function verifiedStep(d: StepDeps, serial: string): WriteStep<KeylineError | Concluded> {
+/**
+ * mTLS: the broker verified the device's certificate; standing (with that certificate's key and
+ * serial when the caller saw it), then conclude.
+ */
+export function verifiedStep(d: StepDeps, serial: string, shown?: ShownKey): WriteStep<KeylineError | Concluded> {
   return {
     async run(tx) {
-      const unit = await unitStanding(tx, serial);
+      const unit = await unitStanding(tx, serial, shown);
       return unit instanceof KeylineError ? unit : conclude(d, tx, unit, 'mtls', null);
     },
   };

@@ -51,8 +51,8 @@ export function createMultiCaEnrollment(c: CaEnrollments): EnrollmentService & {
     async proof(serial, p) {
       return (await route(await ofUnit(serial), serial)).proof(serial, p);
     },
-    async enrollVerified(serial) {
-      return (await route(await ofUnit(serial), serial)).enrollVerified(serial);
+    async enrollVerified(serial, shown) {
+      return (await route(await ofUnit(serial), serial)).enrollVerified(serial, shown);
     },
     async verifiedEnrollment(serial) {
       return (await route(await ofUnit(serial), serial)).verifiedEnrollment(serial);

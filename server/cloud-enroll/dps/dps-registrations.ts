@@ -1,7 +1,8 @@
 /**
  * What DPS decides, decided from Keyline's records: a registration is the device's enrollment by
  * its verified certificate, through the enrollment service (EnrollmentService.enrollVerified:
- * unit in good standing, group assignment, the enrollment and audit records, the group's signed
+ * a unit in good standing that holds that certificate's key, checked in the enrollment's own
+ * transaction; group assignment, the enrollment and audit records, the group's signed
  * configuration); the hub and the reprovisioning policy come from the unit's group (keyline.json
  * `dps.groups`). Nothing is kept in this process that another replica would need: an operation
  * id names its device, and a poll that reaches a replica that never saw the register runs the
@@ -17,7 +18,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { KeylineError } from '../../../common/errors.js';
 import type { EnrollmentService } from '../../enroll/enrollment-service.js';
 import { TokenBucket } from '../../../common/token-bucket.js';
-import { unitStanding } from '../../enroll/unit-standing.js';
 import type { EnrollmentRecord, Store } from '../../store/store.js';
 import type { DevicePeer } from '../mqtt-endpoint/device-connect.js';
 import type { DpsConfig } from '../cloud-enroll-config.js';
@@ -55,17 +55,14 @@ export function createDpsRegistrations(d: DpsRegistrationsDeps): DpsRegistration
 
   async function assign(device: DevicePeer, operationId: string, payload: unknown): Promise<DpsReply> {
     try {
-      // The key check the certificate path needs (enrollVerified trusts the connection's identity),
-      // and the first enrollment, read before this one may become it.
-      const before = await d.store.transaction(async (tx) => {
-        const unit = await unitStanding(tx, device.serial, { publicKey: device.publicKey, serialHex: device.certificateSerial });
-        return unit instanceof KeylineError ? unit : { previous: await tx.enrollment.get(device.serial) };
-      }, { readOnly: true });
-      if (before instanceof KeylineError) throw before;
-      const r = await d.enrollment.enrollVerified(device.serial);
+      // The first enrollment, read before this one may become it (for the hub and substatus only).
+      const previous = await d.store.transaction((tx) => tx.enrollment.get(device.serial), { readOnly: true });
+      // The connection's certificate is checked against the unit (its key, its serial's
+      // revocation) inside the enrollment's transaction, not before it.
+      const r = await d.enrollment.enrollVerified(device.serial, { publicKey: device.publicKey, serialHex: device.certificateSerial });
       // A first registration is created with the enrollment record: its time, as later answers show it.
-      const created = before.previous ?? (await d.store.transaction((tx) => tx.enrollment.get(device.serial), { readOnly: true }));
-      return assigned(operationId, stateOf(device, before.previous, created?.at, r, payload));
+      const created = previous ?? (await d.store.transaction((tx) => tx.enrollment.get(device.serial), { readOnly: true }));
+      return assigned(operationId, stateOf(device, previous, created?.at, r, payload));
     } catch (err) {
       return replyForError(err, operationId, device.serial, now());
     }
