@@ -18,7 +18,7 @@ import { BoundedCache } from './bounded-cache.js';
 import type { ConfigSigner } from './config-signer.js';
 import type { DeviceTrust } from './device-trust.js';
 import { createEnrollmentWrites } from './enrollment-writes.js';
-import { FULL_CHECK, helloStep, proofStep, verifiedStep, type Concluded, type ShownCertificate, type ShownKey, type StepDeps } from './enrollment-steps.js';
+import { assignmentOf, FULL_CHECK, helloStep, proofStep, verifiedStep, type Concluded, type ShownCertificate, type ShownKey, type StepDeps } from './enrollment-steps.js';
 import type { GroupAssignment, GroupRule } from './group-rules.js';
 import { createProofVerifier, type ProofCheck } from './proof-signature.js';
 
@@ -89,16 +89,20 @@ export function createEnrollmentService(d: EnrollmentServiceDeps): EnrollmentSer
     return steps.verifyProof.ahead(bound.publicKey, signed, p.signature);
   }
 
-  async function answer(serial: string, outcome: KeylineError | Concluded): Promise<EnrollResult> {
-    if (outcome instanceof KeylineError) throw outcome;
-    const { config, group } = outcome.assignment;
+  function signatureOf(config: GroupAssignment['config']): Promise<string> {
     let sig = signatures.get(config);
     if (!sig) {
       sig = d.configSigner.sign(config).then((der) => Buffer.from(der).toString('base64'));
       sig.catch(() => signatures.delete(config));
       signatures.set(config, sig);
     }
-    return { type: 'enrolled', serial, group, config, configSignature: await sig, configSignerCertificate: signerCertificate, reenrolled: outcome.reenrolled };
+    return sig;
+  }
+
+  async function answer(serial: string, outcome: KeylineError | Concluded): Promise<EnrollResult> {
+    if (outcome instanceof KeylineError) throw outcome;
+    const { config, group } = outcome.assignment;
+    return { type: 'enrolled', serial, group, config, configSignature: await signatureOf(config), configSignerCertificate: signerCertificate, reenrolled: outcome.reenrolled };
   }
 
   return {
@@ -132,8 +136,16 @@ export function createEnrollmentService(d: EnrollmentServiceDeps): EnrollmentSer
     },
 
     async verifiedEnrollment(serial) {
-      // The answer is made inside the caller's transaction too: a configuration signature that
-      // fails must not leave the enrollment recorded (signed once per document, then kept).
+      // The group's configuration is signed now, before the caller's write transaction opens, so
+      // the signer (an HSM) is not waited for while the write lock is held. The answer is still
+      // made inside that transaction, from the group decided there (signed there only if the
+      // unit's group moved in between): a signature that fails must not leave the enrollment
+      // recorded.
+      const assignment = await d.store.transaction(async (tx) => {
+        const unit = await tx.units.getBySerial(serial);
+        return unit ? assignmentOf(steps, tx, unit) : null;
+      }, { readOnly: true });
+      if (assignment) await signatureOf(assignment.config);
       return async (tx) => answer(serial, await verifiedStep(steps, serial).run(tx));
     },
   };

@@ -134,15 +134,20 @@ export function verifiedStep(d: StepDeps, serial: string, shown?: ShownKey): Wri
   };
 }
 
-// Group, record and audit: shared by the challenge and mTLS paths.
-async function conclude(d: StepDeps, tx: Tx, unit: UnitRecord, method: 'challenge' | 'mtls', counter: number | null): Promise<Concluded> {
+/** The group a unit is assigned by the rules (its work order's product read through `tx` once, then kept). */
+export async function assignmentOf(d: StepDeps, tx: Tx, unit: UnitRecord): Promise<GroupAssignment> {
   let product = d.products.get(unit.workOrder);
   if (product === undefined) {
     const wo = await tx.workOrders.get(unit.workOrder);
     product = wo?.product ?? '';
     if (wo) d.products.set(unit.workOrder, product);
   }
-  const assignment = assignGroup(d.groups, d.defaultGroup, { product, workOrder: unit.workOrder });
+  return assignGroup(d.groups, d.defaultGroup, { product, workOrder: unit.workOrder });
+}
+
+// Group, record and audit: shared by the challenge and mTLS paths.
+async function conclude(d: StepDeps, tx: Tx, unit: UnitRecord, method: 'challenge' | 'mtls', counter: number | null): Promise<Concluded> {
+  const assignment = await assignmentOf(d, tx, unit);
   const previous = await tx.enrollment.get(unit.serial);
   if (!previous) await tx.enrollment.insert({ serial: unit.serial, counter, group: assignment.group, method, at: d.now().toISOString() });
   await tx.audit.append({

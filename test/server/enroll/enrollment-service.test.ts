@@ -8,6 +8,7 @@ import { createSoftSigner } from '../../helpers/soft-signer.js';
 import { createIssuingCa, createRootCa } from '../../../server/ca/profiles.js';
 import { chipDevice } from './device-client.js';
 import { makeEnrollBed } from './fixture.js';
+import type { Store } from '../../../server/store/store.js';
 
 t.test('signed challenge: enroll, re-authenticate, replay and every refusal', async (t) => {
   const bed = await makeEnrollBed(t, 4);
@@ -160,4 +161,37 @@ t.test("verifiedEnrollment: the mTLS enrollment in the caller's transaction, und
   await bed.store.transaction((tx) => tx.units.setStatus(b!.serial, 'revoked', { at: new Date().toISOString(), reason: 'test' }));
   await t.rejects(bed.store.transaction(await bed.service.verifiedEnrollment(b!.serial)), { code: 'DEVICE_REVOKED' });
   t.same(await recorded(b!.serial), { enrollment: null, audit: [] });
+});
+
+t.test("verifiedEnrollment signs the group's configuration before the caller's write transaction, not under its lock", async (t) => {
+  const bed = await makeEnrollBed(t, 2);
+  const [a, b] = await Promise.all(bed.chips.map((chip) => chipDevice(chip, bed.store)));
+  let writing = false;
+  const signedWhile: boolean[] = [];
+  const store: Store = {
+    transaction: async (fn, opts) => {
+      if (opts?.readOnly) return bed.store.transaction(fn, opts);
+      return bed.store.transaction(async (tx) => {
+        writing = true;
+        try {
+          return await fn(tx);
+        } finally {
+          writing = false;
+        }
+      }, opts);
+    },
+    close: () => bed.store.close(),
+  };
+  const configSigner = { certificateDer: bed.configSigner.certificateDer, sign: (config: Record<string, unknown>) => (signedWhile.push(writing), bed.configSigner.sign(config)) };
+  const svc = bed.serviceWith({ store, configSigner, groups: [{ match: { product: 'Sensor' }, group: 'sensors', config: { interval: 5 } }] });
+
+  const res = await store.transaction(await svc.verifiedEnrollment(a!.serial));
+  t.match(res, { group: 'sensors', config: { interval: 5 }, reenrolled: false, configSignature: String });
+  t.same(signedWhile, [false], 'signed once, with no write transaction open');
+  // Kept per document: the next device of the group is not signed for again.
+  await store.transaction(await svc.verifiedEnrollment(b!.serial));
+  t.same(signedWhile, [false]);
+  // An unknown serial signs nothing and is refused inside the transaction.
+  await t.rejects(store.transaction(await svc.verifiedEnrollment('01' + 'ab'.repeat(8))), { code: 'UNKNOWN_DEVICE' });
+  t.same(signedWhile, [false]);
 });
