@@ -18,9 +18,10 @@ import { BoundedCache } from './bounded-cache.js';
 import type { ConfigSigner } from './config-signer.js';
 import type { DeviceTrust } from './device-trust.js';
 import { createEnrollmentWrites } from './enrollment-writes.js';
-import { assignmentOf, FULL_CHECK, helloStep, proofStep, verifiedStep, type Concluded, type ShownCertificate, type ShownKey, type StepDeps } from './enrollment-steps.js';
+import { assignmentOf, FULL_CHECK, helloStep, proofStep, verifiedStep, type Concluded, type ShownCertificate, type StepDeps } from './enrollment-steps.js';
 import type { GroupAssignment, GroupRule } from './group-rules.js';
 import { createProofVerifier, type ProofCheck } from './proof-signature.js';
+import type { ShownKey } from './unit-standing.js';
 
 /** What the service needs. */
 export interface EnrollmentServiceDeps {
@@ -141,11 +142,14 @@ export function createEnrollmentService(d: EnrollmentServiceDeps): EnrollmentSer
       // made inside that transaction, from the group decided there (signed there only if the
       // unit's group moved in between): a signature that fails must not leave the enrollment
       // recorded.
-      const assignment = await d.store.transaction(async (tx) => {
-        const unit = await tx.units.getBySerial(serial);
-        return unit ? assignmentOf(steps, tx, unit) : null;
-      }, { readOnly: true });
-      if (assignment) await signatureOf(assignment.config);
+      // Once every group's document is signed there is nothing to read for it.
+      if (!signatures.has(d.defaultGroup.config) || !d.groups.every((g) => signatures.has(g.config))) {
+        const assignment = await d.store.transaction(async (tx) => {
+          const unit = await tx.units.getBySerial(serial);
+          return unit ? assignmentOf(steps, tx, unit) : null;
+        }, { readOnly: true });
+        if (assignment) await signatureOf(assignment.config);
+      }
       return async (tx) => answer(serial, await verifiedStep(steps, serial).run(tx));
     },
   };

@@ -17,7 +17,7 @@ import type { TrustedDeviceCert } from './device-trust.js';
 import type { WriteStep } from './enrollment-writes.js';
 import { assignGroup, type GroupAssignment, type GroupRule } from './group-rules.js';
 import type { ProofCheck, ProofVerifier } from './proof-signature.js';
-import { unitStanding } from './unit-standing.js';
+import { unitStanding, type ShownKey } from './unit-standing.js';
 
 /** What the steps need from the service. */
 export interface StepDeps {
@@ -27,12 +27,6 @@ export interface StepDeps {
   verifyProof: ProofVerifier;
   /** Work order → product, kept: an order's product never changes (WorkOrderRepo.update takes quota and stations only). */
   products: BoundedCache<string, string>;
-}
-
-/** The key and certificate serial (lowercase hex) of the certificate a device connected with. */
-export interface ShownKey {
-  publicKey: Uint8Array;
-  serialHex: string;
 }
 
 /** A concluded enrollment: the device's group and whether it had enrolled before. */

@@ -6,6 +6,12 @@
 import { KeylineError } from '../../common/errors.js';
 import type { Tx, UnitRecord } from '../store/store.js';
 
+/** The key (raw X‖Y) and certificate serial (lowercase hex) of the certificate a device showed or connected with. */
+export interface ShownKey {
+  publicKey: Uint8Array;
+  serialHex: string;
+}
+
 /** The refusal codes checkUnitStanding throws (a store failure is none of these). */
 const STANDING_CODES = new Set(['UNKNOWN_DEVICE', 'KEY_MISMATCH', 'DEVICE_REVOKED', 'UNIT_NOT_CONFIRMED']);
 
@@ -13,7 +19,7 @@ const STANDING_CODES = new Set(['UNKNOWN_DEVICE', 'KEY_MISMATCH', 'DEVICE_REVOKE
  * checkUnitStanding with the refusal returned rather than thrown, for a step in a grouped write
  * transaction (enrollment-writes.ts), where a throw would fail the step; store failures still throw.
  */
-export async function unitStanding(tx: Tx, serial: string, shown?: { publicKey: Uint8Array; serialHex: string }, read?: UnitRecord | null): Promise<UnitRecord | KeylineError> {
+export async function unitStanding(tx: Tx, serial: string, shown?: ShownKey, read?: UnitRecord | null): Promise<UnitRecord | KeylineError> {
   try {
     return await checkUnitStanding(tx, serial, shown, read);
   } catch (err) {
@@ -23,7 +29,7 @@ export async function unitStanding(tx: Tx, serial: string, shown?: { publicKey: 
 }
 
 /** The unit behind `serial` if it may enroll; throws the refusal code otherwise. `read`: the unit as already read in this transaction. */
-export async function checkUnitStanding(tx: Tx, serial: string, shown?: { publicKey: Uint8Array; serialHex: string }, read?: UnitRecord | null): Promise<UnitRecord> {
+export async function checkUnitStanding(tx: Tx, serial: string, shown?: ShownKey, read?: UnitRecord | null): Promise<UnitRecord> {
   const unit = read === undefined ? await tx.units.getBySerial(serial) : read;
   if (!unit) throw new KeylineError('UNKNOWN_DEVICE', `serial: no unit ${serial} was provisioned by this PKI`);
   if (shown && !Buffer.from(shown.publicKey).equals(Buffer.from(unit.publicKey))) {

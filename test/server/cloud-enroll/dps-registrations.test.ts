@@ -14,7 +14,9 @@ import { makeEnrollBed, type EnrollBed } from '../enroll/fixture.js';
 
 const config = dpsConfigSchema.parse({ idScope: '0ne00000001', assignedHub: 'hub.local', pollAfterSeconds: 0 });
 
-async function peerOf(bed: EnrollBed, serial: string): Promise<DevicePeer> {
+/** The connection of a provisioned chip, as the endpoint's CONNECT check would describe it. */
+async function peerOf(bed: EnrollBed, chip: EnrollBed['chips'][number]): Promise<DevicePeer> {
+  const serial = Buffer.from(chip.serialNumber).toString('hex').toUpperCase();
   const unit = (await bed.store.transaction((tx) => tx.units.getBySerial(serial), { readOnly: true }))!;
   return { serial, certificateDer: Buffer.from(unit.certificateDer), certificateSerial: unit.certificateSerial, publicKey: unit.publicKey };
 }
@@ -59,7 +61,7 @@ const recorded = async (bed: EnrollBed, serial: string) => ({
 
 t.test('a registration is assigned with the group and the signed configuration; a foreign key is KEY_MISMATCH', async (t) => {
   const bed = await makeEnrollBed(t, 2);
-  const [a, b] = await Promise.all(bed.chips.map((c) => peerOf(bed, Buffer.from(c.serialNumber).toString('hex').toUpperCase())));
+  const [a, b] = await Promise.all(bed.chips.map((c) => peerOf(bed, c)));
   const regs = createDpsRegistrations({ enrollment: bed.service, store: bed.store, config });
   const ok = await finished(regs, a!);
   t.equal(ok.status, 200);
@@ -75,7 +77,7 @@ t.test('a registration is assigned with the group and the signed configuration; 
 
 t.test('a unit re-keyed after the registration read its records: KEY_MISMATCH in the enrollment transaction, nothing recorded', async (t) => {
   const bed = await makeEnrollBed(t, 1);
-  const a = await peerOf(bed, Buffer.from(bed.chips[0]!.serialNumber).toString('hex').toUpperCase());
+  const a = await peerOf(bed, bed.chips[0]!);
   const regs = createDpsRegistrations({ enrollment: bed.service, store: withGap(bed.store, () => rekey(bed, a.serial)), config });
   const reply = await finished(regs, a);
   t.equal(reply.status, 401);
@@ -85,7 +87,7 @@ t.test('a unit re-keyed after the registration read its records: KEY_MISMATCH in
 
 t.test('a certificate revoked after the registration read its records: refused in the enrollment transaction, nothing recorded', async (t) => {
   const bed = await makeEnrollBed(t, 1);
-  const a = await peerOf(bed, Buffer.from(bed.chips[0]!.serialNumber).toString('hex').toUpperCase());
+  const a = await peerOf(bed, bed.chips[0]!);
   // The unit re-keyed first, and the connection given its current key but its former
   // certificate's serial, so that only the check of the shown serial can refuse it once that
   // serial is revoked in the gap (the unit's current certificate stays good).

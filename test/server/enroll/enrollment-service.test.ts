@@ -167,10 +167,11 @@ t.test("verifiedEnrollment signs the group's configuration before the caller's w
   const bed = await makeEnrollBed(t, 2);
   const [a, b] = await Promise.all(bed.chips.map((chip) => chipDevice(chip, bed.store)));
   let writing = false;
+  let reads = 0;
   const signedWhile: boolean[] = [];
   const store: Store = {
     transaction: async (fn, opts) => {
-      if (opts?.readOnly) return bed.store.transaction(fn, opts);
+      if (opts?.readOnly) return (reads++, bed.store.transaction(fn, opts));
       return bed.store.transaction(async (tx) => {
         writing = true;
         try {
@@ -194,4 +195,15 @@ t.test("verifiedEnrollment signs the group's configuration before the caller's w
   // An unknown serial signs nothing and is refused inside the transaction.
   await t.rejects(store.transaction(await svc.verifiedEnrollment('01' + 'ab'.repeat(8))), { code: 'UNKNOWN_DEVICE' });
   t.same(signedWhile, [false]);
+
+  // With every group's document signed (here the default group alone), nothing is read for it.
+  const only = bed.serviceWith({ store, configSigner, groups: [] });
+  reads = 0;
+  t.match(await store.transaction(await only.verifiedEnrollment(a!.serial)), { group: 'default', reenrolled: true });
+  t.equal(reads, 1, 'the first one reads the unit to sign its group');
+  t.same(signedWhile, [false, false]);
+  reads = 0;
+  t.match(await store.transaction(await only.verifiedEnrollment(b!.serial)), { group: 'default', reenrolled: true });
+  t.equal(reads, 0, 'then no read');
+  t.same(signedWhile, [false, false]);
 });
