@@ -154,6 +154,14 @@ const rootPem = readFileSync(pki.rootCertPath, 'utf8');
 const cfg = JSON.parse(readFileSync(pki.configPath, 'utf8'));
 cfg.enroll = { ...(cfg.enroll ?? {}), broker: brokerUrl, protocolVersion: 5, rateLimitPerMinute: 1000 };
 if (CLOUD.includes('dps')) cfg.dps = { ...cfg.dps, pollAfterSeconds: 0 };
+// Every cloud device connects at once: the endpoints' connection cap (1,000 by default, a bound
+// on a server's memory) must hold them all, or the devices past it are dropped at connect and
+// the bench measures the cap, not the protocol.
+for (const section of ['dps', 'awsFleet'] as const) {
+  if (CLOUD.includes(section === 'dps' ? 'dps' : 'aws-fleet') && cfg[section]) {
+    cfg[section].limits = { ...cfg[section].limits, maxConnections: Math.max(cfg[section].limits?.maxConnections ?? 0, DEVICES + 64) };
+  }
+}
 writeFileSync(pki.configPath, JSON.stringify(cfg, null, 2));
 out(`mosquitto ${brokerUrl} (TLS); starting keyline server with it as the external broker`);
 const apiUrl = await startServer();
